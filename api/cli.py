@@ -1,0 +1,165 @@
+"""The `rag` command: index files, ask questions, serve the API, and manage documents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself
+    return args.run(args, Settings())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="index article files and directories")
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.set_defaults(run=_index)
+
+    ask = commands.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    ask.set_defaults(run=_ask)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API and the chat page")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    docs = commands.add_parser("docs", help="list, show or delete indexed articles")
+    docs_commands = docs.add_subparsers(required=True, metavar="ACTION")
+    listing = docs_commands.add_parser("list", help="list indexed articles")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_docs_list)
+    show = docs_commands.add_parser("show", help="show one article")
+    show.add_argument("id")
+    show.set_defaults(run=_docs_show)
+    delete = docs_commands.add_parser("delete", help="delete articles and all their chunks")
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.set_defaults(run=_docs_delete)
+    return parser
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.pipeline import Ingestor
+    from rag.embeddings import load_encoder
+    from rag.store import Store
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"rag index: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    store = Store.open(settings)
+    ingestor = Ingestor(store, load_encoder(settings.embed_backend, settings.embed_batch_size),
+                        settings)
+    report = ingestor.ingest_paths(args.paths, progress=not args.quiet and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps({
+            "added": [a.id for a in report.added], "unchanged": len(report.unchanged),
+            "replaced": report.removed, "chunks_added": report.chunks_added,
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "boilerplate_lines_removed": report.boilerplate_lines_removed,
+        }, indent=2))
+        return 0
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}")
+    print(report.summary())
+    print(f"store: {store.article_count()} articles, {store.chunk_count()} chunks")
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.engine import Engine, InvalidRequest
+    from rag.schemas import Filters
+
+    engine = Engine(settings)
+    try:
+        answer = engine.ask(args.question, args.top_k,
+                            Filters(source=args.source) if args.source else None)
+    except InvalidRequest as error:
+        print(f"rag ask: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.answer)
+    for citation in answer.citations:
+        meta = ", ".join(str(x) for x in (citation.source, citation.published) if x)
+        title = citation.title or "(untitled)"
+        print(f"\n[{citation.id}] {title} ({meta})\n    “{citation.quote}”")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.workers > 1:  # each worker builds its own app from the environment's settings
+        uvicorn.run("api.main:app", host=host, port=port, workers=args.workers)
+    else:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+    return 0
+
+
+def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.store import Store
+
+    store = Store.open(settings)
+    rows, total = store.list_articles(0, 100_000)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['id']}  {row.get('published', '          ')}  "
+              f"{(row.get('source') or '')[:24]:24}  {row.get('title') or '(untitled)'}")
+    print(f"{total} articles")
+    return 0
+
+
+def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.store import ArticleNotFound, Store
+
+    try:
+        article = Store.open(settings).get_article(args.id)
+    except ArticleNotFound:
+        print(f"rag docs show: no document with id {args.id}", file=sys.stderr)
+        return 1
+    print(article.model_dump_json(indent=2))
+    return 0
+
+
+def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.store import ArticleNotFound, Store
+
+    store = Store.open(settings)
+    status = 0
+    for article_id in args.ids:
+        try:
+            print(f"deleted {article_id} ({store.delete_article(article_id)} chunks)")
+        except ArticleNotFound:
+            print(f"rag docs delete: no document with id {article_id}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

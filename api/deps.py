@@ -1,0 +1,33 @@
+"""What routes receive through `Depends`: the services built at start-up, and the auth check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.errors import ApiError
+from api.services import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def require_write_key(request: Request, services: ServicesDep) -> None:
+    """Write routes need `Authorization: Bearer <RAG_API_KEY>` when a key is configured."""
+    key = services.settings.api_key
+    if key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header or scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "this route needs 'Authorization: Bearer <key>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    # Constant-time comparison: response timing must not reveal how much of a guess was right.
+    if not hmac.compare_digest(token.strip().encode(), key.get_secret_value().encode()):
+        raise ApiError(403, "forbidden", "the API key is not valid")

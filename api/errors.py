@@ -1,0 +1,78 @@
+"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status.
+
+Domain exceptions map to HTTP statuses here, in one place, so routes never catch and re-raise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.engine import InvalidRequest
+from rag.store import ArticleNotFound
+
+log = logging.getLogger("newsrag.api")
+
+
+class ApiError(Exception):
+    """An error with its HTTP status and machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_response(status: int, code: str, message: str, details: list | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_message(errors: list[dict]) -> tuple[str, str]:
+    """One readable sentence for pydantic's error list, and whether the body was not JSON."""
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return "malformed_json", "request body is not valid JSON: " + str(first.get("msg", ""))
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid value')}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = list(error.errors())
+        code, message = _validation_message(errors)
+        status = 400 if code == "malformed_json" else 422
+        details = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                    "type": e.get("type")} for e in errors[:20]]
+        return error_response(status, code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return error_response(error.status_code, code, str(error.detail),
+                              headers=getattr(error, "headers", None))
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message, headers=error.headers)
+
+    @app.exception_handler(InvalidRequest)
+    async def on_invalid(_: Request, error: InvalidRequest) -> JSONResponse:
+        return error_response(422, "invalid_request", str(error))
+
+    @app.exception_handler(ArticleNotFound)
+    async def on_not_found(_: Request, error: ArticleNotFound) -> JSONResponse:
+        return error_response(404, "document_not_found", f"no document with id {error}")
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "the server failed to handle the request")

@@ -1,0 +1,204 @@
+"""/v1/documents: upload (multipart files or JSON), list, show and delete indexed articles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import PurePath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.deps import ServicesDep, require_write_key
+from api.errors import ApiError
+from index.load import Document, UnreadableFile, parse_bytes
+from index.pipeline import IngestReport
+from rag.schemas import Article
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+MAX_FILES = 100
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class DocumentIn(BaseModel):
+    """An article sent as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=5_000_000)]
+    source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    published: dt.date | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    author: Annotated[str, StringConstraints(max_length=300)] | None = None
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str | None = None
+    source: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    author: str | None = None
+    path: str | None = None
+    chunks: int | None = None
+    chars: int | None = None
+    ingested_at: str | None = None
+
+
+class DocumentDetail(DocumentSummary):
+    text: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+class Skipped(BaseModel):
+    name: str
+    reason: str
+
+
+class IngestResult(BaseModel):
+    added: list[DocumentSummary]
+    unchanged: list[DocumentSummary]
+    replaced: list[str] = Field(description="Ids of earlier versions this upload replaced.")
+    skipped: list[Skipped]
+    chunks_added: int
+
+
+class Deleted(BaseModel):
+    id: str
+    chunks_deleted: int
+
+
+def _summary(article: Article) -> DocumentSummary:
+    return DocumentSummary(id=article.id, title=article.title, source=article.source,
+                           published=article.published, url=article.url, author=article.author,
+                           path=article.path, chars=len(article.text))
+
+
+def _result(report: IngestReport) -> IngestResult:
+    return IngestResult(
+        added=[_summary(a) for a in report.added],
+        unchanged=[_summary(a) for a in report.unchanged],
+        replaced=report.removed,
+        skipped=[Skipped(name=name, reason=reason) for name, reason in report.skipped],
+        chunks_added=report.chunks_added,
+    )
+
+
+@router.post("", response_model=IngestResult, status_code=201,
+             dependencies=[Depends(require_write_key)],
+             openapi_extra={"requestBody": {"content": {
+                 "application/json": {"schema": DocumentIn.model_json_schema()},
+                 "multipart/form-data": {"schema": {
+                     "type": "object",
+                     "properties": {"files": {"type": "array",
+                                              "items": {"type": "string", "format": "binary"}}},
+                 }},
+             }}})
+async def create_documents(request: Request, services: ServicesDep) -> IngestResult:
+    """Index articles: JSON `{title, text, ...}` (or a list of them) or multipart `files`."""
+    content_type = request.headers.get("content-type", "")
+    report = IngestReport()
+    if content_type.startswith("multipart/form-data"):
+        documents = await _read_uploads(request, services.settings.max_upload_bytes, report)
+    elif content_type.startswith("application/json") or not content_type:
+        documents = await _read_json(request)
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send application/json or multipart/form-data")
+
+    def ingest() -> IngestReport:
+        with services.write_lock:
+            return services.ingestor.ingest_documents(documents, report)
+
+    report = await run_in_threadpool(ingest)
+    if not report.added and not report.unchanged:
+        reasons = "; ".join(f"{n}: {r}" for n, r in report.skipped) or "no article text"
+        raise ApiError(422, "no_articles", f"nothing could be indexed ({reasons})")
+    return _result(report)
+
+
+async def _read_json(request: Request) -> list[Document]:
+    try:
+        payload = await request.json()
+    except ValueError as error:
+        raise ApiError(400, "malformed_json", "request body is not valid JSON") from error
+    except RecursionError as error:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from error
+    items = payload if isinstance(payload, list) else [payload]
+    if not items or len(items) > MAX_FILES:
+        raise ApiError(422, "invalid_request", f"send 1 to {MAX_FILES} documents")
+    documents = []
+    for position, item in enumerate(items):
+        try:
+            document = DocumentIn.model_validate(item)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            prefix = f"[{position}]." if isinstance(payload, list) else ""
+            raise ApiError(422, "invalid_request",
+                           f"{prefix}{where or 'body'}: {first['msg']}") from error
+        documents.append(Document(text=document.text, kind="record", title=document.title,
+                                  source=document.source, published=document.published,
+                                  url=document.url, author=document.author))
+    return documents
+
+
+async def _read_uploads(request: Request, max_bytes: int,
+                        report: IngestReport) -> list[Document]:
+    form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
+    uploads = [v for v in form.getlist("files") + form.getlist("file")
+               if isinstance(v, UploadFile)]
+    if not uploads:
+        raise ApiError(422, "invalid_request", "multipart body has no 'files' part")
+    documents: list[Document] = []
+    for upload in uploads:
+        # Only the base name is kept, as a label: it never becomes a file system path.
+        name = PurePath((upload.filename or "upload.txt").replace("\\", "/")).name or "upload"
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            report.skipped.append((name, f"larger than {max_bytes} bytes"))
+            continue
+        try:
+            documents.extend(parse_bytes(data, PurePath(name).suffix.lower(), f"upload:{name}"))
+        except UnreadableFile as error:
+            report.skipped.append((name, str(error)))
+    return documents
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(services: ServicesDep, offset: Annotated[int, Query(ge=0)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> DocumentList:
+    """Indexed articles (metadata only), a page at a time."""
+    rows, total = services.engine.store.list_articles(offset, limit)
+    return DocumentList(documents=[DocumentSummary(**row) for row in rows], total=total,
+                        offset=offset, limit=limit)
+
+
+@router.get("/{document_id}", response_model=DocumentDetail)
+def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
+    """One article with its cleaned text."""
+    store = services.engine.store
+    article = store.get_article(document_id)
+    meta = store.article_metadata(document_id)
+    return DocumentDetail(**_summary(article).model_dump(), text=article.text) \
+        .model_copy(update={"chunks": meta.get("chunks"), "ingested_at": meta.get("ingested_at")})
+
+
+@router.delete("/{document_id}", response_model=Deleted,
+               dependencies=[Depends(require_write_key)])
+def delete_document(document_id: str, services: ServicesDep) -> Deleted:
+    """Remove an article and every chunk of it; the lexical index follows."""
+    with services.write_lock:
+        removed = services.engine.store.delete_article(document_id)
+    return Deleted(id=document_id, chunks_deleted=removed)

@@ -1,0 +1,1 @@
+"""Ingestion: article files in, cleaned and chunked articles in the store out."""

@@ -1,0 +1,160 @@
+"""ingest(paths) -> IngestReport: files in, cleaned and chunked articles in the store out.
+
+Idempotent by content hash: an article whose cleaned text is already stored is not embedded
+again. Re-reading a file whose story changed stores the new version and then removes the
+articles that file produced before, so a file never leaves orphans or duplicates behind.
+Each article is committed on its own (chunks first, record last; see `rag.store`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index.chunk import chunk_article
+from index.clean import clean_text
+from index.load import Document, UnreadableFile, iter_files, read_file
+from rag.config import Settings
+from rag.embeddings import Encoder
+from rag.schemas import Article, Chunk, article_id_for
+from rag.store import Store
+
+_BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion run did, article by article."""
+
+    added: list[Article] = field(default_factory=list)
+    unchanged: list[Article] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # ids replaced by a newer version
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    boilerplate_lines_removed: int = 0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added ({self.chunks_added} chunks), "
+                f"{len(self.unchanged)} unchanged, {len(self.removed)} replaced, "
+                f"{len(self.skipped)} skipped, "
+                f"{self.boilerplate_lines_removed} boilerplate lines removed")
+
+
+@dataclass
+class _Pending:
+    article: Article
+    chunks: list[Chunk]
+
+
+class Ingestor:
+    """Turns documents into stored articles with one encoder, store and settings."""
+
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.settings = settings
+
+    def ingest_paths(self, paths: Iterable[Path], progress: bool = False) -> IngestReport:
+        """Read every supported file under `paths` and store its articles."""
+        report = IngestReport()
+        documents: list[Document] = []
+        for path in iter_files(paths):
+            try:
+                documents.extend(read_file(path))
+            except UnreadableFile as error:
+                report.skipped.append((str(path), str(error)))
+        self.ingest_documents(documents, report, progress=progress)
+        return report
+
+    def ingest_documents(self, documents: Sequence[Document], report: IngestReport | None = None,
+                         progress: bool = False) -> IngestReport:
+        """Clean, chunk, embed and store documents; replace what their files held before."""
+        report = report or IngestReport()
+        self.store.repair()
+        articles: list[Article] = []
+        for document in documents:
+            found = self._articles_of(document, report)
+            if not found:
+                report.skipped.append((document.path or "(upload)", "no article text"))
+            articles.extend(found)
+        articles = list({a.id: a for a in articles}.values())  # same story twice: once
+        stored = self.store.existing_ids([a.id for a in articles])
+        pending = []
+        for article in articles:
+            if article.id in stored:
+                report.unchanged.append(article)
+            else:
+                pending.append(_Pending(article, chunk_article(
+                    article, self.settings.chunk_tokens, self.settings.chunk_overlap)))
+        self._embed_and_store(pending, report, progress)
+        self._remove_stale(documents, {a.id for a in articles}, report)
+        return report
+
+    def _articles_of(self, document: Document, report: IngestReport) -> list[Article]:
+        if document.kind == "record":
+            text = _normalise(document.text)
+            if not text:
+                return []
+            return [Article(id=article_id_for(text), text=text, title=document.title,
+                            source=document.source, published=document.published,
+                            url=document.url, author=document.author, path=document.path)]
+        fallback_source = Path(document.path).stem if document.path else None
+        articles = []
+        for cleaned in clean_text(document.text):
+            report.boilerplate_lines_removed += cleaned.removed_lines
+            if not cleaned.text.strip():
+                continue
+            articles.append(Article(
+                id=article_id_for(cleaned.text), text=cleaned.text,
+                title=cleaned.title or document.title,
+                source=document.source or cleaned.source or fallback_source,
+                published=document.published or cleaned.published,
+                url=document.url, author=document.author or cleaned.author, path=document.path,
+            ))
+        return articles
+
+    def _embed_and_store(self, pending: list[_Pending], report: IngestReport,
+                         progress: bool) -> None:
+        total = sum(len(p.chunks) for p in pending)
+        group_size = self.settings.embed_batch_size * 4
+        with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress) as bar:
+            group: list[_Pending] = []
+            for item in pending:
+                group.append(item)
+                if sum(len(p.chunks) for p in group) >= group_size:
+                    self._store_group(group, report, bar)
+                    group = []
+            if group:
+                self._store_group(group, report, bar)
+
+    def _store_group(self, group: list[_Pending], report: IngestReport, bar: tqdm) -> None:
+        """Embed a few articles' chunks in one call (batching), then commit them one by one."""
+        vectors = self.encoder.embed([c.text for p in group for c in p.chunks])
+        offset = 0
+        for item in group:
+            count = len(item.chunks)
+            self.store.add_article(item.article, item.chunks, vectors[offset : offset + count])
+            offset += count
+            report.added.append(item.article)
+            report.chunks_added += count
+            bar.update(count)
+
+    def _remove_stale(self, documents: Sequence[Document], current: set[str],
+                      report: IngestReport) -> None:
+        """Delete articles a re-read file no longer yields (its story was edited)."""
+        for path in {d.path for d in documents if d.path}:
+            for stale in set(self.store.article_ids(path=path)) - current:
+                report.chunks_removed += self.store.delete_article(stale)
+                report.removed.append(stale)
+
+
+def _normalise(text: str) -> str:
+    """Whitespace of a structured record's body: trimmed lines, single blank lines between."""
+    text = text.replace("\r\n", "\n").replace("\u00a0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,172 @@
+"""The extractive answerer: the answer is made of source sentences, each cited, or it abstains.
+
+Every sentence of the answer is a verbatim span of a retrieved passage, so the extractive mode
+cannot state anything its sources do not. A sentence is chosen for how much of the question it
+covers (the share of the question's content terms it contains, weighted by their rarity, so
+"Punjab" counts for more than "minister") blended with how well its passage ranked. The answer
+abstains when the best sentence's evidence score falls below `abstain_threshold`, calibrated on
+labelled answerable and unanswerable questions (docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.lexical import LexicalIndex, lexical_text
+from rag.schemas import Answer, Citation, Context, Grounding, Hit
+
+ABSTENTION = "The indexed articles do not cover this question, so there is no answer to cite."
+# How much a sentence's own coverage of the question counts against its passage's rank.
+COVERAGE_WEIGHT = 0.7
+# A sentence joins the answer only if it scores at least this share of the best sentence.
+RELATIVE_FLOOR = 0.6
+# Each further sentence from an article already quoted is discounted, so answers draw on
+# several articles when several address the question.
+SAME_ARTICLE_DISCOUNT = 0.85
+# Stems of words that frame a question ("how many", "explain", "what did X say") rather than
+# name what it is about: articles rarely contain them, so as rare terms they would dominate
+# coverage and make answerable questions look unanswered.
+FRAMING_TERMS = frozenset({
+    "mani", "much", "long", "take", "explain", "describ", "mention", "happen", "say", "said",
+    "tell", "told", "accord", "report", "kind", "type", "way", "reason", "would", "could",
+    "ask", "know",
+})
+# Evidence score = these weights times (best sentence coverage, best passage coverage, best
+# passage cosine). Fitted, with `Settings.abstain_threshold`, for the widest margin between
+# answerable and unanswerable development questions (docs/evaluation.md).
+EVIDENCE_WEIGHTS = (0.2, 0.6, 0.2)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage, scored against the question."""
+
+    hit: Hit
+    start: int  # article offsets
+    end: int
+    coverage: float
+    score: float
+
+    @property
+    def text(self) -> str:
+        chunk = self.hit.chunk
+        return chunk.text[self.start - chunk.start : self.end - chunk.start]
+
+
+def term_weights(question: str, lexical: LexicalIndex) -> dict[str, float]:
+    """The question's content terms (framing words left out), each weighted by its rarity."""
+    terms = set(lexical.query_terms(question)) - FRAMING_TERMS
+    return {t: lexical.idf(t) for t in terms}
+
+
+def coverage(weights: dict[str, float], present: set[str]) -> float:
+    """The rarity-weighted share of the question's terms that a text contains."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> list[Candidate]:
+    """Every sentence of the hits, scored; best first."""
+    weights = term_weights(question, lexical)
+    best_hit = max((h.score for h in hits), default=1.0) or 1.0
+    candidates: list[Candidate] = []
+    for hit in hits:
+        chunk = hit.chunk
+        for start, end in chunk.sentences:
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            covered = coverage(weights, lexical.terms(text))
+            score = COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.score / best_hit
+            candidates.append(Candidate(hit, start, end, covered, score))
+    return sorted(candidates, key=lambda c: -c.score)
+
+
+def evidence_score(question: str, candidates: list[Candidate], hits: list[Hit],
+                   lexical: LexicalIndex) -> float:
+    """How well the retrieved text answers the question: the abstention threshold's input.
+
+    Blends the best sentence's and the best passage's (with its title) coverage of the
+    question's terms with the best passage's cosine similarity, so neither a lone shared name
+    nor a merely topical passage passes alone.
+    """
+    if not candidates or not hits:
+        return 0.0
+    weights = term_weights(question, lexical)
+    best_sentence = max(c.coverage for c in candidates)
+    best_passage = max(coverage(weights, lexical.terms(lexical_text(h.chunk))) for h in hits)
+    best_dense = max(max(h.dense for h in hits), 0.0)
+    w_sentence, w_passage, w_dense = EVIDENCE_WEIGHTS
+    return w_sentence * best_sentence + w_passage * best_passage + w_dense * best_dense
+
+
+def select_sentences(candidates: list[Candidate], limit: int) -> list[Candidate]:
+    """Pick the answer's sentences: the best, then others close to it, spread over articles."""
+    if not candidates:
+        return []
+    floor = RELATIVE_FLOOR * candidates[0].score
+    chosen: list[Candidate] = []
+    used_per_article: dict[str, int] = {}
+    seen_text: set[str] = set()
+    pool = [c for c in candidates if c.score >= floor and c.coverage > 0]
+    while pool and len(chosen) < limit:
+        best = max(pool, key=lambda c: c.score * SAME_ARTICLE_DISCOUNT
+                   ** used_per_article.get(c.hit.chunk.article_id, 0))
+        pool.remove(best)
+        key = " ".join(best.text.lower().split())
+        if key in seen_text or any(_same_span(best, c) for c in chosen):
+            continue
+        seen_text.add(key)
+        chosen.append(best)
+        article = best.hit.chunk.article_id
+        used_per_article[article] = used_per_article.get(article, 0) + 1
+    return chosen
+
+
+def _same_span(a: Candidate, b: Candidate) -> bool:
+    return (a.hit.chunk.article_id == b.hit.chunk.article_id
+            and a.start < b.end and b.start < a.end)
+
+
+def compose(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
+    """Order the sentences by article (best article first) and position, and cite each."""
+    article_rank: dict[str, int] = {}
+    for candidate in chosen:  # chosen is best-first
+        article_rank.setdefault(candidate.hit.chunk.article_id, len(article_rank))
+    ordered = sorted(chosen, key=lambda c: (article_rank[c.hit.chunk.article_id], c.start))
+    citations: list[Citation] = []
+    sentences: list[str] = []
+    for candidate in ordered:
+        chunk = candidate.hit.chunk
+        citation = Citation(
+            id=len(citations) + 1, chunk_id=chunk.id, article_id=chunk.article_id,
+            title=chunk.title, source=chunk.source, published=chunk.published, url=chunk.url,
+            text=chunk.text, quote=candidate.text, start=chunk.start, end=chunk.end,
+            quote_start=candidate.start, quote_end=candidate.end,
+            score=round(candidate.score, 4),
+        )
+        citations.append(citation)
+        sentences.append(f"{candidate.text} [{citation.id}]")
+    return " ".join(sentences), citations
+
+
+def contexts_of(hits: list[Hit]) -> list[Context]:
+    return [Context(chunk_id=h.chunk.id, article_id=h.chunk.article_id, title=h.chunk.title,
+                    source=h.chunk.source, published=h.chunk.published, text=h.chunk.text,
+                    start=h.chunk.start, end=h.chunk.end, score=round(h.score, 4), rank=h.rank)
+            for h in hits]
+
+
+def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,
+                      threshold: float, max_sentences: int) -> Answer:
+    """Answer from the hits' own sentences, or abstain when the evidence is too weak."""
+    candidates = score_sentences(question, hits, lexical)
+    evidence = evidence_score(question, candidates, hits, lexical)
+    contexts = contexts_of(hits)
+    if evidence < threshold:
+        return Answer(answer=ABSTENTION, abstained=True, citations=[], contexts=contexts,
+                      grounding=Grounding(score=1.0, supported=0, sentences=0),
+                      mode="extractive", evidence_score=round(evidence, 4))
+    text, citations = compose(select_sentences(candidates, max_sentences))
+    return Answer(answer=text, abstained=False, citations=citations, contexts=contexts,
+                  grounding=Grounding(score=1.0, supported=len(citations),
+                                      sentences=len(citations)),
+                  mode="extractive", evidence_score=round(evidence, 4))

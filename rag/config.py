@@ -1,0 +1,56 @@
+"""Every setting of the service in one place, read from `RAG_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; build it once and pass it down (nothing reads the env elsewhere)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(Path("var"), description="Where embedded Chroma keeps its files.")
+    collection: str = Field("news", description="Chroma collection name prefix.")
+    chroma_url: str | None = Field(None, description="A Chroma server (`chroma run`) instead.")
+
+    # Embedding and chunking
+    embed_backend: Literal["onnx", "sentence-transformers"] = Field(
+        "onnx", description="all-MiniLM-L6-v2 on onnxruntime (default) or on torch."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=512)
+    chunk_tokens: int = Field(256, ge=32, le=2048, description="Max tiktoken tokens a chunk.")
+    chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens shared by neighbours.")
+
+    # Retrieval
+    top_k: int = Field(8, ge=1, le=50, description="Passages an answer draws on by default.")
+    candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")
+    dense_weight: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
+    )
+    max_chunks_per_article: int = Field(3, ge=1, le=50)
+
+    # Answering
+    answer_sentences: int = Field(5, ge=1, le=20, description="Sentences an extractive answer.")
+    abstain_threshold: float = Field(
+        0.52, ge=0.0, le=1.0, description="Evidence score below which the answer abstains."
+    )
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    # HTTP
+    api_key: SecretStr | None = Field(None, description="Bearer key the write routes require.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(10_000_000, ge=1_000)
+
+    # LLM (abstractive answers; not used by the extractive default)
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )

@@ -1,0 +1,137 @@
+"""The shapes everything passes around: articles, chunks, search hits, citations, answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def article_id_for(text: str) -> str:
+    """A stable id for an article: the hash of its cleaned text (unchanged text, same id)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class Article(BaseModel):
+    """One news story, cleaned, with the metadata citations show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    author: str | None = None
+    path: str | None = None
+
+
+class Chunk(BaseModel):
+    """A passage of an article; `text == article.text[start:end]` always holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    title: str | None = None
+    source: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    sentences: tuple[tuple[int, int], ...] = Field(
+        default=(), description="Sentence spans inside the chunk, as article offsets."
+    )
+
+
+class Filters(BaseModel):
+    """Restrict a search to some outlets, a publication date range, or named articles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: list[str] | str | None = Field(None, description="Outlet name(s), exact match.")
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    article_ids: list[str] | None = Field(None, max_length=1000)
+
+    def sources(self) -> list[str]:
+        """The outlet filter as a list (the API accepts one name or several)."""
+        if self.source is None:
+            return []
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    def is_empty(self) -> bool:
+        return not (self.sources() or self.published_from or self.published_to
+                    or self.article_ids)
+
+
+class Hit(BaseModel):
+    """A retrieved chunk with its fused score and the per-retriever evidence behind it."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    rank: int = 0
+
+
+class Citation(BaseModel):
+    """A `[n]` marker's target: the verbatim passage and the span that supports the claim."""
+
+    id: int
+    chunk_id: str
+    article_id: str
+    title: str | None
+    source: str | None
+    published: dt.date | None
+    url: str | None
+    text: str = Field(description="The verbatim passage: article text[start:end].")
+    quote: str = Field(description="The supporting span, verbatim inside `text`.")
+    start: int
+    end: int
+    quote_start: int = Field(description="Offset of `quote` in the article text.")
+    quote_end: int
+    score: float
+
+
+class Context(BaseModel):
+    """A retrieved passage handed to the answerer (evaluation scripts score these)."""
+
+    chunk_id: str
+    article_id: str
+    title: str | None
+    source: str | None
+    published: dt.date | None
+    text: str
+    start: int
+    end: int
+    score: float
+    rank: int
+
+
+class Grounding(BaseModel):
+    """How much of the answer its citations support, and how that was decided."""
+
+    score: float
+    supported: int
+    sentences: int
+    dropped: int = 0
+    method: str = "extractive: every sentence is a verbatim span of its cited passage"
+
+
+class Answer(BaseModel):
+    """What `/v1/ask` returns."""
+
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    contexts: list[Context]
+    grounding: Grounding
+    mode: Literal["extractive", "llm"]
+    evidence_score: float = Field(description="The score the abstention threshold is set on.")
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,289 @@
+"""The only module that talks to Chroma: articles and their chunks, written, read and searched.
+
+Two collections share a name prefix: `<prefix>_chunks` holds every chunk with its vector and
+metadata; `<prefix>_articles` holds one record per article (its cleaned text, metadata, and the
+normalised mean of its chunk vectors). The article record is written after its chunks and
+deleted before them, so it acts as the commit marker: an article is listed only once all its
+chunks are stored, and `repair()` sweeps chunks left behind by an interrupted write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from rag.config import Settings
+from rag.schemas import Article, Chunk, Filters
+
+# Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
+WRITE_BATCH = 5000
+READ_PAGE = 5000
+HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
+
+
+class ArticleNotFound(LookupError):
+    """No article with that id is stored."""
+
+
+def connect(settings: Settings) -> chromadb.ClientAPI:
+    """An embedded `PersistentClient` under `data_dir`, or an `HttpClient` for `chroma_url`."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"),
+                                     settings=chroma_settings)
+
+
+class Store:
+    """Articles and chunks in Chroma, with the metadata filters retrieval needs."""
+
+    def __init__(self, client: chromadb.ClientAPI, prefix: str = "news") -> None:
+        self._client = client
+        # embedding_function=None: we always pass vectors, and Chroma's default function would
+        # download a model.
+        self._chunks = client.get_or_create_collection(
+            f"{prefix}_chunks", configuration=HNSW, embedding_function=None
+        )
+        self._articles = client.get_or_create_collection(
+            f"{prefix}_articles", configuration=HNSW, embedding_function=None
+        )
+        self.generation = 0  # bumped on every write in this process; the lexical index follows
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        return cls(connect(settings), settings.collection)
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def add_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Store an article's chunks, then its record (the commit marker)."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        for begin in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[begin : begin + WRITE_BATCH]
+            self._chunks.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[begin : begin + WRITE_BATCH],
+                documents=[c.text for c in batch],
+                metadatas=[_chunk_metadata(c) for c in batch],
+            )
+        mean = vectors.mean(axis=0) if len(vectors) else np.ones(vectors.shape[1])
+        mean = mean / (np.linalg.norm(mean) or 1.0)
+        self._articles.upsert(
+            ids=[article.id],
+            embeddings=[mean],
+            documents=[article.text],
+            metadatas=[_article_metadata(article, len(chunks))],
+        )
+        self.generation += 1
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove an article and every chunk of it; returns the number of chunks removed."""
+        if not self.has_article(article_id):
+            raise ArticleNotFound(article_id)
+        self._articles.delete(ids=[article_id])
+        removed = self._delete_chunks_of(article_id)
+        self.generation += 1
+        return removed
+
+    def _delete_chunks_of(self, article_id: str) -> int:
+        ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
+        if ids:
+            self._chunks.delete(ids=ids)
+        return len(ids)
+
+    def repair(self) -> int:
+        """Delete chunks whose article record is missing (an interrupted write); returns count."""
+        committed = set(self.article_ids())
+        orphans = {m["article_id"] for m in self._iter_chunk_metadata()} - committed
+        removed = sum(self._delete_chunks_of(a) for a in orphans)
+        if removed:
+            self.generation += 1
+        return removed
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def existing_ids(self, article_ids: list[str]) -> set[str]:
+        """Which of these article ids are stored (one round trip for a whole batch)."""
+        found: set[str] = set()
+        for begin in range(0, len(article_ids), READ_PAGE):
+            batch = article_ids[begin : begin + READ_PAGE]
+            found.update(self._articles.get(ids=batch, include=[])["ids"])
+        return found
+
+    def has_article(self, article_id: str) -> bool:
+        return bool(self._articles.get(ids=[article_id], include=[])["ids"])
+
+    def get_article(self, article_id: str) -> Article:
+        got = self._articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            raise ArticleNotFound(article_id)
+        return _article_from(got["ids"][0], got["documents"][0], got["metadatas"][0])
+
+    def article_metadata(self, article_id: str) -> dict[str, Any]:
+        got = self._articles.get(ids=[article_id], include=["metadatas"])
+        if not got["ids"]:
+            raise ArticleNotFound(article_id)
+        return dict(got["metadatas"][0])
+
+    def article_ids(self, path: str | None = None) -> list[str]:
+        """Every stored article id, or those ingested from one file path."""
+        where = {"path": path} if path is not None else None
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self._articles.get(where=where, include=[], limit=READ_PAGE, offset=offset)
+            ids.extend(page["ids"])
+            if len(page["ids"]) < READ_PAGE:
+                return ids
+            offset += READ_PAGE
+
+    def list_articles(self, offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
+        """A page of article summaries (metadata without text), and the total count."""
+        page = self._articles.get(include=["metadatas"], limit=limit, offset=offset)
+        rows = [{"id": i, **m} for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+        return rows, self._articles.count()
+
+    def article_count(self) -> int:
+        return self._articles.count()
+
+    def chunk_count(self) -> int:
+        return self._chunks.count()
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        got = self._chunks.get(where={"article_id": article_id},
+                               include=["documents", "metadatas"])
+        chunks = [_chunk_from(i, d, m) for i, d, m in
+                  zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return sorted(chunks, key=lambda c: c.ordinal)
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk, paged (the lexical index is rebuilt from this)."""
+        offset = 0
+        while True:
+            page = self._chunks.get(include=["documents", "metadatas"], limit=READ_PAGE,
+                                    offset=offset)
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+                yield _chunk_from(i, d, m)
+            if len(page["ids"]) < READ_PAGE:
+                return
+            offset += READ_PAGE
+
+    def _iter_chunk_metadata(self) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = self._chunks.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
+            yield from page["metadatas"]
+            if len(page["ids"]) < READ_PAGE:
+                return
+            offset += READ_PAGE
+
+    def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=chunk_ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32)
+                for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def dense_search(self, vector: np.ndarray, n: int,
+                     filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """The `n` chunks nearest to `vector` (cosine similarity), within the filters."""
+        total = self._chunks.count()
+        if total == 0:
+            return []
+        result = self._chunks.query(
+            query_embeddings=[vector],
+            n_results=min(n, total),
+            where=chroma_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (_chunk_from(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(result["ids"][0], result["documents"][0],
+                                     result["metadatas"][0], result["distances"][0],
+                                     strict=True)
+        ]
+
+
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """Translate API filters into a Chroma `where` clause (dates compare as day ordinals)."""
+    if filters is None:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if sources := filters.sources():
+        clauses.append({"source": {"$in": sources}})
+    if filters.published_from:
+        clauses.append({"published_day": {"$gte": filters.published_from.toordinal()}})
+    if filters.published_to:
+        clauses.append({"published_day": {"$lte": filters.published_to.toordinal()}})
+    if filters.article_ids:
+        clauses.append({"article_id": {"$in": list(filters.article_ids)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return _without_none({
+        "article_id": chunk.article_id, "ordinal": chunk.ordinal,
+        "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,
+        "published": chunk.published.isoformat() if chunk.published else None,
+        "published_day": chunk.published.toordinal() if chunk.published else None,
+        "url": chunk.url,
+        "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
+    })
+
+
+def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
+    return _without_none({
+        "title": article.title, "source": article.source,
+        "published": article.published.isoformat() if article.published else None,
+        "published_day": article.published.toordinal() if article.published else None,
+        "url": article.url, "author": article.author, "path": article.path,
+        "chunks": chunk_count, "chars": len(article.text),
+        "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    })
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id, article_id=meta["article_id"], ordinal=meta["ordinal"], text=text,
+        start=meta["start"], end=meta["end"], title=meta.get("title"),
+        source=meta.get("source"), published=_date(meta.get("published")), url=meta.get("url"),
+        sentences=_spans(meta.get("sentences", "")),
+    )
+
+
+def _spans(encoded: str) -> tuple[tuple[int, int], ...]:
+    """Sentence spans stored as "start-end,start-end" (Chroma metadata holds no lists)."""
+    pairs = (item.split("-") for item in encoded.split(",") if item)
+    return tuple((int(start), int(end)) for start, end in pairs)
+
+
+def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
+    return Article(
+        id=article_id, text=text, title=meta.get("title"), source=meta.get("source"),
+        published=_date(meta.get("published")), url=meta.get("url"),
+        author=meta.get("author"), path=meta.get("path"),
+    )

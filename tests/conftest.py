@@ -1,0 +1,59 @@
+"""Shared fixtures: the real stack (embedded Chroma, the real encoder) on temporary stores.
+
+The network is closed for every test (pytest-socket, see pyproject): only loopback is allowed,
+so any attempt to reach a model hub or telemetry endpoint fails the test that made it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from api.app import create_app
+from api.services import Services
+from index.pipeline import Ingestor
+from rag.config import Settings
+from rag.embeddings import Encoder, load_encoder
+from rag.engine import Engine
+from support import EXAMPLES, SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """The real embedding model, loaded once for the whole run."""
+    return load_encoder("onnx")
+
+
+def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Services:
+    settings = Settings(data_dir=data_dir, api_key=None, _env_file=None, **overrides)
+    engine = Engine(settings, encoder=encoder)
+    return Services(settings, engine, Ingestor(engine.store, encoder, settings))
+
+
+@pytest.fixture(scope="session")
+def news_services(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Services:
+    """A store holding the shared real news corpus and the sample corpus (read-only use)."""
+    services = make_services(tmp_path_factory.mktemp("news"), encoder)
+    paths = [EXAMPLES] + ([SHARED_CORPUS] if SHARED_CORPUS.is_dir() else [])
+    services.ingestor.ingest_paths(paths)
+    return services
+
+
+@pytest.fixture(scope="session")
+def news_client(news_services: Services) -> Iterator[TestClient]:
+    """Real HTTP through FastAPI's client, on the shared read-only store."""
+    with TestClient(create_app(services=news_services)) as client:
+        yield client
+
+
+@pytest.fixture
+def fresh_services(tmp_path: Path, encoder: Encoder) -> Services:
+    """An empty store of the test's own, for tests that write."""
+    return make_services(tmp_path / "store", encoder)

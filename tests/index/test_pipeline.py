@@ -1,0 +1,79 @@
+"""Ingestion: idempotent by content hash, edits replace, bad files skipped with reasons."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from api.services import Services
+from support import EXAMPLES
+
+
+class CountingEncoder:
+    """The real encoder, counting how many texts it is asked to embed."""
+
+    def __init__(self, encoder) -> None:
+        self._encoder = encoder
+        self.name, self.dimensions = encoder.name, encoder.dimensions
+        self.texts = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self._encoder.embed(texts)
+
+
+def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_services: Services) -> None:
+    counting = CountingEncoder(fresh_services.ingestor.encoder)
+    fresh_services.ingestor.encoder = counting
+    first = fresh_services.ingestor.ingest_paths([EXAMPLES])
+    assert first.added and counting.texts == first.chunks_added
+    embedded = counting.texts
+    second = fresh_services.ingestor.ingest_paths([EXAMPLES])
+    assert counting.texts == embedded
+    assert not second.added and second.chunks_added == 0
+    assert len(second.unchanged) == len(first.added)
+    assert "0 added" in second.summary()
+
+
+def test_an_edited_file_replaces_only_its_article(fresh_services: Services,
+                                                  tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(EXAMPLES, corpus)
+    ingestor, store = fresh_services.ingestor, fresh_services.engine.store
+    ingestor.ingest_paths([corpus])
+    before_articles, before_chunks = store.article_count(), store.chunk_count()
+    edited = corpus / "01_port_strike.txt"
+    old_ids = set(store.article_ids(path=str(edited)))
+    untouched = {a: [c.id for c in store.chunks_of(a)] for a in store.article_ids()
+                 if a not in old_ids}
+    edited.write_text(edited.read_text() + "\nThe union said talks would resume on Friday.\n")
+
+    report = ingestor.ingest_paths([corpus])
+    assert len(report.added) == 1 and set(report.removed) == old_ids
+    assert store.article_count() == before_articles
+    new_id = report.added[0].id
+    assert set(store.article_ids(path=str(edited))) == {new_id}
+    assert report.chunks_removed > 0
+    assert store.chunk_count() == before_chunks - report.chunks_removed + report.chunks_added
+    for article_id, chunk_ids in untouched.items():
+        assert [c.id for c in store.chunks_of(article_id)] == chunk_ids
+
+
+def test_bad_files_never_stop_a_batch(fresh_services: Services, tmp_path: Path) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "good.txt").write_text(
+        "Harbour pilots return to work\n\nPilots in Port Averin ended a two-day stoppage on "
+        "Monday after the port authority agreed to review night-shift rosters.\n")
+    (folder / "empty.txt").write_text("")
+    (folder / "binary.txt").write_bytes(b"\x00\xff\x00")
+    (folder / "latin1.md").write_bytes(b"caf\xe9")
+    (folder / "notes.docx").write_bytes(b"PK")
+    (folder / "broken.json").write_text("[{")
+    report = fresh_services.ingestor.ingest_paths([folder])
+    assert [a.title for a in report.added] == ["Harbour pilots return to work"]
+    skipped = {Path(path).name: reason for path, reason in report.skipped}
+    assert set(skipped) == {"empty.txt", "binary.txt", "latin1.md", "notes.docx", "broken.json"}
+    assert all(skipped.values())
