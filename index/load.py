@@ -1,4 +1,4 @@
-"""Readers for article files: .txt .md .json .jsonl (one article or many per file).
+"""Readers for article files: .txt .md .html .json .jsonl (one article or many per file).
 
 A reader returns `Document`s: one story's text plus whatever metadata the file itself states.
 Cleaning, segmentation and metadata found in the text are `clean.py`'s job; a reader only
@@ -12,13 +12,16 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from index.html import extract_html, looks_like_html
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
 
 # The field names news datasets use for each piece of an article, in order of preference.
 TITLE_FIELDS = ("title", "headline")
@@ -86,6 +89,13 @@ def parse_bytes(data: bytes, suffix: str, path: str | None) -> list[Document]:
         if suffix != ".txt":  # Markdown: headings become plain headline lines
             text = _MARKDOWN_HEADING.sub("", text)
         return [Document(text=text, kind="text", path=path)]
+    if suffix in HTML_SUFFIXES:
+        page = extract_html(text)
+        if page is None:
+            raise UnreadableFile("no article text found in the HTML page")
+        return [Document(text=page.text, kind="record", path=path, title=page.title,
+                         source=page.source, published=page.published, url=page.url,
+                         author=page.author)]
     if suffix == ".json":
         return _records(_parse_json(text), path)
     if suffix in (".jsonl", ".ndjson"):
@@ -128,8 +138,12 @@ def _records(values: list[Any], path: str | None) -> list[Document]:
 
 
 def record_to_document(record: dict[str, Any], path: str | None = None) -> Document:
-    """Map an article object's fields (whatever the dataset calls them) onto a Document."""
-    return Document(
+    """Map an article object's fields (whatever the dataset calls them) onto a Document.
+
+    A body that is HTML (a crawler's raw page) is extracted to its story text; the record's
+    own fields win over what the page states.
+    """
+    document = Document(
         text=_first_text(record, TEXT_FIELDS) or "",
         kind="record",
         path=path,
@@ -138,6 +152,16 @@ def record_to_document(record: dict[str, Any], path: str | None = None) -> Docum
         published=parse_date(_first(record, DATE_FIELDS)),
         url=_first_text(record, URL_FIELDS),
         author=_author(record),
+    )
+    if not looks_like_html(document.text):
+        return document
+    page = extract_html(document.text, url=document.url)
+    if page is None:
+        return replace(document, text="")
+    return replace(
+        document, text=page.text, title=document.title or page.title,
+        source=document.source or page.source, published=document.published or page.published,
+        url=document.url or page.url, author=document.author or page.author,
     )
 
 

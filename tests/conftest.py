@@ -6,35 +6,22 @@ so any attempt to reach a model hub or telemetry endpoint fails the test that ma
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 from api.app import create_app
 from api.services import Services
-from index.pipeline import Ingestor
-from rag.config import Settings
 from rag.embeddings import Encoder, load_encoder
-from rag.engine import Engine
-from support import EXAMPLES, SHARED_CORPUS
+from support import EXAMPLES, SHARED_CORPUS, make_services
 
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
     """The real embedding model, loaded once for the whole run."""
     return load_encoder("onnx")
-
-
-def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Services:
-    settings = Settings(data_dir=data_dir, api_key=None, _env_file=None, **overrides)
-    engine = Engine(settings, encoder=encoder)
-    return Services(settings, engine, Ingestor(engine.store, encoder, settings))
 
 
 @pytest.fixture(scope="session")

@@ -61,3 +61,29 @@ def test_bad_files_say_why(tmp_path: Path, name: str, content: bytes, reason: st
 ])
 def test_parse_date(value: object, expected: dt.date | None) -> None:
     assert parse_date(value) == expected
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_html_page_reads_as_its_story() -> None:
+    (document,) = read_file(FIXTURES / "news_page.html")
+    assert document.kind == "record"
+    assert document.author == "Mira Hollis"
+    assert document.published == dt.date(2025, 4, 2)
+    assert "Advertisement" not in document.text and "Share on" not in document.text
+
+
+def test_html_body_in_a_json_record_is_extracted(tmp_path: Path) -> None:
+    page = (FIXTURES / "news_page.html").read_text()
+    path = tmp_path / "crawl.json"
+    path.write_text(json.dumps({"title": "Own title", "body": page, "source": "Feed"}))
+    (document,) = read_file(path)
+    assert (document.title, document.source, document.author) == ("Own title", "Feed",
+                                                                   "Mira Hollis")
+    assert "<p>" not in document.text and "Subscribe" not in document.text
+
+
+def test_html_page_without_a_story_is_skipped() -> None:
+    with pytest.raises(UnreadableFile, match="no article text"):
+        read_file(FIXTURES / "login_page.html")

@@ -1,0 +1,1 @@
+"""Benchmarks and calibration runs (`make bench`); results go to docs/."""

@@ -1,0 +1,229 @@
+"""Extract the story and its metadata from a news page's HTML with trafilatura, offline.
+
+Everything here parses the string it is given: no URL is ever fetched (trafilatura's
+`bare_extraction` only reads the tree; the URL argument is a hint for metadata, never a
+download). Metadata comes from what trafilatura reads (JSON-LD, meta tags, the page itself);
+a small JSON-LD reader of our own fills only the fields trafilatura leaves empty.
+
+Decisions worth knowing:
+- `text` holds one paragraph per line of trafilatura's text output, separated by a blank line,
+  like `clean.py`'s output; the headline it repeats at the top is dropped, since it is `title`.
+- Comments are never extracted, and a page with fewer than `MIN_ARTICLE_WORDS` words in
+  sentence-length paragraphs (a login form, a cookie wall, a section front) is no article.
+- Dates come from htmldate without its extensive search, which otherwise turns a footer's
+  "© 2025" into 1 January 2025 on pages that state no date.
+- `source` is a name the page states (og:site_name, JSON-LD publisher); trafilatura's fallback
+  to the URL's host name is dropped, so that a missing outlet stays None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.settings import Document as Extraction
+
+# Menus, buttons and form labels are many short lines; a story is sentences. Only paragraphs
+# of at least MIN_PARAGRAPH_WORDS words count towards the MIN_ARTICLE_WORDS a story needs.
+MIN_PARAGRAPH_WORDS = 8
+MIN_ARTICLE_WORDS = 25
+
+# htmldate's extensive search guesses dates from free text and copyright lines, so it stays
+# off; original_date prefers the publication date to a later "updated" date.
+_DATE_PARAMS = {"original_date": True, "extensive_search": False}
+
+# JSON-LD types a story is published under besides those ending in "Article" (NewsArticle,
+# AnalysisNewsArticle, ...): the schema.org types whose names do not say so.
+_ARTICLE_TYPES = frozenset({"ReportageNews", "BlogPosting", "LiveBlogPosting"})
+
+# A page has these; a fragment (an HTML body inside a JSON record) is wrapped in them first,
+# because trafilatura rejects a bare fragment as "not HTML".
+_DOCUMENT_TAG = re.compile(r"<(?:html|head|body)\b", re.IGNORECASE)
+
+# A markdown table rule ("|---|---|"): trafilatura's text output draws one under a table's
+# header row; it carries no words.
+_TABLE_RULE = re.compile(r"^[|:\-\s]+$")
+
+_KNOWN_TAGS = (
+    "html|head|body|title|meta|link|script|style|p|div|span|a|b|i|u|em|strong|small|sub|sup|"
+    "h[1-6]|ul|ol|li|dl|dt|dd|table|thead|tbody|tr|td|th|blockquote|q|pre|code|figure|"
+    "figcaption|img|picture|source|iframe|section|article|header|footer|nav|main|aside|time|"
+    "br|hr|form|input|button|label"
+)
+# A closed element ("</p>"), a void one ("<br>", "<img src=...>"), a doctype or comment, or a
+# text that opens with a known tag: "a < b and c > d" or "x<b and c>y" match none of them.
+_HTML_SIGNAL = re.compile(
+    rf"</(?:{_KNOWN_TAGS})\s*>"
+    r"|<(?:br|hr|img|meta|link|input|source)\b[^<>]*>"
+    r"|<!(?:doctype\s+html|--)"
+    rf"|\A\s*<(?:{_KNOWN_TAGS})\b[^<>]*>",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class HtmlArticle:
+    """The story of one news page: its text without page furniture, and what the page says of it.
+
+    `text` holds the story's paragraphs separated by a blank line, without the headline,
+    navigation, ads, share bars, related links, comments or footer. `source` is the outlet's
+    name as the page states it.
+    """
+
+    text: str
+    title: str | None
+    published: dt.date | None
+    author: str | None
+    url: str | None
+    source: str | None
+
+
+def extract_html(html: str, url: str | None = None) -> HtmlArticle | None:
+    """The story in a news page, or None when the page holds no article text.
+
+    `html` is a whole page or a fragment; `url`, where the page came from, is only a fallback
+    for the page's own canonical URL and a hint for dates in the path. Nothing is fetched.
+    """
+    if not _DOCUMENT_TAG.search(html):
+        html = f"<html><body>{html}</body></html>"
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        return None
+    extraction = trafilatura.bare_extraction(  # works on a copy: `tree` stays whole
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params=_DATE_PARAMS,
+    )
+    if not isinstance(extraction, Extraction):
+        return None
+    title = _clean(extraction.title)
+    paragraphs = _paragraphs(extraction.text or "", title)
+    if not _is_article(paragraphs):
+        return None
+    stated = _json_ld_article(tree)
+    # trafilatura hands back the caller's URL when the page states none; the page's JSON-LD
+    # URL, which trafilatura does not read, is the better one then.
+    page_url = extraction.url if extraction.url != url else None
+    return HtmlArticle(
+        text="\n\n".join(paragraphs),
+        title=title or _clean(stated.get("headline")),
+        published=_to_date(extraction.date) or _to_date(stated.get("datePublished")),
+        author=_clean(extraction.author) or _json_ld_author(stated.get("author")),
+        url=page_url or _json_ld_url(stated) or url,
+        source=_stated_source(extraction) or _json_ld_name(stated.get("publisher")),
+    )
+
+
+def looks_like_html(text: str) -> bool:
+    """True for text that is an HTML document or fragment (used to detect HTML bodies inside
+    JSON records), False for plain text, including text with stray "<" and ">" in it."""
+    return _HTML_SIGNAL.search(text) is not None
+
+
+def _paragraphs(text: str, title: str | None) -> list[str]:
+    """trafilatura's text lines as paragraphs, without the headline it repeats at the top."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    paragraphs = [line for line in lines if line and not _TABLE_RULE.match(line)]
+    if paragraphs and title and _key(paragraphs[0]) == _key(title):
+        paragraphs.pop(0)
+    return paragraphs
+
+
+def _is_article(paragraphs: list[str]) -> bool:
+    counts = (len(paragraph.split()) for paragraph in paragraphs)
+    return sum(count for count in counts if count >= MIN_PARAGRAPH_WORDS) >= MIN_ARTICLE_WORDS
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _clean(value: Any) -> str | None:
+    return (" ".join(value.split()) or None) if isinstance(value, str) else None
+
+
+def _to_date(value: Any) -> dt.date | None:
+    """A date from trafilatura's "YYYY-MM-DD" or a JSON-LD ISO date-time, as written (its
+    local calendar day, not converted to UTC)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        pass
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _stated_source(extraction: Extraction) -> str | None:
+    """trafilatura's site name, unless it only made it up from the URL's host name."""
+    name = _clean(extraction.sitename)
+    if name and "." in name and extraction.url:
+        host = (urlsplit(extraction.url).hostname or "").casefold()
+        if host.endswith(name.casefold()):
+            return None
+    return name
+
+
+def _json_ld_article(tree: HtmlElement) -> dict[str, Any]:
+    """The first article object in the page's JSON-LD blocks, or {} when there is none."""
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        for item in _json_objects(data):
+            if _is_article_type(item.get("@type")):
+                return item
+    return {}
+
+
+def _json_objects(data: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a JSON-LD value: top-level lists and `@graph` arrays included."""
+    if isinstance(data, list):
+        for value in data:
+            yield from _json_objects(value)
+    elif isinstance(data, dict):
+        yield data
+        yield from _json_objects(data.get("@graph"))
+
+
+def _is_article_type(value: Any) -> bool:
+    types = value if isinstance(value, list) else [value]
+    return any(
+        isinstance(kind, str) and (kind.endswith("Article") or kind in _ARTICLE_TYPES)
+        for kind in types
+    )
+
+
+def _json_ld_name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return _clean(value)
+
+
+def _json_ld_author(value: Any) -> str | None:
+    values = value if isinstance(value, list) else [value]
+    names = [name for name in map(_json_ld_name, values) if name]
+    return "; ".join(names) or None
+
+
+def _json_ld_url(article: dict[str, Any]) -> str | None:
+    for value in (article.get("url"), article.get("mainEntityOfPage")):
+        if isinstance(value, dict):
+            value = value.get("@id")
+        if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
+            return value.strip()
+    return None
