@@ -15,6 +15,7 @@ import functools
 import blingfire
 from llama_index.core.node_parser import SentenceSplitter
 
+from index.speakers import attribute_speakers
 from rag.schemas import Article, Chunk
 from rag.tokens import encoding
 
@@ -42,17 +43,22 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32) 
     """Split an article into chunks of at most `chunk_tokens` tokens, with article offsets."""
     pieces = _splitter(chunk_tokens, min(overlap, chunk_tokens // 2)).split_text(article.text)
     sentences = sentence_spans(article.text)
+    speakers = {(a.start, a.end): a.speaker
+                for a in attribute_speakers(article.text, sentences)}
     chunks: list[Chunk] = []
     cursor = 0
     for piece in pieces:
         start = _locate(article.text, piece, cursor)
         end = start + len(piece)
         cursor = start + 1
+        inside = [(s, e) for s, e in sentences if s < end and e > start]
+        clipped = [(max(s, start), min(e, end)) for s, e in inside]
         chunks.append(Chunk(
             id=f"{article.id}:{len(chunks)}", article_id=article.id, ordinal=len(chunks),
             text=article.text[start:end], start=start, end=end, title=article.title,
             source=article.source, published=article.published, url=article.url,
-            sentences=tuple(_clip(sentences, start, end)),
+            sentences=tuple(clipped),
+            speakers=tuple(speakers.get(span) for span in inside) if speakers else (),
         ))
     return chunks
 
@@ -66,7 +72,3 @@ def _locate(text: str, piece: str, cursor: int) -> int:
         raise ValueError("chunk text is not a span of its article")
     return found
 
-
-def _clip(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans that overlap [start, end), clipped to it."""
-    return [(max(s, start), min(e, end)) for s, e in spans if s < end and e > start]

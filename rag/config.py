@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     # Answering
     answer_sentences: int = Field(5, ge=1, le=20, description="Sentences an extractive answer.")
     abstain_threshold: float = Field(
-        0.52, ge=0.0, le=1.0, description="Evidence score below which the answer abstains."
+        0.47, ge=0.0, le=1.0, description="Evidence score below which the answer abstains."
+    )
+    min_question_coverage: float = Field(
+        0.55, ge=0.0, le=1.0,
+        description="Share of the question's terms the passages must hold, else abstain.",
     )
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 

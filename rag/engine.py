@@ -46,7 +46,8 @@ class Engine:
         retrieved = time.perf_counter()
         answer = answer_extractive(question, result.hits, self.retriever.lexical,
                                    self.settings.abstain_threshold,
-                                   self.settings.answer_sentences)
+                                   self.settings.answer_sentences,
+                                   self.settings.min_question_coverage)
         done = time.perf_counter()
         return answer.model_copy(update={"timings_ms": {
             "retrieve": round((retrieved - began) * 1000, 2),

@@ -111,7 +111,8 @@ def _idf(tokens: bm25s.tokenization.Tokenized, documents: int) -> dict[str, floa
     for ids in tokens.ids:
         frequency[np.unique(np.asarray(ids, dtype=np.int64))] += 1
     weights = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
-    return {term: float(weights[i]) for term, i in tokens.vocab.items()}
+    # bm25s.index() adds an empty "" token to the vocabulary; it is no term of any text.
+    return {term: float(weights[i]) for term, i in tokens.vocab.items() if term}
 
 
 class _Columns:

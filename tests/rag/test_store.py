@@ -1,0 +1,245 @@
+"""The Chroma store: articles and chunks written, read, deleted and repaired; dense search and
+the metadata filters; the collection configuration Chroma actually keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.schemas import Article, Chunk, Filters, article_id_for
+from rag.store import ArticleNotFound, Store, chroma_where, connect
+
+DIMENSIONS = 384
+
+
+def basis(*weights: tuple[int, float]) -> np.ndarray:
+    """A unit vector from (axis, weight) pairs: nearest neighbours are known by construction."""
+    vector = np.zeros(DIMENSIONS, dtype=np.float32)
+    for axis, weight in weights:
+        vector[axis] = weight
+    return vector / np.linalg.norm(vector)
+
+
+def make_article(text: str, *, title: str = "A title", source: str | None = "Wire",
+                 published: dt.date | None = dt.date(2024, 3, 1),
+                 path: str | None = None) -> Article:
+    return Article(id=article_id_for(text), text=text, title=title, source=source,
+                   published=published, url="https://example.org/a", path=path)
+
+
+def split(article: Article, *sentences: str) -> list[Chunk]:
+    """One chunk per given piece of the article text, with its offsets found in the text."""
+    chunks = []
+    for ordinal, piece in enumerate(sentences):
+        start = article.text.index(piece)
+        end = start + len(piece)
+        chunks.append(Chunk(
+            id=f"{article.id}:{ordinal}", article_id=article.id, ordinal=ordinal,
+            text=piece, start=start, end=end, title=article.title, source=article.source,
+            published=article.published, url=article.url, sentences=((start, end),),
+        ))
+    return chunks
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "store", api_key=None, _env_file=None)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    return Store.open(settings)
+
+
+STRIKE = make_article("Dockworkers went on strike. The port closed. Ships waited offshore.",
+                      title="Port strike", source="Harbour Times",
+                      published=dt.date(2024, 3, 4), path="port.txt")
+STRIKE_CHUNKS = split(STRIKE, "Dockworkers went on strike.", "The port closed.",
+                      "Ships waited offshore.")
+STRIKE_VECTORS = np.stack([basis((0, 1.0)), basis((1, 1.0)), basis((2, 1.0))])
+
+BUDGET = make_article("The minister cut fuel taxes. Banks will pay a levy.",
+                      title="Budget", source="Capital Ledger",
+                      published=dt.date(2024, 5, 10), path="budget.txt")
+BUDGET_CHUNKS = split(BUDGET, "The minister cut fuel taxes.", "Banks will pay a levy.")
+BUDGET_VECTORS = np.stack([basis((3, 1.0)), basis((4, 1.0))])
+
+
+def test_an_added_article_reads_back_with_its_chunks(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    assert store.article_count() == 1
+    assert store.chunk_count() == 3
+    assert store.get_article(STRIKE.id) == STRIKE
+    assert store.has_article(STRIKE.id)
+    chunks = store.chunks_of(STRIKE.id)
+    assert chunks == STRIKE_CHUNKS
+    for chunk in chunks:
+        assert chunk.text == STRIKE.text[chunk.start:chunk.end]
+    metadata = store.article_metadata(STRIKE.id)
+    assert metadata["chunks"] == 3 and metadata["chars"] == len(STRIKE.text)
+    vectors = store.chunk_vectors([c.id for c in STRIKE_CHUNKS])
+    for chunk, expected in zip(STRIKE_CHUNKS, STRIKE_VECTORS, strict=True):
+        np.testing.assert_allclose(vectors[chunk.id], expected, atol=1e-6)
+
+
+def test_an_undated_article_without_source_round_trips(store: Store) -> None:
+    article = make_article("An undated story. It has no outlet.", source=None, published=None)
+    chunks = split(article, "An undated story.", "It has no outlet.")
+    store.add_article(article, chunks, np.stack([basis((5, 1.0)), basis((6, 1.0))]))
+    assert store.get_article(article.id) == article
+    assert [c.published for c in store.chunks_of(article.id)] == [None, None]
+
+
+def test_re_adding_an_article_does_not_duplicate_it(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    assert (store.article_count(), store.chunk_count()) == (1, 3)
+
+
+def test_one_vector_per_chunk_is_required(store: Store) -> None:
+    with pytest.raises(ValueError, match="one vector per chunk"):
+        store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS[:2])
+    assert store.article_count() == 0
+
+
+def test_article_ids_by_path(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    assert sorted(store.article_ids()) == sorted([STRIKE.id, BUDGET.id])
+    assert store.article_ids(path="port.txt") == [STRIKE.id]
+    assert store.article_ids(path="budget.txt") == [BUDGET.id]
+    assert store.article_ids(path="missing.txt") == []
+
+
+def test_delete_article_removes_every_chunk(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    generation = store.generation
+    assert store.delete_article(STRIKE.id) == 3
+    assert store.generation > generation
+    assert not store.has_article(STRIKE.id)
+    assert store.chunks_of(STRIKE.id) == []
+    assert store.chunk_count() == 2 and store.article_count() == 1
+    assert {c.article_id for c in store.iter_chunks()} == {BUDGET.id}
+    with pytest.raises(ArticleNotFound):
+        store.get_article(STRIKE.id)
+
+
+def test_deleting_an_unknown_article_raises(store: Store) -> None:
+    with pytest.raises(ArticleNotFound):
+        store.delete_article("0123456789abcdef")
+    with pytest.raises(ArticleNotFound):
+        store.article_metadata("0123456789abcdef")
+
+
+def test_repair_sweeps_chunks_whose_article_record_is_missing(store: Store) -> None:
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    # Simulates a crash between the two writes of add_article: the chunks of STRIKE reached
+    # Chroma, its article record (the commit marker) never did.
+    store._chunks.upsert(
+        ids=[c.id for c in STRIKE_CHUNKS],
+        embeddings=STRIKE_VECTORS,
+        documents=[c.text for c in STRIKE_CHUNKS],
+        metadatas=[{"article_id": c.article_id, "ordinal": c.ordinal, "start": c.start,
+                    "end": c.end} for c in STRIKE_CHUNKS],
+    )
+    assert store.chunk_count() == 5
+    generation = store.generation
+    assert store.repair() == 3
+    assert store.generation > generation
+    assert store.chunk_count() == 2
+    assert store.chunks_of(BUDGET.id) == BUDGET_CHUNKS
+    assert store.repair() == 0
+
+
+def test_dense_search_returns_the_nearest_chunk_first(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    query = basis((1, 0.9), (4, 0.3))  # mostly "The port closed.", a little of the levy
+    found = store.dense_search(query, 5)
+    assert [c.id for c, _ in found[:2]] == [STRIKE_CHUNKS[1].id, BUDGET_CHUNKS[1].id]
+    scores = [score for _, score in found]
+    assert all(-1.0 - 1e-6 <= s <= 1.0 + 1e-6 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(float(query @ STRIKE_VECTORS[1]), abs=1e-4)
+    assert scores[-1] == pytest.approx(0.0, abs=1e-4)  # orthogonal chunks
+    away = store.dense_search(-basis((0, 1.0)), 5)  # the last is the exact opposite vector
+    assert away[-1][0].id == STRIKE_CHUNKS[0].id
+    assert away[-1][1] == pytest.approx(-1.0, abs=1e-4)
+
+
+def test_dense_search_applies_filters_and_handles_an_empty_store(store: Store) -> None:
+    assert store.dense_search(basis((0, 1.0)), 3) == []
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    query = basis((0, 1.0))
+    by_source = store.dense_search(query, 10, Filters(source="Capital Ledger"))
+    assert {c.article_id for c, _ in by_source} == {BUDGET.id}
+    by_date = store.dense_search(query, 10, Filters(published_to=dt.date(2024, 4, 1)))
+    assert {c.article_id for c, _ in by_date} == {STRIKE.id}
+    by_id = store.dense_search(query, 10, Filters(article_ids=[BUDGET.id]))
+    assert {c.article_id for c, _ in by_id} == {BUDGET.id}
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (None, None),
+    (Filters(), None),
+    (Filters(source=[]), None),
+    (Filters(source="Harbour Times"), {"source": {"$in": ["Harbour Times"]}}),
+    (Filters(source=["A", "B"]), {"source": {"$in": ["A", "B"]}}),
+    (Filters(published_from=dt.date(2024, 3, 1)),
+     {"published_day": {"$gte": dt.date(2024, 3, 1).toordinal()}}),
+    (Filters(published_to=dt.date(2024, 3, 31)),
+     {"published_day": {"$lte": dt.date(2024, 3, 31).toordinal()}}),
+    (Filters(article_ids=["a1", "a2"]), {"article_id": {"$in": ["a1", "a2"]}}),
+    (Filters(source="A", published_from=dt.date(2024, 3, 1),
+             published_to=dt.date(2024, 3, 31), article_ids=["a1"]),
+     {"$and": [{"source": {"$in": ["A"]}},
+               {"published_day": {"$gte": dt.date(2024, 3, 1).toordinal()}},
+               {"published_day": {"$lte": dt.date(2024, 3, 31).toordinal()}},
+               {"article_id": {"$in": ["a1"]}}]}),
+])
+def test_chroma_where_translates_each_filter(filters: Filters | None,
+                                             expected: dict | None) -> None:
+    assert chroma_where(filters) == expected
+
+
+def test_collections_are_cosine_with_a_wide_search_beam(settings: Settings,
+                                                         store: Store) -> None:
+    # Read back through a second client: what Chroma persisted, not what we asked for.
+    client = connect(settings)
+    for name in (f"{settings.collection}_chunks", f"{settings.collection}_articles"):
+        hnsw = client.get_collection(name).configuration["hnsw"]
+        assert hnsw["space"] == "cosine"
+        assert hnsw["ef_search"] >= 100
+    assert store._chunks.configuration["hnsw"]["space"] == "cosine"
+
+
+def test_existing_ids_reports_only_stored_articles(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    assert store.existing_ids([]) == set()
+    assert store.existing_ids([STRIKE.id, BUDGET.id, "nope"]) == {STRIKE.id}
+
+
+def test_list_articles_pages_through_every_article_once(store: Store) -> None:
+    articles = [make_article(f"Story number {n}. It is short.", title=f"Story {n}")
+                for n in range(5)]
+    for n, article in enumerate(articles):
+        chunks = split(article, f"Story number {n}.")
+        store.add_article(article, chunks, np.stack([basis((n, 1.0))]))
+    seen: list[str] = []
+    for offset in (0, 2, 4):
+        rows, total = store.list_articles(offset=offset, limit=2)
+        assert total == 5
+        assert len(rows) == (2 if offset < 4 else 1)
+        for row in rows:
+            assert "text" not in row and row["chunks"] == 1
+            assert row["title"].startswith("Story ")
+        seen.extend(row["id"] for row in rows)
+    assert sorted(seen) == sorted(a.id for a in articles)
+    rows, total = store.list_articles(offset=10, limit=2)
+    assert rows == [] and total == 5
