@@ -115,6 +115,7 @@ class Ingestor:
                 source=document.source or cleaned.source or fallback_source,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
+                raw_text=cleaned.raw_text,
             ))
         return articles
 

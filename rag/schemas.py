@@ -27,6 +27,9 @@ class Article(BaseModel):
     url: str | None = None
     author: str | None = None
     path: str | None = None
+    raw_text: str | None = Field(
+        None, description="The file's text this article was cleaned from, when it differs."
+    )
 
 
 class Chunk(BaseModel):

@@ -155,7 +155,8 @@ class Store:
     def list_articles(self, offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
         """A page of article summaries (metadata without text), and the total count."""
         page = self._articles.get(include=["metadatas"], limit=limit, offset=offset)
-        rows = [{"id": i, **m} for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+        rows = [{"id": i, **{k: v for k, v in m.items() if k != "raw_text"}}
+                for i, m in zip(page["ids"], page["metadatas"], strict=True)]
         return rows, self._articles.count()
 
     def article_count(self) -> int:
@@ -260,6 +261,7 @@ def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
         "published_day": article.published.toordinal() if article.published else None,
         "url": article.url, "author": article.author, "path": article.path,
         "chunks": chunk_count, "chars": len(article.text),
+        "raw_text": article.raw_text if article.raw_text != article.text else None,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     })
 
@@ -288,5 +290,5 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
     return Article(
         id=article_id, text=text, title=meta.get("title"), source=meta.get("source"),
         published=_date(meta.get("published")), url=meta.get("url"),
-        author=meta.get("author"), path=meta.get("path"),
+        author=meta.get("author"), path=meta.get("path"), raw_text=meta.get("raw_text"),
     )

@@ -106,3 +106,21 @@ def test_citations_name_the_speaker(news_services: Services) -> None:
     answer = news_services.engine.ask("What did Abdul Matin Qani pledge about Afghan soil?")
     speakers = {c.speaker for c in answer.citations}
     assert "Abdul Matin Qani" in speakers, answer.answer
+
+
+def test_cleaned_articles_keep_their_raw_text(news_services: Services) -> None:
+    store = news_services.engine.store
+    (article,) = [store.get_article(a) for a in shared_article_ids(news_services)
+                  if "004_" in (store.get_article(a).path or "")]
+    assert "Skip to main content" in article.raw_text
+    assert "Skip to main content" not in article.text
+
+
+def test_no_boilerplate_line_reaches_a_chunk(news_services: Services) -> None:
+    boilerplate = {"Skip to main content", "Latest news", "Share this post", "Short Url",
+                   "Follow", "Tags:", "Updated 8 sec ago", "Updated 17 March 2024"}
+    store = news_services.engine.store
+    for article_id in shared_article_ids(news_services):
+        for chunk in store.chunks_of(article_id):
+            lines = {line.strip() for line in chunk.text.splitlines()}
+            assert not lines & boilerplate

@@ -52,6 +52,7 @@ class DocumentSummary(BaseModel):
 
 class DocumentDetail(DocumentSummary):
     text: str
+    raw_text: str | None = Field(None, description="The text before cleaning, if it differs.")
 
 
 class DocumentList(BaseModel):
@@ -191,7 +192,8 @@ def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
     store = services.engine.store
     article = store.get_article(document_id)
     meta = store.article_metadata(document_id)
-    return DocumentDetail(**_summary(article).model_dump(), text=article.text) \
+    return DocumentDetail(**_summary(article).model_dump(), text=article.text,
+                          raw_text=article.raw_text) \
         .model_copy(update={"chunks": meta.get("chunks"), "ingested_at": meta.get("ingested_at")})
 
 

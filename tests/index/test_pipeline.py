@@ -77,3 +77,18 @@ def test_bad_files_never_stop_a_batch(fresh_services: Services, tmp_path: Path) 
     skipped = {Path(path).name: reason for path, reason in report.skipped}
     assert set(skipped) == {"empty.txt", "binary.txt", "latin1.md", "notes.docx", "broken.json"}
     assert all(skipped.values())
+
+
+def test_deleting_an_article_leaves_no_chunk_and_no_lexical_hit(fresh_services: Services) -> None:
+    report = fresh_services.ingestor.ingest_paths([EXAMPLES])
+    store, retriever = fresh_services.engine.store, fresh_services.engine.retriever
+    (wildfire,) = [a for a in report.added if "Greywood" in (a.title or "")]
+    question = "How many residents were evacuated because of the Greywood Hills wildfire?"
+    assert wildfire.id in {h.chunk.article_id for h in retriever.search(question).hits}
+
+    store.delete_article(wildfire.id)
+    assert store.chunks_of(wildfire.id) == []
+    retriever.refresh()
+    lexical = retriever.lexical
+    assert all(c.article_id != wildfire.id for c in lexical.chunks)
+    assert all(h.chunk.article_id != wildfire.id for h in retriever.search(question).hits)
