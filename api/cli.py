@@ -42,6 +42,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
 
+    evaluate = commands.add_parser("eval", help="score answers on a labelled question set")
+    evaluate.add_argument("dataset", type=Path,
+                          help="our JSONL, MultiHop-RAG queries (.json) or CLAP-NQ (.jsonl)")
+    evaluate.add_argument("--url", help="ask a running server instead of in process")
+    evaluate.add_argument("--limit", type=int, default=None)
+    evaluate.add_argument("--question-type", action="append", dest="question_types")
+    evaluate.add_argument("--top-k", type=int, default=10)
+    evaluate.add_argument("--index-passages", action="store_true",
+                          help="first index the passages a CLAP-NQ file carries")
+    evaluate.add_argument("--out", type=Path, default=Path("eval-results.json"))
+    evaluate.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
+    evaluate.set_defaults(run=_eval)
+
     docs = commands.add_parser("docs", help="list, show or delete indexed articles")
     docs_commands = docs.add_subparsers(required=True, metavar="ACTION")
     listing = docs_commands.add_parser("list", help="list indexed articles")
@@ -118,6 +131,68 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         uvicorn.run(create_app(settings), host=host, port=port)
     return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from api.evaluation import chart, table
+    from rag.evaluate import clapnq_passages, load_dataset, run, summarise
+
+    items = load_dataset(args.dataset)
+    if args.question_types:
+        items = [i for i in items if i.question_type in args.question_types]
+    items = items[: args.limit]
+    if args.url:
+        ask, method = _http_asker(args.url, args.top_k), "as reported by the server"
+    else:
+        from rag.engine import Engine
+
+        engine = Engine(settings)
+        if args.index_passages:
+            _index_records(engine, settings, clapnq_passages(args.dataset))
+
+        def ask(question: str) -> dict:
+            return engine.ask(question, top_k=args.top_k).model_dump(mode="json")
+
+        method = "extractive: answer sentences are verbatim spans of their cited passages"
+    results = run(items, ask, progress=lambda xs: tqdm(xs, desc="asking", unit="q"))
+    summary = summarise(results, method)
+    kinds = sorted({r.question_type for r in results if r.question_type})
+    by_type = {k: summarise([r for r in results if r.question_type == k], method)
+               for k in kinds}
+    args.out.write_text(json.dumps({"dataset": str(args.dataset), "summary": summary,
+                                    "by_type": by_type,
+                                    "results": [r.model_dump() for r in results]}, indent=2))
+    chart_path = args.chart or args.out.with_suffix(".png")
+    chart(summary, f"newsrag on {args.dataset.name} ({len(results)} questions)", chart_path)
+    print(table(summary, by_type))
+    print(f"\nwrote {args.out} and {chart_path}")
+    return 0
+
+
+def _http_asker(url: str, top_k: int):
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
+
+    def ask(question: str) -> dict:
+        response = client.post("/v1/ask", json={"question": question, "top_k": top_k})
+        response.raise_for_status()
+        return response.json()
+
+    return ask
+
+
+def _index_records(engine, settings: Settings, records: list[dict]) -> None:
+    from index.load import Document
+    from index.pipeline import Ingestor
+
+    documents = [Document(text=r["text"], kind="record", title=r["title"], source=r["source"])
+                 for r in records]
+    report = Ingestor(engine.store, engine.encoder, settings).ingest_documents(
+        documents, progress=sys.stderr.isatty())
+    print(report.summary(), file=sys.stderr)
 
 
 def _docs_list(args: argparse.Namespace, settings: Settings) -> int:

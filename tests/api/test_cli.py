@@ -51,3 +51,20 @@ def test_missing_path_and_blank_question_fail_clearly(data_dir: Path,
     assert "no such file" in capsys.readouterr().err
     assert main(["ask", "   "]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_eval_writes_results_table_and_chart(data_dir: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    assert main(["index", str(EXAMPLES), "--quiet"]) == 0
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(EXAMPLES.parent / "qa.jsonl"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| hits@10 |" in printed
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    assert summary["questions"] == 12 and summary["answerable"] == 9
+    assert summary["hits@10"] == 1.0
+    assert summary["false_abstention"] == 0.0
+    assert summary["abstention_accuracy"] >= 2 / 3
+    assert summary["citation_recall"] == 1.0
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,216 @@
+"""Scoring a labelled question set: retrieval, citations, grounding, abstention, latency.
+
+Datasets come in three shapes, all read into `EvalItem`s: the project's JSONL
+(`{id, question, answerable, evidence, answer?}`, DESIGN.md), MultiHop-RAG's query file
+(`[{query, answer, question_type, evidence_list: [{fact, ...}]}]`, null queries unanswerable)
+and CLAP-NQ records (`{id, input, passages, output: [{answer, selected_sentences}]}`, an empty
+answer meaning unanswerable). Evidence matches as MultiHop-RAG's scoring does: spaces and
+newlines removed from both sides, then a substring test.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+RETRIEVAL_DEPTH = 10
+
+
+class EvalItem(BaseModel):
+    """One labelled question."""
+
+    id: str
+    question: str
+    answerable: bool
+    evidence: list[str] = Field(default_factory=list)
+    answer: str | None = None
+    question_type: str | None = None
+
+
+class QuestionResult(BaseModel):
+    """How one answer scored."""
+
+    id: str
+    question_type: str | None
+    answerable: bool
+    abstained: bool
+    hits_at_4: float | None = None
+    hits_at_10: float | None = None
+    mrr_at_10: float | None = None
+    map_at_10: float | None = None
+    citations: int = 0
+    citations_with_evidence: int = 0
+    grounding: float | None = None
+    answer_correct: bool | None = None
+    latency_ms: float
+
+
+def squash(text: str) -> str:
+    """Text as MultiHop-RAG compares it: no spaces, no newlines."""
+    return text.replace(" ", "").replace("\n", "")
+
+
+def holds_evidence(text: str, evidence: Iterable[str]) -> bool:
+    flat = squash(text)
+    return any(squash(e) in flat for e in evidence if e.strip())
+
+
+def retrieval_metrics(passages: list[str], evidence: list[str]) -> dict[str, float]:
+    """Hits@4, Hits@10, MRR@10 and MAP@10 of one ranked passage list, as MultiHop-RAG scores.
+
+    MAP@10 credits each passage with the gold facts it finds first (over its rank), summed and
+    divided by min(number of facts, 10): a list that surfaces every fact early scores 1.
+    """
+    gold = [squash(e) for e in evidence if e.strip()]
+    found: set[str] = set()
+    first: int | None = None
+    precision_sum = 0.0
+    hits_at_4 = False
+    for rank, passage in enumerate(passages[:RETRIEVAL_DEPTH], start=1):
+        flat = squash(passage)
+        matched = [g for g in gold if g in flat]
+        if not matched:
+            continue
+        first = first or rank
+        hits_at_4 = hits_at_4 or rank <= 4
+        new = [g for g in matched if g not in found]
+        found.update(new)
+        precision_sum += len(new) / rank
+    return {
+        "hits@4": float(hits_at_4),
+        "hits@10": float(first is not None),
+        "mrr@10": 1.0 / first if first else 0.0,
+        "map@10": precision_sum / min(len(gold), RETRIEVAL_DEPTH) if gold else 0.0,
+    }
+
+
+def normalise_answer(text: str) -> str:
+    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+
+def score(item: EvalItem, response: dict[str, Any], latency_ms: float) -> QuestionResult:
+    """Score one `/v1/ask` response (as JSON) against its labels."""
+    abstained = bool(response.get("abstained"))
+    result = QuestionResult(id=item.id, question_type=item.question_type,
+                            answerable=item.answerable, abstained=abstained,
+                            latency_ms=latency_ms)
+    if not item.answerable:
+        return result
+    passages = [c["text"] for c in response.get("contexts", [])]
+    if item.evidence:
+        metrics = retrieval_metrics(passages, item.evidence)
+        result.hits_at_4, result.hits_at_10 = metrics["hits@4"], metrics["hits@10"]
+        result.mrr_at_10, result.map_at_10 = metrics["mrr@10"], metrics["map@10"]
+    if abstained:
+        return result
+    citations = response.get("citations", [])
+    result.citations = len(citations)
+    result.citations_with_evidence = sum(holds_evidence(c["text"], item.evidence)
+                                         for c in citations)
+    grounding = response.get("grounding") or {}
+    result.grounding = grounding.get("score")
+    if item.answer and len(item.answer.split()) <= 5:  # short gold answers only
+        result.answer_correct = (normalise_answer(item.answer)
+                                 in normalise_answer(response.get("answer", "")))
+    return result
+
+
+def run(items: list[EvalItem], ask: Callable[[str], dict[str, Any]],
+        progress: Callable[[Iterable[EvalItem]], Iterable[EvalItem]] = iter,
+        ) -> list[QuestionResult]:
+    """Ask every question through `ask` (in process or over HTTP) and score the answers."""
+    results = []
+    for item in progress(items):
+        began = time.perf_counter()
+        response = ask(item.question)
+        results.append(score(item, response, (time.perf_counter() - began) * 1000))
+    return results
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+
+
+def summarise(results: list[QuestionResult], grounding_method: str = "") -> dict[str, Any]:
+    """The aggregate figures over a list of results."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    with_evidence = [r for r in answerable if r.hits_at_10 is not None]
+    answered = [r for r in answerable if not r.abstained]
+    cited = sum(r.citations for r in answered)
+    latencies = [r.latency_ms for r in results]
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "hits@4": _mean([r.hits_at_4 for r in with_evidence]),
+        "hits@10": _mean([r.hits_at_10 for r in with_evidence]),
+        "mrr@10": _mean([r.mrr_at_10 for r in with_evidence]),
+        "map@10": _mean([r.map_at_10 for r in with_evidence]),
+        "citation_precision": round(sum(r.citations_with_evidence for r in answered) / cited, 4)
+        if cited else None,
+        "citation_recall": _mean([float(r.citations_with_evidence > 0) for r in answered
+                                  if r.hits_at_10 is not None]),
+        "grounding": _mean([r.grounding for r in answered if r.grounding is not None]),
+        "grounding_method": grounding_method,
+        "abstention_accuracy": _mean([float(r.abstained) for r in unanswerable]),
+        "false_abstention": _mean([float(r.abstained) for r in answerable]),
+        "answer_accuracy": _mean([float(r.answer_correct) for r in answered
+                                  if r.answer_correct is not None]),
+        "latency_p50_ms": _percentile(latencies, 0.50),
+        "latency_p95_ms": _percentile(latencies, 0.95),
+        "latency_p99_ms": _percentile(latencies, 0.99),
+    }
+
+
+# ---- datasets -------------------------------------------------------------------------------
+
+def load_dataset(path: Path) -> list[EvalItem]:
+    """Read a dataset in any of the three supported shapes (see the module docstring)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        rows = json.loads(text)
+        return [_multihop_item(i, row) for i, row in enumerate(rows)]
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [_clapnq_item(row) if "input" in row else EvalItem.model_validate(row)
+            for row in rows]
+
+
+def _multihop_item(position: int, row: dict[str, Any]) -> EvalItem:
+    kind = row["question_type"]
+    return EvalItem(id=str(row.get("id", position)), question=row["query"],
+                    answerable=kind != "null_query", question_type=kind,
+                    evidence=[e["fact"] for e in row.get("evidence_list", [])],
+                    answer=row.get("answer"))
+
+
+def _clapnq_item(row: dict[str, Any]) -> EvalItem:
+    output = (row.get("output") or [{}])[0]
+    answer = output.get("answer", "")
+    return EvalItem(id=str(row["id"]), question=row["input"], answerable=bool(answer),
+                    evidence=list(output.get("selected_sentences") or []),
+                    question_type="clapnq_answerable" if answer else "clapnq_unanswerable")
+
+
+def clapnq_passages(path: Path) -> list[dict[str, str]]:
+    """The passages CLAP-NQ records carry, as article records to index before asking."""
+    passages = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            for passage in json.loads(line).get("passages", []):
+                passages[passage["text"]] = {"title": passage.get("title"),
+                                             "text": passage["text"], "source": "Wikipedia"}
+    return list(passages.values())
