@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CHROMIUM := /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -11,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index-examples test lint bench clean
+.PHONY: install chromium run index-examples test lint bench clean
 
 install: $(STAMP)
 
@@ -27,7 +28,19 @@ index-examples: install
 run: index-examples
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
-test: install
+# The browser tests (tests/e2e) drive Debian's Chromium through Playwright, which never downloads a
+# browser of its own. A no-op when it is installed; needs root (apt) when it is not.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "chromium: $(CHROMIUM) is missing; install Debian's chromium as root" \
+	         "(the browser tests skip without it)"; \
+	  else \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  fi; }
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routes import ask, documents, health
+from api.routes import ask, chat, documents, health, page
 from api.services import Services
 from rag.config import Settings
 
@@ -29,5 +29,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ask.router)
+    app.include_router(chat.router)
     app.include_router(documents.router)
+    app.include_router(page.router)
     return app

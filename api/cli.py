@@ -99,6 +99,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine, InvalidRequest
+    from rag.llm import LLMError
     from rag.schemas import Filters
 
     engine = Engine(settings)
@@ -108,6 +109,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidRequest as error:
         print(f"rag ask: {error}", file=sys.stderr)
         return 2
+    except LLMError as error:  # only with RAG_LLM_FALLBACK off
+        print(f"rag ask: {error.code}: {error}", file=sys.stderr)
+        return 1
+    if answer.notice:
+        print(f"rag ask: {answer.notice.message}", file=sys.stderr)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

@@ -1,4 +1,5 @@
-"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status.
+"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status (5xx when
+the configured LLM fails).
 
 Domain exceptions map to HTTP statuses here, in one place, so routes never catch and re-raise.
 """
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.engine import InvalidRequest
+from rag.llm import LLMError, LLMTimeout, LLMUnavailable
 from rag.store import ArticleNotFound
 
 log = logging.getLogger("newsrag.api")
@@ -67,6 +69,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequest)
     async def on_invalid(_: Request, error: InvalidRequest) -> JSONResponse:
         return error_response(422, "invalid_request", str(error))
+
+    @app.exception_handler(LLMError)
+    async def on_llm_error(_: Request, error: LLMError) -> JSONResponse:
+        # 504: the model was too slow; 503: busy or unreachable, try later; 502: it failed.
+        status = (504 if isinstance(error, LLMTimeout)
+                  else 503 if isinstance(error, LLMUnavailable) else 502)
+        headers = {"Retry-After": error.retry_after} if error.retry_after else None
+        return error_response(status, error.code, str(error), headers=headers)
 
     @app.exception_handler(ArticleNotFound)
     async def on_not_found(_: Request, error: ArticleNotFound) -> JSONResponse:

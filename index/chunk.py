@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 
-import blingfire
 from llama_index.core.node_parser import SentenceSplitter
 
 from index.speakers import attribute_speakers
 from rag.schemas import Article, Chunk
+from rag.sentences import sentence_spans
 from rag.tokens import encoding
 
 
@@ -25,18 +25,6 @@ def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
     tokenizer = functools.partial(encoding().encode, disallowed_special=())
     return SentenceSplitter(chunk_size=chunk_tokens, chunk_overlap=overlap, tokenizer=tokenizer,
                             paragraph_separator="\n\n")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence (start, end) offsets in `text`, trailing spaces excluded; never across lines."""
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for line in text.split("\n"):
-        if line.strip():
-            _, offsets = blingfire.text_to_sentences_and_offsets(line)
-            spans.extend((offset + start, offset + end) for start, end in offsets if end > start)
-        offset += len(line) + 1
-    return spans
 
 
 def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32) -> list[Chunk]:

@@ -6,13 +6,22 @@ covers (the share of the question's content terms it contains, weighted by their
 "Punjab" counts for more than "minister") blended with how well its passage ranked. The answer
 abstains when the evidence is weak (`evidence()`); the rule and its two thresholds were fitted
 on labelled answerable and unanswerable questions (docs/evaluation.md).
+
+Who said what: when the question asks what a named person said (`rag/question.py`), a sentence
+the article attributes to that person (`Chunk.speaker_of`) counts as holding the person's name,
+so "India wants to engage Pakistan on both borders", spoken by Asif, covers "What did Asif say
+about India?" fully, while sentences that only mention Asif do not. The answer to any question
+about what someone said opens each group of sentences with who spoke, the outlet and the date
+(`rag/attribution.py`), built from citation metadata only: the sentences stay verbatim spans.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.attribution import attribution
 from rag.lexical import LexicalIndex, lexical_text
+from rag.question import same_person, speech_of
 from rag.schemas import Answer, Citation, Context, Grounding, Hit
 
 ABSTENTION = "The indexed articles do not cover this question, so there is no answer to cite."
@@ -67,15 +76,25 @@ def coverage(weights: dict[str, float], present: set[str]) -> float:
 
 
 def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> list[Candidate]:
-    """Every sentence of the hits, scored; best first."""
+    """Every sentence of the hits, scored; best first.
+
+    A sentence spoken by the person the question asks about also holds that person's name.
+    """
     weights = term_weights(question, lexical)
+    speech = speech_of(question)
+    person = speech.person if speech else None
+    person_terms = lexical.terms(person) if person else set()
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     candidates: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
         for start, end in chunk.sentences:
             text = chunk.text[start - chunk.start : end - chunk.start]
-            covered = coverage(weights, lexical.terms(text))
+            present = lexical.terms(text)
+            speaker = chunk.speaker_of(start, end) if person else None
+            if person and speaker and same_person(person, speaker):
+                present |= person_terms
+            covered = coverage(weights, present)
             score = COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.score / best_hit
             candidates.append(Candidate(hit, start, end, covered, score))
     return sorted(candidates, key=lambda c: -c.score)
@@ -139,14 +158,19 @@ def _same_span(a: Candidate, b: Candidate) -> bool:
             and a.start < b.end and b.start < a.end)
 
 
-def compose(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
-    """Order the sentences by article (best article first) and position, and cite each."""
+def compose(chosen: list[Candidate], attribute: bool = False) -> tuple[str, list[Citation]]:
+    """Order the sentences by article (best article first) and position, and cite each.
+
+    With `attribute`, each run of sentences from one article and one speaker opens with its
+    attribution (speaker, outlet, date).
+    """
     article_rank: dict[str, int] = {}
     for candidate in chosen:  # chosen is best-first
         article_rank.setdefault(candidate.hit.chunk.article_id, len(article_rank))
     ordered = sorted(chosen, key=lambda c: (article_rank[c.hit.chunk.article_id], c.start))
     citations: list[Citation] = []
     sentences: list[str] = []
+    group: tuple[str, str | None] | None = None
     for candidate in ordered:
         chunk = candidate.hit.chunk
         citation = Citation(
@@ -158,7 +182,11 @@ def compose(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
             score=round(candidate.score, 4),
         )
         citations.append(citation)
-        sentences.append(f"{candidate.text} [{citation.id}]")
+        opening = ""
+        if attribute and group != (chunk.article_id, citation.speaker):
+            group = (chunk.article_id, citation.speaker)
+            opening = attribution(citation.speaker, chunk.source, chunk.published, chunk.title)
+        sentences.append(f"{opening}{candidate.text} [{citation.id}]")
     return " ".join(sentences), citations
 
 
@@ -181,7 +209,8 @@ def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,
                       grounding=Grounding(score=1.0, supported=0, sentences=0),
                       mode="extractive", **scores)
     candidates = score_sentences(question, hits, lexical)
-    text, citations = compose(select_sentences(candidates, max_sentences))
+    text, citations = compose(select_sentences(candidates, max_sentences),
+                              attribute=speech_of(question) is not None)
     return Answer(answer=text, abstained=False, citations=citations, contexts=contexts,
                   grounding=Grounding(score=1.0, supported=len(citations),
                                       sentences=len(citations)),

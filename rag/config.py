@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
     )
     max_chunks_per_article: int = Field(3, ge=1, le=50)
+    outlet_boost: float = Field(
+        0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages of outlets the "
+        "question names (calibrated: docs/evaluation.md)."
+    )
 
     # Answering
     answer_sentences: int = Field(5, ge=1, le=20, description="Sentences an extractive answer.")
@@ -58,3 +62,13 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
+    llm_timeout: float = Field(30.0, gt=0, le=600, description="Seconds an LLM call may take.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries on 429, 5xx and lost links.")
+    llm_fallback: bool = Field(
+        True, description="On an LLM failure, answer extractively and say so in the response."
+    )
+
+    @property
+    def llm_configured(self) -> bool:
+        """An LLM is configured when a server or an OpenAI key is given."""
+        return bool(self.llm_base_url or self.openai_api_key)

@@ -8,8 +8,11 @@ from typing import Literal
 from rag.answer import answer_extractive
 from rag.config import Settings
 from rag.embeddings import Encoder, load_encoder
+from rag.followup import llm_standalone_question, standalone_question
+from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
+from rag.llm import ChatModel, LLMError
 from rag.retrieve import Retriever
-from rag.schemas import Answer, Filters
+from rag.schemas import Answer, Filters, Hit, Turn
 from rag.store import Store
 
 
@@ -27,10 +30,56 @@ class Engine:
         self.encoder = encoder or load_encoder(settings.embed_backend,
                                                settings.embed_batch_size)
         self.retriever = Retriever(self.store, self.encoder, settings)
+        self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings)
+                    if settings.llm_configured else None)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-            mode: Literal["auto", "extractive", "llm"] = "auto") -> Answer:
-        """Retrieve passages for the question and answer from them, with citations."""
+            mode: Literal["auto", "extractive", "llm"] = "auto",
+            history: list[Turn] | None = None) -> Answer:
+        """Retrieve passages for the question and answer from them, with citations.
+
+        With a conversation `history`, the question is first rewritten to stand alone, and
+        that rewrite is what is searched and answered (`Answer.standalone_question`).
+        """
+        question, use_llm = self._checked(question, mode)
+        began = time.perf_counter()
+        question = self.standalone_question(question, history or [], use_llm)
+        result = self.retriever.search(question, top_k, filters)
+        retrieved = time.perf_counter()
+        answer = (self._answer_llm(question, result.hits) if use_llm
+                  else self._answer_extractive(question, result.hits))
+        return answer.model_copy(update={"standalone_question": question,
+                                         "timings_ms": _timings(began, retrieved)})
+
+    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               mode: Literal["auto", "extractive", "llm"] = "auto",
+               history: list[Turn] | None = None) -> AnswerStream:
+        """`ask`, with the answer given as it is made: an LLM answer sentence by sentence as
+        verification passes each one, an extractive answer whole. Raises what `ask` raises
+        before anything is streamed (see `LLMAnswerer.stream` for failures after that)."""
+        question, use_llm = self._checked(question, mode)
+        if not use_llm:
+            return AnswerStream.of(self.ask(question, top_k, filters, mode, history))
+        began = time.perf_counter()
+        question = self.standalone_question(question, history or [], use_llm)
+        hits = self.retriever.search(question, top_k, filters).hits
+        retrieved = time.perf_counter()
+        fallback = None
+        if self.settings.llm_fallback:
+            def fallback(error: LLMError) -> Answer:
+                answer = self._answer_extractive(question, hits)
+                return answer.model_copy(update={"notice": fallback_notice(error)})
+        try:
+            stream = self.llm.stream(question, hits, self.retriever.lexical, fallback)
+        except LLMError as error:
+            if fallback is None:
+                raise
+            stream = AnswerStream.of(fallback(error))
+        return stream.then(lambda answer: answer.model_copy(update={
+            "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
+
+    def _checked(self, question: str, mode: str) -> tuple[str, bool]:
+        """The question, stripped and within limits, and whether the LLM is to answer it."""
         question = question.strip()
         if not question:
             raise InvalidRequest("question is empty")
@@ -38,19 +87,43 @@ class Engine:
             raise InvalidRequest(
                 f"question is longer than {self.settings.max_question_chars} characters"
             )
-        if mode == "llm":
+        if mode == "llm" and self.llm is None:
             raise InvalidRequest("mode 'llm' needs an LLM: set RAG_LLM_BASE_URL or "
                                  "OPENAI_API_KEY (mode 'auto' falls back to extractive)")
-        began = time.perf_counter()
-        result = self.retriever.search(question, top_k, filters)
-        retrieved = time.perf_counter()
-        answer = answer_extractive(question, result.hits, self.retriever.lexical,
-                                   self.settings.abstain_threshold,
-                                   self.settings.answer_sentences,
-                                   self.settings.min_question_coverage)
-        done = time.perf_counter()
-        return answer.model_copy(update={"timings_ms": {
-            "retrieve": round((retrieved - began) * 1000, 2),
+        return question, mode != "extractive" and self.llm is not None
+
+    def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
+        return answer_extractive(question, hits, self.retriever.lexical,
+                                 self.settings.abstain_threshold, self.settings.answer_sentences,
+                                 self.settings.min_question_coverage)
+
+    def _answer_llm(self, question: str, hits: list[Hit]) -> Answer:
+        """The LLM's verified answer; on an LLM failure, the extractive one saying why (when
+        `Settings.llm_fallback` is on) or the failure raised for the API to report."""
+        try:
+            return self.llm.answer(question, hits, self.retriever.lexical)
+        except LLMError as error:
+            if not self.settings.llm_fallback:
+                raise
+            answer = self._answer_extractive(question, hits)
+            return answer.model_copy(update={"notice": fallback_notice(error)})
+
+    def standalone_question(self, question: str, history: list[Turn],
+                            use_llm: bool = False) -> str:
+        """The question as it is searched: rewritten to stand alone after earlier turns.
+
+        When the LLM answers this request it also does the rewrite; otherwise the rules of
+        `rag/followup.py` carry names and topics of the earlier turns, with no model needed
+        (so an extractive answer stays offline and deterministic).
+        """
+        if use_llm and self.llm is not None:
+            return llm_standalone_question(question, history, self.llm.model)
+        return standalone_question(question, history)
+
+
+def _timings(began: float, retrieved: float) -> dict[str, float]:
+    """Milliseconds spent retrieving, answering, and in all, from two `perf_counter` marks."""
+    done = time.perf_counter()
+    return {"retrieve": round((retrieved - began) * 1000, 2),
             "answer": round((done - retrieved) * 1000, 2),
-            "total": round((done - began) * 1000, 2),
-        }})
+            "total": round((done - began) * 1000, 2)}

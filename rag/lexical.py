@@ -8,6 +8,7 @@ a dense hit and the other way round.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 
@@ -20,6 +21,11 @@ from rag.schemas import Chunk, Filters
 # NLTK's English list: bm25s's "en" (Lucene's 33 words) keeps "what", "did", "about", which then
 # outweigh the words a question is really about.
 STOPWORDS = "en_plus"
+# bm25s's own analysis (its token pattern, lower case, stopwords, then the stemmer), redone
+# here for single texts: bm25s.tokenize builds progress bars and vocabularies on every call,
+# which the profile showed as most of an extractive answer's time (it analyses every sentence).
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -39,6 +45,8 @@ class LexicalIndex:
         self._position: dict[str, int] = {}
         self._columns = _Columns([])
         self._idf: dict[str, float] = {}
+        self._unseen_idf = 1.0
+        self._outlets: dict[str, list[str]] = {}
         self.rebuild(chunks)
 
     def rebuild(self, chunks: Iterable[Chunk]) -> None:
@@ -60,20 +68,26 @@ class LexicalIndex:
             self._position = {c.id: i for i, c in enumerate(chunks)}
             self._columns = columns
             self._idf = idf
+            self._unseen_idf = max(idf.values(), default=0.0) + 1.0
+            self._outlets = _outlets({c.source for c in chunks if c.source})
+
+    def outlet_names(self) -> dict[str, list[str]]:
+        """Each outlet's short name (before " - ", " | " or ":") and its stored source names."""
+        with self._lock:
+            sources = self._outlets
+        return sources
 
     def __len__(self) -> int:
         return len(self.chunks)
 
     def query_terms(self, question: str) -> list[str]:
         """The question's stemmed content terms, as the index knows them."""
-        tokens = bm25s.tokenize(question, stopwords=STOPWORDS, stemmer=self._stemmer,
-                                return_ids=False, show_progress=False)
-        return tokens[0] if tokens else []
+        words = [w for w in _TOKEN.findall(question.lower()) if w not in _STOPWORD_SET]
+        return self._stemmer.stemWords(words)
 
     def idf(self, term: str) -> float:
         """How rare a stemmed term is across chunks; unseen terms get the highest weight."""
-        idf = self._idf
-        return idf.get(term, max(idf.values(), default=1.0) + 1.0)
+        return self._idf.get(term, self._unseen_idf)
 
     def terms(self, text: str) -> set[str]:
         """A text's stemmed content terms (the same analysis as the index)."""
@@ -113,6 +127,15 @@ def _idf(tokens: bm25s.tokenization.Tokenized, documents: int) -> dict[str, floa
     weights = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
     # bm25s.index() adds an empty "" token to the vocabulary; it is no term of any text.
     return {term: float(weights[i]) for term, i in tokens.vocab.items() if term}
+
+
+def _outlets(sources: set[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for source in sorted(sources):
+        short = re.split(r" - | \| |: ", source, maxsplit=1)[0].strip()
+        for name in {short, source}:
+            grouped.setdefault(name, []).append(source)
+    return grouped
 
 
 class _Columns:

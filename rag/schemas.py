@@ -135,7 +135,23 @@ class Grounding(BaseModel):
     supported: int
     sentences: int
     dropped: int = 0
+    repointed: int = Field(0, description="Kept sentences whose citation markers were changed.")
     method: str = "extractive: every sentence is a verbatim span of its cited passage"
+
+
+class Notice(BaseModel):
+    """Why an answer is not what was asked for, e.g. the LLM failed and extractive answered."""
+
+    code: str = Field(description="The error code the failure would have given, e.g. "
+                                  "llm_timeout.")
+    message: str
+
+
+class Turn(BaseModel):
+    """One message of a conversation: what a follow-up question is read against."""
+
+    role: Literal["user", "assistant", "system"]
+    content: str
 
 
 class Answer(BaseModel):
@@ -152,3 +168,10 @@ class Answer(BaseModel):
         description="Share of the question's terms the retrieved passages hold."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    notice: Notice | None = Field(
+        None, description="Set when the LLM failed: the answer fell back to extractive, or a "
+                          "stream stopped early.")
+    standalone_question: str | None = Field(
+        None, description="What was searched: the question, rewritten to stand alone when "
+                          "it followed earlier turns of a conversation."
+    )

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.services import Services
 from rag.embeddings import Encoder, load_encoder
+from scripted_llm import ScriptedLLM
 from support import EXAMPLES, SHARED_CORPUS, make_services
 
 
@@ -44,3 +45,18 @@ def news_client(news_services: Services) -> Iterator[TestClient]:
 def fresh_services(tmp_path: Path, encoder: Encoder) -> Services:
     """An empty store of the test's own, for tests that write."""
     return make_services(tmp_path / "store", encoder)
+
+
+@pytest.fixture(scope="session")
+def scripted_llm_server() -> Iterator[ScriptedLLM]:
+    """An OpenAI-compatible server on 127.0.0.1 answering from a script (one a run)."""
+    server = ScriptedLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_server(scripted_llm_server: ScriptedLLM) -> ScriptedLLM:
+    """The scripted LLM server with an empty script and request log for this test."""
+    scripted_llm_server.reset()
+    return scripted_llm_server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,25 @@ def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Serv
     settings = Settings(**{"data_dir": data_dir, "api_key": None, "_env_file": None, **overrides})
     engine = Engine(settings, encoder=encoder)
     return Services(settings, engine, Ingestor(engine.store, encoder, settings))
+
+
+def with_settings(services: Services, **overrides: object) -> Services:
+    """Services over the same store and encoder with some settings changed (e.g. an LLM)."""
+    settings = services.settings.model_copy(update=overrides)
+    engine = Engine(settings, store=services.engine.store, encoder=services.engine.encoder)
+    return Services(settings, engine, Ingestor(engine.store, engine.encoder, settings))
+
+
+def sse_events(body: str) -> list[tuple[str, object]]:
+    """Server-sent events as (name, decoded JSON data), comments (pings) left out."""
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[len("event:") :].strip()
+            elif line.startswith("data:"):
+                data.append(line[len("data:") :].removeprefix(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events

@@ -12,7 +12,9 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
-from rag.schemas import Answer, Filters
+from rag.generate import AnswerStream
+from rag.llm import LLMError
+from rag.schemas import Answer, Filters, Turn
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
@@ -44,27 +46,37 @@ class AskRequest(BaseModel):
              responses={200: {"content": {"text/event-stream": {}}}})
 async def ask(request: AskRequest, services: ServicesDep) -> Answer | EventSourceResponse:
     """Answer a question from the indexed articles, citing a passage for every sentence."""
-    answer = await run_in_threadpool(services.engine.ask, request.question, request.top_k,
-                                     request.filters, request.mode)
+    history = [Turn(role=m.role, content=m.content) for m in request.history]
+    arguments = (request.question, request.top_k, request.filters, request.mode, history)
     if request.stream:
-        return EventSourceResponse(_events(answer))
-    return answer
+        stream = await run_in_threadpool(services.engine.stream, *arguments)
+        return EventSourceResponse(_events(stream))
+    return await run_in_threadpool(services.engine.ask, *arguments)
 
 
-def _events(answer: Answer) -> Iterator[ServerSentEvent]:
-    """The answer as events, in the order DESIGN.md gives: contexts, deltas, citations, ..."""
+def _events(stream: AnswerStream) -> Iterator[ServerSentEvent]:
+    """The answer as events, in the order DESIGN.md gives: contexts, deltas, citations, ...
+
+    An LLM that fails once the stream has begun, before any sentence was shown and with no
+    fallback, ends it with an `error` event (`{code, message}`, the codes of the JSON errors).
+    """
     def event(name: str, data: object) -> ServerSentEvent:
         return ServerSentEvent(event=name, data=json.dumps(data, ensure_ascii=False))
 
-    body = answer.model_dump(mode="json")
-    yield event("contexts", body["contexts"])
-    for piece in _pieces(answer.answer):
-        yield event("delta", {"text": piece})
+    yield event("contexts", [context.model_dump(mode="json") for context in stream.contexts])
+    try:
+        for delta in stream:
+            for piece in _pieces(delta):
+                yield event("delta", {"text": piece})
+    except LLMError as error:
+        yield event("error", {"code": error.code, "message": str(error)})
+        return
+    body = stream.answer.model_dump(mode="json")
     yield event("citations", body["citations"])
     yield event("grounding", body["grounding"])
     yield event("done", {key: body[key] for key in
                          ("abstained", "mode", "evidence_score", "question_coverage",
-                          "timings_ms")})
+                          "timings_ms", "standalone_question", "notice")})
 
 
 def _pieces(text: str) -> Iterator[str]:

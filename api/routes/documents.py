@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import PurePath
 from typing import Annotated
 
@@ -13,12 +14,14 @@ from starlette.datastructures import UploadFile
 
 from api.deps import ServicesDep, require_write_key
 from api.errors import ApiError
+from api.services import Services
 from index.load import Document, UnreadableFile, parse_bytes
 from index.pipeline import IngestReport
 from rag.schemas import Article
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 MAX_FILES = 100
+FACET_PAGE = 1000
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -55,11 +58,29 @@ class DocumentDetail(DocumentSummary):
     raw_text: str | None = Field(None, description="The text before cleaning, if it differs.")
 
 
+class SourceFacet(BaseModel):
+    name: str
+    count: int
+
+
+class PublishedRange(BaseModel):
+    min: dt.date | None = None
+    max: dt.date | None = None
+
+
+class Facets(BaseModel):
+    """What the page's filters offer: every outlet with its article count, and the date span."""
+
+    sources: list[SourceFacet]
+    published: PublishedRange
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
     total: int
     offset: int
     limit: int
+    facets: Facets | None = Field(None, description="Over all stored articles, not this page.")
 
 
 class Skipped(BaseModel):
@@ -179,11 +200,31 @@ async def _read_uploads(request: Request, max_bytes: int,
 
 @router.get("", response_model=DocumentList)
 def list_documents(services: ServicesDep, offset: Annotated[int, Query(ge=0)] = 0,
-                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> DocumentList:
-    """Indexed articles (metadata only), a page at a time."""
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                   facets: bool = True) -> DocumentList:
+    """Indexed articles (metadata only), a page at a time, with facets over all of them
+    (`facets=false` skips them: they read every article's metadata)."""
     rows, total = services.engine.store.list_articles(offset, limit)
     return DocumentList(documents=[DocumentSummary(**row) for row in rows], total=total,
-                        offset=offset, limit=limit)
+                        offset=offset, limit=limit,
+                        facets=_facets(services) if facets else None)
+
+
+def _facets(services: Services) -> Facets:
+    store = services.engine.store
+    counts: Counter[str] = Counter()
+    dates: list[dt.date] = []
+    for offset in range(0, store.article_count(), FACET_PAGE):
+        rows, _ = store.list_articles(offset, FACET_PAGE)
+        for row in rows:
+            if row.get("source"):
+                counts[row["source"]] += 1
+            if row.get("published"):
+                dates.append(dt.date.fromisoformat(str(row["published"])[:10]))
+    names = sorted(counts, key=lambda name: (name.casefold(), name))
+    sources = [SourceFacet(name=name, count=counts[name]) for name in names]
+    return Facets(sources=sources, published=PublishedRange(min=min(dates, default=None),
+                                                            max=max(dates, default=None)))
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)

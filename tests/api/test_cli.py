@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from scripted_llm import Reply, ScriptedLLM
 from support import EXAMPLES
 
 
@@ -68,3 +69,23 @@ def test_eval_writes_results_table_and_chart(data_dir: Path, tmp_path: Path,
     assert summary["abstention_accuracy"] >= 2 / 3
     assert summary["citation_recall"] == 1.0
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ask_through_a_failing_llm(data_dir: Path, capsys: pytest.CaptureFixture,
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   llm_server: ScriptedLLM) -> None:
+    assert main(["index", str(EXAMPLES / "01_port_strike.txt"), "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("RAG_LLM_BASE_URL", llm_server.url)
+    monkeypatch.setenv("RAG_LLM_RETRIES", "0")
+    question = "How many dockworkers walked off the job at Port Averin?"
+
+    llm_server.script(Reply(status=500, text="the model crashed"))
+    assert main(["ask", question]) == 0  # the fallback answers, and says why on stderr
+    out, err = capsys.readouterr()
+    assert "2,400" in out and "answered extractively" in err
+
+    monkeypatch.setenv("RAG_LLM_FALLBACK", "false")
+    llm_server.script(Reply(status=500, text="the model crashed"))
+    assert main(["ask", question]) == 1
+    assert "llm_error" in capsys.readouterr().err

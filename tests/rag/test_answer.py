@@ -21,6 +21,7 @@ from rag.answer import (
 )
 from rag.lexical import LexicalIndex
 from rag.schemas import Chunk, Hit
+from support import needs_shared
 
 MARKER = re.compile(r"\[(\d+)\]")
 SENTENCE = re.compile(r"\S[^.]*\.?")
@@ -223,3 +224,68 @@ def test_no_hits_means_abstention(small_services: Services) -> None:
     answer = answer_extractive("Anything?", [], small_services.engine.retriever.lexical,
                                threshold=0.0001, max_sentences=5)
     assert answer.abstained and answer.evidence_score == 0.0 and answer.contexts == []
+
+
+# ---- who said what -----------------------------------------------------------------------
+
+def spoken_chunk(chunk_id: str, text: str, speakers: tuple[str | None, ...]) -> Chunk:
+    chunk = hand_chunk(chunk_id, text)
+    return chunk.model_copy(update={"speakers": speakers, "source": "Daily Sabah"})
+
+
+def test_a_sentence_spoken_by_the_person_asked_about_covers_their_name() -> None:
+    by_asif = spoken_chunk("a", "India wants war on both borders. Asif visited Kabul.",
+                           ("Khawaja Muhammad Asif", None))
+    by_khan = spoken_chunk("b", "India wants war on both borders.", ("Imran Khan",))
+    index = LexicalIndex([by_asif, by_khan, hand_chunk("c", "Farmers sold wheat.")])
+    hits = [Hit(chunk=by_asif, score=1.0), Hit(chunk=by_khan, score=1.0)]
+    scored = score_sentences("What did Asif say about India?", hits, index)
+    covered = {(c.hit.chunk.id, c.text): c.coverage for c in scored}
+    india, name = covered[("a", "India wants war on both borders.")], \
+        covered[("a", "Asif visited Kabul.")]
+    assert india == pytest.approx(1.0)
+    assert covered[("b", "India wants war on both borders.")] == pytest.approx(1.0 - name)
+    assert scored[0].hit.chunk.id == "a" and scored[0].coverage == pytest.approx(1.0)
+    # Without a speech question nobody's words are boosted.
+    plain = score_sentences("India Asif", hits, index)
+    assert [c.coverage for c in plain if c.text.startswith("India")] == \
+        pytest.approx([1.0 - name] * 2)
+
+
+def test_compose_attributes_each_run_of_one_article_and_speaker() -> None:
+    chunk = spoken_chunk("a", "Talks failed. They agree verbally. Peace means progress.",
+                         (None, "Khawaja Muhammad Asif", "Khawaja Muhammad Asif"))
+    chosen = [candidate(chunk, i, 1.0 - i / 10) for i in range(3)]
+    text, citations = compose(chosen, attribute=True)
+    assert text == ("According to Daily Sabah: Talks failed. [1] Khawaja Muhammad Asif, "
+                    "according to Daily Sabah: They agree verbally. [2] Peace means progress. [3]")
+    assert [c.speaker for c in citations] == [None, "Khawaja Muhammad Asif",
+                                              "Khawaja Muhammad Asif"]
+    assert compose(chosen)[0] == "Talks failed. [1] They agree verbally. [2] " \
+        "Peace means progress. [3]"
+
+
+def test_an_answer_about_what_someone_said_names_speaker_outlet_and_date(
+        small_services: Services) -> None:
+    engine = small_services.engine
+    question = "What did Marta Kessling say about the strike?"
+    answer = answer_extractive(question, engine.retriever.search(question).hits,
+                               engine.retriever.lexical, 0.0, 5)
+    assert answer.answer.startswith("Marta Kessling, according to Harbour Times (2024-03-04): ")
+    assert answer.citations[0].speaker == "Marta Kessling"
+    for citation in answer.citations:
+        assert f"{citation.quote} [{citation.id}]" in answer.answer
+    # A question that asks no one's words gets no attribution.
+    other = "How many dockworkers went on strike at Port Averin?"
+    plain = answer_extractive(other, engine.retriever.search(other).hits,
+                              engine.retriever.lexical, 0.0, 5)
+    assert "according to" not in plain.answer
+
+
+@needs_shared
+def test_asifs_words_on_india_come_first(news_services: Services) -> None:
+    answer = news_services.engine.ask("What did Khawaja Muhammad Asif say about India?")
+    first = answer.citations[0]
+    assert "India wants to engage Pakistan on both borders" in first.quote
+    assert first.speaker == "Khawaja Muhammad Asif"
+    assert answer.answer.startswith("Khawaja Muhammad Asif, according to Daily Sabah: ")

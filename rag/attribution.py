@@ -1,0 +1,47 @@
+"""The attribution that opens a group of quoted sentences ("X, according to Outlet (date): "),
+written and read back in one place.
+
+An attribution is built only from citation metadata (speaker, outlet, date), never from the
+passage, so it adds no claim to an extractive answer; the sentences after it stay verbatim.
+The follow-up rewrite reads the speakers back out of an earlier answer, so "he" in the next
+question can become the person the answer quoted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+from rag.question import names_in
+
+# Starts the answer, or follows the previous sentence's "[n] " marker.
+_ATTRIBUTED = re.compile(r"(?:^|(?<=\] ))(?P<speaker>[^,:\[\]\n]{2,80}), according to [^:\n]+: ")
+
+
+def attribution(speaker: str | None, source: str | None, published: dt.date | None,
+                title: str | None = None) -> str:
+    """The opening of a group: who spoke (when the article says), where, and when.
+
+    The outlet is the article's source, or its quoted title when the source is unknown; with
+    neither, only the speaker is named, and with nothing known there is no attribution.
+    """
+    outlet = source or (f"“{title}”" if title else None)
+    if outlet and published:
+        outlet = f"{outlet} ({published.isoformat()})"
+    if speaker and outlet:
+        return f"{speaker}, according to {outlet}: "
+    if outlet:
+        return f"According to {outlet}: "
+    return f"{speaker}: " if speaker else ""
+
+
+def speakers_named(answer: str) -> list[str]:
+    """The speakers an answer's attributions name, most often named first (ties: first seen).
+
+    Only names count: a quoted sentence that merely looks like an attribution ("The
+    minister, according to reports: ...") names no speaker.
+    """
+    found = (m.group("speaker").strip() for m in _ATTRIBUTED.finditer(answer))
+    counts = Counter(name for name in found if names_in(name) == [name])
+    return [name for name, _ in counts.most_common()]

@@ -1,0 +1,116 @@
+"""What a question is about: its names and, when it asks what someone said, who and on what.
+
+Rules, not a model: questions are short, and both the follow-up rewrite (`rag/followup.py`) and
+the who-said-what answer (`rag/answer.py`) need the same few predictable readings of them.
+
+- A *name* is a run of capitalised words ("Khawaja Muhammad Asif", "Daily Sabah", "Bank of
+  Veltara"), with a possessive "'s" dropped and leading function words ("What", "And", "Did")
+  left out, so the capital that starts a sentence does not make a name of it.
+- A *speech question* asks what someone said: an auxiliary, the subject, then a verb of saying
+  ("What did <the Pakistani defence minister> say about <Afghanistan>?", "How did <Asif>
+  explain ...?"), or "according to <X>". Its *topic* is what follows "about"/"on"/"regarding"
+  after the verb, else everything after the verb.
+- The *person* asked about is the name the subject ends with ("the Pakistani defence minister
+  Khawaja Muhammad Asif" -> "Khawaja Muhammad Asif"); a description ("the Pakistani defence
+  minister") names none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+QUESTION_WORDS = frozenset({"what", "who", "whom", "whose", "which", "when", "where", "why",
+                            "how"})
+# Capitalised words that start or frame a question rather than name anything.
+_NOT_NAMES = frozenset(STOPWORDS_EN_PLUS) | QUESTION_WORDS | {
+    "according", "also", "tell", "please", "give", "show", "list", "explain", "describe",
+    "summarise", "summarize", "anything", "else",
+}
+_NAME_WORD = r"[A-Z\u00c0-\u00de][\w’'.-]*"
+_NAME_RUN = re.compile(
+    rf"{_NAME_WORD}(?:\s+(?:(?:of|and|for|bin|ibn|al|el|de|del|van|von|da|di)\s+)*{_NAME_WORD})*"
+)
+_POSSESSIVE = re.compile(r"[’']s$")
+_SPEECH_VERB = (
+    r"(?:say|says|said|saying|tell|tells|told|telling|warn\w*|claim\w*|state|stated|argu\w*"
+    r"|insist\w*|admit\w*|pledg\w*|promis\w*|accus\w*|critici[sz]\w*|den(?:y|ies|ied)"
+    r"|suggest\w*|explain\w*|describ\w*|mention\w*|announc\w*|repl(?:y|ies|ied)"
+    r"|respond\w*|comment\w*|allege\w*|assert\w*|vow\w*|urg(?:e|es|ed)|stress\w*"
+    r"|emphasi[sz]\w*|think|thinks|believe|believes|react\w*)"
+)
+_SPEECH = re.compile(
+    r"\b(?:did|does|do|has|have|had|will|would|was|is|can|could)\s+"
+    r"(?P<subject>(?:[^\s?,;]+\s+){0,7}?[^\s?,;]+)\s+(?:been\s+)?"
+    rf"{_SPEECH_VERB}\b(?P<rest>[^?]*)",
+    re.IGNORECASE,
+)
+_ACCORDING = re.compile(r"\baccording to\s+(?P<subject>[^,?]+?)\s*(?:,|\?|$)(?P<rest>[^?]*)",
+                        re.IGNORECASE)
+_TOPIC = re.compile(r"\b(?:about|regarding|concerning|on|over)\s+(?P<topic>.+)", re.IGNORECASE)
+
+
+def names_in(text: str) -> list[str]:
+    """The names a text holds, in order, each once ("Pakistan's" counts as "Pakistan")."""
+    found: list[str] = []
+    for match in _NAME_RUN.finditer(text):
+        words = [_POSSESSIVE.sub("", w).rstrip(".") for w in match.group().split()]
+        while words and words[0].lower() in _NOT_NAMES:
+            words.pop(0)
+        name = " ".join(words)
+        if name and name.lower() not in _NOT_NAMES and name not in found:
+            found.append(name)
+    return found
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A speech question's reading: who it asks about, and about what."""
+
+    subject: str
+    topic: str | None
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def person(self) -> str | None:
+        """The name of whom the question asks, or None for a description ("the minister")."""
+        if self.names and self.subject.endswith(self.names[-1]):
+            return self.names[-1]
+        return None
+
+    @property
+    def is_name(self) -> bool:
+        """True when the subject is only a name ("Asif"), not a description of someone."""
+        return self.names == [self.subject]
+
+
+def speech_of(question: str) -> Speech | None:
+    """The question's speech reading, or None when it does not ask what someone said."""
+    match = _SPEECH.search(question) or _ACCORDING.search(question)
+    if match is None:
+        return None
+    subject = match.group("subject").strip()
+    if subject.lower() in QUESTION_WORDS:  # "What did what say" is no reading at all
+        return None
+    rest = match.group("rest").strip(" ,.?")
+    about = _TOPIC.search(rest)
+    topic = (about.group("topic") if about else rest).strip(" ,.?") or None
+    return Speech(subject=subject, topic=topic, names=names_in(subject))
+
+
+def family_name(name: str) -> str:
+    """How news text names a person after the first mention: "Khawaja Muhammad Asif" -> "Asif"."""
+    return name.split()[-1]
+
+
+def same_person(asked: str, speaker: str) -> bool:
+    """Whether a speaker is the person asked about: the same family name (last word).
+
+    "Asif" and "Khwaja M Asif" are "Khawaja Muhammad Asif"; shared first names ("Muhammad",
+    "Abdul") are too common to count.
+    """
+    if not (asked.strip() and speaker.strip()):
+        return False
+    return family_name(asked).lower() == family_name(speaker).lower()

@@ -1,0 +1,37 @@
+"""Attributions: built from citation metadata only, and read back out of an answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rag.attribution import attribution, speakers_named
+
+DAY = dt.date(2024, 3, 17)
+
+
+def test_an_attribution_names_who_where_and_when_as_far_as_known() -> None:
+    assert attribution("Khawaja Muhammad Asif", "Daily Sabah", DAY) == \
+        "Khawaja Muhammad Asif, according to Daily Sabah (2024-03-17): "
+    assert attribution("Khawaja Muhammad Asif", "Daily Sabah", None) == \
+        "Khawaja Muhammad Asif, according to Daily Sabah: "
+    assert attribution(None, "TOLOnews", DAY) == "According to TOLOnews (2024-03-17): "
+    assert attribution(None, None, DAY, title="Terrorism Down") == \
+        "According to “Terrorism Down” (2024-03-17): "
+    assert attribution("Asif", None, None) == "Asif: "
+    assert attribution(None, None, None) == ""
+
+
+def test_speakers_are_read_back_most_named_first() -> None:
+    answer = (attribution("Khwaja M Asif", "Example Post", None) + "He spoke. [1] "
+              + attribution("Abdul Matin Qani", "TOLOnews", DAY) + "We do not. [2] "
+              + attribution("Khawaja Muhammad Asif", "Daily Sabah", None) + "Kabul. [3] "
+              + attribution(None, "Daily Sabah", None) + "Talks failed. [4] "
+              + attribution("Khawaja Muhammad Asif", "Arab News", DAY) + "Terror. [5]")
+    assert speakers_named(answer) == ["Khawaja Muhammad Asif", "Khwaja M Asif",
+                                      "Abdul Matin Qani"]
+
+
+def test_text_that_is_no_attribution_names_no_one() -> None:
+    assert speakers_named("The minister, according to reports: nothing. [1]x") == []
+    assert speakers_named("Kabul fell. Asif, according to him: it was fine.") == []
+    assert speakers_named("") == []
