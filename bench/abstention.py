@@ -35,11 +35,36 @@ def rates(null: np.ndarray, answerable: np.ndarray, threshold: float,
     return abstains(null), abstains(answerable)
 
 
+def plot(curve: dict[float, tuple[float, float]], current: float, path: Path) -> None:
+    """Both abstention rates against the threshold, the configured one marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    thresholds = list(curve)
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.plot(thresholds, [n for n, _ in curve.values()], marker="o",
+              label="null queries abstained (want high)")
+    axes.plot(thresholds, [a for _, a in curve.values()], marker="o",
+              label="answerable queries abstained (want low)")
+    axes.axvline(current, color="grey", linestyle="--", label=f"configured {current}")
+    axes.set_xlabel("evidence threshold (question coverage >= RAG_MIN_QUESTION_COVERAGE)")
+    axes.set_ylabel("share abstained")
+    axes.set_title("Abstention trade-off, MultiHop-RAG dev (fit split)")
+    axes.legend(loc="center right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-multihop"))
     parser.add_argument("--quick", action="store_true", help="60 queries of each kind a split")
     parser.add_argument("--out", type=Path, default=Path("bench/results/abstention.json"))
+    parser.add_argument("--chart", type=Path, default=Path("docs/abstention-tradeoff.png"))
     args = parser.parse_args()
 
     engine = Engine(Settings(data_dir=args.data_dir, _env_file=None))
@@ -64,6 +89,7 @@ def main() -> None:
     held = rates(*splits["held_out"], current, min_coverage)
     print(f"held-out at the configured {current}: null abstained {held[0]:.3f}, "
           f"answerable abstained {held[1]:.3f}")
+    plot(curve, current, args.chart)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "curve_fit": curve, "threshold": current,

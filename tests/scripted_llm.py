@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 STARTUP_SECONDS = 10.0
 # Pauses are bounded so a test's server never keeps a connection open for long after it.
-MAX_PAUSE = 5.0
+MAX_PAUSE = 10.0
 
 
 @dataclass(frozen=True)

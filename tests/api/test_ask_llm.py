@@ -20,9 +20,12 @@ from api.app import create_app
 from api.services import Services
 from index.load import Document
 from rag.embeddings import Encoder
-from scripted_llm import Reply, ScriptedLLM
+from scripted_llm import MAX_PAUSE, Reply, ScriptedLLM
 from support import make_services, sse_events, with_settings
 
+# A scripted pause far beyond the client timeout: a call that returns well before the pause
+# ends was ended by the timeout, however loaded the machine (no tight timing assert).
+STALL = MAX_PAUSE
 TIMEOUT = 1.0
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
 WALKOUT = "About 2,400 dockworkers walked off the job at Port Averin on Monday"
@@ -159,7 +162,7 @@ def test_an_injected_instruction_stays_inside_its_fenced_source(
 # A malformed 200 response fails a stream only once it has begun (an `error` event, tested
 # below), so the streamed variants stop at the failures the response status shows.
 FAILURES = {
-    "timeout": (Reply(text="late", delay=3.0), 504, "llm_timeout", (False, True)),
+    "timeout": (Reply(text="late", delay=STALL), 504, "llm_timeout", (False, True)),
     "429": (Reply(status=429, text="rate limited", retry_after="7"), 503, "llm_unavailable",
             (False, True)),
     "500": (Reply(status=500, text="the model crashed"), 502, "llm_error", (False, True)),
@@ -178,7 +181,7 @@ def test_llm_failures_are_json_errors(client: TestClient, llm_server: ScriptedLL
     began = time.monotonic()
     response = client.post("/v1/ask", json={"question": STRIKE, "mode": "llm",
                                             "stream": stream})
-    assert time.monotonic() - began < TIMEOUT + 2.0
+    assert time.monotonic() - began < STALL - 2.0  # our timeout ended it
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]
@@ -188,7 +191,7 @@ def test_llm_failures_are_json_errors(client: TestClient, llm_server: ScriptedLL
 
 
 @pytest.mark.parametrize(("reply", "code"), [
-    (Reply(text="late", delay=3.0), "llm_timeout"),
+    (Reply(text="late", delay=STALL), "llm_timeout"),
     (Reply(status=429, text="rate limited"), "llm_unavailable"),
     (Reply(status=500, text="the model crashed"), "llm_error"),
     (Reply(body="not json at all"), "llm_bad_output"),
@@ -198,7 +201,7 @@ def test_llm_failures_fall_back_to_extractive_and_say_so(
     llm_server.script(reply, reply)
     began = time.monotonic()
     answer = fallback_client.post("/v1/ask", json={"question": STRIKE}).json()
-    assert time.monotonic() - began < TIMEOUT + 2.0
+    assert time.monotonic() - began < STALL - 2.0  # our timeout ended it
     assert answer["mode"] == "extractive" and "2,400" in answer["answer"]
     assert answer["notice"]["code"] == code
     assert "answered extractively" in answer["notice"]["message"]
@@ -227,10 +230,10 @@ def test_a_stream_that_breaks_before_any_sentence_ends_with_an_error_event(
 def test_a_stream_that_stalls_keeps_what_was_verified(
         fallback_client: TestClient, llm_server: ScriptedLLM) -> None:
     text = f"{WALKOUT} [1]. {DEMAND} [1]."
-    llm_server.script(Reply(text=text, stall_after=len(WALKOUT) // 7 + 3, delay=3.0))
+    llm_server.script(Reply(text=text, stall_after=len(WALKOUT) // 7 + 3, delay=STALL))
     began = time.monotonic()
     response = fallback_client.post("/v1/ask", json={"question": STRIKE, "stream": True})
-    assert time.monotonic() - began < TIMEOUT + 2.0
+    assert time.monotonic() - began < STALL - 2.0  # our timeout ended it
     events = sse_events(response.text)
     deltas = "".join(data["text"] for name, data in events if name == "delta")
     assert deltas == f"{WALKOUT}. [1]"
