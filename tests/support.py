@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from httpx import Response
 
 from api.services import Services
 from index.pipeline import Ingestor
@@ -51,3 +52,17 @@ def sse_events(body: str) -> list[tuple[str, object]]:
         if data:
             events.append((name, json.loads("\n".join(data))))
     return events
+
+
+def assert_json_error(response: Response, status: int, code: str | None = None) -> dict:
+    """The response is the API's error shape with this status (and code); returns the error."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error.get("code"), str) and error["code"], body
+    assert isinstance(error.get("message"), str) and error["message"], body
+    if code is not None:
+        assert error["code"] == code, body
+    return error

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from support import sse_events
+
 QA_FILE = Path(__file__).resolve().parents[2] / "examples" / "qa.jsonl"
 MARKER = re.compile(r"\[(\d+)\]")
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
@@ -148,28 +150,13 @@ def test_top_k_limits_contexts(news_client: TestClient, top_k: int) -> None:
     assert_ranked_contexts(answer)
 
 
-def parse_events(body: str) -> list[tuple[str, object]]:
-    """Server-sent events as (name, decoded data), comments (pings) left out."""
-    events = []
-    for block in re.split(r"\r?\n\r?\n", body.replace("\r\n", "\n")):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[len("event:") :].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:") :].removeprefix(" "))
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events
-
-
 def test_stream_sends_the_same_answer_as_events(news_client: TestClient) -> None:
     plain = ask(news_client, STRIKE)
     response = news_client.post("/v1/ask", json={"question": STRIKE, "stream": True})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
 
-    events = parse_events(response.text)
+    events = sse_events(response.text)
     names = [name for name, _ in events]
     deltas = names.count("delta")
     assert deltas >= 1
@@ -190,7 +177,7 @@ def test_stream_of_an_abstention(news_client: TestClient) -> None:
     body = {"question": STRIKE, "stream": True, "filters": {"article_ids": ["doesnotexist"]}}
     response = news_client.post("/v1/ask", json=body)
     assert response.status_code == 200, response.text
-    events = parse_events(response.text)
+    events = sse_events(response.text)
     names = [name for name, _ in events]
     assert names[0] == "contexts" and names[-3:] == ["citations", "grounding", "done"]
     assert dict(events)["done"]["abstained"] is True

@@ -15,7 +15,7 @@ from httpx import Response
 from api.app import create_app
 from api.services import Services
 from rag.embeddings import Encoder
-from support import make_services
+from support import assert_json_error, make_services
 
 # A fictional story with names found nowhere else, so retrieval can only find it here.
 BRIDGE_TEXT = """\
@@ -73,20 +73,6 @@ ORCHARD_JSONL = b"\n".join(json.dumps(record).encode() for record in [
              "its only vessel, the Grey Kittiwake, is repaired in dry dock, the operator said.",
      "outlet": "Pellowmere Post", "date": "2025-08-03"},
 ])
-
-
-def assert_json_error(response: Response, status: int, code: str | None = None) -> dict:
-    """The response is the API's error shape with this status (and code); returns the error."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error.get("code"), str) and error["code"], body
-    assert isinstance(error.get("message"), str) and error["message"], body
-    if code is not None:
-        assert error["code"] == code, body
-    return error
 
 
 def created(response: Response) -> dict:

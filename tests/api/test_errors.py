@@ -9,26 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from rag.config import Settings
+from support import assert_json_error
 
 MAX_QUESTION_CHARS = Settings.model_fields["max_question_chars"].default
 GOOD_QUESTION = "How many dockworkers walked off the job in the Port Averin strike?"
-
-
-def assert_json_error(response: Response, status: int, code: str | None = None) -> dict:
-    """The response is the API's error shape with this status (and code); returns the error."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error.get("code"), str) and error["code"], body
-    assert isinstance(error.get("message"), str) and error["message"], body
-    if code is not None:
-        assert error["code"] == code, body
-    return error
 
 
 # (case id, JSON body, expected status, expected code, words the message must contain)
