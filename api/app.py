@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
+from api.middleware import GuardMiddleware
 from api.routes import ask, chat, documents, health, page
 from api.services import Services
 from rag.config import Settings
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(chat.router)

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import SECURITY_HEADERS
 from rag.engine import InvalidRequest
 from rag.llm import LLMError, LLMTimeout, LLMUnavailable
 from rag.store import ArticleNotFound
@@ -58,8 +59,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return error_response(error.status_code, code, str(error.detail),
+        code = {404: "not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(error.status_code, "http_error")
+        message = str(error.detail)
+        if isinstance(error.__cause__, RecursionError):
+            # FastAPI reports a JSON body nested too deeply for the parser as a bare 400.
+            code, message = "malformed_json", "request body is nested too deeply"
+        return error_response(error.status_code, code, message,
                               headers=getattr(error, "headers", None))
 
     @app.exception_handler(ApiError)
@@ -85,4 +91,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "the server failed to handle the request")
+        # Sent by the outermost middleware, past GuardMiddleware: the headers are added here.
+        return error_response(500, "internal_error", "the server failed to handle the request",
+                              headers=SECURITY_HEADERS)

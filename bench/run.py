@@ -1,27 +1,39 @@
-"""`make bench`: every benchmark in turn, each writing its JSON under bench/results/.
+"""`make bench`: every benchmark in turn, each writing JSON (and the performance ones a markdown
+table) under bench/results/.
 
-    python -m bench.run [--quick] [--data-dir DIR]
+    python -m bench.run [--quick] [--data-dir DIR] [--only NAME ...]
 
 The first run embeds the MultiHop-RAG corpus into DIR (about 20 minutes on 2 cores); later
-runs reuse it, since ingestion skips unchanged articles.
+runs reuse it, since ingestion skips unchanged articles. The performance benchmarks (latency,
+ingestion, cold start) build their 1k/10k/100k stores from DIR's chunks once, under var/.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+
+QUALITY = ("bench.multihop_retrieval", "bench.abstention")
+PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-dir", default="var/bench-multihop")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="run only these (e.g. latency ingestion)")
     args = parser.parse_args()
-    extra = ["--data-dir", args.data_dir] + (["--quick"] if args.quick else [])
-    for module in ("bench.multihop_retrieval", "bench.abstention"):
+    quick = ["--quick"] if args.quick else []
+    env = {**os.environ, "BENCH_SOURCE_STORE": args.data_dir}
+    for module in QUALITY + PERFORMANCE:
+        if args.only and module.removeprefix("bench.") not in args.only:
+            continue
+        extra = ["--data-dir", args.data_dir] if module in QUALITY else []
         print(f"\n## {module}", flush=True)
-        subprocess.run([sys.executable, "-m", module, *extra], check=True)
+        subprocess.run([sys.executable, "-m", module, *extra, *quick], check=True, env=env)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ from rag.schemas import Article, Chunk, article_id_for
 from rag.store import Store
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+# Orphan chunks younger than this may be another process's write in flight (processes sharing a
+# Chroma server): repair leaves them for a later run. A real write takes well under a second
+# between its chunks and its record; the margin covers clocks that disagree a little.
+REPAIR_GRACE_SECONDS = 120.0
 
 
 @dataclass
@@ -75,7 +79,7 @@ class Ingestor:
                          progress: bool = False) -> IngestReport:
         """Clean, chunk, embed and store documents; replace what their files held before."""
         report = report or IngestReport()
-        self.store.repair()
+        self.store.repair(grace_seconds=REPAIR_GRACE_SECONDS)
         articles: list[Article] = []
         for document in documents:
             found = self._articles_of(document, report)

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where embedded Chroma keeps its files.")
     collection: str = Field("news", description="Chroma collection name prefix.")
     chroma_url: str | None = Field(None, description="A Chroma server (`chroma run`) instead.")
+    lexical_refresh_seconds: float = Field(
+        2.0, ge=0.0, le=3600.0, description="How often, at most, a search checks whether "
+        "another process changed the store (0: every search); the lexical index then rebuilds."
+    )
 
     # Embedding and chunking
     embed_backend: Literal["onnx", "sentence-transformers"] = Field(
@@ -55,6 +59,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_bytes: int = Field(10_000_000, ge=1_000)
+    max_body_bytes: int = Field(
+        32_000_000, ge=1_000, description="Largest request body (uploads included): 413 above."
+    )
 
     # LLM (abstractive answers; not used by the extractive default)
     llm_base_url: str | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,16 +43,33 @@ class Retriever:
         self.settings = settings
         self.lexical = LexicalIndex()
         self._lexical_generation = -1
+        self._lexical_revision: tuple[str, int, int] | None = None
+        self._revision_checked = -float("inf")
         self._refresh_lock = threading.Lock()
         self.refresh()
 
     def refresh(self) -> None:
-        """Rebuild the lexical index if the store changed since it was built."""
+        """Rebuild the lexical index if the store changed since it was built.
+
+        A write through this process's store is seen at once (its `generation`); a write by
+        another process (a replica sharing the Chroma server, `rag index`) when the store's
+        `revision()`, read at most every `lexical_refresh_seconds`, differs from the one read
+        before the last rebuild. The revision is read before the chunks, so a write racing
+        with a rebuild changes it afterwards and causes another rebuild.
+        """
         with self._refresh_lock:
-            if self._lexical_generation != self.store.generation:
-                generation = self.store.generation
-                self.lexical.rebuild(self.store.iter_chunks())
+            now = time.monotonic()
+            local = self._lexical_generation != self.store.generation
+            due = now - self._revision_checked >= self.settings.lexical_refresh_seconds
+            if not (local or due):
+                return
+            generation = self.store.generation
+            revision = self.store.revision()
+            self._revision_checked = now
+            if local or revision != self._lexical_revision:
+                self.lexical.rebuild(self.store.committed_chunks())
                 self._lexical_generation = generation
+                self._lexical_revision = revision
 
     def search(self, question: str, top_k: int | None = None,
                filters: Filters | None = None) -> SearchResult:
@@ -60,7 +78,7 @@ class Retriever:
         top_k = top_k or self.settings.top_k
         vector = self.encoder.embed([question])[0]
         lexical_scores = self.lexical.scores(question, filters)
-        candidates = self._candidates(vector, lexical_scores, filters)
+        candidates = self._committed(self._candidates(vector, lexical_scores, filters))
         # News questions name outlets ("as reported by The Verge and TechCrunch"); passages
         # from a named outlet get a bonus. (A separate search within each named outlet was
         # measured too: it added nothing over the bonus, docs/evaluation.md.)
@@ -97,6 +115,18 @@ class Retriever:
                 cosine = float(stored[cid] @ vector) if cid in stored else 0.0
                 candidates[cid] = (chunk, cosine, bm25)
         return candidates
+
+    def _committed(self, candidates: dict[str, tuple[Chunk, float, float]]
+                   ) -> dict[str, tuple[Chunk, float, float]]:
+        """Only candidates whose article is stored now (one round trip for the whole pool).
+
+        Dense hits come straight from the chunks collection, which can hold chunks of an
+        article whose write is in flight or was interrupted; the lexical index can lag a
+        delete made by another process by up to `lexical_refresh_seconds`. Neither is cited.
+        """
+        articles = sorted({chunk.article_id for chunk, _, _ in candidates.values()})
+        live = self.store.existing_ids(articles)
+        return {cid: c for cid, c in candidates.items() if c[0].article_id in live}
 
     def _fuse(self, candidates: list[tuple[Chunk, float, float]],
               boosted_sources: set[str] = frozenset()) -> list[Hit]:

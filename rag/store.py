@@ -5,12 +5,18 @@ metadata; `<prefix>_articles` holds one record per article (its cleaned text, me
 normalised mean of its chunk vectors). The article record is written after its chunks and
 deleted before them, so it acts as the commit marker: an article is listed only once all its
 chunks are stored, and `repair()` sweeps chunks left behind by an interrupted write.
+
+A third, `<prefix>_meta`, holds one record whose `revision` token is replaced after every write,
+so processes sharing a Chroma server can tell that another one changed the store (`revision()`;
+docs/operations.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -26,6 +32,7 @@ from rag.schemas import Article, Chunk, Filters
 WRITE_BATCH = 5000
 READ_PAGE = 5000
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
+REVISION_ID = "revision"
 
 
 class ArticleNotFound(LookupError):
@@ -61,6 +68,8 @@ class Store:
         self._articles = client.get_or_create_collection(
             f"{prefix}_articles", configuration=HNSW, embedding_function=None
         )
+        # One record, never searched; Chroma wants a vector for it, so it gets a 1-d one.
+        self._meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
         self.generation = 0  # bumped on every write in this process; the lexical index follows
 
     @classmethod
@@ -89,7 +98,7 @@ class Store:
             documents=[article.text],
             metadatas=[_article_metadata(article, len(chunks))],
         )
-        self.generation += 1
+        self._changed()
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article and every chunk of it; returns the number of chunks removed."""
@@ -97,8 +106,28 @@ class Store:
             raise ArticleNotFound(article_id)
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
-        self.generation += 1
+        self._changed()
         return removed
+
+    def _changed(self) -> None:
+        """Record a write: for this process (`generation`) and for every other (`revision`).
+
+        The token is random rather than a counter: Chroma has no atomic increment, and two
+        writers replacing it at once must still leave a value that differs from the old one.
+        """
+        self.generation += 1
+        self._meta.upsert(ids=[REVISION_ID], embeddings=[[1.0]],
+                          metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}])
+
+    def revision(self) -> tuple[str, int, int]:
+        """A fingerprint of the store's content, cheap to read (three small round trips).
+
+        It changes after every write by any process: the revision token, plus the article and
+        chunk counts (which also catch a writer killed between its write and the token).
+        """
+        got = self._meta.get(ids=[REVISION_ID], include=["metadatas"])
+        token = str(got["metadatas"][0].get("token", "")) if got["ids"] else ""
+        return token, self._articles.count(), self._chunks.count()
 
     def _delete_chunks_of(self, article_id: str) -> int:
         ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
@@ -106,13 +135,24 @@ class Store:
             self._chunks.delete(ids=ids)
         return len(ids)
 
-    def repair(self) -> int:
-        """Delete chunks whose article record is missing (an interrupted write); returns count."""
+    def repair(self, grace_seconds: float = 0.0) -> int:
+        """Delete chunks whose article record is missing (an interrupted write); returns count.
+
+        With `grace_seconds`, orphans written more recently than that are left alone: on a
+        shared server they may belong to another process's write still in flight (its record
+        comes next). Orphans are invisible to search meanwhile (see `committed_chunks`).
+        """
         committed = set(self.article_ids())
-        orphans = {m["article_id"] for m in self._iter_chunk_metadata()} - committed
-        removed = sum(self._delete_chunks_of(a) for a in orphans)
+        cutoff = time.time() - grace_seconds
+        newest: dict[str, float] = {}
+        for meta in self._iter_chunk_metadata():
+            if meta["article_id"] not in committed:
+                written = float(meta.get("written_at", 0.0))
+                newest[meta["article_id"]] = max(newest.get(meta["article_id"], 0.0), written)
+        stale = [a for a, written in newest.items() if written <= cutoff]
+        removed = sum(self._delete_chunks_of(a) for a in stale)
         if removed:
-            self.generation += 1
+            self._changed()
         return removed
 
     # ---- reads --------------------------------------------------------------------------
@@ -184,6 +224,19 @@ class Store:
                 return
             offset += READ_PAGE
 
+    def committed_chunks(self) -> list[Chunk]:
+        """Every chunk of a committed article: what the lexical index is built from.
+
+        Chunks whose article record is missing (a write in flight or interrupted) are left out.
+        The article ids are read before and after the chunks, and only articles in both are
+        kept, so an article added or deleted meanwhile is skipped rather than half-read (the
+        write also changes `revision()`, so the next refresh picks it up).
+        """
+        before = set(self.article_ids())
+        chunks = list(self.iter_chunks())
+        committed = before & set(self.article_ids())
+        return [c for c in chunks if c.article_id in committed]
+
     def _iter_chunk_metadata(self) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
@@ -243,6 +296,7 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return _without_none({
+        "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
         "article_id": chunk.article_id, "ordinal": chunk.ordinal,
         "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,
         "published": chunk.published.isoformat() if chunk.published else None,

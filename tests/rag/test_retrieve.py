@@ -12,7 +12,8 @@ import pytest
 from api.services import Services
 from index.load import Document
 from rag.retrieve import Retriever
-from rag.schemas import Filters, Hit
+from rag.schemas import Article, Chunk, Filters, Hit, article_id_for
+from rag.store import Store
 
 
 def articles_of(hits: list[Hit]) -> list[str]:
@@ -162,3 +163,32 @@ def test_an_empty_store_returns_no_hits(fresh_services: Services) -> None:
     result = fresh_services.engine.retriever.search("anything at all")
     assert result.hits == []
     assert result.query_vector.shape == (384,)
+
+
+def test_the_lexical_index_follows_writes_made_by_another_process(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    engine = services.engine
+    # A second handle on the same store stands for another replica: its writes never touch
+    # this process's `generation`, only the store's revision.
+    other = Store.open(engine.settings)
+    retriever = Retriever(engine.store, engine.encoder,
+                          engine.settings.model_copy(update={"lexical_refresh_seconds": 0}))
+    question = "How far did the Brennholt glacier retreat?"
+    text = "Surveyors said the Brennholt glacier retreated sixty metres this summer."
+    article = Article(id=article_id_for(text), text=text, title="Glacier", source="Wire")
+    chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
+                  end=len(text), title="Glacier", source="Wire")
+    other.add_article(article, [chunk], engine.encoder.embed([text]))
+    hits = retriever.search(question).hits
+    assert hits[0].chunk.article_id == article.id and hits[0].lexical > 0
+
+    waiting = Retriever(engine.store, engine.encoder,
+                        engine.settings.model_copy(update={"lexical_refresh_seconds": 3600}))
+    other.delete_article(article.id)
+    assert article.id not in articles_of(retriever.search(question).hits)
+    assert article.id not in {c.article_id for c in retriever.lexical.chunks}
+    # Within its refresh interval this one still has the article in its lexical index, but
+    # never cites an article that is no longer stored.
+    assert article.id not in articles_of(waiting.search(question).hits)
+    assert article.id in {c.article_id for c in waiting.lexical.chunks}

@@ -243,3 +243,38 @@ def test_list_articles_pages_through_every_article_once(store: Store) -> None:
     assert sorted(seen) == sorted(a.id for a in articles)
     rows, total = store.list_articles(offset=10, limit=2)
     assert rows == [] and total == 5
+
+
+def test_the_revision_changes_after_every_write_by_any_process(settings: Settings) -> None:
+    writer, reader = Store.open(settings), Store.open(settings)  # two handles, as two processes
+    seen = [reader.revision()]
+    writer.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    seen.append(reader.revision())
+    writer.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    seen.append(reader.revision())
+    writer.delete_article(STRIKE.id)
+    seen.append(reader.revision())
+    assert len(set(seen)) == 4
+    assert reader.revision() == seen[-1]  # reading changes nothing
+    assert reader.generation == 0  # only the writer's in-process counter moved
+
+
+def test_committed_chunks_leave_out_orphans_and_repair_spares_fresh_ones(store: Store) -> None:
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    # A write in flight (or killed): chunks stored, their article record not yet.
+    store._chunks.upsert(
+        ids=[c.id for c in STRIKE_CHUNKS], embeddings=STRIKE_VECTORS,
+        documents=[c.text for c in STRIKE_CHUNKS],
+        metadatas=[store_metadata(c) for c in STRIKE_CHUNKS],
+    )
+    assert {c.article_id for c in store.committed_chunks()} == {BUDGET.id}
+    assert store.repair(grace_seconds=3600) == 0  # may be another process's write: kept
+    assert store.chunk_count() == 5
+    assert store.repair() == 3
+    assert store.chunk_count() == 2
+
+
+def store_metadata(chunk: Chunk) -> dict:
+    from rag.store import _chunk_metadata
+
+    return _chunk_metadata(chunk)

@@ -1,0 +1,64 @@
+"""Cold start: seconds from `rag serve` process start to /readyz, and peak memory.
+
+At 10k and 100k chunks; the peak resident memory is read once the server is ready and again
+after it has answered some questions.
+
+    python -m bench.cold_start [--quick]
+
+Each size is started several times and the median quoted (the first start after a store is
+built also pays for reading its files from disk; later ones find them in the page cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import httpx
+
+from bench.common import Server, build_store, markdown_table, questions, write_results
+
+SIZES = {"10k": 10_000, "100k": 100_000}
+
+
+def one_start(data_dir: Path, asked: list[str]) -> tuple[float, float, float]:
+    """(seconds to ready, peak MB when ready, peak MB after answering `asked`)."""
+    with Server(data_dir) as server:
+        ready = server.wait_ready()
+        at_ready = server.peak_memory_mb()
+        with httpx.Client(timeout=60) as client:
+            for question in asked:
+                client.post(f"{server.url}/v1/ask",
+                            json={"question": question, "mode": "extractive"}).raise_for_status()
+        return ready, at_ready, server.peak_memory_mb()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k only, two starts")
+    parser.add_argument("--store-dir", type=Path, default=Path("var"))
+    args = parser.parse_args()
+    sizes = ["10k"] if args.quick else list(SIZES)
+    starts = 2 if args.quick else 3
+    asked = questions(20)
+    results, rows = {}, []
+    for size in sizes:
+        data_dir = args.store_dir / f"bench-store-{size}"
+        chunks = build_store(SIZES[size], data_dir)
+        runs = [one_start(data_dir, asked) for _ in range(starts)]
+        ready = [r[0] for r in runs]
+        results[size] = {"chunks": chunks, "ready_s": [round(s, 2) for s in ready],
+                         "ready_s_median": round(statistics.median(ready), 2),
+                         "peak_mb_at_ready": max(r[1] for r in runs),
+                         "peak_mb_after_queries": max(r[2] for r in runs)}
+        r = results[size]
+        rows.append([size, chunks, r["ready_s_median"], f"{min(ready):.2f}-{max(ready):.2f}",
+                     r["peak_mb_at_ready"], r["peak_mb_after_queries"]])
+    table = markdown_table(["size", "chunks", "start to /readyz s (median)", "min-max",
+                            "peak MB at ready", f"peak MB after {len(asked)} asks"], rows)
+    write_results("cold_start", {"starts": starts, "results": results}, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Shared helpers of the performance benchmarks: stores of a given size, servers, timing, output.
+
+Stores bigger than the embedded MultiHop-RAG corpus are made of its real chunks (text, metadata,
+vectors) plus perturbed copies: each copy of an article gets new article and chunk ids and its
+chunk vectors plus small gaussian noise, renormalised. Everything is written through
+`Store.add_article`, so the collections have the product's layout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from rag import store as rag_store
+from rag.config import Settings
+from rag.schemas import Article, Chunk
+from rag.store import WRITE_BATCH, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+MULTIHOP = ROOT.parent / "shared" / "bench" / "multihop_rag"
+RESULTS = ROOT / "bench" / "results"
+# The store `bench.multihop_retrieval` builds (the whole corpus, embedded by the product).
+SOURCE_STORE = Path(os.environ.get("BENCH_SOURCE_STORE", "var/bench-multihop"))
+NOISE = 0.01  # per dimension: a copy's vector keeps a cosine of about 0.98 to the original
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, _env_file=None)
+
+
+def questions(limit: int | None = None) -> list[str]:
+    """MultiHop-RAG dev questions, in file order."""
+    rows = json.loads((MULTIHOP / "queries_dev.json").read_text())
+    return [r["query"] for r in rows][:limit]
+
+
+def machine() -> dict:
+    """What the figures were measured on, and how busy the machine was."""
+    model = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_gb = 0.0
+    with contextlib.suppress(OSError):
+        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        memory_gb = round(kb / 1024 / 1024, 1)
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": memory_gb,
+            "load_average_1m": round(os.getloadavg()[0], 2), "python": platform.python_version()}
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {"p50_ms": round(statistics.median(samples_ms), 2), "p95_ms": round(cuts[94], 2),
+            "p99_ms": round(cuts[98], 2), "n": len(samples_ms)}
+
+
+def write_results(name: str, payload: dict, table: str) -> None:
+    """bench/results/<name>.json and <name>.md, and the table on stdout."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine(), **payload}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    (RESULTS / f"{name}.md").write_text(table + "\n")
+    print(table, flush=True)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---- stores of a given size ------------------------------------------------------------------
+
+def _source_articles(source: Store) -> list[tuple[Article, list[Chunk], np.ndarray]]:
+    by_article: dict[str, list[Chunk]] = {}
+    for chunk in source.iter_chunks():
+        by_article.setdefault(chunk.article_id, []).append(chunk)
+    out = []
+    for article_id in sorted(by_article):
+        chunks = sorted(by_article[article_id], key=lambda c: c.ordinal)
+        vectors = source.chunk_vectors([c.id for c in chunks])
+        out.append((source.get_article(article_id), chunks,
+                    np.stack([vectors[c.id] for c in chunks])))
+    return out
+
+
+def _copy(article: Article, chunks: list[Chunk], vectors: np.ndarray, copy: int,
+          rng: np.random.Generator) -> tuple[Article, list[Chunk], np.ndarray]:
+    """A perturbed copy: new ids, same text and metadata, vectors moved by a little noise."""
+    new_id = hashlib.sha256(f"{article.id}:{copy}".encode()).hexdigest()[:16]
+    noisy = vectors + rng.normal(0.0, NOISE, vectors.shape).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    new_chunks = [c.model_copy(update={"id": f"{new_id}:{c.ordinal}", "article_id": new_id})
+                  for c in chunks]
+    return article.model_copy(update={"id": new_id}), new_chunks, noisy
+
+
+def _add_articles(store: Store, batch: list[tuple[Article, list[Chunk], np.ndarray]]) -> None:
+    """`Store.add_article` for many articles at once: one upsert of all their chunks, then one
+    of their records (the commit markers), with the metadata `add_article` writes.
+
+    Article by article, each `add_article` costs two Chroma round trips (~65 ms on this
+    machine): 100k chunks would take most of an hour to write. Uses the store's private
+    helpers; a public `Store.add_articles` would serve ingestion too (docs/benchmarks.md).
+    """
+    if not batch:
+        return
+    chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
+    vectors = np.concatenate([v for _, _, v in batch])
+    store._chunks.upsert(ids=[c.id for c in chunks], embeddings=vectors,
+                         documents=[c.text for c in chunks],
+                         metadatas=[rag_store._chunk_metadata(c) for c in chunks])
+    means = np.stack([v.mean(axis=0) / (np.linalg.norm(v.mean(axis=0)) or 1.0)
+                      for _, _, v in batch])
+    store._articles.upsert(ids=[a.id for a, _, _ in batch], embeddings=means,
+                           documents=[a.text for a, _, _ in batch],
+                           metadatas=[rag_store._article_metadata(a, len(c))
+                                      for a, c, _ in batch])
+
+
+def build_store(target_chunks: int, data_dir: Path) -> int:
+    """A store of about `target_chunks` chunks under `data_dir` (reused when already built);
+    returns its chunk count. Real articles first, then perturbed copies, whole articles."""
+    marker = data_dir / "bench-store.json"
+    if marker.exists() and json.loads(marker.read_text())["target"] == target_chunks:
+        return json.loads(marker.read_text())["chunks"]
+    source = Store.open(settings_for(SOURCE_STORE))
+    if source.chunk_count() == 0:
+        raise SystemExit(f"{SOURCE_STORE} holds no chunks: run `python -m bench.multihop_retrieval`"
+                         " first, or point BENCH_SOURCE_STORE at an embedded MultiHop-RAG store")
+    originals = _source_articles(source)
+    store = Store.open(settings_for(data_dir))
+    rng = np.random.default_rng(0)
+    written, copy, batch = 0, 0, []
+    began = time.perf_counter()
+    while written < target_chunks and copy < 1000:
+        for article, chunks, vectors in originals:
+            if written >= target_chunks:
+                break
+            batch.append((article, chunks, vectors) if copy == 0
+                         else _copy(article, chunks, vectors, copy, rng))
+            written += len(chunks)
+            if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
+                _add_articles(store, batch)
+                batch = []
+        copy += 1
+        print(f"  {data_dir}: {written} chunks ({time.perf_counter() - began:.0f} s)",
+              flush=True)
+    _add_articles(store, batch)
+    count = store.chunk_count()
+    marker.write_text(json.dumps({"target": target_chunks, "chunks": count,
+                                  "real_chunks": min(count, source.chunk_count()),
+                                  "noise_per_dimension": NOISE}))
+    return count
+
+
+# ---- servers ---------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`rag serve` on a free port as a subprocess, for one data dir; a context manager."""
+
+    def __init__(self, data_dir: Path, log: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log or data_dir / "server.log"
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self) -> None:
+        env = {**os.environ, "RAG_DATA_DIR": str(self.data_dir), "ANONYMIZED_TELEMETRY": "False",
+               "HF_HUB_OFFLINE": "1"}
+        env.pop("OPENAI_API_KEY", None)
+        env.pop("RAG_CHROMA_URL", None)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        rag = Path(sys.executable).with_name("rag")
+        self.started = time.perf_counter()
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([str(rag), "serve", "--port", str(self.port)],
+                                            env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 300.0) -> float:
+        """Seconds from process start to the first 200 of /readyz."""
+        deadline = time.perf_counter() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.perf_counter() < deadline:
+                if self.process and self.process.poll() is not None:
+                    raise RuntimeError(f"server exited early; see {self.log}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        return time.perf_counter() - self.started
+                time.sleep(0.02)
+        raise TimeoutError(f"{self.url} not ready after {timeout} s; see {self.log}")
+
+    def peak_memory_mb(self) -> float:
+        """The server's peak resident memory so far (VmHWM)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running(data_dir: Path) -> Iterator[Server]:
+    """A ready server over `data_dir`, stopped on the way out."""
+    with Server(data_dir) as server:
+        server.wait_ready()
+        yield server

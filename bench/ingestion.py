@@ -1,0 +1,112 @@
+"""Ingestion throughput on MultiHop-RAG, beside the raw encoder and llama-index's pipeline.
+
+Our pipeline beside the raw encoder on the same chunk texts (the floor on this CPU) and beside
+llama-index's IngestionPipeline into a ChromaVectorStore with the same model, all in one run;
+then re-indexing the unchanged corpus.
+
+    python -m bench.ingestion [--quick] [--articles N]
+
+--quick takes a 40-article slice. Re-indexing always uses the whole 609-article corpus, over a
+copy of the embedded store (bench/common.py `SOURCE_STORE`), so every article is unchanged.
+Throughput excludes loading the model (one encoder, warmed up, serves all three).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from bench import baseline
+from bench.common import MULTIHOP, SOURCE_STORE, markdown_table, settings_for, write_results
+from index.pipeline import Ingestor
+from rag.embeddings import load_encoder
+from rag.store import Store
+from rag.tokens import count_tokens
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def _rates(seconds: float, articles: int, chunks: int, tokens: int) -> dict:
+    return {"seconds": round(seconds, 2), "articles": articles, "chunks": chunks,
+            "tokens": tokens, "articles_per_s": round(articles / seconds, 2),
+            "chunks_per_s": round(chunks / seconds, 2), "tokens_per_s": round(tokens / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 40-article slice")
+    parser.add_argument("--articles", type=int, default=None, help="a slice of this many")
+    parser.add_argument("--work-dir", type=Path, default=Path("var/bench-ingest"))
+    args = parser.parse_args()
+    records = json.loads((MULTIHOP / "corpus.json").read_text())
+    records = records[: args.articles or (40 if args.quick else len(records))]
+    work = _fresh(args.work_dir)
+    corpus = work / "corpus.json"
+    corpus.write_text(json.dumps(records))
+
+    settings = settings_for(work / "product")
+    encoder = load_encoder(settings.embed_backend, settings.embed_batch_size)
+    encoder.embed(["warm-up"] * 8)
+
+    # 1. Our pipeline: read, clean, chunk, embed, store.
+    store = Store.open(settings)
+    began = time.perf_counter()
+    report = Ingestor(store, encoder, settings).ingest_paths([corpus])
+    product_s = time.perf_counter() - began
+    texts = [c.text for c in store.iter_chunks()]
+    tokens = sum(count_tokens(t) for t in texts)
+    product = _rates(product_s, len(report.added), len(texts), tokens)
+
+    # 2. The encoder alone on the same chunk texts.
+    began = time.perf_counter()
+    encoder.embed(texts)
+    raw = _rates(time.perf_counter() - began, len(report.added), len(texts), tokens)
+
+    # 3. llama-index's IngestionPipeline into Chroma, same model, same chunk size.
+    began = time.perf_counter()
+    nodes = baseline.ingest(records, work / "llama-index", encoder, settings.chunk_tokens,
+                            settings.chunk_overlap)
+    llama_s = time.perf_counter() - began
+    llama = _rates(llama_s, len(records), len(nodes), sum(count_tokens(n.text) for n in nodes))
+
+    # 4. Re-indexing the whole unchanged corpus over a copy of the embedded store.
+    reindex_dir = work / "reindex"
+    shutil.copytree(SOURCE_STORE, reindex_dir)
+    full = settings_for(reindex_dir)
+    reindexer = Ingestor(Store.open(full), encoder, full)
+    seconds = []
+    for _ in range(2):  # the first pass reads the copied store from disk; the second is warm
+        began = time.perf_counter()
+        again = reindexer.ingest_paths([MULTIHOP / "corpus.json"])
+        seconds.append(round(time.perf_counter() - began, 2))
+    reindex = {"seconds": seconds[0], "seconds_warm": seconds[1],
+               "unchanged": len(again.unchanged), "added": len(again.added)}
+
+    ratios = {"product_over_raw_encoder": round(product["tokens_per_s"] / raw["tokens_per_s"], 2),
+              "product_over_llama_index_articles": round(
+                  product["articles_per_s"] / llama["articles_per_s"], 2)}
+    rows = [[name, r["articles"], r["chunks"], r["tokens"], r["seconds"], r["articles_per_s"],
+             r["chunks_per_s"], r["tokens_per_s"]]
+            for name, r in (("newsrag ingest", product), ("raw encoder, same chunks", raw),
+                            ("llama-index IngestionPipeline + Chroma", llama))]
+    table = markdown_table(["pipeline", "articles", "chunks", "tokens", "s", "articles/s",
+                            "chunks/s", "tokens/s"], rows)
+    table += (f"\n\nnewsrag / raw encoder (tokens/s): {ratios['product_over_raw_encoder']}; "
+              f"newsrag / llama-index (articles/s): "
+              f"{ratios['product_over_llama_index_articles']}\n"
+              f"re-indexing the unchanged {reindex['unchanged']}-article corpus: "
+              f"{reindex['seconds']} s, again {reindex['seconds_warm']} s "
+              f"({reindex['added']} embedded again)")
+    write_results("ingestion", {"product": product, "raw_encoder": raw, "llama_index": llama,
+                                "ratios": ratios, "reindex_unchanged": reindex}, table)
+
+
+if __name__ == "__main__":
+    main()

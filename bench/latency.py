@@ -1,0 +1,138 @@
+"""Query latency of POST /v1/ask (extractive) over HTTP, beside llama-index's dense retrieval.
+
+At 1k, 10k and 100k chunks, sequential and with 8 concurrent clients; the baseline is
+llama-index's dense retrieval alone on the same store.
+
+    python -m bench.latency [--quick]
+
+Stores above the corpus's 6,947 chunks hold perturbed copies of real chunks (bench/common.py).
+The baseline, `VectorStoreIndex.from_vector_store(ChromaVectorStore).as_retriever()` with our
+encoder, runs in this process (no HTTP, no answer): a floor the service has to beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench import baseline
+from bench.common import (
+    build_store,
+    markdown_table,
+    percentiles,
+    questions,
+    running,
+    write_results,
+)
+from rag.embeddings import load_encoder
+
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
+CLIENTS = 8
+
+
+def baseline_latency(data_dir: Path, asked: list[str]) -> dict:
+    retriever = baseline.dense_retriever(data_dir, load_encoder())
+    for question in asked[:5]:  # warm-up
+        retriever.retrieve(question)
+    samples = []
+    for question in asked:
+        began = time.perf_counter()
+        retriever.retrieve(question)
+        samples.append((time.perf_counter() - began) * 1000)
+    return percentiles(samples)
+
+
+def _ask(client: httpx.Client, url: str, question: str) -> tuple[float, dict]:
+    began = time.perf_counter()
+    response = client.post(f"{url}/v1/ask", json={"question": question, "mode": "extractive"},
+                           timeout=60)
+    elapsed = (time.perf_counter() - began) * 1000
+    response.raise_for_status()
+    return elapsed, response.json()["timings_ms"]
+
+
+def sequential(url: str, asked: list[str]) -> dict:
+    samples, retrieve, answer = [], [], []
+    with httpx.Client() as client:
+        for question in asked[:5]:
+            _ask(client, url, question)
+        for question in asked:
+            elapsed, timings = _ask(client, url, question)
+            samples.append(elapsed)
+            retrieve.append(timings["retrieve"])
+            answer.append(timings["answer"])
+    return {**percentiles(samples),
+            "server_retrieve_p50_ms": round(statistics.median(retrieve), 2),
+            "server_answer_p50_ms": round(statistics.median(answer), 2)}
+
+
+def concurrent(url: str, asked: list[str]) -> dict:
+    """CLIENTS threads, each with its own connection, share the questions; req/s overall."""
+    feed = iter(asked)
+    lock = threading.Lock()
+    samples: list[float] = []
+
+    def client_loop() -> None:
+        with httpx.Client() as client:
+            while True:
+                with lock:
+                    question = next(feed, None)
+                if question is None:
+                    return
+                elapsed, _ = _ask(client, url, question)
+                with lock:
+                    samples.append(elapsed)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for future in [pool.submit(client_loop) for _ in range(CLIENTS)]:
+            future.result()
+    wall = time.perf_counter() - began
+    return {**percentiles(samples), "clients": CLIENTS, "req_per_s": round(len(samples) / wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k, fewer requests")
+    parser.add_argument("--store-dir", type=Path, default=Path("var"))
+    args = parser.parse_args()
+    sizes = ["1k", "10k"] if args.quick else list(SIZES)
+    count = 40 if args.quick else 200
+    pool = questions()
+    asked = list(itertools.islice(itertools.cycle(pool), count))
+    results, rows = {}, []
+    for size in sizes:
+        data_dir = args.store_dir / f"bench-store-{size}"
+        chunks = build_store(SIZES[size], data_dir)
+        load = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
+        base = baseline_latency(data_dir, asked)
+        with running(data_dir) as server:
+            seq = sequential(server.url, asked)
+            conc = concurrent(server.url, list(itertools.islice(itertools.cycle(pool[::-1]),
+                                                                count * 2)))
+            memory = server.peak_memory_mb()
+        results[size] = {"chunks": chunks, "synthetic": chunks > 6947, "sequential": seq,
+                         "concurrent": conc, "baseline_dense_retrieval": base,
+                         "server_peak_memory_mb": memory, "load_average_1m": load,
+                         "p50_ratio_to_baseline": round(seq["p50_ms"] / base["p50_ms"], 2)}
+        rows.append([size, chunks, seq["p50_ms"], seq["p95_ms"], seq["p99_ms"],
+                     f"{seq['server_retrieve_p50_ms']} / {seq['server_answer_p50_ms']}",
+                     conc["p50_ms"], conc["p95_ms"], conc["req_per_s"], base["p50_ms"],
+                     base["p95_ms"], results[size]["p50_ratio_to_baseline"], memory])
+    table = markdown_table(
+        ["size", "chunks", "ask p50 ms", "p95", "p99", "server retrieve / answer p50 ms",
+         f"{CLIENTS} clients p50 ms", "p95", "req/s", "llama-index dense p50 ms", "p95",
+         "ask p50 / dense p50", "server peak MB"], rows)
+    write_results("latency", {"requests_sequential": count, "results": results}, table)
+
+
+if __name__ == "__main__":
+    main()
