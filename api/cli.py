@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself
+    import bm25s  # noqa: F401  (imported first: it sets DEBUG on its own logger at import)
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     return args.run(args, Settings())
 
 
