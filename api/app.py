@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
@@ -29,6 +30,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # only listed origins; the chat page itself is same-origin
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(chat.router)

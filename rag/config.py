@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         32_000_000, ge=1_000, description="Largest request body (uploads included): 413 above."
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API from other sites (none by default).",
+    )
 
     # LLM (abstractive answers; not used by the extractive default)
     llm_base_url: str | None = None

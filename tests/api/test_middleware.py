@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.middleware import SECURITY_HEADERS
 from api.services import Services
-from support import with_settings
+from support import make_services, with_settings
 
 LIMIT = 2_000
 DEEP = "[" * 10_000 + "]" * 10_000
@@ -98,3 +98,19 @@ def test_a_body_within_the_limit_is_served(limited: TestClient) -> None:
         "title": "Small", "text": "The lighthouse keeper retired after forty years."})
     assert response.status_code == 201, response.text
     assert_secure(response.headers)
+
+
+def test_cors_allows_only_listed_origins(tmp_path, encoder) -> None:
+    services = make_services(tmp_path / "cors", encoder,
+                             cors_origins=["https://newsroom.example"])
+    with TestClient(create_app(services=services)) as client:
+        allowed = client.options("/v1/ask", headers={
+            "Origin": "https://newsroom.example", "Access-Control-Request-Method": "POST"})
+        assert allowed.headers.get("access-control-allow-origin") == "https://newsroom.example"
+        other = client.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_cors_headers_by_default(news_client) -> None:
+    response = news_client.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in response.headers
