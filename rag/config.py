@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
     )
     max_chunks_per_article: int = Field(3, ge=1, le=50)
+    date_boost: float = Field(
+        0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages published within a "
+        "day of a date the question names."
+    )
     outlet_boost: float = Field(
         0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages of outlets the "
         "question names (calibrated: docs/evaluation.md)."

@@ -17,6 +17,7 @@ the who-said-what answer (`rag/answer.py`) need the same few predictable reading
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -114,3 +115,33 @@ def same_person(asked: str, speaker: str) -> bool:
     if not (asked.strip() and speaker.strip()):
         return False
     return family_name(asked).lower() == family_name(speaker).lower()
+
+
+_MONTH = (r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+          r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_DATES = (
+    re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b"),
+    re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s+(?P<year>\d{{4}})\b"),
+)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def dates_in(text: str) -> list[dt.date]:
+    """Calendar dates a question states ("October 7, 2023", "7 Oct 2023", "2023-10-07").
+
+    Temporal news questions name the publication dates of the reports they compare.
+    """
+    found: list[dt.date] = []
+    for pattern in _DATES:
+        for match in pattern.finditer(text):
+            month = dt.datetime.strptime(match["month"][:3], "%b").month
+            try:
+                found.append(dt.date(int(match["year"]), month, int(match["day"])))
+            except ValueError:
+                continue
+    for year, month, day in _ISO_DATE.findall(text):
+        try:
+            found.append(dt.date(int(year), int(month), int(day)))
+        except ValueError:
+            continue
+    return sorted(set(found))

@@ -12,6 +12,7 @@ arrays.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -22,6 +23,7 @@ import numpy as np
 from rag.config import Settings
 from rag.embeddings import Encoder
 from rag.lexical import LexicalIndex
+from rag.question import dates_in
 from rag.schemas import Chunk, Filters, Hit
 from rag.store import Store
 
@@ -83,7 +85,8 @@ class Retriever:
         # from a named outlet get a bonus. (A separate search within each named outlet was
         # measured too: it added nothing over the bonus, docs/evaluation.md.)
         named = ([] if filters and filters.sources() else self.mentioned_outlets(question))
-        hits = self._fuse(list(candidates.values()), {n for names in named for n in names})
+        hits = self._fuse(list(candidates.values()), {n for names in named for n in names},
+                          dates_in(question))
         return SearchResult(hits=self._diversify(hits, top_k), query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
@@ -129,7 +132,8 @@ class Retriever:
         return {cid: c for cid, c in candidates.items() if c[0].article_id in live}
 
     def _fuse(self, candidates: list[tuple[Chunk, float, float]],
-              boosted_sources: set[str] = frozenset()) -> list[Hit]:
+              boosted_sources: set[str] = frozenset(),
+              dates: list[dt.date] | None = None) -> list[Hit]:
         if not candidates:
             return []
         cosines = np.array([c[1] for c in candidates])
@@ -138,6 +142,13 @@ class Retriever:
         lexical_scaled = bm25 / bm25.max() if bm25.max() > 0 else np.zeros_like(bm25)
         weight = self.settings.dense_weight if bm25.max() > 0 else 1.0
         fused = weight * dense_scaled + (1.0 - weight) * lexical_scaled
+        if dates and self.settings.date_boost:
+            # Temporal questions name the dates of the reports they compare; a passage
+            # published within a day of one of them gets a bonus.
+            dated = np.array([c[0].published is not None
+                              and any(abs((c[0].published - d).days) <= 1 for d in dates)
+                              for c in candidates])
+            fused = fused + self.settings.date_boost * dated
         if boosted_sources:
             named = np.array([c[0].source in boosted_sources for c in candidates])
             fused = fused + self.settings.outlet_boost * named

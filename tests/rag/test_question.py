@@ -58,3 +58,15 @@ def test_a_speaker_is_the_person_asked_about_by_family_name() -> None:
     assert same_person("Khawaja Muhammad Asif", "Khwaja M Asif")
     assert not same_person("Muhammad Asif", "Muhammad Ali")
     assert not same_person("Asif", "")
+
+
+def test_dates_in_reads_the_usual_written_forms() -> None:
+    import datetime as dt
+
+    from rag.question import dates_in
+
+    text = ("After the TechCrunch report on October 7, 2023, the Oct. 30, 2023 follow-up, "
+            "the 5 December 2023 piece and the one dated 2023-12-15")
+    assert dates_in(text) == [dt.date(2023, 10, 7), dt.date(2023, 10, 30),
+                              dt.date(2023, 12, 5), dt.date(2023, 12, 15)]
+    assert dates_in("What happened on February 30, 2023 in 2023?") == []

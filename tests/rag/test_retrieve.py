@@ -192,3 +192,23 @@ def test_the_lexical_index_follows_writes_made_by_another_process(
     # never cites an article that is no longer stored.
     assert article.id not in articles_of(waiting.search(question).hits)
     assert article.id in {c.article_id for c in waiting.lexical.chunks}
+
+
+def test_a_named_date_favours_the_report_published_then(fresh_services) -> None:
+    import datetime as dt
+
+    from index.load import Document
+
+    body = ("The Harbour Board met to discuss the dredging contract for the northern channel. "
+            "Members reviewed the tender and the cost estimates once more.")
+    fresh_services.ingestor.ingest_documents([
+        Document(text=body + " Session one.", kind="record", title="Harbour Board meets",
+                 source="Coast Wire", published=dt.date(2025, 3, 3)),
+        Document(text=body + " Session two.", kind="record", title="Harbour Board meets",
+                 source="Coast Wire", published=dt.date(2025, 6, 9)),
+    ])
+    retriever = fresh_services.engine.retriever
+    for date, label in ((dt.date(2025, 3, 3), "March 3, 2025"), (dt.date(2025, 6, 9),
+                                                                  "June 9, 2025")):
+        hits = retriever.search(f"What did the Harbour Board discuss on {label}?").hits
+        assert hits[0].chunk.published == date
