@@ -3,7 +3,7 @@
 Stores bigger than the embedded MultiHop-RAG corpus are made of its real chunks (text, metadata,
 vectors) plus perturbed copies: each copy of an article gets new article and chunk ids and its
 chunk vectors plus small gaussian noise, renormalised. Everything is written through
-`Store.add_article`, so the collections have the product's layout.
+`Store.add_articles`, so the collections have the product's layout.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from rag import store as rag_store
 from rag.config import Settings
 from rag.schemas import Article, Chunk
 from rag.store import WRITE_BATCH, Store
@@ -110,29 +109,6 @@ def _copy(article: Article, chunks: list[Chunk], vectors: np.ndarray, copy: int,
     return article.model_copy(update={"id": new_id}), new_chunks, noisy
 
 
-def _add_articles(store: Store, batch: list[tuple[Article, list[Chunk], np.ndarray]]) -> None:
-    """`Store.add_article` for many articles at once: one upsert of all their chunks, then one
-    of their records (the commit markers), with the metadata `add_article` writes.
-
-    Article by article, each `add_article` costs two Chroma round trips (~65 ms on this
-    machine): 100k chunks would take most of an hour to write. Uses the store's private
-    helpers; a public `Store.add_articles` would serve ingestion too (docs/benchmarks.md).
-    """
-    if not batch:
-        return
-    chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
-    vectors = np.concatenate([v for _, _, v in batch])
-    store._chunks.upsert(ids=[c.id for c in chunks], embeddings=vectors,
-                         documents=[c.text for c in chunks],
-                         metadatas=[rag_store._chunk_metadata(c) for c in chunks])
-    means = np.stack([v.mean(axis=0) / (np.linalg.norm(v.mean(axis=0)) or 1.0)
-                      for _, _, v in batch])
-    store._articles.upsert(ids=[a.id for a, _, _ in batch], embeddings=means,
-                           documents=[a.text for a, _, _ in batch],
-                           metadatas=[rag_store._article_metadata(a, len(c))
-                                      for a, c, _ in batch])
-
-
 def build_store(target_chunks: int, data_dir: Path) -> int:
     """A store of about `target_chunks` chunks under `data_dir` (reused when already built);
     returns its chunk count. Real articles first, then perturbed copies, whole articles."""
@@ -156,12 +132,12 @@ def build_store(target_chunks: int, data_dir: Path) -> int:
                          else _copy(article, chunks, vectors, copy, rng))
             written += len(chunks)
             if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
-                _add_articles(store, batch)
+                store.add_articles(batch)
                 batch = []
         copy += 1
         print(f"  {data_dir}: {written} chunks ({time.perf_counter() - began:.0f} s)",
               flush=True)
-    _add_articles(store, batch)
+    store.add_articles(batch)
     count = store.chunk_count()
     marker.write_text(json.dumps({"target": target_chunks, "chunks": count,
                                   "real_chunks": min(count, source.chunk_count()),
