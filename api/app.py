@@ -1,23 +1,41 @@
-"""The FastAPI app factory: settings injected, services built at start-up, no import-time state."""
+"""The FastAPI app factory: settings injected, services built at start-up, no import-time state.
+
+Middlewares, outermost first: proxy headers (only with `RAG_TRUSTED_PROXIES`: the client's
+address from `X-Forwarded-For`, for logs and limits), telemetry (request id, metrics, access
+log: it sees every request, refused ones included), CORS (so browsers can read even a 429),
+the guard (security headers, body limit), the rate limit (only with
+`RAG_RATE_LIMIT_PER_MINUTE`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.errors import install_error_handlers
+from api.metrics import Metrics
 from api.middleware import GuardMiddleware
-from api.routes import ask, chat, documents, health, page
+from api.ratelimit import EXEMPT, RateLimitMiddleware, TokenBuckets
+from api.responses import error_responses
+from api.routes import ask, chat, documents, health, metrics, page
 from api.services import Services
+from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
+from rag.store import Store
+
+ROUTERS = (health.router, ask.router, chat.router, documents.router, page.router, metrics.router)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the app; pass `services` to share an already-loaded engine (tests do)."""
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """Build the app; pass `services` to share an already-loaded engine (tests do), and `clock`
+    to drive the rate limit's refill (tests advance a fake one instead of sleeping)."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
@@ -29,14 +47,29 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def store() -> Store | None:  # None until the lifespan has built the services
+        built = getattr(app.state, "services", None)
+        return built.engine.store if built else None
+
+    app.state.metrics = Metrics(store)
+    # add_middleware wraps what was added before: innermost first.
+    if settings.rate_limit_per_minute:
+        buckets = TokenBuckets(settings.rate_limit_per_minute,
+                               settings.rate_limit_burst or settings.rate_limit_per_minute, clock)
+        app.add_middleware(RateLimitMiddleware, buckets=buckets, api_key=settings.api_key)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes,
+                       body_timeout=settings.body_timeout_seconds)
     if settings.cors_origins:  # only listed origins; the chat page itself is same-origin
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"])
-    app.include_router(health.router)
-    app.include_router(ask.router)
-    app.include_router(chat.router)
-    app.include_router(documents.router)
-    app.include_router(page.router)
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                           expose_headers=["X-Request-ID", "Retry-After"])
+    app.add_middleware(TelemetryMiddleware, metrics=app.state.metrics,
+                       routes=[route for router in ROUTERS for route in router.routes])
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    for router in ROUTERS:
+        limited = any(getattr(r, "path", None) not in EXEMPT for r in router.routes)
+        app.include_router(router, responses=error_responses(429) if limited else None)
     return app

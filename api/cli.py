@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API and the chat page")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=None,
+                       help="server processes (default RAG_WORKERS, 1)")
     serve.set_defaults(run=_serve)
 
     evaluate = commands.add_parser("eval", help="score answers on a labelled question set")
@@ -130,14 +132,30 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from api.logs import logging_config
+    from api.protocol import with_header_timeout
+
     host = args.host or settings.host
     port = args.port or settings.port
-    if args.workers > 1:  # each worker builds its own app from the environment's settings
-        uvicorn.run("api.main:app", host=host, port=port, workers=args.workers)
+    # Our logging in every worker (uvicorn applies the dictionary in each); no uvicorn access
+    # log, since ours has the request id; no uvicorn proxy-header handling, since the app
+    # applies RAG_TRUSTED_PROXIES itself (uvicorn's default would trust 127.0.0.1).
+    options = {"host": host, "port": port, "log_config": logging_config(settings),
+               "access_log": False, "proxy_headers": False,
+               # Slow clients: idle keep-alive connections close, and the headers have a
+               # deadline (api/protocol.py); the body's deadline is the app's (GuardMiddleware).
+               "timeout_keep_alive": settings.keep_alive_seconds}
+    workers = args.workers or settings.workers
+    if workers > 1:  # each worker builds its own app from the environment's settings
+        # ... and must know it has siblings writing to the same store (rag/retrieve.py).
+        os.environ["RAG_WORKERS"] = str(workers)
+        uvicorn.run("api.main:app", workers=workers,
+                    http="api.protocol:HeaderTimeoutProtocol", **options)
     else:
         from api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), http=with_header_timeout(settings.header_timeout_seconds),
+                    **options)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What routes receive through `Depends`: the services built at start-up, and the auth check."""
+"""What routes receive through `Depends`: the services built at start-up, the app's metrics,
+and the auth check."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.errors import ApiError
+from api.metrics import Metrics
 from api.services import Services
 
 
@@ -15,7 +17,12 @@ def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def require_write_key(request: Request, services: ServicesDep) -> None:

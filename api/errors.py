@@ -1,5 +1,5 @@
-"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status (5xx when
-the configured LLM fails).
+"""Every error leaves the API as `{"error": {"code", "message", "request_id"}}` with a 4xx status
+(5xx when the configured LLM fails).
 
 Domain exceptions map to HTTP statuses here, in one place, so routes never catch and re-raise.
 """
@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import request_id
+from api.envelope import error_body
 from api.middleware import SECURITY_HEADERS
 from rag.engine import InvalidRequest
 from rag.llm import LLMError, LLMTimeout, LLMUnavailable
@@ -32,10 +34,7 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, message: str, details: list | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 def _validation_message(errors: list[dict]) -> tuple[str, str]:
@@ -59,7 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed",
+        code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "payload_too_large"}.get(error.status_code, "http_error")
         message = str(error.detail)
         if isinstance(error.__cause__, RecursionError):
@@ -91,6 +90,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        # Sent by the outermost middleware, past GuardMiddleware: the headers are added here.
+        # Sent by the outermost middleware, past GuardMiddleware and TelemetryMiddleware: the
+        # headers they add are added here.
+        rid = request_id.current()
+        headers = {**SECURITY_HEADERS, **({request_id.HEADER: rid} if rid else {})}
         return error_response(500, "internal_error", "the server failed to handle the request",
-                              headers=SECURITY_HEADERS)
+                              headers=headers)

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from httpx import Response
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.services import Services
 from index.pipeline import Ingestor
@@ -66,3 +68,12 @@ def assert_json_error(response: Response, status: int, code: str | None = None) 
     if code is not None:
         assert error["code"] == code, body
     return error
+
+
+def scrape(client: TestClient) -> dict[tuple[str, frozenset], float]:
+    """GET /metrics, parsed by prometheus_client: {(sample name, frozenset(labels)): value}."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples}

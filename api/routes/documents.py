@@ -12,16 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import ServicesDep, require_write_key
+from api.deps import MetricsDep, ServicesDep, require_write_key
 from api.errors import ApiError
+from api.responses import BODY, WRITE, error_responses
 from api.services import Services
 from index.load import Document, UnreadableFile, parse_bytes
 from index.pipeline import IngestReport
-from rag.schemas import Article
+from rag.schemas import Article, IsoDate
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 MAX_FILES = 100
 FACET_PAGE = 1000
+# Chroma takes a page offset as a 32-bit number (a larger one was a 500): past it, a 422.
+MAX_OFFSET = 2**31 - 1
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -35,7 +38,7 @@ class DocumentIn(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=5_000_000)]
     source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    published: dt.date | None = None
+    published: IsoDate | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
     author: Annotated[str, StringConstraints(max_length=300)] | None = None
 
@@ -119,6 +122,7 @@ def _result(report: IngestReport) -> IngestResult:
 
 @router.post("", response_model=IngestResult, status_code=201,
              dependencies=[Depends(require_write_key)],
+             responses=error_responses(*BODY, *WRITE, 415),
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": DocumentIn.model_json_schema()},
                  "multipart/form-data": {"schema": {
@@ -127,7 +131,8 @@ def _result(report: IngestReport) -> IngestResult:
                                               "items": {"type": "string", "format": "binary"}}},
                  }},
              }}})
-async def create_documents(request: Request, services: ServicesDep) -> IngestResult:
+async def create_documents(request: Request, services: ServicesDep,
+                           metrics: MetricsDep) -> IngestResult:
     """Index articles: JSON `{title, text, ...}` (or a list of them) or multipart `files`."""
     content_type = request.headers.get("content-type", "")
     report = IngestReport()
@@ -144,6 +149,7 @@ async def create_documents(request: Request, services: ServicesDep) -> IngestRes
             return services.ingestor.ingest_documents(documents, report)
 
     report = await run_in_threadpool(ingest)
+    metrics.record_ingest(report)
     if not report.added and not report.unchanged:
         reasons = "; ".join(f"{n}: {r}" for n, r in report.skipped) or "no article text"
         raise ApiError(422, "no_articles", f"nothing could be indexed ({reasons})")
@@ -198,8 +204,8 @@ async def _read_uploads(request: Request, max_bytes: int,
     return documents
 
 
-@router.get("", response_model=DocumentList)
-def list_documents(services: ServicesDep, offset: Annotated[int, Query(ge=0)] = 0,
+@router.get("", response_model=DocumentList, responses=error_responses(422))
+def list_documents(services: ServicesDep, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                    facets: bool = True) -> DocumentList:
     """Indexed articles (metadata only), a page at a time, with facets over all of them
@@ -227,7 +233,7 @@ def _facets(services: Services) -> Facets:
                                                             max=max(dates, default=None)))
 
 
-@router.get("/{document_id}", response_model=DocumentDetail)
+@router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
 def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
     """One article with its cleaned text."""
     store = services.engine.store
@@ -239,9 +245,11 @@ def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
 
 
 @router.delete("/{document_id}", response_model=Deleted,
-               dependencies=[Depends(require_write_key)])
-def delete_document(document_id: str, services: ServicesDep) -> Deleted:
+               dependencies=[Depends(require_write_key)],
+               responses=error_responses(404, 422, *WRITE))
+def delete_document(document_id: str, services: ServicesDep, metrics: MetricsDep) -> Deleted:
     """Remove an article and every chunk of it; the lexical index follows."""
     with services.write_lock:
         removed = services.engine.store.delete_article(document_id)
+    metrics.record_delete(removed)
     return Deleted(id=document_id, chunks_deleted=removed)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.errors import ApiError
+from api.responses import error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +26,7 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Ready, responses={503: {"description": "not ready"}})
+@router.get("/readyz", response_model=Ready, responses=error_responses(503))
 def readyz(request: Request) -> Ready:
     services = getattr(request.app.state, "services", None)
     if services is None:

@@ -14,6 +14,7 @@ from rag.config import Settings
 from support import assert_json_error
 
 MAX_QUESTION_CHARS = Settings.model_fields["max_question_chars"].default
+MAX_HISTORY = 50  # turns AskRequest.history takes
 GOOD_QUESTION = "How many dockworkers walked off the job in the Port Averin strike?"
 
 
@@ -40,6 +41,9 @@ BAD_BODIES: list[tuple[str, dict[str, Any], int, str, tuple[str, ...]]] = [
      "invalid_request", ("RAG_LLM_BASE_URL",)),
     ("unknown mode", {"question": GOOD_QUESTION, "mode": "poetry"}, 422, "invalid_request",
      ("mode",)),
+    ("history over the limit", {"question": GOOD_QUESTION, "history": [
+        {"role": "user", "content": "And then?"}] * (MAX_HISTORY + 1)}, 422, "invalid_request",
+     ("history", str(MAX_HISTORY))),
 ]
 
 
