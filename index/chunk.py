@@ -11,17 +11,23 @@ ingestion, so answering a question never re-segments text.
 from __future__ import annotations
 
 import functools
-
-from llama_index.core.node_parser import SentenceSplitter
+from typing import TYPE_CHECKING
 
 from index.speakers import attribute_speakers
 from rag.schemas import Article, Chunk
 from rag.sentences import sentence_spans
 from rag.tokens import encoding
 
+if TYPE_CHECKING:
+    from llama_index.core.node_parser import SentenceSplitter
+
 
 @functools.cache
 def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
+    # Imported here, not at the top: llama-index takes ~1.8 s to import, and a server that
+    # only answers questions never chunks (cold start, docs/benchmarks.md).
+    from llama_index.core.node_parser import SentenceSplitter
+
     tokenizer = functools.partial(encoding().encode, disallowed_special=())
     return SentenceSplitter(chunk_size=chunk_tokens, chunk_overlap=overlap, tokenizer=tokenizer,
                             paragraph_separator="\n\n")

@@ -23,12 +23,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import trafilatura
-from lxml.html import HtmlElement
-from trafilatura.settings import Document as Extraction
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+    from trafilatura.settings import Document as Extraction
 
 # Menus, buttons and form labels are many short lines; a story is sentences. Only paragraphs
 # of at least MIN_PARAGRAPH_WORDS words count towards the MIN_ARTICLE_WORDS a story needs.
@@ -91,6 +91,11 @@ def extract_html(html: str, url: str | None = None) -> HtmlArticle | None:
     `html` is a whole page or a fragment; `url`, where the page came from, is only a fallback
     for the page's own canonical URL and a hint for dates in the path. Nothing is fetched.
     """
+    # Imported here: trafilatura takes ~0.3-0.5 s to import, and a server that only answers
+    # questions never reads a page (cold start, docs/benchmarks.md).
+    import trafilatura
+    from trafilatura.settings import Document as Extraction
+
     if not _DOCUMENT_TAG.search(html):
         html = f"<html><body>{html}</body></html>"
     tree = trafilatura.load_html(html)

@@ -8,14 +8,16 @@ a dense hit and the other way round.
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
 
+from rag.corpus import Corpus
 from rag.schemas import Chunk, Filters
 
 # NLTK's English list: bm25s's "en" (Lucene's 33 words) keeps "what", "did", "about", which then
@@ -26,6 +28,8 @@ STOPWORDS = "en_plus"
 # which the profile showed as most of an extractive answer's time (it analyses every sentence).
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
+# Texts whose analysis is kept (sentences and words, ~100 bytes each on average).
+ANALYSIS_CACHE = 20_000
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -34,60 +38,142 @@ def lexical_text(chunk: Chunk) -> str:
     return " ".join(part for part in (chunk.title, chunk.source, date, chunk.text) if part)
 
 
+class Tokens:
+    """The analysed texts of a corpus, added a batch at a time, each held as an int32 array.
+
+    bm25s.tokenize returns every text as a list of Python ints: at 100k chunks that was ~0.8 GB,
+    most of a rebuild's peak memory (docs/benchmarks.md). Analysing a page at a time and keeping
+    compact arrays holds ~0.1 GB; bm25s's indexer reads them back one text at a time (`ids`).
+    """
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self.vocab: dict[str, int] = {}
+        self._texts: list[np.ndarray] = []
+
+    def add(self, texts: list[str]) -> None:
+        """Analyse these texts (bm25s's analysis: token pattern, lower case, stopwords, stems)."""
+        if not texts:
+            return
+        batch = bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=self._stemmer,
+                               show_progress=False)
+        to_corpus = np.zeros(max(batch.vocab.values(), default=-1) + 1, dtype=np.int32)
+        for token, local in batch.vocab.items():
+            to_corpus[local] = self.vocab.setdefault(token, len(self.vocab))
+        self._texts.extend(to_corpus[np.asarray(ids, dtype=np.int64)] for ids in batch.ids)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @property
+    def ids(self) -> _AsLists:
+        return _AsLists(self._texts)
+
+
+class _AsLists(Sequence[list[int]]):
+    """Arrays seen as lists, one at a time: what bm25s's indexer iterates over."""
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        self._arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __getitem__(self, index: int) -> list[int]:
+        return self._arrays[index].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (array.tolist() for array in self._arrays)
+
+
 class LexicalIndex:
-    """An in-memory BM25 index over every chunk, rebuilt when the store changes."""
+    """An in-memory BM25 index over a corpus of chunks; immutable (a store change builds anew).
+
+    Built from chunks (`LexicalIndex(chunks)`), from a `Corpus` and its analysed texts, or
+    loaded from what `save` wrote (memory-mapped, so a restart does not re-analyse).
+    """
 
     def __init__(self, chunks: Iterable[Chunk] = ()) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
-        self._lock = threading.Lock()
-        self.chunks: list[Chunk] = []
-        self._bm25: bm25s.BM25 | None = None
-        self._position: dict[str, int] = {}
-        self._columns = _Columns([])
-        self._idf: dict[str, float] = {}
-        self._unseen_idf = 1.0
-        self._outlets: dict[str, list[str]] = {}
-        self.rebuild(chunks)
-
-    def rebuild(self, chunks: Iterable[Chunk]) -> None:
-        """Index these chunks, replacing whatever was indexed before."""
         chunks = list(chunks)
-        columns = _Columns(chunks)
-        bm25: bm25s.BM25 | None = None
-        if chunks:
-            tokens = bm25s.tokenize([lexical_text(c) for c in chunks], stopwords=STOPWORDS,
-                                    stemmer=self._stemmer, show_progress=False)
+        tokens = Tokens()
+        tokens.add([lexical_text(c) for c in chunks])
+        self._setup(Corpus.from_chunks(chunks), tokens)
+
+    @classmethod
+    def build(cls, corpus: Corpus, tokens: Tokens) -> LexicalIndex:
+        """The index of a corpus, given its chunks' `lexical_text`s analysed, in its order."""
+        if len(tokens) != len(corpus):
+            raise ValueError("one analysed text per chunk")
+        index = cls.__new__(cls)
+        index._setup(corpus, tokens)
+        return index
+
+    def _setup(self, corpus: Corpus, tokens: Tokens) -> None:
+        bm25 = None
+        if len(tokens):
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
-            idf = _idf(tokens, len(chunks))
-        else:
-            idf = {}
-        with self._lock:  # swap in one step: readers see the old index or the new, never half
-            self.chunks = chunks
-            self._bm25 = bm25
-            self._position = {c.id: i for i, c in enumerate(chunks)}
-            self._columns = columns
-            self._idf = idf
-            self._unseen_idf = max(idf.values(), default=0.0) + 1.0
-            self._outlets = _outlets({c.source for c in chunks if c.source})
+        self._attach(corpus, bm25)
+
+    def _attach(self, corpus: Corpus, bm25: bm25s.BM25 | None) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        # The answerers analyse every sentence of every passage, and the same sentences and
+        # words come back across questions: ~250 analyses an answer, most of its time
+        # (docs/benchmarks.md). The cache holds immutable results; callers get copies.
+        self._analyse = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_text)
+        self.corpus = corpus
+        self._bm25 = bm25
+        self._idf = _idf(bm25, len(corpus))
+        self._unseen_idf = float(self._idf.max(initial=0.0)) + 1.0
+        self._outlets = _outlets(corpus.present_sources())
+
+    def save(self, directory: Path) -> None:
+        """Write the BM25 arrays and vocabulary into `directory` (the corpus saves itself)."""
+        if self._bm25 is not None:
+            self._bm25.save(directory, show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, corpus: Corpus) -> LexicalIndex:
+        """The index `save` wrote for this corpus, its arrays memory-mapped."""
+        index = cls.__new__(cls)
+        bm25 = bm25s.BM25.load(directory, mmap=True, show_progress=False) if len(corpus) else None
+        if bm25 is not None:
+            if bm25.scores["num_docs"] != len(corpus):
+                raise ValueError("the saved BM25 index does not match its corpus")
+            # Plain arrays over the mappings: scoring slices them once per query term, and
+            # numpy's memmap subclass makes each slice slower.
+            bm25.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
+                           for key, value in bm25.scores.items()}
+        index._attach(corpus, bm25)
+        return index
+
+    @property
+    def chunks(self) -> Corpus:
+        """The indexed chunks, in index order."""
+        return self.corpus
 
     def outlet_names(self) -> dict[str, list[str]]:
         """Each outlet's short name (before " - ", " | " or ":") and its stored source names."""
-        with self._lock:
-            sources = self._outlets
-        return sources
+        return self._outlets
 
     def __len__(self) -> int:
-        return len(self.chunks)
+        return len(self.corpus)
 
     def query_terms(self, question: str) -> list[str]:
         """The question's stemmed content terms, as the index knows them."""
-        words = [w for w in _TOKEN.findall(question.lower()) if w not in _STOPWORD_SET]
-        return self._stemmer.stemWords(words)
+        return list(self._analyse(question))
+
+    def _analyse_text(self, text: str) -> tuple[str, ...]:
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
+        return tuple(self._stemmer.stemWords(words))
 
     def idf(self, term: str) -> float:
         """How rare a stemmed term is across chunks; unseen terms get the highest weight."""
-        return self._idf.get(term, self._unseen_idf)
+        column = self._bm25.vocab_dict.get(term) if self._bm25 is not None else None
+        # bm25s adds "" to the vocabulary past the last column: no term of any text.
+        if column is None or column >= len(self._idf):
+            return self._unseen_idf
+        return float(self._idf[column])
 
     def terms(self, text: str) -> set[str]:
         """A text's stemmed content terms (the same analysis as the index)."""
@@ -95,38 +181,36 @@ class LexicalIndex:
 
     def scores(self, question: str, filters: Filters | None = None) -> np.ndarray:
         """A BM25 score for every indexed chunk (0 for chunks outside the filters)."""
-        with self._lock:
-            bm25, chunks, columns = self._bm25, self.chunks, self._columns
+        bm25 = self._bm25
         if bm25 is None:
             return np.zeros(0, dtype=np.float32)
         terms = [t for t in self.query_terms(question) if t in bm25.vocab_dict]
         if not terms:
-            return np.zeros(len(chunks), dtype=np.float32)
-        mask = columns.mask(filters)
-        return bm25.get_scores(terms, weight_mask=mask).astype(np.float32)
+            return np.zeros(len(self.corpus), dtype=np.float32)
+        mask = self.corpus.mask(filters)
+        weights = None if mask is None else mask.astype(np.float32)
+        return bm25.get_scores(terms, weight_mask=weights).astype(np.float32)
 
-    def top(self, scores: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
-        """The `n` best chunks by these scores, best first, positive scores only."""
+    def best(self, scores: np.ndarray, n: int) -> np.ndarray:
+        """The positions of the `n` best chunks by these scores, best first, positive only."""
         if scores.size == 0:
-            return []
+            return np.zeros(0, dtype=np.int64)
         n = min(n, scores.size)
         best = np.argpartition(-scores, n - 1)[:n]
-        best = best[np.argsort(-scores[best])]
-        return [(self.chunks[i], float(scores[i])) for i in best if scores[i] > 0]
-
-    def score_of(self, scores: np.ndarray, chunk_id: str) -> float:
-        position = self._position.get(chunk_id)
-        return float(scores[position]) if position is not None and scores.size else 0.0
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return best[scores[best] > 0]
 
 
-def _idf(tokens: bm25s.tokenization.Tokenized, documents: int) -> dict[str, float]:
-    """Inverse document frequency of every vocabulary term, smoothed like BM25's."""
-    frequency = np.zeros(len(tokens.vocab), dtype=np.int64)
-    for ids in tokens.ids:
-        frequency[np.unique(np.asarray(ids, dtype=np.int64))] += 1
-    weights = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
-    # bm25s.index() adds an empty "" token to the vocabulary; it is no term of any text.
-    return {term: float(weights[i]) for term, i in tokens.vocab.items() if term}
+def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:
+    """Inverse document frequency of every vocabulary column, smoothed like BM25's.
+
+    A column of bm25s's score matrix holds one entry per chunk containing the term, so its
+    length is the term's document frequency: no second pass over the tokens is needed.
+    """
+    if bm25 is None:
+        return np.zeros(0)
+    frequency = np.diff(np.asarray(bm25.scores["indptr"], dtype=np.int64))
+    return np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
 
 
 def _outlets(sources: set[str]) -> dict[str, list[str]]:
@@ -136,27 +220,3 @@ def _outlets(sources: set[str]) -> dict[str, list[str]]:
         for name in {short, source}:
             grouped.setdefault(name, []).append(source)
     return grouped
-
-
-class _Columns:
-    """Per-chunk metadata as arrays, so a filter is a few vectorised comparisons."""
-
-    def __init__(self, chunks: list[Chunk]) -> None:
-        self.source = np.array([c.source or "" for c in chunks], dtype=object)
-        self.article = np.array([c.article_id for c in chunks], dtype=object)
-        self.day = np.array([c.published.toordinal() if c.published else -1 for c in chunks],
-                            dtype=np.int64)
-
-    def mask(self, filters: Filters | None) -> np.ndarray | None:
-        if filters is None or filters.is_empty():
-            return None
-        keep = np.ones(len(self.day), dtype=bool)
-        if sources := filters.sources():
-            keep &= np.isin(self.source, sources)
-        if filters.article_ids:
-            keep &= np.isin(self.article, filters.article_ids)
-        if filters.published_from:
-            keep &= self.day >= filters.published_from.toordinal()
-        if filters.published_to:
-            keep &= (self.day >= 0) & (self.day <= filters.published_to.toordinal())
-        return keep.astype(np.float32)

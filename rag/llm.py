@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-
-import openai
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 
+if TYPE_CHECKING:
+    import openai
+
 # A local server (vLLM, Ollama, llama.cpp) needs no key, but the client insists on one.
 NO_KEY = "not-needed"
-# What a call can fail with: the client's own errors, and a body that is not JSON (which the
-# client lets through undecorated).
-_FAILURES = (openai.OpenAIError, json.JSONDecodeError)
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What a call can fail with: the client's own errors, and a body that is not JSON (which
+    the client lets through undecorated). `openai` is imported only once a model is configured:
+    it takes ~2 s to import, most of a server's start-up otherwise (docs/benchmarks.md)."""
+    import openai
+
+    return (openai.OpenAIError, json.JSONDecodeError)
 
 
 class LLMError(RuntimeError):
@@ -60,6 +68,8 @@ class ChatModel:
     """One chat model behind an OpenAI-compatible endpoint."""
 
     def __init__(self, settings: Settings) -> None:
+        import openai
+
         key = settings.openai_api_key
         self.model = settings.llm_model
         self.where = settings.llm_base_url or "the OpenAI API"
@@ -73,7 +83,7 @@ class ChatModel:
         try:
             completion = self._client.chat.completions.create(model=self.model,
                                                               messages=messages)
-        except _FAILURES as error:
+        except _failures() as error:
             raise self._translate(error) from error
         choices = getattr(completion, "choices", None)
         content = choices[0].message.content if choices else None
@@ -91,7 +101,7 @@ class ChatModel:
         try:
             chunks = self._client.chat.completions.create(model=self.model, messages=messages,
                                                           stream=True)
-        except _FAILURES as error:
+        except _failures() as error:
             raise self._translate(error) from error
         return self._deltas(chunks)
 
@@ -104,7 +114,7 @@ class ChatModel:
                 if delta:
                     produced = True
                     yield delta
-        except _FAILURES as error:
+        except _failures() as error:
             raise self._translate(error) from error
         finally:
             chunks.close()
@@ -113,6 +123,8 @@ class ChatModel:
 
     def _translate(self, error: Exception) -> LLMError:
         """The engine's error for an `openai` failure or an undecodable response."""
+        import openai
+
         where = self.where
         if isinstance(error, openai.APITimeoutError):
             return LLMTimeout(f"the model at {where} did not answer in time")

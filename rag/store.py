@@ -153,7 +153,7 @@ class Store:
 
         With `grace_seconds`, orphans written more recently than that are left alone: on a
         shared server they may belong to another process's write still in flight (its record
-        comes next). Orphans are invisible to search meanwhile (see `committed_chunks`).
+        comes next). Orphans are invisible to search meanwhile (see `committed_pages`).
         """
         records = self._article_chunk_counts()
         # Records are written after their chunks and deleted before them, so when the chunk
@@ -244,38 +244,41 @@ class Store:
         return sorted(chunks, key=lambda c: c.ordinal)
 
     def iter_chunks(self) -> Iterator[Chunk]:
-        """Every stored chunk, paged (the lexical index is rebuilt from this)."""
+        """Every stored chunk, paged."""
+        for page in self._pages(["documents", "metadatas"]):
+            yield from (_chunk_from(i, d, m) for i, d, m in
+                        zip(page["ids"], page["documents"], page["metadatas"], strict=True))
+
+    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """Every chunk of a committed article with its vector, a page at a time: what the
+        search snapshot is built from (`rag.snapshot`), without every chunk in memory at once.
+
+        Chunks whose article record is missing (a write in flight or interrupted) are left
+        out, by the article ids read before the chunks. An article added meanwhile is skipped
+        (its write changes `revision()`, so the next refresh picks it up); one deleted meanwhile
+        may be read in part, which is harmless: search checks its results against the stored
+        articles (`Retriever`), and the delete also changes `revision()`.
+        """
+        committed = set(self.article_ids())
+        for page in self._pages(["documents", "metadatas", "embeddings"]):
+            keep = [n for n, meta in enumerate(page["metadatas"])
+                    if meta["article_id"] in committed]
+            chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
+                      for n in keep]
+            yield chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep]
+
+    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
-            page = self._chunks.get(include=["documents", "metadatas"], limit=READ_PAGE,
-                                    offset=offset)
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
-                yield _chunk_from(i, d, m)
+            page = self._chunks.get(include=include, limit=READ_PAGE, offset=offset)
+            yield page
             if len(page["ids"]) < READ_PAGE:
                 return
             offset += READ_PAGE
-
-    def committed_chunks(self) -> list[Chunk]:
-        """Every chunk of a committed article: what the lexical index is built from.
-
-        Chunks whose article record is missing (a write in flight or interrupted) are left out.
-        The article ids are read before and after the chunks, and only articles in both are
-        kept, so an article added or deleted meanwhile is skipped rather than half-read (the
-        write also changes `revision()`, so the next refresh picks it up).
-        """
-        before = set(self.article_ids())
-        chunks = list(self.iter_chunks())
-        committed = before & set(self.article_ids())
-        return [c for c in chunks if c.article_id in committed]
 
     def _iter_chunk_metadata(self) -> Iterator[dict[str, Any]]:
-        offset = 0
-        while True:
-            page = self._chunks.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
+        for page in self._pages(["metadatas"]):
             yield from page["metadatas"]
-            if len(page["ids"]) < READ_PAGE:
-                return
-            offset += READ_PAGE
 
     def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:
@@ -284,23 +287,21 @@ class Store:
         return {i: np.asarray(v, dtype=np.float32)
                 for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
-    def dense_search(self, vector: np.ndarray, n: int,
-                     filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """The `n` chunks nearest to `vector` (cosine similarity), within the filters."""
+    def nearest(self, vector: np.ndarray, n: int,
+                filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ids of the `n` chunks nearest to `vector` by Chroma's HNSW index, with their
+        cosine similarity, within the filters.
+
+        Ids and distances only: search holds every chunk's text and metadata in memory, and
+        having Chroma return documents and metadata as well made this query 6x slower
+        (12.7 against 2.8 ms at 100k chunks, docs/benchmarks.md).
+        """
         # Chroma returns what it has when asked for more (nothing from an empty collection),
         # so no count() round trip is needed first.
-        result = self._chunks.query(
-            query_embeddings=[vector],
-            n_results=n,
-            where=chroma_where(filters),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (_chunk_from(i, d, m), 1.0 - float(dist))
-            for i, d, m, dist in zip(result["ids"][0], result["documents"][0],
-                                     result["metadatas"][0], result["distances"][0],
-                                     strict=True)
-        ]
+        result = self._chunks.query(query_embeddings=[vector], n_results=n,
+                                    where=chroma_where(filters), include=["distances"])
+        return [(i, 1.0 - float(d))
+                for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
 
 def chroma_where(filters: Filters | None) -> dict[str, Any] | None:

@@ -1,13 +1,16 @@
 """The BM25 index: what it sees of a chunk, how questions are analysed, ranking, filters,
-rebuilding, and term rarity."""
+saving and loading, and term rarity."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from rag.lexical import LexicalIndex, lexical_text
+from rag.corpus import Corpus
+from rag.lexical import LexicalIndex, Tokens, lexical_text
 from rag.schemas import Chunk, Filters
 
 
@@ -29,7 +32,7 @@ CHUNKS = [PORT, BANK, FARM, BEETLE]
 
 
 def ranked(index: LexicalIndex, question: str, filters: Filters | None = None) -> list[str]:
-    return [c.id for c, _ in index.top(index.scores(question, filters), 10)]
+    return [index.chunks[p].id for p in index.best(index.scores(question, filters), 10)]
 
 
 def test_lexical_text_puts_title_source_and_date_before_the_passage() -> None:
@@ -96,17 +99,19 @@ def test_filters_zero_the_scores_of_chunks_outside_them() -> None:
     assert positive(Filters()) == {"port", "bank", "farm", "beetle"}
 
 
-def test_rebuild_replaces_the_old_index() -> None:
+def test_a_saved_index_loads_back_with_the_same_scores_and_chunks(tmp_path: Path) -> None:
     index = LexicalIndex(CHUNKS)
-    assert ranked(index, "beetle") == ["beetle"]
-    replacement = chunk("tram", "The council approved a new tram line.", title="Tram")
-    index.rebuild([replacement])
-    assert len(index) == 1 and [c.id for c in index.chunks] == ["tram"]
-    assert ranked(index, "beetle") == []
-    assert ranked(index, "tram") == ["tram"]
-    assert index.score_of(index.scores("tram"), "beetle") == 0.0
-    index.rebuild([])
-    assert len(index) == 0 and index.scores("tram").size == 0
+    index.chunks.save(tmp_path)
+    index.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path, Corpus.load(tmp_path))
+    assert list(loaded.chunks) == CHUNKS
+    for question in ("pay harvest", "Capital Ledger", "strikes", "zeppelin"):
+        np.testing.assert_array_equal(loaded.scores(question), index.scores(question))
+    assert ranked(loaded, "pay", Filters(source="Harbour Times")) == ranked(
+        index, "pay", Filters(source="Harbour Times"))
+    assert loaded.idf("harvest") == index.idf("harvest")
+    assert loaded.idf("zeppelin") == index.idf("zeppelin")
+    assert loaded.outlet_names() == index.outlet_names()
 
 
 def test_an_unseen_term_is_rarer_than_any_seen_term() -> None:
@@ -123,8 +128,7 @@ def test_an_empty_index_returns_empty_scores() -> None:
     assert len(index) == 0
     scores = index.scores("anything at all")
     assert scores.shape == (0,)
-    assert index.top(scores, 5) == []
-    assert index.score_of(scores, "missing") == 0.0
+    assert index.best(scores, 5).size == 0
     assert index.idf("anything") > 0
 
 
@@ -132,4 +136,19 @@ def test_a_question_without_indexed_terms_scores_zero_everywhere() -> None:
     index = LexicalIndex(CHUNKS)
     scores = index.scores("zeppelin quasar")
     np.testing.assert_array_equal(scores, np.zeros(len(CHUNKS), dtype=np.float32))
-    assert index.top(scores, 3) == []
+    assert index.best(scores, 3).size == 0
+
+
+def test_texts_analysed_in_batches_index_as_when_analysed_at_once() -> None:
+    whole = LexicalIndex(CHUNKS)
+    tokens = Tokens()
+    tokens.add([lexical_text(c) for c in CHUNKS[:1]])
+    tokens.add([])
+    tokens.add([lexical_text(c) for c in CHUNKS[1:]])  # new words, and words seen before
+    batched = LexicalIndex.build(Corpus.from_chunks(CHUNKS), tokens)
+    for question in ("pay harvest", "Capital Ledger", "harbour strike beetle", "zeppelin"):
+        np.testing.assert_allclose(batched.scores(question), whole.scores(question), rtol=1e-6)
+    for term in ("pay", "harvest", "beetl", "zeppelin"):
+        assert batched.idf(term) == pytest.approx(whole.idf(term))
+    with pytest.raises(ValueError, match="one analysed text per chunk"):
+        LexicalIndex.build(Corpus.from_chunks(CHUNKS), Tokens())

@@ -13,7 +13,7 @@ from api.services import Services
 from index.load import Document
 from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, Filters, Hit, article_id_for
-from rag.store import Store
+from rag.store import Store, _chunk_metadata
 
 
 def articles_of(hits: list[Hit]) -> list[str]:
@@ -81,8 +81,15 @@ def test_at_most_max_chunks_per_article(small_services: Services,
     assert len(set(articles_of(hits))) == len(hits)
 
 
-def test_filters_restrict_the_results(small_services: Services, ids: dict[str, str]) -> None:
-    retriever = small_services.engine.retriever
+# The dense pool comes from a scan of the vectors in memory (small stores) or from Chroma's HNSW
+# index (above `exact_search_max_chunks`); both must honour the filters.
+DENSE_MODES = pytest.mark.parametrize("exact_max", [20_000, 0], ids=["exact", "hnsw"])
+
+
+@DENSE_MODES
+def test_filters_restrict_the_results(small_services: Services, ids: dict[str, str],
+                                      exact_max: int) -> None:
+    retriever = retriever_with(small_services, exact_search_max_chunks=exact_max)
     question = "workers strike flood rescue"
     by_source = retriever.search(question, top_k=10, filters=Filters(source="Harbour Times"))
     assert set(articles_of(by_source.hits)) == {ids["port.json"], ids["flood.json"]}
@@ -183,15 +190,19 @@ def test_the_lexical_index_follows_writes_made_by_another_process(
     hits = retriever.search(question).hits
     assert hits[0].chunk.article_id == article.id and hits[0].lexical > 0
 
-    waiting = Retriever(engine.store, engine.encoder,
-                        engine.settings.model_copy(update={"lexical_refresh_seconds": 3600}))
+    # Stores other processes write to: a Chroma server's (the URL only tells the retriever
+    # that replicas share the store), or one several workers serve.
+    waiting = [Retriever(engine.store, engine.encoder, engine.settings.model_copy(
+                   update={"lexical_refresh_seconds": 3600, **shared}))
+               for shared in ({"chroma_url": "http://shared-chroma:8000"}, {"workers": 2})]
     other.delete_article(article.id)
     assert article.id not in articles_of(retriever.search(question).hits)
     assert article.id not in {c.article_id for c in retriever.lexical.chunks}
-    # Within its refresh interval this one still has the article in its lexical index, but
-    # never cites an article that is no longer stored.
-    assert article.id not in articles_of(waiting.search(question).hits)
-    assert article.id in {c.article_id for c in waiting.lexical.chunks}
+    for lagging in waiting:
+        # Within its refresh interval it still has the article in its snapshot, but never
+        # cites an article that is no longer stored.
+        assert article.id not in articles_of(lagging.search(question).hits)
+        assert article.id in {c.article_id for c in lagging.lexical.chunks}
 
 
 def test_a_named_date_favours_the_report_published_then(fresh_services) -> None:
@@ -212,3 +223,54 @@ def test_a_named_date_favours_the_report_published_then(fresh_services) -> None:
                                                                   "June 9, 2025")):
         hits = retriever.search(f"What did the Harbour Board discuss on {label}?").hits
         assert hits[0].chunk.published == date
+
+
+def test_the_exact_scan_ranks_as_chromas_index_does(small_services: Services) -> None:
+    engine = small_services.engine
+    snapshot = engine.retriever.refresh()
+    exact = retriever_with(small_services, dense_weight=1.0)
+    hnsw = retriever_with(small_services, dense_weight=1.0, exact_search_max_chunks=0)
+    for question in ("Which peak spewed molten rock?", "strike at the port",
+                     "Thornbury floods: deluge submerges houses", "budget levy on banks"):
+        vector = engine.encoder.embed([question])[0]
+        cosines = snapshot.vectors @ vector
+        by_scan = [str(snapshot.corpus.ids[i]) for i in np.argsort(-cosines)[:10]]
+        by_chroma = engine.store.nearest(vector, 10)
+        assert by_scan == [i for i, _ in by_chroma]
+        np.testing.assert_allclose(np.sort(cosines)[::-1][:10], [c for _, c in by_chroma],
+                                   atol=1e-4)
+        assert ([(h.chunk.id, round(h.dense, 4)) for h in exact.search(question).hits]
+                == [(h.chunk.id, round(h.dense, 4)) for h in hnsw.search(question).hits])
+
+
+@DENSE_MODES
+def test_orphan_chunks_are_never_returned(fresh_small: tuple[Services, dict[str, str]],
+                                          exact_max: int) -> None:
+    services, _ = fresh_small
+    engine = services.engine
+    text = "Orphaned chunk about the Wexmoor lighthouse keeper and his telescope."
+    article = Article(id=article_id_for(text), text=text, title="Lighthouse", source="Wire")
+    chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
+                  end=len(text), title="Lighthouse", source="Wire")
+    # A write killed between its chunks and its record: the chunk is in Chroma, uncommitted.
+    engine.store._chunks.upsert(ids=[chunk.id], embeddings=engine.encoder.embed([text]),
+                                documents=[text], metadatas=[_chunk_metadata(chunk)])
+    retriever = retriever_with(services, exact_search_max_chunks=exact_max)
+    hits = retriever.search("Wexmoor lighthouse keeper telescope", top_k=10).hits
+    assert hits and article.id not in articles_of(hits)
+
+
+def test_another_processes_write_is_found_by_the_dense_side_after_a_refresh(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    engine = services.engine
+    retriever = retriever_with(services, lexical_refresh_seconds=0)
+    text = "Lava poured from the Quarnhold volcano and ash closed the airport."
+    article = Article(id=article_id_for(text), text=text, title="Eruption", source="Wire")
+    chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
+                  end=len(text), title="Eruption", source="Wire")
+    Store.open(engine.settings).add_article(article, [chunk], engine.encoder.embed([text]))
+    question = "molten rock spewed by a mountain"  # no word of it is in the new chunk
+    hits = retriever.search(question, top_k=10).hits
+    found = next(h for h in hits if h.chunk.article_id == article.id)
+    assert found.lexical == 0 and found.dense > 0.3

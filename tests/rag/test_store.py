@@ -156,33 +156,34 @@ def test_repair_sweeps_chunks_whose_article_record_is_missing(store: Store) -> N
     assert store.repair() == 0
 
 
-def test_dense_search_returns_the_nearest_chunk_first(store: Store) -> None:
+def test_nearest_returns_the_nearest_chunk_first(store: Store) -> None:
     store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     query = basis((1, 0.9), (4, 0.3))  # mostly "The port closed.", a little of the levy
-    found = store.dense_search(query, 5)
-    assert [c.id for c, _ in found[:2]] == [STRIKE_CHUNKS[1].id, BUDGET_CHUNKS[1].id]
+    found = store.nearest(query, 5)
+    assert [i for i, _ in found[:2]] == [STRIKE_CHUNKS[1].id, BUDGET_CHUNKS[1].id]
     scores = [score for _, score in found]
     assert all(-1.0 - 1e-6 <= s <= 1.0 + 1e-6 for s in scores)
     assert scores == sorted(scores, reverse=True)
     assert scores[0] == pytest.approx(float(query @ STRIKE_VECTORS[1]), abs=1e-4)
     assert scores[-1] == pytest.approx(0.0, abs=1e-4)  # orthogonal chunks
-    away = store.dense_search(-basis((0, 1.0)), 5)  # the last is the exact opposite vector
-    assert away[-1][0].id == STRIKE_CHUNKS[0].id
+    away = store.nearest(-basis((0, 1.0)), 5)  # the last is the exact opposite vector
+    assert away[-1][0] == STRIKE_CHUNKS[0].id
     assert away[-1][1] == pytest.approx(-1.0, abs=1e-4)
 
 
-def test_dense_search_applies_filters_and_handles_an_empty_store(store: Store) -> None:
-    assert store.dense_search(basis((0, 1.0)), 3) == []
+def test_nearest_applies_filters_and_handles_an_empty_store(store: Store) -> None:
+    assert store.nearest(basis((0, 1.0)), 3) == []
     store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     query = basis((0, 1.0))
-    by_source = store.dense_search(query, 10, Filters(source="Capital Ledger"))
-    assert {c.article_id for c, _ in by_source} == {BUDGET.id}
-    by_date = store.dense_search(query, 10, Filters(published_to=dt.date(2024, 4, 1)))
-    assert {c.article_id for c, _ in by_date} == {STRIKE.id}
-    by_id = store.dense_search(query, 10, Filters(article_ids=[BUDGET.id]))
-    assert {c.article_id for c, _ in by_id} == {BUDGET.id}
+
+    def articles(filters: Filters) -> set[str]:
+        return {i.split(":")[0] for i, _ in store.nearest(query, 10, filters)}
+
+    assert articles(Filters(source="Capital Ledger")) == {BUDGET.id}
+    assert articles(Filters(published_to=dt.date(2024, 4, 1))) == {STRIKE.id}
+    assert articles(Filters(article_ids=[BUDGET.id])) == {BUDGET.id}
 
 
 @pytest.mark.parametrize(("filters", "expected"), [
@@ -259,7 +260,7 @@ def test_the_revision_changes_after_every_write_by_any_process(settings: Setting
     assert reader.generation == 0  # only the writer's in-process counter moved
 
 
-def test_committed_chunks_leave_out_orphans_and_repair_spares_fresh_ones(store: Store) -> None:
+def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: Store) -> None:
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     # A write in flight (or killed): chunks stored, their article record not yet.
     store._chunks.upsert(
@@ -267,7 +268,10 @@ def test_committed_chunks_leave_out_orphans_and_repair_spares_fresh_ones(store: 
         documents=[c.text for c in STRIKE_CHUNKS],
         metadatas=[store_metadata(c) for c in STRIKE_CHUNKS],
     )
-    assert {c.article_id for c in store.committed_chunks()} == {BUDGET.id}
+    pages = list(store.committed_pages())
+    assert {c.article_id for chunks, _ in pages for c in chunks} == {BUDGET.id}
+    vectors = np.concatenate([v for _, v in pages])
+    np.testing.assert_allclose(vectors, BUDGET_VECTORS, atol=1e-6)  # row i is chunk i's
     assert store.repair(grace_seconds=3600) == 0  # may be another process's write: kept
     assert store.chunk_count() == 5
     assert store.repair() == 3

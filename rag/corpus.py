@@ -1,0 +1,144 @@
+"""The chunks a search reads, held as columns; a whole `Chunk` is made only when one is returned.
+
+A query touches every chunk's outlet, date and article (filters, bonuses, per-article
+diversity) but returns only `top_k` whole chunks. Holding 100k pydantic `Chunk`s cost ~0.6 GB
+and most of a 100k start-up to build (docs/benchmarks.md); here the per-chunk fields a query
+compares are numpy columns, and each chunk's full record is one JSON span of a byte string,
+parsed on demand. `save` writes the columns and the records as files, `load` reads them back
+(the records memory-mapped), so a restart reads no chunk from Chroma.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from rag.schemas import Chunk, Filters
+
+COLUMNS = "columns.npz"
+RECORDS = "records.jsonb"
+
+
+class Corpus(Sequence[Chunk]):
+    """An immutable, indexable sequence of chunks with vectorised metadata filters."""
+
+    def __init__(self, ids: np.ndarray, articles: np.ndarray, article: np.ndarray,
+                 sources: np.ndarray, source: np.ndarray, day: np.ndarray, start: np.ndarray,
+                 end: np.ndarray, bounds: np.ndarray,
+                 records: bytes | bytearray | mmap.mmap) -> None:
+        self.ids = ids  # chunk ids, fixed-width unicode
+        self.articles = articles  # distinct article ids; `article` holds codes into it
+        self.article = article
+        self.sources = sources  # distinct outlets ("" for none); `source` holds codes into it
+        self.source = source
+        self.day = day  # the published date's ordinal, -1 when undated
+        self.start = start  # article offsets, for the overlap test of diversity
+        self.end = end
+        self._bounds = bounds  # (n, 2): each chunk's span of `records`
+        self._records = records
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[Chunk]) -> Corpus:
+        """Columns of these chunks (consumed once: a generator of pages keeps memory flat)."""
+        ids: list[str] = []
+        article_codes: dict[str, int] = {}
+        source_codes: dict[str, int] = {}
+        article: list[int] = []
+        source: list[int] = []
+        day: list[int] = []
+        start: list[int] = []
+        end: list[int] = []
+        records = bytearray()
+        bounds: list[tuple[int, int]] = []
+        for chunk in chunks:
+            ids.append(chunk.id)
+            article.append(article_codes.setdefault(chunk.article_id, len(article_codes)))
+            source.append(source_codes.setdefault(chunk.source or "", len(source_codes)))
+            day.append(chunk.published.toordinal() if chunk.published else -1)
+            start.append(chunk.start)
+            end.append(chunk.end)
+            record = chunk.model_dump_json().encode()
+            bounds.append((len(records), len(records) + len(record)))
+            records += record
+        return cls(_strings(ids), _strings(list(article_codes)), np.array(article, np.int32),
+                   _strings(list(source_codes)), np.array(source, np.int32),
+                   np.array(day, np.int32), np.array(start, np.int64), np.array(end, np.int64),
+                   np.array(bounds, np.int64).reshape(-1, 2), records)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        begin, end = self._bounds[index]
+        return Chunk.model_validate_json(self._records[begin:end])
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[i] for i in range(len(self)))
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {chunk_id: i for i, chunk_id in enumerate(self.ids.tolist())}
+
+    def position(self, chunk_id: str) -> int | None:
+        """The row of a chunk id, or None when it is not held."""
+        return self._positions.get(chunk_id)
+
+    def source_codes(self, names: Iterable[str]) -> np.ndarray:
+        """The codes of these outlet names (names not held are left out)."""
+        return np.flatnonzero(np.isin(self.sources, list(names)))
+
+    def present_sources(self) -> set[str]:
+        """Every outlet at least one held chunk names."""
+        return {str(s) for s in self.sources[np.unique(self.source)] if s}
+
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Which chunks the filters keep (None: all of them)."""
+        if filters is None or filters.is_empty():
+            return None
+        keep = np.ones(len(self), dtype=bool)
+        if sources := filters.sources():
+            keep &= np.isin(self.source, self.source_codes(sources))
+        if filters.article_ids:
+            codes = np.flatnonzero(np.isin(self.articles, list(filters.article_ids)))
+            keep &= np.isin(self.article, codes)
+        if filters.published_from:
+            keep &= self.day >= filters.published_from.toordinal()
+        if filters.published_to:
+            keep &= (self.day >= 0) & (self.day <= filters.published_to.toordinal())
+        return keep
+
+    def save(self, directory: Path) -> None:
+        """Write the columns and the records into `directory` (which must exist)."""
+        np.savez(directory / COLUMNS, ids=self.ids, articles=self.articles,
+                 article=self.article, sources=self.sources, source=self.source, day=self.day,
+                 start=self.start, end=self.end, bounds=self._bounds)
+        (directory / RECORDS).write_bytes(self._records)
+
+    @classmethod
+    def load(cls, directory: Path) -> Corpus:
+        """What `save` wrote; the records are memory-mapped, so only returned chunks are read."""
+        with np.load(directory / COLUMNS) as columns:
+            loaded = {name: columns[name] for name in columns.files}
+        with (directory / RECORDS).open("rb") as file:
+            # An empty file cannot be mapped; an empty corpus has no record to read anyway.
+            records = (mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                       if file.seek(0, 2) else b"")
+        return cls(records=records, **loaded)
+
+
+def _strings(values: list[str]) -> np.ndarray:
+    """A fixed-width unicode array: saved and loaded without pickle, compared vectorised."""
+    return np.array(values, dtype=str) if values else np.zeros(0, dtype="<U1")

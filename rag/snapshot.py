@@ -1,0 +1,181 @@
+"""What a search reads, derived from one revision of the store: the committed chunks as columns,
+their vectors, and the BM25 index over them.
+
+Built from the store (every committed chunk and vector read from Chroma, then tokenised and
+indexed), or loaded from the copy a previous build saved under `RAG_DATA_DIR/snapshots/`.
+Building took most of a start-up (13 s at 10k chunks, 59 s at 100k); loading takes well under
+a second, because the arrays are memory-mapped rather than parsed (docs/benchmarks.md).
+
+A saved snapshot is named after the store revision it was built at (`Store.revision()`: a token
+replaced by every write, plus the article and chunk counts), and is loaded only when the store
+reports that very revision, so a snapshot is never used after any process changed the store.
+Each is written to a temporary directory and renamed into place, so a reader (another worker,
+a process killed mid-write) sees a whole snapshot or none. Never a source of truth: deleting
+the directory costs one rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.corpus import Corpus
+from rag.lexical import LexicalIndex, Tokens, lexical_text
+from rag.schemas import Chunk
+from rag.store import Store
+
+# Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
+# then never loaded, only rebuilt.
+FORMAT = 1
+VECTORS = "vectors.npy"
+# Temporary directories older than this belong to a writer that died; they are removed.
+STALE_SECONDS = 3600.0
+
+log = logging.getLogger(__name__)
+Revision = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The committed chunks of one store revision, their unit vectors and their BM25 index."""
+
+    revision: Revision | None
+    corpus: Corpus
+    vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
+    lexical: LexicalIndex
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        lexical = LexicalIndex()
+        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical)
+
+    @classmethod
+    def build(cls, store: Store, revision: Revision) -> Snapshot:
+        """Read every committed chunk and vector from the store, and index them.
+
+        `revision` must be read before this is called: a write racing with the read changes
+        the store's revision afterwards, so the result is replaced at the next refresh. Pages
+        are analysed as they arrive and not kept, so the peak memory of a rebuild is little
+        more than the snapshot itself.
+        """
+        vectors = _Rows(capacity=revision[2])
+        tokens = Tokens()
+
+        def chunks() -> Iterator[Chunk]:
+            for page, page_vectors in store.committed_pages():
+                vectors.add(page_vectors)
+                tokens.add([lexical_text(c) for c in page])
+                yield from page
+
+        corpus = Corpus.from_chunks(chunks())
+        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens))
+
+    def save(self, root: Path) -> None:
+        """Write this snapshot under `root` (atomically), and remove the ones it replaces."""
+        root.mkdir(parents=True, exist_ok=True)
+        final = root / _name(self.revision)
+        temporary = root / f".tmp-{uuid.uuid4().hex}"
+        temporary.mkdir()
+        try:
+            self.corpus.save(temporary)
+            self.lexical.save(temporary)
+            np.save(temporary / VECTORS, self.vectors)
+            temporary.rename(final)  # atomic; fails if another process saved it first
+        except OSError:
+            shutil.rmtree(temporary, ignore_errors=True)
+            if not final.is_dir():
+                raise
+        _prune(root, keep=final.name)
+
+    @classmethod
+    def load(cls, root: Path, revision: Revision) -> Snapshot | None:
+        """The snapshot saved for exactly this revision, or None when there is none (or it
+        cannot be read: it is rebuilt then)."""
+        directory = root / _name(revision)
+        if not directory.is_dir():
+            return None
+        try:
+            corpus = Corpus.load(directory)
+            # A plain array over the mapping: numpy's memmap subclass made every indexing
+            # of it slower (3% of a query's CPU time under load).
+            vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
+            if len(vectors) != len(corpus):
+                raise ValueError("vectors and chunks differ in number")
+            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("ignoring the saved search snapshot %s: %s", directory, error)
+            return None
+
+
+def root_for(settings: Settings) -> Path:
+    """Where the snapshots of the configured store are saved."""
+    return settings.data_dir / "snapshots" / settings.collection
+
+
+def load_or_build(store: Store, revision: Revision, root: Path) -> Snapshot:
+    """The snapshot of this revision: loaded from `root` when saved there, else built (and
+    saved for the next start; a failure to save is logged, never raised)."""
+    if (loaded := Snapshot.load(root, revision)) is not None:
+        return loaded
+    snapshot = Snapshot.build(store, revision)
+    try:
+        snapshot.save(root)
+    except OSError as error:
+        log.warning("could not save the search snapshot under %s: %s", root, error)
+    return snapshot
+
+
+class _Rows:
+    """Vectors appended a page at a time into one preallocated matrix: concatenating the pages
+    at the end would hold every vector twice (150 MB more at 100k chunks)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._matrix: np.ndarray | None = None
+        self._filled = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        if not len(rows):
+            return
+        if self._matrix is None:
+            self._matrix = np.empty((max(self._capacity, len(rows)), rows.shape[1]),
+                                    dtype=np.float32)
+        if self._filled + len(rows) > len(self._matrix):  # chunks written since the count
+            self._matrix = np.concatenate([self._matrix[: self._filled], rows])
+        else:
+            self._matrix[self._filled : self._filled + len(rows)] = rows
+        self._filled += len(rows)
+
+    def array(self) -> np.ndarray:
+        if self._matrix is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._matrix[: self._filled]
+
+
+def _name(revision: Revision) -> str:
+    key = json.dumps([FORMAT, *revision])
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _prune(root: Path, keep: str) -> None:
+    """Remove older snapshots and abandoned temporary directories (a process still reading an
+    older one keeps its memory-mapped files: unlinking does not unmap them)."""
+    now = time.time()
+    for entry in root.iterdir():
+        if entry.name == keep or not entry.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.name.startswith(".tmp-") and now - entry.stat().st_mtime < STALE_SECONDS:
+                continue  # another process is writing it
+            shutil.rmtree(entry)

@@ -1,0 +1,168 @@
+"""The search snapshot: chunks as columns, saved under the data dir keyed by the store's
+revision, loaded on the next start when the store is unchanged, rebuilt when it is not."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.services import Services
+from rag.corpus import Corpus
+from rag.retrieve import Retriever
+from rag.schemas import Article, Chunk, Filters, article_id_for
+from rag.snapshot import Snapshot
+from rag.store import Store
+
+QUESTIONS = ["What did Quillfeather propose?", "Which peak spewed molten rock?",
+             "tram line council", "strike at the port"]
+
+
+def new_retriever(services: Services, **settings: object) -> Retriever:
+    """A retriever as a freshly started process has it: nothing in memory yet."""
+    engine = services.engine
+    return Retriever(engine.store, engine.encoder, engine.settings.model_copy(update=settings))
+
+
+def ranking(retriever: Retriever, question: str) -> list[tuple[str, float, float]]:
+    return [(h.chunk.id, round(h.dense, 5), round(h.lexical, 5))
+            for h in retriever.search(question, top_k=8).hits]
+
+
+def saved(retriever: Retriever) -> list[str]:
+    root = retriever.snapshot_root()
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def forbid_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object) -> None:
+        raise AssertionError("the snapshot was rebuilt instead of loaded")
+
+    monkeypatch.setattr(Snapshot, "build", classmethod(fail))
+
+
+def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    builds: list[int] = []
+    original = Snapshot.build.__func__
+
+    def counted(cls: type[Snapshot], *args: object) -> Snapshot:
+        builds.append(1)
+        return original(cls, *args)
+
+    monkeypatch.setattr(Snapshot, "build", classmethod(counted))
+    return builds
+
+
+def glacier(text: str = "Surveyors said the Brennholt glacier retreated sixty metres.") -> tuple:
+    article = Article(id=article_id_for(text), text=text, title="Glacier", source="Wire",
+                      published=dt.date(2024, 7, 2))
+    chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
+                  end=len(text), title="Glacier", source="Wire", published=article.published)
+    return article, chunk
+
+
+def test_a_restart_on_an_unchanged_store_loads_the_saved_snapshot(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    first = new_retriever(services)
+    expected = {q: ranking(first, q) for q in QUESTIONS}
+    assert len(saved(first)) == 1
+    forbid_builds(monkeypatch)
+    restarted = new_retriever(services)
+    assert {q: ranking(restarted, q) for q in QUESTIONS} == expected
+    assert list(restarted.lexical.chunks) == list(first.lexical.chunks)
+    assert saved(restarted) == saved(first)
+
+
+def test_a_store_changed_since_is_rebuilt_and_the_old_snapshot_removed(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    engine = services.engine
+    before = saved(new_retriever(services))
+    # Another process (a second handle on the same data dir) writes while none is running.
+    article, chunk = glacier()
+    Store.open(engine.settings).add_article(article, [chunk], engine.encoder.embed([chunk.text]))
+    builds = count_builds(monkeypatch)
+    restarted = new_retriever(services)
+    assert builds == [1]
+    assert restarted.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    after = saved(restarted)
+    assert len(after) == 1 and after != before
+
+
+def test_a_snapshot_is_only_loaded_for_the_revision_it_was_built_at(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    retriever = new_retriever(services)
+    root, revision = retriever.snapshot_root(), services.engine.store.revision()
+    assert Snapshot.load(root, revision) is not None
+    token, articles, chunks = revision
+    for other in ((token + "x", articles, chunks), (token, articles + 1, chunks),
+                  (token, articles, chunks - 1)):
+        assert Snapshot.load(root, other) is None
+
+
+def test_an_unreadable_snapshot_is_rebuilt(fresh_small: tuple[Services, dict[str, str]],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    first = new_retriever(services)
+    (name,) = saved(first)
+    vectors = first.snapshot_root() / name / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:100])  # truncated, as by a full disk
+    builds = count_builds(monkeypatch)
+    restarted = new_retriever(services)
+    assert builds == [1]
+    assert ranking(restarted, QUESTIONS[0]) == ranking(first, QUESTIONS[0])
+
+
+def test_saving_is_atomic_and_a_second_writer_of_the_same_snapshot_is_harmless(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    retriever = new_retriever(services)
+    snapshot = retriever.refresh()
+    snapshot.save(retriever.snapshot_root())  # another worker saving the same revision
+    assert saved(retriever) == [next(iter(saved(retriever)))]  # one, no temporary left over
+    assert Snapshot.load(retriever.snapshot_root(), snapshot.revision) is not None
+
+
+def test_an_unwritable_data_dir_costs_the_snapshot_not_the_search(
+        fresh_small: tuple[Services, dict[str, str]], tmp_path: Path) -> None:
+    services, _ = fresh_small
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+
+    class Unwritable(Retriever):
+        def snapshot_root(self) -> Path:
+            return blocker / "snapshots"  # under a file: cannot be created
+
+    engine = services.engine
+    retriever = Unwritable(engine.store, engine.encoder, engine.settings)
+    assert retriever.search(QUESTIONS[0]).hits
+    assert blocker.is_file()
+
+
+def test_the_snapshot_holds_the_vectors_chroma_holds(small_services: Services) -> None:
+    retriever, store = small_services.engine.retriever, small_services.engine.store
+    snapshot = retriever.refresh()
+    ids = [str(i) for i in snapshot.corpus.ids]
+    stored = store.chunk_vectors(ids)
+    np.testing.assert_allclose(snapshot.vectors, np.stack([stored[i] for i in ids]), atol=1e-6)
+    assert sorted(ids) == sorted(c.id for c in store.iter_chunks())
+
+
+def test_the_corpus_round_trips_its_chunks(small_services: Services, tmp_path: Path) -> None:
+    chunks = list(small_services.engine.store.iter_chunks())
+    corpus = Corpus.from_chunks(chunks)
+    corpus.save(tmp_path)
+    loaded = Corpus.load(tmp_path)
+    assert list(loaded) == chunks and len(loaded) == len(chunks)
+    assert loaded[-1] == chunks[-1] and loaded[1:3] == chunks[1:3]
+    assert loaded.position(chunks[2].id) == 2 and loaded.position("missing") is None
+    harbour = [c.source == "Harbour Times" for c in chunks]
+    assert loaded.mask(Filters(source="Harbour Times")).tolist() == harbour
+    assert loaded.mask(Filters()) is None
+    empty = Corpus.from_chunks([])
+    empty.save(tmp_path)
+    assert len(Corpus.load(tmp_path)) == 0
