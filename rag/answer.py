@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.attribution import attribution
+from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts
+from rag.coverage import coverage, term_weights
 from rag.lexical import LexicalIndex, lexical_text
 from rag.question import same_person, speech_of
 from rag.schemas import Answer, Citation, Context, Grounding, Hit
@@ -32,19 +34,15 @@ RELATIVE_FLOOR = 0.6
 # Each further sentence from an article already quoted is discounted, so answers draw on
 # several articles when several address the question.
 SAME_ARTICLE_DISCOUNT = 0.85
-# Stems of words that frame a question ("how many", "explain", "what did X say") rather than
-# name what it is about: articles rarely contain them, so as rare terms they would dominate
-# coverage and make answerable questions look unanswered.
-FRAMING_TERMS = frozenset({
-    "mani", "much", "long", "take", "explain", "describ", "mention", "happen", "say", "said",
-    "tell", "told", "accord", "report", "kind", "type", "way", "reason", "would", "could",
-    "ask", "know",
-})
 # Evidence score = these weights times (best passage's coverage of the question, best passage
 # cosine). Fitted with `Settings.abstain_threshold` and `Settings.min_question_coverage` on
 # MultiHop-RAG's dev queries (null against answerable) and our own development questions, for
 # the widest gap between abstaining on unanswerable and on answerable ones (docs/evaluation.md).
 EVIDENCE_WEIGHTS = (0.3, 0.7)
+# A sentence of another article that gives a different figure for what a chosen sentence
+# counts joins the answer (at most this many) if it covers this share of what that one does.
+MAX_DISPUTING = 2
+DISPUTING_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -61,18 +59,6 @@ class Candidate:
     def text(self) -> str:
         chunk = self.hit.chunk
         return chunk.text[self.start - chunk.start : self.end - chunk.start]
-
-
-def term_weights(question: str, lexical: LexicalIndex) -> dict[str, float]:
-    """The question's content terms (framing words left out), each weighted by its rarity."""
-    terms = set(lexical.query_terms(question)) - FRAMING_TERMS
-    return {t: lexical.idf(t) for t in terms}
-
-
-def coverage(weights: dict[str, float], present: set[str]) -> float:
-    """The rarity-weighted share of the question's terms that a text contains."""
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
 def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> list[Candidate]:
@@ -153,6 +139,25 @@ def select_sentences(candidates: list[Candidate], limit: int) -> list[Candidate]
     return chosen
 
 
+def add_disputing(chosen: list[Candidate], candidates: list[Candidate],
+                  lexical: LexicalIndex) -> list[Candidate]:
+    """The chosen sentences, plus any close candidate of another article that disputes a
+    figure they state, so that the answer shows both sides rather than one."""
+    added: list[Candidate] = []
+    for sentence in chosen:
+        for other in candidates:
+            if len(added) == MAX_DISPUTING:
+                return chosen + added
+            if (other.hit.chunk.article_id == sentence.hit.chunk.article_id
+                    or other.coverage < DISPUTING_COVERAGE * sentence.coverage
+                    or any(_same_span(other, kept) for kept in chosen + added)):
+                continue
+            if disagree_on_figures(sentence.text, other.text, lexical):
+                added.append(other)
+                break
+    return chosen + added
+
+
 def _same_span(a: Candidate, b: Candidate) -> bool:
     return (a.hit.chunk.article_id == b.hit.chunk.article_id
             and a.start < b.end and b.start < a.end)
@@ -209,9 +214,12 @@ def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,
                       grounding=Grounding(score=1.0, supported=0, sentences=0),
                       mode="extractive", **scores)
     candidates = score_sentences(question, hits, lexical)
-    text, citations = compose(select_sentences(candidates, max_sentences),
-                              attribute=speech_of(question) is not None)
+    chosen = add_disputing(select_sentences(candidates, max_sentences), candidates, lexical)
+    text, citations = compose(chosen, attribute=speech_of(question) is not None)
+    conflicts = find_conflicts(citations, lexical)
+    if conflicts:
+        text = f"{text} {conflict_note(conflicts)}"
     return Answer(answer=text, abstained=False, citations=citations, contexts=contexts,
                   grounding=Grounding(score=1.0, supported=len(citations),
                                       sentences=len(citations)),
-                  mode="extractive", **scores)
+                  mode="extractive", conflicts=conflicts, **scores)

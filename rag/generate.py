@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from rag.answer import ABSTENTION, Evidence, contexts_of, evidence
 from rag.cite import CitationRepair, VerifiedAnswer, Verifier, stream_sentences, verify_citations
 from rag.config import Settings
+from rag.conflicts import find_conflicts
 from rag.embeddings import Encoder
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
@@ -73,7 +74,8 @@ class LLMAnswerer:
         if not self._suffices(found):
             return _not_asked(hits, found)
         text = self.model.complete(answer_messages(question, hits))
-        return _answer(verify_citations(text, hits, self.encoder, lexical), hits, found)
+        return _answer(verify_citations(text, hits, self.encoder, lexical), hits, found,
+                       lexical)
 
     def stream(self, question: str, hits: list[Hit], lexical: LexicalIndex,
                fallback: Callable[[LLMError], Answer] | None = None) -> AnswerStream:
@@ -112,7 +114,8 @@ class LLMAnswerer:
             verified = repair.finish()
             if not repair.shown:  # every sentence was dropped: the answer abstains
                 yield verified.text
-            final.append(_answer(verified, hits, found).model_copy(update={"notice": notice}))
+            final.append(_answer(verified, hits, found, lexical).model_copy(
+                update={"notice": notice}))
 
         return AnswerStream(contexts_of(hits), produce(), lambda: final[0])
 
@@ -132,7 +135,11 @@ def _not_asked(hits: list[Hit], found: Evidence) -> Answer:
                   mode="llm", **_scores(found))
 
 
-def _answer(verified: VerifiedAnswer, hits: list[Hit], found: Evidence) -> Answer:
+def _answer(verified: VerifiedAnswer, hits: list[Hit], found: Evidence,
+            lexical: LexicalIndex) -> Answer:
+    """The verified answer, with the disagreements among what it cites (the model was asked
+    to state them; `conflicts` lists them whether or not it did)."""
     return Answer(answer=verified.text, abstained=verified.abstained,
                   citations=verified.citations, contexts=contexts_of(hits),
-                  grounding=verified.grounding, mode="llm", **_scores(found))
+                  grounding=verified.grounding, mode="llm",
+                  conflicts=find_conflicts(verified.citations, lexical), **_scores(found))

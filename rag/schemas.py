@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def article_id_for(text: str) -> str:
@@ -62,14 +63,29 @@ class Chunk(BaseModel):
         return None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Let only a date or its ISO text (YYYY-MM-DD) through: left to itself, pydantic reads a
+    number, or text such as "0", as a Unix time (1970-01-01), where the API schema says date."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+# A date a client sends (filters, an article's `published`): YYYY-MM-DD only.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
 class Filters(BaseModel):
     """Restrict a search to some outlets, a publication date range, or named articles."""
 
     model_config = ConfigDict(extra="forbid")
 
     source: list[str] | str | None = Field(None, description="Outlet name(s), exact match.")
-    published_from: dt.date | None = None
-    published_to: dt.date | None = None
+    published_from: IsoDate | None = None
+    published_to: IsoDate | None = None
     article_ids: list[str] | None = Field(None, max_length=1000)
 
     def sources(self) -> list[str]:
@@ -139,6 +155,16 @@ class Grounding(BaseModel):
     method: str = "extractive: every sentence is a verbatim span of its cited passage"
 
 
+class Conflict(BaseModel):
+    """Where the cited sources disagree, found from their quotes and metadata (rag/conflicts.py)."""
+
+    kind: Literal["figures", "over_time"] = Field(
+        description="figures: articles give different numbers for the same thing; over_time: "
+                    "one speaker quoted from articles of different dates.")
+    citations: list[int] = Field(description="The `[n]` markers of the disagreeing passages.")
+    summary: str = Field(description="One sentence saying what differs, with the markers.")
+
+
 class Notice(BaseModel):
     """Why an answer is not what was asked for, e.g. the LLM failed and extractive answered."""
 
@@ -171,6 +197,9 @@ class Answer(BaseModel):
     notice: Notice | None = Field(
         None, description="Set when the LLM failed: the answer fell back to extractive, or a "
                           "stream stopped early.")
+    conflicts: list[Conflict] = Field(
+        default_factory=list, description="Disagreements among the cited sources; an "
+                                          "extractive answer also ends with their summaries.")
     standalone_question: str | None = Field(
         None, description="What was searched: the question, rewritten to stand alone when "
                           "it followed earlier turns of a conversation."

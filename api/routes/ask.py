@@ -12,6 +12,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
+from api.responses import BODY, LLM, error_responses
 from rag.generate import AnswerStream
 from rag.llm import LLMError
 from rag.schemas import Answer, Filters, Turn
@@ -43,7 +44,8 @@ class AskRequest(BaseModel):
 
 
 @router.post("/ask", response_model=Answer,
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses={200: {"content": {"text/event-stream": {}}},
+                        **error_responses(*BODY, *LLM)})
 async def ask(request: AskRequest, services: ServicesDep) -> Answer | EventSourceResponse:
     """Answer a question from the indexed articles, citing a passage for every sentence."""
     history = [Turn(role=m.role, content=m.content) for m in request.history]
@@ -76,7 +78,7 @@ def _events(stream: AnswerStream) -> Iterator[ServerSentEvent]:
     yield event("grounding", body["grounding"])
     yield event("done", {key: body[key] for key in
                          ("abstained", "mode", "evidence_score", "question_coverage",
-                          "timings_ms", "standalone_question", "notice")})
+                          "timings_ms", "standalone_question", "notice", "conflicts")})
 
 
 def _pieces(text: str) -> Iterator[str]:

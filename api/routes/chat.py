@@ -26,9 +26,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.errors import ApiError
+from api.responses import BODY, LLM, error_responses
 from rag.generate import AnswerStream
 from rag.llm import LLMError
-from rag.schemas import Answer, Citation, Filters, Turn
+from rag.schemas import Answer, Citation, Conflict, Filters, Turn
 from rag.tokens import count_tokens
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -120,6 +121,8 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: Usage
     citations: list[Citation] = Field(description="The targets of the answer's [n] markers.")
+    conflicts: list[Conflict] = Field(default_factory=list,
+                                      description="Where the cited sources disagree.")
 
 
 class ModelCard(BaseModel):
@@ -143,7 +146,7 @@ async def list_models() -> ModelList:
     return ModelList(data=[MODEL])
 
 
-@router.get("/models/{model_id}", response_model=ModelCard)
+@router.get("/models/{model_id}", response_model=ModelCard, responses=error_responses(404, 422))
 async def get_model(model_id: str) -> ModelCard:
     if model_id != MODEL_ID:
         raise ApiError(404, "model_not_found",
@@ -152,7 +155,8 @@ async def get_model(model_id: str) -> ModelCard:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion,
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses={200: {"content": {"text/event-stream": {}}},
+                        **error_responses(*BODY, *LLM)})
 async def chat_completions(request: ChatRequest,
                            services: ServicesDep) -> ChatCompletion | EventSourceResponse:
     """Answer the last user message, citing a passage for every sentence of the answer."""
@@ -166,7 +170,8 @@ async def chat_completions(request: ChatRequest,
     answer = await run_in_threadpool(services.engine.ask, *arguments)
     return ChatCompletion(id=_completion_id(), created=int(time.time()), model=MODEL_ID,
                           choices=[Choice(message=AssistantMessage(content=answer.answer))],
-                          usage=_usage(request, answer), citations=answer.citations)
+                          usage=_usage(request, answer), citations=answer.citations,
+                          conflicts=answer.conflicts)
 
 
 def _completion_id() -> str:
@@ -210,7 +215,8 @@ def _chunks(request: ChatRequest, stream: AnswerStream,
                                              "code": error.code}})}
         return
     answer = stream.answer
-    yield chunk({}, "stop", citations=[c.model_dump(mode="json") for c in answer.citations])
+    yield chunk({}, "stop", citations=[c.model_dump(mode="json") for c in answer.citations],
+                conflicts=[c.model_dump(mode="json") for c in answer.conflicts])
     if include_usage:  # the official usage chunk: no choices
         yield chunk(None, usage=_usage(request, answer).model_dump())
     yield {"data": "[DONE]"}

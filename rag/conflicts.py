@@ -1,0 +1,176 @@
+"""Where the cited sources disagree: different figures for the same thing, or one person quoted
+on different dates.
+
+News reports of one event often give different numbers ("about 2,400 dockworkers" against
+"some 3,000"), and a politician's words from 2018 may not be their words of 2024. An answer
+that quotes both without saying so reads as if they agreed. This module finds, among an
+answer's citations:
+
+- **figures**: two passages of different articles that state a different number of the same
+  thing (the same counted word, "dockworkers"), in sentences about the same matter (they share
+  most of their content terms, and words around the number: "walked off", "killed");
+- **over_time**: one speaker quoted from articles published on different dates.
+
+Both are built from the citations' verbatim quotes and metadata only, so a note about them
+adds no claim the sources do not make. Without an entailment model (none is packaged for
+offline use) opposite statements in words ("will" against "will not") are not detected; the
+LLM prompt asks the model to say so instead (`prompts/answer_system.txt`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from rag.lexical import LexicalIndex
+from rag.question import same_person
+from rag.schemas import Citation, Conflict
+
+# A number as news writes it: "2,400", "3.5", "$410", "17%", or a small number word.
+_NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "hundred": 100,
+}
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_TOKEN = re.compile(r"[$£€]?\d[\d,]*(?:\.\d+)?%?|[A-Za-z]+(?:['’][a-z]+)?")
+_DIGITS = re.compile(r"[$£€]?(\d[\d,]*(?:\.\d+)?)(%?)$")
+_MONTHS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
+})
+# Words that count time rather than things: "on 3 March", "in 2018", "15 years ago".
+_NOT_COUNTED = _MONTHS | {"am", "pm", "gmt", "utc"}
+# Tokens either side of a number whose terms say what the number is about.
+CONTEXT_WINDOW = 4
+# Two sentences are about the same matter when this share of the shorter one's content
+# terms (numbers aside) appears in the other.
+TOPIC_OVERLAP = 0.3
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number in a sentence and what it counts."""
+
+    value: float
+    unit: str  # the stem of the counted word, or "percent"
+    text: str  # as written: "2,400 dockworkers"
+    context: frozenset[str]  # stems of the words around it
+
+
+def quantities(sentence: str, lexical: LexicalIndex) -> list[Quantity]:
+    """The counted quantities a sentence states (years, dates and times left out)."""
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
+    found = []
+    for i, (token, start, _) in enumerate(tokens):
+        value, percent = _value(token)
+        if value is None or _is_date(tokens, i, value):
+            continue
+        following = tokens[i + 1 : i + 3]
+        if following and following[0][0].lower() in _SCALES:
+            value *= _SCALES[following[0][0].lower()]
+            following = following[1:]
+        unit, end = ("percent", tokens[i][2]) if percent else (None, None)
+        for word, _, word_end in following:
+            if unit:
+                break
+            if word.lower() in ("percent", "per"):
+                unit, end = "percent", word_end
+            elif word.lower() not in _NOT_COUNTED and (stem := lexical.terms(word)):
+                unit, end = next(iter(stem)), word_end
+        if unit is None:
+            continue
+        window = tokens[max(0, i - CONTEXT_WINDOW) : i + CONTEXT_WINDOW + 1]
+        context = frozenset().union(*(lexical.terms(w) for w, _, _ in window
+                                      if _value(w)[0] is None and w.lower() not in _SCALES))
+        context -= {unit}
+        found.append(Quantity(value, unit, sentence[start:end], context))
+    return found
+
+
+def find_conflicts(citations: list[Citation], lexical: LexicalIndex) -> list[Conflict]:
+    """Disagreements among the citations: differing figures, and speakers over time."""
+    return _figures(citations, lexical) + _over_time(citations)
+
+
+def disagree_on_figures(a: str, b: str, lexical: LexicalIndex) -> tuple[Quantity, Quantity] | None:
+    """The first pair of quantities on which two sentences about one matter disagree."""
+    if not _same_matter(a, b, lexical):
+        return None
+    for qa, qb in itertools.product(quantities(a, lexical), quantities(b, lexical)):
+        if qa.unit == qb.unit and qa.value != qb.value and qa.context & qb.context:
+            return qa, qb
+    return None
+
+
+def conflict_note(conflicts: list[Conflict]) -> str:
+    """The sentences an extractive answer ends with, one a conflict."""
+    return " ".join(c.summary for c in conflicts)
+
+
+def _figures(citations: list[Citation], lexical: LexicalIndex) -> list[Conflict]:
+    conflicts = []
+    for a, b in itertools.combinations(citations, 2):
+        if a.article_id == b.article_id:
+            continue
+        pair = disagree_on_figures(a.quote, b.quote, lexical)
+        if pair:
+            qa, qb = pair
+            conflicts.append(Conflict(
+                kind="figures", citations=[a.id, b.id],
+                summary=f"The sources give different figures: {qa.text} [{a.id}] against "
+                        f"{qb.text} [{b.id}]."))
+    return conflicts
+
+
+def _over_time(citations: list[Citation]) -> list[Conflict]:
+    conflicts: list[Conflict] = []
+    dated = sorted((c for c in citations if c.speaker and c.published),
+                   key=lambda c: (c.published, c.id))
+    grouped: list[list[Citation]] = []
+    for citation in dated:
+        group = next((g for g in grouped if same_person(g[0].speaker, citation.speaker)
+                      or same_person(citation.speaker, g[0].speaker)), None)
+        if group is None:
+            grouped.append([citation])
+        else:
+            group.append(citation)
+    for group in grouped:
+        dates = sorted({c.published for c in group})
+        if len(dates) < 2:
+            continue
+        ordered = "; ".join(
+            f"{date.strftime('%-d %B %Y')} "
+            + "".join(f"[{c.id}]" for c in group if c.published == date)
+            for date in dates)
+        conflicts.append(Conflict(
+            kind="over_time", citations=[c.id for c in group],
+            summary=f"These statements by {group[0].speaker} were reported on different "
+                    f"dates, and positions may have changed between them: {ordered}."))
+    return conflicts
+
+
+def _same_matter(a: str, b: str, lexical: LexicalIndex) -> bool:
+    terms_a = {t for t in lexical.terms(a) if not t[0].isdigit()}
+    terms_b = {t for t in lexical.terms(b) if not t[0].isdigit()}
+    if not terms_a or not terms_b:
+        return False
+    return len(terms_a & terms_b) / min(len(terms_a), len(terms_b)) >= TOPIC_OVERLAP
+
+
+def _value(token: str) -> tuple[float | None, bool]:
+    """A token's number and whether it is a percentage; (None, False) for a word."""
+    match = _DIGITS.match(token)
+    if match:
+        return float(match.group(1).replace(",", "")), bool(match.group(2))
+    return float(_NUMBER_WORDS[token.lower()]) if token.lower() in _NUMBER_WORDS else None, False
+
+
+def _is_date(tokens: list[tuple[str, int, int]], i: int, value: float) -> bool:
+    """A year ("in 2018") or a day of a month ("March 3", "3 March")."""
+    token = tokens[i][0]
+    if token.isdigit() and 1900 <= value <= 2100 and "," not in token:
+        return True
+    neighbours = [tokens[j][0].lower() for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
+    return value <= 31 and any(n in _MONTHS for n in neighbours)
