@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,10 +35,28 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(8, ge=1, le=50, description="Passages an answer draws on by default.")
     candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")
+    exact_search_max_chunks: int = Field(
+        20_000, ge=0, description="Up to this many chunks, dense search scans every vector in "
+        "memory (exact, ~1 ms at 10k); above it, Chroma's HNSW index finds the candidates (a "
+        "scan of 100k took 13-19 ms, HNSW 3 ms: docs/benchmarks.md)."
+    )
     dense_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
     )
     max_chunks_per_article: int = Field(3, ge=1, le=50)
+    rerank_depth: int = Field(
+        0, ge=0, le=500, description="Fused candidates the second stage re-ranks by their "
+        "best sentence and question clause (0: off; 30 measured best, docs/evaluation.md; "
+        "off by default until passage scores stay monotonic with it, rag/rerank.py)."
+    )
+    sentence_weight: float = Field(
+        0.4, ge=0.0, le=1.0, description="Share of the best sentence's coverage of the "
+        "question in the re-ranked score."
+    )
+    clause_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of the best coverage of one question clause "
+        "in the re-ranked score."
+    )
     date_boost: float = Field(
         0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages published within a "
         "day of a date the question names."
@@ -62,13 +81,47 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="Bearer key the write routes require.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes `rag serve` starts (`--workers`); each "
+        "holds its own engine and snapshot (docs/operations.md)."
+    )
     max_upload_bytes: int = Field(10_000_000, ge=1_000)
     max_body_bytes: int = Field(
         32_000_000, ge=1_000, description="Largest request body (uploads included): 413 above."
     )
+    header_timeout_seconds: float = Field(
+        15.0, gt=0, le=3600, description="`rag serve`: a request's headers must arrive within "
+        "this of the connection opening (or the last response), else 408 and close (slowloris).",
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, le=3600, description="A request's whole body must arrive within this of "
+        "the route starting to read it, else 408 and close.",
+    )
+    keep_alive_seconds: int = Field(
+        5, ge=1, le=3600, description="`rag serve`: idle keep-alive connections close after this.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API from other sites (none by default).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks of proxies whose "
+        "X-Forwarded-For names the client (for logs and rate limits); none by default.",
+    )
+
+    # Limits and observability
+    rate_limit_per_minute: int = Field(
+        0, ge=0, le=1_000_000, description="Requests a client may make a minute (0: no limit)."
+    )
+    rate_limit_burst: int | None = Field(
+        None, ge=1, le=1_000_000,
+        description="Requests a client may make at once (unset: the per-minute limit).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`rag serve` logs one JSON object a line, or readable text."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of newsrag's and uvicorn's loggers (others: WARNING)."
     )
 
     # LLM (abstractive answers; not used by the extractive default)
@@ -82,6 +135,19 @@ class Settings(BaseSettings):
     llm_fallback: bool = Field(
         True, description="On an LLM failure, answer extractively and say so in the response."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Only addresses and networks: a typo must fail at start-up, not trust nobody."""
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError: pydantic reports it
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def llm_configured(self) -> bool:

@@ -1,13 +1,20 @@
-"""Hybrid search: dense (Chroma) and lexical (bm25s) candidates, fused by score, diversified.
+"""Hybrid search: dense and lexical (bm25s) candidates, fused by score, diversified.
 
 Fusion is a weighted sum of each retriever's scores, scaled to the candidate pool, rather than
 equal-weight reciprocal-rank fusion: on news, equal RRF measured worse than BM25 alone, because
 it gives a weak dense ranking the same say as a strong lexical one (DESIGN.md). Every candidate
-gets both scores (BM25 scores exist for all chunks; cosine for lexical-only candidates is read
-from their stored vectors), so a chunk found by one retriever is still judged by the other.
-We fuse by hand rather than through llama-index's QueryFusionRetriever: it would need both
-retrievers to go through its node wrappers and an event loop on every request, for a sum of two
-arrays.
+gets both scores (BM25 scores exist for all chunks, and so do vectors), so a chunk found by one
+retriever is still judged by the other. We fuse by hand rather than through llama-index's
+QueryFusionRetriever: it would need both retrievers to go through its node wrappers and an
+event loop on every request, for a sum of two arrays.
+
+Both retrievers read one in-memory snapshot of the committed chunks (`rag.snapshot`: columns,
+vectors, BM25), replaced when the store changes. A query is the question's embedding plus
+arithmetic: the dense pool is one matrix-vector product (Chroma's HNSW index above
+`exact_search_max_chunks`), and only the returned chunks become `Chunk` objects. The Chroma
+round trips the profile found in every query (a dense query returning documents and metadata,
+the vectors of lexical-only candidates, the committed-article check of the whole pool) cost
+more than the rest of retrieval together (docs/benchmarks.md); one small check is left, `_live`.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from rag.config import Settings
+from rag.corpus import Corpus
 from rag.embeddings import Encoder
 from rag.lexical import LexicalIndex
 from rag.question import dates_in
-from rag.schemas import Chunk, Filters, Hit
+from rag.rerank import Reranker
+from rag.schemas import Filters, Hit
+from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
 
 
@@ -37,57 +48,92 @@ class SearchResult:
 
 
 class Retriever:
-    """Dense + lexical retrieval over one store, with the lexical index kept in step."""
+    """Dense + lexical retrieval over one store, with its snapshot kept in step."""
 
     def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
         self.store = store
         self.encoder = encoder
         self.settings = settings
-        self.lexical = LexicalIndex()
-        self._lexical_generation = -1
-        self._lexical_revision: tuple[str, int, int] | None = None
+        self.reranker = Reranker(settings)
+        self._snapshot = Snapshot.empty()
+        self._generation = -1
         self._revision_checked = -float("inf")
         self._refresh_lock = threading.Lock()
         self.refresh()
 
-    def refresh(self) -> None:
-        """Rebuild the lexical index if the store changed since it was built.
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The current BM25 index (the answerers analyse text with it)."""
+        return self._snapshot.lexical
+
+    def snapshot_root(self) -> Path:
+        """Where snapshots of this store are saved for the next start."""
+        return root_for(self.settings)
+
+    def refresh(self) -> Snapshot:
+        """The current snapshot, replaced first if the store changed since it was taken.
 
         A write through this process's store is seen at once (its `generation`); a write by
         another process (a replica sharing the Chroma server, `rag index`) when the store's
-        `revision()`, read at most every `lexical_refresh_seconds`, differs from the one read
-        before the last rebuild. The revision is read before the chunks, so a write racing
-        with a rebuild changes it afterwards and causes another rebuild.
+        `revision()`, read at most every `lexical_refresh_seconds`, differs from the
+        snapshot's. The revision is read before the chunks, so a write racing with a rebuild
+        changes it afterwards and causes another rebuild. A snapshot saved by an earlier run
+        for the very same revision is loaded instead of rebuilt.
         """
         with self._refresh_lock:
             now = time.monotonic()
-            local = self._lexical_generation != self.store.generation
+            local = self._generation != self.store.generation
             due = now - self._revision_checked >= self.settings.lexical_refresh_seconds
-            if not (local or due):
-                return
-            generation = self.store.generation
-            revision = self.store.revision()
-            self._revision_checked = now
-            if local or revision != self._lexical_revision:
-                self.lexical.rebuild(self.store.committed_chunks())
-                self._lexical_generation = generation
-                self._lexical_revision = revision
+            if local or due:
+                generation = self.store.generation
+                revision = self.store.revision()
+                self._revision_checked = now
+                if local or revision != self._snapshot.revision:
+                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root())
+                    self._generation = generation
+            return self._snapshot
 
     def search(self, question: str, top_k: int | None = None,
                filters: Filters | None = None) -> SearchResult:
         """The `top_k` best chunks for the question, at most a few per article."""
-        self.refresh()
+        snapshot = self.refresh()
         top_k = top_k or self.settings.top_k
         vector = self.encoder.embed([question])[0]
-        lexical_scores = self.lexical.scores(question, filters)
-        candidates = self._committed(self._candidates(vector, lexical_scores, filters))
+        corpus = snapshot.corpus
+        if not len(corpus):
+            return SearchResult(hits=[], query_vector=vector)
+        lexical_scores = snapshot.lexical.scores(question, filters)
+        pool = np.union1d(self._dense_pool(snapshot, vector, filters),
+                          snapshot.lexical.best(lexical_scores, self.settings.candidates))
+        if not pool.size:  # nothing within the filters
+            return SearchResult(hits=[], query_vector=vector)
+        cosines = snapshot.vectors[pool] @ vector
+        bm25 = lexical_scores[pool]
         # News questions name outlets ("as reported by The Verge and TechCrunch"); passages
         # from a named outlet get a bonus. (A separate search within each named outlet was
         # measured too: it added nothing over the bonus, docs/evaluation.md.)
         named = ([] if filters and filters.sources() else self.mentioned_outlets(question))
-        hits = self._fuse(list(candidates.values()), {n for names in named for n in names},
-                          dates_in(question))
-        return SearchResult(hits=self._diversify(hits, top_k), query_vector=vector)
+        fused = self._fuse(corpus, pool, cosines, bm25, {n for names in named for n in names},
+                           dates_in(question))
+        ranked = pool[np.argsort(-fused, kind="stable")]
+        where = {int(p): i for i, p in enumerate(pool)}
+
+        def hit(position: int) -> Hit:
+            i = where[position]
+            return Hit(chunk=corpus[position], score=float(fused[i]), dense=float(cosines[i]),
+                       lexical=float(bm25[i]))
+
+        # The second stage re-orders the best few by their best sentence (rag/rerank.py).
+        # Hits keep their fused score: the answerer weighs passages by it (rag/answer.py).
+        depth = self.settings.rerank_depth
+        position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
+        head = self.reranker.rerank(question, [hit(p) for p in position_of.values()],
+                                    snapshot.lexical, named)
+        ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
+                                          dtype=ranked.dtype), ranked[depth:]])
+        kept = self._live(corpus, ranked, top_k)
+        hits = [hit(p).model_copy(update={"rank": rank}) for rank, p in enumerate(kept, start=1)]
+        return SearchResult(hits=hits, query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
         """Outlets the question names, each as the stored source names it stands for.
@@ -97,78 +143,95 @@ class Retriever:
         """
         found = []
         for short, names in self.lexical.outlet_names().items():
-            if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question):
+            # The substring test first: a regex a name was most of this method's time.
+            if short in question and re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question):
                 found.append(names)
         return found
 
-    def _candidates(self, vector: np.ndarray, lexical_scores: np.ndarray,
-                    filters: Filters | None) -> dict[str, tuple[Chunk, float, float]]:
-        """The pool of both retrievers within the filters, each chunk with both its scores."""
-        pool = self.settings.candidates
-        dense = {chunk.id: (chunk, score)
-                 for chunk, score in self.store.dense_search(vector, pool, filters)}
-        lexical = {chunk.id: (chunk, score)
-                   for chunk, score in self.lexical.top(lexical_scores, pool)}
-        stored = self.store.chunk_vectors([cid for cid in lexical if cid not in dense])
-        candidates: dict[str, tuple[Chunk, float, float]] = {}
-        for cid, (chunk, cosine) in dense.items():
-            candidates[cid] = (chunk, cosine, self.lexical.score_of(lexical_scores, cid))
-        for cid, (chunk, bm25) in lexical.items():
-            if cid not in candidates:
-                cosine = float(stored[cid] @ vector) if cid in stored else 0.0
-                candidates[cid] = (chunk, cosine, bm25)
-        return candidates
+    def _dense_pool(self, snapshot: Snapshot, vector: np.ndarray,
+                    filters: Filters | None) -> np.ndarray:
+        """Positions of the chunks nearest to the vector, within the filters."""
+        n = self.settings.candidates
+        corpus = snapshot.corpus
+        if len(corpus) > self.settings.exact_search_max_chunks:
+            # Chroma may return chunks the snapshot does not hold (written since, or of an
+            # article not committed): they are left out, as the lexical side cannot see them.
+            found = (corpus.position(i) for i, _ in self.store.nearest(vector, n, filters))
+            return np.array([p for p in found if p is not None], dtype=np.int64)
+        # einsum, not `@`: numpy's OpenBLAS splits a 10k x 384 product over both cores, and on
+        # a busy 2-core machine waiting for the second thread made it 8 ms instead of 1 ms
+        # (measured, docs/benchmarks.md); einsum's own loop stays on the request's thread.
+        cosines = np.einsum("ij,j->i", snapshot.vectors, vector)
+        mask = corpus.mask(filters)
+        if mask is not None:
+            cosines = np.where(mask, cosines, -np.inf)
+        n = min(n, len(cosines))
+        best = np.argpartition(-cosines, n - 1)[:n]
+        return best[np.isfinite(cosines[best])]
 
-    def _committed(self, candidates: dict[str, tuple[Chunk, float, float]]
-                   ) -> dict[str, tuple[Chunk, float, float]]:
-        """Only candidates whose article is stored now (one round trip for the whole pool).
-
-        Dense hits come straight from the chunks collection, which can hold chunks of an
-        article whose write is in flight or was interrupted; the lexical index can lag a
-        delete made by another process by up to `lexical_refresh_seconds`. Neither is cited.
-        """
-        articles = sorted({chunk.article_id for chunk, _, _ in candidates.values()})
-        live = self.store.existing_ids(articles)
-        return {cid: c for cid, c in candidates.items() if c[0].article_id in live}
-
-    def _fuse(self, candidates: list[tuple[Chunk, float, float]],
-              boosted_sources: set[str] = frozenset(),
-              dates: list[dt.date] | None = None) -> list[Hit]:
-        if not candidates:
-            return []
-        cosines = np.array([c[1] for c in candidates])
-        bm25 = np.array([c[2] for c in candidates])
+    def _fuse(self, corpus: Corpus, pool: np.ndarray, cosines: np.ndarray, bm25: np.ndarray,
+              boosted_sources: set[str], dates: list[dt.date]) -> np.ndarray:
+        """The fused score of each pool position (same order as `pool`)."""
         dense_scaled = _scale(cosines)
-        lexical_scaled = bm25 / bm25.max() if bm25.max() > 0 else np.zeros_like(bm25)
-        weight = self.settings.dense_weight if bm25.max() > 0 else 1.0
+        top = bm25.max()
+        lexical_scaled = bm25 / top if top > 0 else np.zeros_like(bm25)
+        weight = self.settings.dense_weight if top > 0 else 1.0
         fused = weight * dense_scaled + (1.0 - weight) * lexical_scaled
         if dates and self.settings.date_boost:
             # Temporal questions name the dates of the reports they compare; a passage
             # published within a day of one of them gets a bonus.
-            dated = np.array([c[0].published is not None
-                              and any(abs((c[0].published - d).days) <= 1 for d in dates)
-                              for c in candidates])
-            fused = fused + self.settings.date_boost * dated
+            days = corpus.day[pool].astype(np.int64)
+            near = np.zeros(len(pool), dtype=bool)
+            for date in dates:
+                near |= (days >= 0) & (np.abs(days - date.toordinal()) <= 1)
+            fused = fused + self.settings.date_boost * near
         if boosted_sources:
-            named = np.array([c[0].source in boosted_sources for c in candidates])
+            named = np.isin(corpus.source[pool], corpus.source_codes(boosted_sources))
             fused = fused + self.settings.outlet_boost * named
-        order = np.argsort(-fused)
-        return [Hit(chunk=candidates[i][0], score=float(fused[i]), dense=float(cosines[i]),
-                    lexical=float(bm25[i])) for i in order]
+        return fused
 
-    def _diversify(self, hits: list[Hit], top_k: int) -> list[Hit]:
+    def _live(self, corpus: Corpus, ranked: np.ndarray, top_k: int) -> list[int]:
+        """The diversified top positions, of articles still stored.
+
+        The snapshot holds only articles committed at its revision, so orphan chunks (a write
+        in flight or interrupted) never appear. When other processes write to the store (a
+        Chroma server's replicas, or `RAG_WORKERS` above 1), one may have deleted an article
+        since: that is seen at the next revision check, up to `lexical_refresh_seconds`
+        later, and meanwhile one round trip for the few articles about to be returned (not
+        the whole pool) keeps it from being cited. A store only this process writes to
+        refreshes the snapshot before the next search after every write, so there the check
+        is skipped: it was 7% of the server's CPU time with 8 clients (docs/benchmarks.md).
+        """
+        shared = self.settings.chroma_url is not None or self.settings.workers > 1
+        excluded: set[int] = set()
+        while True:
+            kept = self._diversify(corpus, ranked, top_k, excluded)
+            if not shared:
+                return kept
+            codes = sorted({int(corpus.article[p]) for p in kept})
+            ids = [str(corpus.articles[c]) for c in codes]
+            live = self.store.existing_ids(ids)
+            gone = {c for c, article_id in zip(codes, ids, strict=True) if article_id not in live}
+            if not gone:
+                return kept
+            excluded |= gone
+
+    def _diversify(self, corpus: Corpus, ranked: np.ndarray, top_k: int,
+                   excluded: set[int]) -> list[int]:
         """Keep the best few chunks per article, and no chunk overlapping a kept one."""
-        kept: list[Hit] = []
-        per_article: dict[str, int] = {}
-        for hit in hits:
-            chunk = hit.chunk
-            if per_article.get(chunk.article_id, 0) >= self.settings.max_chunks_per_article:
+        cap = self.settings.max_chunks_per_article
+        kept: list[int] = []
+        per_article: dict[int, list[tuple[int, int]]] = {}
+        spans = zip(ranked.tolist(), corpus.article[ranked].tolist(),
+                    corpus.start[ranked].tolist(), corpus.end[ranked].tolist(), strict=True)
+        for position, article, start, end in spans:
+            if article in excluded:
                 continue
-            if any(k.chunk.article_id == chunk.article_id and _overlap(k.chunk, chunk) > 0.5
-                   for k in kept):
+            same = per_article.setdefault(article, [])
+            if len(same) >= cap or any(_overlap((start, end), span) > 0.5 for span in same):
                 continue
-            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-            kept.append(hit.model_copy(update={"rank": len(kept) + 1}))
+            same.append((start, end))
+            kept.append(position)
             if len(kept) == top_k:
                 break
         return kept
@@ -180,7 +243,7 @@ def _scale(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / spread if spread > 1e-9 else np.clip(values, 0, 1)
 
 
-def _overlap(a: Chunk, b: Chunk) -> float:
-    """The share of the shorter chunk that the two have in common."""
-    shared = min(a.end, b.end) - max(a.start, b.start)
-    return max(shared, 0) / max(min(a.end - a.start, b.end - b.start), 1)
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """The share of the shorter span that the two have in common."""
+    shared = min(a[1], b[1]) - max(a[0], b[0])
+    return max(shared, 0) / max(min(a[1] - a[0], b[1] - b[0]), 1)

@@ -1,0 +1,99 @@
+"""The second stage (rag/rerank.py) on hand-made passages whose right order is plain."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.lexical import LexicalIndex
+from rag.rerank import Reranker, SentenceTerms, clauses
+from rag.schemas import Chunk, Hit
+
+
+def chunk(cid: str, article: str, sentences: list[str], source: str = "Wire") -> Chunk:
+    text = " ".join(sentences)
+    spans, offset = [], 0
+    for sentence in sentences:
+        spans.append((offset, offset + len(sentence)))
+        offset += len(sentence) + 1
+    return Chunk(id=cid, article_id=article, ordinal=0, text=text, start=0, end=len(text),
+                 title=f"{article} story", source=source, sentences=tuple(spans))
+
+
+CHUNKS = [
+    chunk("a0", "a", ["The harbour reopened on Friday.", "Trade resumed slowly at the docks."]),
+    chunk("a1", "a", ["Port officials said the dockworkers strike ended after nine days.",
+                      "Unions accepted a pay rise."]),
+    chunk("b0", "b", ["Valve will sell the Steam Deck OLED on November 16."], "Engadget"),
+    chunk("c0", "c", ["Polygon reviewed the Steam Deck OLED screen."], "Polygon"),
+    chunk("d0", "d", ["Rainfall was above average in the valley this spring."]),
+]
+
+
+@pytest.fixture(scope="module")
+def lexical() -> LexicalIndex:
+    return LexicalIndex(CHUNKS)
+
+
+def settings(**overrides: object) -> Settings:
+    """The measured best depth (the default is off), unless a test says otherwise."""
+    return Settings(_env_file=None, **{"rerank_depth": 30, **overrides})
+
+
+def hits(*pairs: tuple[str, float]) -> list[Hit]:
+    by_id = {c.id: c for c in CHUNKS}
+    return [Hit(chunk=by_id[cid], score=score) for cid, score in pairs]
+
+
+def test_clauses_split_a_compound_question_into_its_parts(lexical: LexicalIndex) -> None:
+    parts = clauses("Which company, reported by Engadget and Polygon, sells the Steam Deck "
+                    "OLED on November 16, and reviewed its screen?", lexical)
+    # "reported by Engadget" and "Polygon" hold one content term each ("report" frames).
+    assert [sorted(p) for p in parts] == [["16", "deck", "novemb", "ole", "sell", "steam"],
+                                          ["review", "screen"]]
+    assert clauses("Who won?", lexical) == []
+
+
+def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
+        lexical: LexicalIndex) -> None:
+    question = "When did the dockworkers strike end?"
+    ranked = Reranker(settings()).rerank(
+        question, hits(("a0", 1.0), ("a1", 0.8), ("d0", 0.5)), lexical)
+    # a1 now leads; the other article's best follows it, before a1's sibling.
+    assert [h.chunk.id for h in ranked] == ["a1", "d0", "a0"]
+    assert ranked[0].score > ranked[2].score
+
+
+def test_each_named_outlet_leads_when_a_question_names_several(lexical: LexicalIndex) -> None:
+    question = "Did Engadget and Polygon both report on the Steam Deck OLED?"
+    outlets = [["Engadget"], ["Polygon"]]
+    ranked = Reranker(settings()).rerank(
+        question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1), ("b0", 0.1)), lexical, outlets)
+    assert {h.chunk.id for h in ranked[:2]} == {"b0", "c0"}
+    assert [h.chunk.id for h in ranked[2:]] == ["d0", "a0"]
+
+
+def test_the_second_article_leads_its_siblings_otherwise(lexical: LexicalIndex) -> None:
+    ranked = Reranker(settings(sentence_weight=0.0, clause_weight=0.0)).rerank(
+        "harbour", hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.8)), lexical)
+    assert [h.chunk.id for h in ranked] == ["a0", "d0", "a1"]
+
+
+def test_depth_bounds_the_work_and_zero_turns_it_off(lexical: LexicalIndex) -> None:
+    question = "When did the dockworkers strike end?"
+    given = hits(("a0", 1.0), ("d0", 0.9), ("a1", 0.8))
+    assert Reranker(settings(rerank_depth=0)).rerank(question, given, lexical) == given
+    shallow = Reranker(settings(rerank_depth=2)).rerank(question, given, lexical)
+    assert shallow[-1] == given[-1]  # beyond the depth: untouched, after the re-ranked
+
+
+def test_sentence_terms_are_cached_within_capacity(lexical: LexicalIndex) -> None:
+    terms = SentenceTerms(capacity=2)
+    first = terms.of(CHUNKS[1], lexical)
+    assert first == [lexical.terms(s) for s in ("Port officials said the dockworkers strike "
+                                                "ended after nine days.",
+                                                "Unions accepted a pay rise.")]
+    assert terms.of(CHUNKS[1], lexical) is first
+    for c in CHUNKS[2:]:
+        terms.of(c, lexical)
+    assert len(terms._cache) == 2 and CHUNKS[1].id not in terms._cache
