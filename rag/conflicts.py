@@ -35,6 +35,7 @@ _NUMBER_WORDS = {
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _TOKEN = re.compile(r"[$£€]?\d[\d,]*(?:\.\d+)?%?|[A-Za-z]+(?:['’][a-z]+)?")
 _DIGITS = re.compile(r"[$£€]?(\d[\d,]*(?:\.\d+)?)(%?)$")
+_MAY_COUNT = re.compile(r"\d|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _MONTHS = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
@@ -96,7 +97,9 @@ def find_conflicts(citations: list[Citation], lexical: LexicalIndex) -> list[Con
 
 def disagree_on_figures(a: str, b: str, lexical: LexicalIndex) -> tuple[Quantity, Quantity] | None:
     """The first pair of quantities on which two sentences about one matter disagree."""
-    if not _same_matter(a, b, lexical):
+    # Most sentence pairs hold no number on one side: that test is a regex, the rest analyses
+    # text (an answer checks every chosen sentence against every candidate).
+    if not (_MAY_COUNT.search(a) and _MAY_COUNT.search(b)) or not _same_matter(a, b, lexical):
         return None
     for qa, qb in itertools.product(quantities(a, lexical), quantities(b, lexical)):
         if qa.unit == qb.unit and qa.value != qb.value and qa.context & qb.context:

@@ -79,23 +79,22 @@ class SentenceTerms:
 class Reranker:
     """Re-orders fused hits (best first) by sentence and clause coverage and named outlets."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self) -> None:
         self.sentences = SentenceTerms()
 
-    def rerank(self, question: str, hits: list[Hit], lexical: LexicalIndex,
+    def rerank(self, question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
                outlets: list[list[str]] | None = None) -> list[Hit]:
         """The hits re-ordered; those beyond the re-ranking depth keep their order after.
 
         `outlets`: the outlets the question names, each as the source names it stands for.
         """
-        depth = self.settings.rerank_depth
+        depth = settings.rerank_depth
         if depth == 0 or not hits:
             return hits
         head, tail = hits[:depth], hits[depth:]
         whole = term_weights(question, lexical)
         parts = clauses(question, lexical)
-        w_sentence, w_clause = self.settings.sentence_weight, self.settings.clause_weight
+        w_sentence, w_clause = settings.sentence_weight, settings.clause_weight
         rescored = []
         for hit in head:
             sentences = self.sentences.of(hit.chunk, lexical)

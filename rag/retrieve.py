@@ -54,7 +54,7 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self.settings = settings
-        self.reranker = Reranker(settings)
+        self.reranker = Reranker()
         self._snapshot = Snapshot.empty()
         self._generation = -1
         self._revision_checked = -float("inf")
@@ -128,7 +128,7 @@ class Retriever:
         depth = self.settings.rerank_depth
         position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
         head = self.reranker.rerank(question, [hit(p) for p in position_of.values()],
-                                    snapshot.lexical, named)
+                                    snapshot.lexical, self.settings, named)
         ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
                                           dtype=ranked.dtype), ranked[depth:]])
         kept = self._live(corpus, ranked, top_k)

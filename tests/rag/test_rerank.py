@@ -57,8 +57,8 @@ def test_clauses_split_a_compound_question_into_its_parts(lexical: LexicalIndex)
 def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
         lexical: LexicalIndex) -> None:
     question = "When did the dockworkers strike end?"
-    ranked = Reranker(settings()).rerank(
-        question, hits(("a0", 1.0), ("a1", 0.8), ("d0", 0.5)), lexical)
+    ranked = Reranker().rerank(question, hits(("a0", 1.0), ("a1", 0.8), ("d0", 0.5)),
+                               lexical, settings())
     # a1 now leads; the other article's best follows it, before a1's sibling.
     assert [h.chunk.id for h in ranked] == ["a1", "d0", "a0"]
     assert ranked[0].score > ranked[2].score
@@ -67,23 +67,23 @@ def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
 def test_each_named_outlet_leads_when_a_question_names_several(lexical: LexicalIndex) -> None:
     question = "Did Engadget and Polygon both report on the Steam Deck OLED?"
     outlets = [["Engadget"], ["Polygon"]]
-    ranked = Reranker(settings()).rerank(
-        question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1), ("b0", 0.1)), lexical, outlets)
+    ranked = Reranker().rerank(question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1),
+                                              ("b0", 0.1)), lexical, settings(), outlets)
     assert {h.chunk.id for h in ranked[:2]} == {"b0", "c0"}
     assert [h.chunk.id for h in ranked[2:]] == ["d0", "a0"]
 
 
 def test_the_second_article_leads_its_siblings_otherwise(lexical: LexicalIndex) -> None:
-    ranked = Reranker(settings(sentence_weight=0.0, clause_weight=0.0)).rerank(
-        "harbour", hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.8)), lexical)
+    ranked = Reranker().rerank("harbour", hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.8)), lexical,
+                               settings(sentence_weight=0.0, clause_weight=0.0))
     assert [h.chunk.id for h in ranked] == ["a0", "d0", "a1"]
 
 
 def test_depth_bounds_the_work_and_zero_turns_it_off(lexical: LexicalIndex) -> None:
     question = "When did the dockworkers strike end?"
     given = hits(("a0", 1.0), ("d0", 0.9), ("a1", 0.8))
-    assert Reranker(settings(rerank_depth=0)).rerank(question, given, lexical) == given
-    shallow = Reranker(settings(rerank_depth=2)).rerank(question, given, lexical)
+    assert Reranker().rerank(question, given, lexical, settings(rerank_depth=0)) == given
+    shallow = Reranker().rerank(question, given, lexical, settings(rerank_depth=2))
     assert shallow[-1] == given[-1]  # beyond the depth: untouched, after the re-ranked
 
 
