@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.attribution import attribution
-from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts
+from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, states_a_number
 from rag.coverage import coverage, term_weights
 from rag.lexical import LexicalIndex, lexical_text
 from rag.question import same_person, speech_of
@@ -144,8 +144,9 @@ def add_disputing(chosen: list[Candidate], candidates: list[Candidate],
     """The chosen sentences, plus any close candidate of another article that disputes a
     figure they state, so that the answer shows both sides rather than one."""
     added: list[Candidate] = []
-    for sentence in chosen:
-        for other in candidates:
+    counting = [c for c in candidates if states_a_number(c.text)]  # the only possible disputes
+    for sentence in (c for c in chosen if states_a_number(c.text)):
+        for other in counting:
             if len(added) == MAX_DISPUTING:
                 return chosen + added
             if (other.hit.chunk.article_id == sentence.hit.chunk.article_id

@@ -19,6 +19,7 @@ LLM prompt asks the model to say so instead (`prompts/answer_system.txt`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -60,8 +61,14 @@ class Quantity:
     context: frozenset[str]  # stems of the words around it
 
 
-def quantities(sentence: str, lexical: LexicalIndex) -> list[Quantity]:
-    """The counted quantities a sentence states (years, dates and times left out)."""
+@functools.lru_cache(maxsize=4096)
+def quantities(sentence: str, lexical: LexicalIndex) -> tuple[Quantity, ...]:
+    """The counted quantities a sentence states (years, dates and times left out).
+
+    Cached: an answer compares each chosen sentence with every candidate of other articles,
+    so the same sentences are read many times (the cache key holds the index only by
+    identity, and an index is replaced, not changed, when the store changes).
+    """
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
     found = []
     for i, (token, start, _) in enumerate(tokens):
@@ -87,7 +94,7 @@ def quantities(sentence: str, lexical: LexicalIndex) -> list[Quantity]:
                                       if _value(w)[0] is None and w.lower() not in _SCALES))
         context -= {unit}
         found.append(Quantity(value, unit, sentence[start:end], context))
-    return found
+    return tuple(found)
 
 
 def find_conflicts(citations: list[Citation], lexical: LexicalIndex) -> list[Conflict]:
@@ -97,14 +104,21 @@ def find_conflicts(citations: list[Citation], lexical: LexicalIndex) -> list[Con
 
 def disagree_on_figures(a: str, b: str, lexical: LexicalIndex) -> tuple[Quantity, Quantity] | None:
     """The first pair of quantities on which two sentences about one matter disagree."""
-    # Most sentence pairs hold no number on one side: that test is a regex, the rest analyses
-    # text (an answer checks every chosen sentence against every candidate).
-    if not (_MAY_COUNT.search(a) and _MAY_COUNT.search(b)) or not _same_matter(a, b, lexical):
+    # Cheapest test first: most sentence pairs hold no number on one side (a regex), then no
+    # shared counted thing (cached quantities); only then are the two sentences compared.
+    if not (states_a_number(a) and states_a_number(b)):
         return None
-    for qa, qb in itertools.product(quantities(a, lexical), quantities(b, lexical)):
-        if qa.unit == qb.unit and qa.value != qb.value and qa.context & qb.context:
-            return qa, qb
-    return None
+    pairs = (pair for pair in itertools.product(quantities(a, lexical), quantities(b, lexical))
+             if pair[0].unit == pair[1].unit and pair[0].value != pair[1].value
+             and pair[0].context & pair[1].context)
+    first = next(pairs, None)
+    return first if first and _same_matter(a, b, lexical) else None
+
+
+def states_a_number(text: str) -> bool:
+    """Whether a text holds a digit or a number word: a sentence without one cannot dispute a
+    figure (a regex, far cheaper than reading its quantities)."""
+    return _MAY_COUNT.search(text) is not None
 
 
 def conflict_note(conflicts: list[Conflict]) -> str:

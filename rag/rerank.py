@@ -25,7 +25,6 @@ odd-numbered ones (docs/evaluation.md).
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 
 from rag.config import Settings
 from rag.coverage import coverage, term_weights
@@ -48,64 +47,42 @@ def clauses(question: str, lexical: LexicalIndex) -> list[dict[str, float]]:
     return [weights for weights in parts if len(weights) >= MIN_CLAUSE_TERMS]
 
 
-class SentenceTerms:
-    """The stemmed terms of each sentence of a chunk, kept for the chunks searched most.
+def sentence_terms(chunk: Chunk, lexical: LexicalIndex) -> list[set[str]]:
+    """The stemmed terms of each sentence of a chunk (the whole chunk when it has no spans).
 
-    Analysing ~30 passages' sentences costs a few milliseconds a question; the same passages
-    come back often, so a bounded cache (least recently used out first) keeps the work to
-    new ones without holding the whole corpus's sentences in memory.
+    The same passages come back across questions; `LexicalIndex` caches each text's analysis,
+    so a passage seen before costs lookups, not analysis.
     """
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._cache: OrderedDict[str, list[set[str]]] = OrderedDict()
-
-    def of(self, chunk: Chunk, lexical: LexicalIndex) -> list[set[str]]:
-        """The chunk's sentences' terms (an analysis does not change with the index's
-        contents, so entries stay valid when the index is rebuilt)."""
-        terms = self._cache.get(chunk.id)
-        if terms is not None:
-            self._cache.move_to_end(chunk.id)
-            return terms
-        spans = chunk.sentences or ((chunk.start, chunk.end),)
-        terms = [lexical.terms(chunk.text[s - chunk.start : e - chunk.start])
-                 for s, e in spans]
-        self._cache[chunk.id] = terms
-        if len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
-        return terms
+    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    return [lexical.terms(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
 
 
-class Reranker:
-    """Re-orders fused hits (best first) by sentence and clause coverage and named outlets."""
+def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
+           outlets: list[list[str]] | None = None) -> list[Hit]:
+    """Fused hits (best first) re-ordered by sentence and clause coverage and named outlets;
+    those beyond the re-ranking depth keep their order after.
 
-    def __init__(self) -> None:
-        self.sentences = SentenceTerms()
+    `outlets`: the outlets the question names, each as the source names it stands for.
+    """
+    depth = settings.rerank_depth
+    if depth == 0 or not hits:
+        return hits
+    head, tail = hits[:depth], hits[depth:]
+    whole = term_weights(question, lexical)
+    parts = clauses(question, lexical)
+    w_sentence, w_clause = settings.sentence_weight, settings.clause_weight
+    rescored = []
+    for hit in head:
+        sentences = sentence_terms(hit.chunk, lexical)
+        best = max(coverage(whole, terms) for terms in sentences)
+        by_clause = max((coverage(weights, terms) * min(1.0, len(weights) / FULL_CLAUSE_TERMS)
+                         for weights in parts for terms in sentences), default=0.0)
+        score = ((1 - w_sentence - w_clause) * hit.score + w_sentence * best
+                 + w_clause * by_clause)
+        rescored.append(hit.model_copy(update={"score": score}))
+    rescored.sort(key=lambda h: -h.score)
+    return _leaders_first(rescored, outlets or []) + tail
 
-    def rerank(self, question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
-               outlets: list[list[str]] | None = None) -> list[Hit]:
-        """The hits re-ordered; those beyond the re-ranking depth keep their order after.
-
-        `outlets`: the outlets the question names, each as the source names it stands for.
-        """
-        depth = settings.rerank_depth
-        if depth == 0 or not hits:
-            return hits
-        head, tail = hits[:depth], hits[depth:]
-        whole = term_weights(question, lexical)
-        parts = clauses(question, lexical)
-        w_sentence, w_clause = settings.sentence_weight, settings.clause_weight
-        rescored = []
-        for hit in head:
-            sentences = self.sentences.of(hit.chunk, lexical)
-            best = max(coverage(whole, terms) for terms in sentences)
-            by_clause = max((coverage(weights, terms) * min(1.0, len(weights) / FULL_CLAUSE_TERMS)
-                             for weights in parts for terms in sentences), default=0.0)
-            score = ((1 - w_sentence - w_clause) * hit.score + w_sentence * best
-                     + w_clause * by_clause)
-            rescored.append(hit.model_copy(update={"score": score}))
-        rescored.sort(key=lambda h: -h.score)
-        return _leaders_first(rescored, outlets or []) + tail
 
 
 def _leaders_first(hits: list[Hit], outlets: list[list[str]]) -> list[Hit]:

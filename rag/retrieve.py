@@ -33,7 +33,7 @@ from rag.corpus import Corpus
 from rag.embeddings import Encoder
 from rag.lexical import LexicalIndex
 from rag.question import dates_in
-from rag.rerank import Reranker
+from rag.rerank import rerank
 from rag.schemas import Filters, Hit
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
@@ -54,7 +54,6 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self.settings = settings
-        self.reranker = Reranker()
         self._snapshot = Snapshot.empty()
         self._generation = -1
         self._revision_checked = -float("inf")
@@ -118,19 +117,24 @@ class Retriever:
         ranked = pool[np.argsort(-fused, kind="stable")]
         where = {int(p): i for i, p in enumerate(pool)}
 
+        built: dict[int, Hit] = {}  # a Chunk is built once, only for hits that need one
+
         def hit(position: int) -> Hit:
-            i = where[position]
-            return Hit(chunk=corpus[position], score=float(fused[i]), dense=float(cosines[i]),
-                       lexical=float(bm25[i]))
+            if position not in built:
+                i = where[position]
+                built[position] = Hit(chunk=corpus[position], score=float(fused[i]),
+                                      dense=float(cosines[i]), lexical=float(bm25[i]))
+            return built[position]
 
         # The second stage re-orders the best few by their best sentence (rag/rerank.py).
         # Hits keep their fused score: the answerer weighs passages by it (rag/answer.py).
         depth = self.settings.rerank_depth
-        position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
-        head = self.reranker.rerank(question, [hit(p) for p in position_of.values()],
-                                    snapshot.lexical, self.settings, named)
-        ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
-                                          dtype=ranked.dtype), ranked[depth:]])
+        if depth:
+            position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
+            head = rerank(question, [hit(p) for p in position_of.values()],
+                          snapshot.lexical, self.settings, named)
+            ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
+                                              dtype=ranked.dtype), ranked[depth:]])
         kept = self._live(corpus, ranked, top_k)
         hits = [hit(p).model_copy(update={"rank": rank}) for rank, p in enumerate(kept, start=1)]
         return SearchResult(hits=hits, query_vector=vector)

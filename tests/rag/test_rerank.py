@@ -6,7 +6,7 @@ import pytest
 
 from rag.config import Settings
 from rag.lexical import LexicalIndex
-from rag.rerank import Reranker, SentenceTerms, clauses
+from rag.rerank import clauses, rerank, sentence_terms
 from rag.schemas import Chunk, Hit
 
 
@@ -57,7 +57,7 @@ def test_clauses_split_a_compound_question_into_its_parts(lexical: LexicalIndex)
 def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
         lexical: LexicalIndex) -> None:
     question = "When did the dockworkers strike end?"
-    ranked = Reranker().rerank(question, hits(("a0", 1.0), ("a1", 0.8), ("d0", 0.5)),
+    ranked = rerank(question, hits(("a0", 1.0), ("a1", 0.8), ("d0", 0.5)),
                                lexical, settings())
     # a1 now leads; the other article's best follows it, before a1's sibling.
     assert [h.chunk.id for h in ranked] == ["a1", "d0", "a0"]
@@ -67,14 +67,14 @@ def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
 def test_each_named_outlet_leads_when_a_question_names_several(lexical: LexicalIndex) -> None:
     question = "Did Engadget and Polygon both report on the Steam Deck OLED?"
     outlets = [["Engadget"], ["Polygon"]]
-    ranked = Reranker().rerank(question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1),
+    ranked = rerank(question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1),
                                               ("b0", 0.1)), lexical, settings(), outlets)
     assert {h.chunk.id for h in ranked[:2]} == {"b0", "c0"}
     assert [h.chunk.id for h in ranked[2:]] == ["d0", "a0"]
 
 
 def test_the_second_article_leads_its_siblings_otherwise(lexical: LexicalIndex) -> None:
-    ranked = Reranker().rerank("harbour", hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.8)), lexical,
+    ranked = rerank("harbour", hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.8)), lexical,
                                settings(sentence_weight=0.0, clause_weight=0.0))
     assert [h.chunk.id for h in ranked] == ["a0", "d0", "a1"]
 
@@ -82,18 +82,16 @@ def test_the_second_article_leads_its_siblings_otherwise(lexical: LexicalIndex) 
 def test_depth_bounds_the_work_and_zero_turns_it_off(lexical: LexicalIndex) -> None:
     question = "When did the dockworkers strike end?"
     given = hits(("a0", 1.0), ("d0", 0.9), ("a1", 0.8))
-    assert Reranker().rerank(question, given, lexical, settings(rerank_depth=0)) == given
-    shallow = Reranker().rerank(question, given, lexical, settings(rerank_depth=2))
+    assert rerank(question, given, lexical, settings(rerank_depth=0)) == given
+    shallow = rerank(question, given, lexical, settings(rerank_depth=2))
     assert shallow[-1] == given[-1]  # beyond the depth: untouched, after the re-ranked
 
 
-def test_sentence_terms_are_cached_within_capacity(lexical: LexicalIndex) -> None:
-    terms = SentenceTerms(capacity=2)
-    first = terms.of(CHUNKS[1], lexical)
+def test_sentence_terms_come_from_the_index_analysis_cache(lexical: LexicalIndex) -> None:
+    first = sentence_terms(CHUNKS[1], lexical)
     assert first == [lexical.terms(s) for s in ("Port officials said the dockworkers strike "
                                                 "ended after nine days.",
                                                 "Unions accepted a pay rise.")]
-    assert terms.of(CHUNKS[1], lexical) is first
-    for c in CHUNKS[2:]:
-        terms.of(c, lexical)
-    assert len(terms._cache) == 2 and CHUNKS[1].id not in terms._cache
+    hits_before = lexical._analyse.cache_info().hits
+    assert sentence_terms(CHUNKS[1], lexical) == first
+    assert lexical._analyse.cache_info().hits == hits_before + 2  # one lookup a sentence
