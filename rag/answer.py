@@ -64,13 +64,15 @@ class Candidate:
 def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> list[Candidate]:
     """Every sentence of the hits, scored; best first.
 
+    A passage counts by its fused score, not its re-ranked one: that already holds its best
+    sentence's coverage, which each sentence's own coverage here would count twice.
     A sentence spoken by the person the question asks about also holds that person's name.
     """
     weights = term_weights(question, lexical)
     speech = speech_of(question)
     person = speech.person if speech else None
     person_terms = lexical.terms(person) if person else set()
-    best_hit = max((h.score for h in hits), default=1.0) or 1.0
+    best_hit = max((h.fused for h in hits), default=1.0) or 1.0
     candidates: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
@@ -81,7 +83,7 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> li
             if person and speaker and same_person(person, speaker):
                 present |= person_terms
             covered = coverage(weights, present)
-            score = COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.score / best_hit
+            score = COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.fused / best_hit
             candidates.append(Candidate(hit, start, end, covered, score))
     return sorted(candidates, key=lambda c: -c.score)
 

@@ -45,9 +45,8 @@ class Settings(BaseSettings):
     )
     max_chunks_per_article: int = Field(3, ge=1, le=50)
     rerank_depth: int = Field(
-        0, ge=0, le=500, description="Fused candidates the second stage re-ranks by their "
-        "best sentence and question clause (0: off; 30 measured best, docs/evaluation.md; "
-        "off by default until passage scores stay monotonic with it, rag/rerank.py)."
+        30, ge=0, le=500, description="Fused candidates the second stage re-scores by their "
+        "best sentence and question clause, named outlets first (0: off; docs/evaluation.md)."
     )
     sentence_weight: float = Field(
         0.4, ge=0.0, le=1.0, description="Share of the best sentence's coverage of the "

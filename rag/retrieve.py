@@ -126,17 +126,21 @@ class Retriever:
                                       dense=float(cosines[i]), lexical=float(bm25[i]))
             return built[position]
 
-        # The second stage re-orders the best few by their best sentence (rag/rerank.py).
-        # Hits keep their fused score: the answerer weighs passages by it (rag/answer.py).
+        # The second stage re-scores the best few by their best sentence (rag/rerank.py);
+        # the rest keep their order after them.
         depth = self.settings.rerank_depth
         if depth:
+            head = rerank(question, [hit(int(p)) for p in ranked[:depth]], snapshot.lexical,
+                          self.settings, named)
             position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
-            head = rerank(question, [hit(p) for p in position_of.values()],
-                          snapshot.lexical, self.settings, named)
+            for rescored in head:
+                built[position_of[rescored.chunk.id]] = rescored
             ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
                                               dtype=ranked.dtype), ranked[depth:]])
         kept = self._live(corpus, ranked, top_k)
         hits = [hit(p).model_copy(update={"rank": rank}) for rank, p in enumerate(kept, start=1)]
+        if depth:
+            hits = _scores_falling(hits)
         return SearchResult(hits=hits, query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
@@ -239,6 +243,17 @@ class Retriever:
             if len(kept) == top_k:
                 break
         return kept
+
+
+def _scores_falling(hits: list[Hit]) -> list[Hit]:
+    """Hits whose scores never rise with rank: one beyond the re-ranking depth (still scored
+    by fusion, on another scale) scores no higher than the hit before it."""
+    out: list[Hit] = []
+    for hit in hits:
+        if out and hit.score > out[-1].score:
+            hit = hit.model_copy(update={"score": out[-1].score})
+        out.append(hit)
+    return out
 
 
 def _scale(values: np.ndarray) -> np.ndarray:

@@ -100,10 +100,16 @@ class Filters(BaseModel):
 
 
 class Hit(BaseModel):
-    """A retrieved chunk with its fused score and the per-retriever evidence behind it."""
+    """A retrieved chunk, its scores and the per-retriever evidence behind them.
+
+    `score` orders the results (the re-ranked score where the second stage ran, rag/rerank.py,
+    and falls with rank); `fused` is the first stage's score, which the extractive answerer
+    weighs passages by (its calibration was fitted on it). They are equal without re-ranking.
+    """
 
     chunk: Chunk
     score: float
+    fused: float = Field(default_factory=lambda data: data["score"])
     dense: float = 0.0
     lexical: float = 0.0
     rank: int = 0

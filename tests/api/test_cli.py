@@ -63,10 +63,11 @@ def test_eval_writes_results_table_and_chart(data_dir: Path, tmp_path: Path,
     assert "| hits@10 |" in printed
     report = json.loads(out.read_text())
     summary = report["summary"]
-    assert summary["questions"] == 12 and summary["answerable"] == 9
+    assert summary["questions"] == 18 and summary["answerable"] == 9
     assert summary["hits@10"] == 1.0
     assert summary["false_abstention"] == 0.0
-    assert summary["abstention_accuracy"] >= 2 / 3
+    assert report["by_type"]["off_topic"]["abstention_accuracy"] == 1.0
+    assert report["by_type"]["near_miss"]["unanswerable"] == 6
     assert summary["citation_recall"] == 1.0
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -36,8 +36,8 @@ def lexical() -> LexicalIndex:
 
 
 def settings(**overrides: object) -> Settings:
-    """The measured best depth (the default is off), unless a test says otherwise."""
-    return Settings(_env_file=None, **{"rerank_depth": 30, **overrides})
+    """The defaults (depth 30), unless a test says otherwise."""
+    return Settings(_env_file=None, **overrides)
 
 
 def hits(*pairs: tuple[str, float]) -> list[Hit]:
@@ -61,16 +61,21 @@ def test_the_passage_whose_sentence_answers_outranks_its_better_fused_sibling(
                                lexical, settings())
     # a1 now leads; the other article's best follows it, before a1's sibling.
     assert [h.chunk.id for h in ranked] == ["a1", "d0", "a0"]
-    assert ranked[0].score > ranked[2].score
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    # The first stage's score travels along, for the answerer.
+    assert [h.fused for h in ranked] == [0.8, 0.5, 1.0]
 
 
 def test_each_named_outlet_leads_when_a_question_names_several(lexical: LexicalIndex) -> None:
     question = "Did Engadget and Polygon both report on the Steam Deck OLED?"
     outlets = [["Engadget"], ["Polygon"]]
-    ranked = rerank(question, hits(("d0", 3.0), ("a0", 2.9), ("c0", 0.1),
-                                              ("b0", 0.1)), lexical, settings(), outlets)
+    ranked = rerank(question, hits(("d0", 1.0), ("a0", 0.95), ("c0", 0.3),
+                                              ("b0", 0.3)), lexical, settings(), outlets)
     assert {h.chunk.id for h in ranked[:2]} == {"b0", "c0"}
     assert [h.chunk.id for h in ranked[2:]] == ["d0", "a0"]
+    # Leading comes from a bonus on the score, so the order is the order of the scores.
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    assert ranked[1].score > ranked[2].score
 
 
 def test_the_second_article_leads_its_siblings_otherwise(lexical: LexicalIndex) -> None:

@@ -61,7 +61,9 @@ def test_hits_are_ranked_one_to_n_with_descending_scores(small_services: Service
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert all(s > 0.0 for s in scores)
+    # No outlet or date is named: the fused score is a blend of two scores scaled to [0, 1].
+    assert all(0.0 <= h.fused <= 1.0 for h in hits)
     assert len({h.chunk.id for h in hits}) == len(hits)
 
 
@@ -117,8 +119,11 @@ def test_dense_weight_moves_the_ranking_between_lexical_and_dense(
     # The only question word in the corpus is "Thornbury", in the bakery story; the meaning
     # (a flood) is the flood story's, which never names the town.
     question = "Thornbury floods: deluge submerges houses"
-    lexical_only = retriever_with(small_services, dense_weight=0.0).search(question, top_k=3)
-    dense_only = retriever_with(small_services, dense_weight=1.0).search(question, top_k=3)
+    # Fusion alone: the second stage (re-ranking by sentence coverage) is turned off.
+    lexical_only = retriever_with(small_services, dense_weight=0.0,
+                                  rerank_depth=0).search(question, top_k=3)
+    dense_only = retriever_with(small_services, dense_weight=1.0,
+                                rerank_depth=0).search(question, top_k=3)
     assert lexical_only.hits[0].chunk.article_id == ids["bakery.json"]
     assert dense_only.hits[0].chunk.article_id == ids["flood.json"]
     # Weight 0 orders by BM25 alone, weight 1 by cosine alone.
