@@ -3,7 +3,7 @@
 At 1k, 10k and 100k chunks, sequential and with 8 concurrent clients; the baseline is
 llama-index's dense retrieval alone on the same store.
 
-    python -m bench.latency [--quick]
+    python -m bench.latency [--quick] [--sizes 10k ...]
 
 Stores above the corpus's 6,947 chunks hold perturbed copies of real chunks (bench/common.py).
 The baseline, `VectorStoreIndex.from_vector_store(ChromaVectorStore).as_retriever()` with our
@@ -74,8 +74,19 @@ def sequential(url: str, asked: list[str]) -> dict:
             "server_answer_p50_ms": round(statistics.median(answer), 2)}
 
 
-def concurrent(url: str, asked: list[str]) -> dict:
-    """CLIENTS threads, each with its own connection, share the questions; req/s overall."""
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def concurrent(url: str, asked: list[str], server_pid: int) -> dict:
+    """CLIENTS threads, each with its own connection, share the questions; req/s overall.
+
+    Also the server's and this client's CPU time per request: on a shared 2-core machine
+    req/s follows whatever else runs, while CPU per request hardly does, and 2 cores divided by
+    their sum is the ceiling req/s could reach on an idle machine.
+    """
     feed = iter(asked)
     lock = threading.Lock()
     samples: list[float] = []
@@ -91,20 +102,28 @@ def concurrent(url: str, asked: list[str]) -> dict:
                 with lock:
                     samples.append(elapsed)
 
-    began = time.perf_counter()
+    began, server_cpu, client_cpu = (time.perf_counter(), process_cpu_seconds(server_pid),
+                                     time.process_time())
     with ThreadPoolExecutor(CLIENTS) as pool:
         for future in [pool.submit(client_loop) for _ in range(CLIENTS)]:
             future.result()
     wall = time.perf_counter() - began
-    return {**percentiles(samples), "clients": CLIENTS, "req_per_s": round(len(samples) / wall, 1)}
+    server_ms = (process_cpu_seconds(server_pid) - server_cpu) * 1000 / len(samples)
+    client_ms = (time.process_time() - client_cpu) * 1000 / len(samples)
+    return {**percentiles(samples), "clients": CLIENTS, "req_per_s": round(len(samples) / wall, 1),
+            "server_cpu_ms_per_request": round(server_ms, 1),
+            "client_cpu_ms_per_request": round(client_ms, 1),
+            "load_average_1m_after": round(os.getloadavg()[0], 2)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k and 10k, fewer requests")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=None,
+                        help="only these stores (default: all, or 1k and 10k with --quick)")
     parser.add_argument("--store-dir", type=Path, default=Path("var"))
     args = parser.parse_args()
-    sizes = ["1k", "10k"] if args.quick else list(SIZES)
+    sizes = args.sizes or (["1k", "10k"] if args.quick else list(SIZES))
     count = 40 if args.quick else 200
     pool = questions()
     asked = list(itertools.islice(itertools.cycle(pool), count))
@@ -117,7 +136,8 @@ def main() -> None:
         with running(data_dir) as server:
             seq = sequential(server.url, asked)
             conc = concurrent(server.url, list(itertools.islice(itertools.cycle(pool[::-1]),
-                                                                count * 2)))
+                                                                count * 2)),
+                              server.process.pid)
             memory = server.peak_memory_mb()
         results[size] = {"chunks": chunks, "synthetic": chunks > 6947, "sequential": seq,
                          "concurrent": conc, "baseline_dense_retrieval": base,
@@ -125,13 +145,16 @@ def main() -> None:
                          "p50_ratio_to_baseline": round(seq["p50_ms"] / base["p50_ms"], 2)}
         rows.append([size, chunks, seq["p50_ms"], seq["p95_ms"], seq["p99_ms"],
                      f"{seq['server_retrieve_p50_ms']} / {seq['server_answer_p50_ms']}",
-                     conc["p50_ms"], conc["p95_ms"], conc["req_per_s"], base["p50_ms"],
-                     base["p95_ms"], results[size]["p50_ratio_to_baseline"], memory])
+                     conc["p50_ms"], conc["p95_ms"], conc["req_per_s"],
+                     conc["server_cpu_ms_per_request"], base["p50_ms"], base["p95_ms"],
+                     results[size]["p50_ratio_to_baseline"], memory])
     table = markdown_table(
         ["size", "chunks", "ask p50 ms", "p95", "p99", "server retrieve / answer p50 ms",
-         f"{CLIENTS} clients p50 ms", "p95", "req/s", "llama-index dense p50 ms", "p95",
-         "ask p50 / dense p50", "server peak MB"], rows)
-    write_results("latency", {"requests_sequential": count, "results": results}, table)
+         f"{CLIENTS} clients p50 ms", "p95", "req/s", "server CPU ms/req",
+         "llama-index dense p50 ms", "p95", "ask p50 / dense p50", "server peak MB"], rows)
+    # A trial (quick or partial) run goes to latency-quick.*: it never replaces the record.
+    name = "latency-quick" if args.quick or args.sizes else "latency"
+    write_results(name, {"requests_sequential": count, "results": results}, table)
 
 
 if __name__ == "__main__":
