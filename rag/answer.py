@@ -76,9 +76,8 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> li
     candidates: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
-        for start, end in chunk.sentences:
-            text = chunk.text[start - chunk.start : end - chunk.start]
-            present = lexical.terms(text)
+        for (start, end), present in zip(chunk.sentences, lexical.sentence_terms(chunk),
+                                         strict=False):  # no spans: no sentences to score
             speaker = chunk.speaker_of(start, end) if person else None
             if person and speaker and same_person(person, speaker):
                 present |= person_terms

@@ -29,4 +29,8 @@ def term_weights(question: str, lexical: LexicalIndex) -> dict[str, float]:
 def coverage(weights: dict[str, float], present: set[str]) -> float:
     """The rarity-weighted share of the question's terms that a text contains."""
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    if not total:
+        return 0.0
+    if len(present) < len(weights):  # walk the smaller side (same sum, up to rounding)
+        return sum(weights[t] for t in present if t in weights) / total
+    return sum(w for t, w in weights.items() if t in present) / total

@@ -9,6 +9,7 @@ a dense hit and the other way round.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -121,6 +122,7 @@ class LexicalIndex:
         # words come back across questions: ~250 analyses an answer, most of its time
         # (docs/benchmarks.md). The cache holds immutable results; callers get copies.
         self._analyse = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_text)
+        self._analyse_spans = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._spans_text)
         self.corpus = corpus
         self._bm25 = bm25
         self._idf = _idf(bm25, len(corpus))
@@ -166,6 +168,28 @@ class LexicalIndex:
     def _analyse_text(self, text: str) -> tuple[str, ...]:
         words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
         return tuple(self._stemmer.stemWords(words))
+
+    def sentence_terms(self, chunk: Chunk) -> tuple[frozenset[str], ...]:
+        """The stemmed content terms of each sentence of a chunk (of the whole chunk when it
+        has no sentence spans).
+
+        The re-ranker and the answerer read every sentence of their passages for each
+        question: one analysis of the passage, cached per passage, costs a fraction of one
+        cached analysis per sentence (measured: docs/benchmarks.md).
+        """
+        spans = chunk.sentences or ((chunk.start, chunk.end),)
+        return self._analyse_spans(chunk.text, tuple((s - chunk.start, e - chunk.start)
+                                                     for s, e in spans))
+
+    def _spans_text(self, text: str, spans: tuple[tuple[int, int], ...]
+                    ) -> tuple[frozenset[str], ...]:
+        lowered = text.lower()
+        if len(lowered) != len(text):  # lower-casing moved the offsets: analyse span by span
+            return tuple(frozenset(self._analyse_text(text[s:e])) for s, e in spans)
+        words = [[w for w in _TOKEN.findall(lowered, s, e) if w not in _STOPWORD_SET]
+                 for s, e in spans]
+        stems = iter(self._stemmer.stemWords([w for span in words for w in span]))
+        return tuple(frozenset(itertools.islice(stems, len(span))) for span in words)
 
     def idf(self, term: str) -> float:
         """How rare a stemmed term is across chunks; unseen terms get the highest weight."""

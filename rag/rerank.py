@@ -31,7 +31,7 @@ import re
 from rag.config import Settings
 from rag.coverage import coverage, term_weights
 from rag.lexical import LexicalIndex
-from rag.schemas import Chunk, Hit
+from rag.schemas import Hit
 
 # Where a compound question divides: commas, semicolons and joining words.
 _CLAUSE_BREAK = re.compile(
@@ -52,16 +52,6 @@ def clauses(question: str, lexical: LexicalIndex) -> list[dict[str, float]]:
     return [weights for weights in parts if len(weights) >= MIN_CLAUSE_TERMS]
 
 
-def sentence_terms(chunk: Chunk, lexical: LexicalIndex) -> list[set[str]]:
-    """The stemmed terms of each sentence of a chunk (the whole chunk when it has no spans).
-
-    The same passages come back across questions; `LexicalIndex` caches each text's analysis,
-    so a passage seen before costs lookups, not analysis.
-    """
-    spans = chunk.sentences or ((chunk.start, chunk.end),)
-    return [lexical.terms(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
-
-
 def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
            outlets: list[list[str]] | None = None) -> list[Hit]:
     """Fused hits (best first) re-scored by sentence and clause coverage and named outlets,
@@ -74,15 +64,20 @@ def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Sett
         return hits
     head, tail = hits[:depth], hits[depth:]
     whole = term_weights(question, lexical)
-    parts = clauses(question, lexical)
+    parts = [(weights, min(1.0, len(weights) / FULL_CLAUSE_TERMS))
+             for weights in clauses(question, lexical)]
+    asked = set(whole).union(*(weights for weights, _ in parts))
     w_sentence, w_clause = settings.sentence_weight, settings.clause_weight
     w_fused = 1 - w_sentence - w_clause
     scores = []
     for hit in head:
-        sentences = sentence_terms(hit.chunk, lexical)
-        best = max(coverage(whole, terms) for terms in sentences)
-        by_clause = max((coverage(weights, terms) * min(1.0, len(weights) / FULL_CLAUSE_TERMS)
-                         for weights in parts for terms in sentences), default=0.0)
+        # Only the question's terms matter: a sentence reduced to those it holds is a set of
+        # a few terms, and sentences holding the same ones are scored once (this loop was
+        # most of the re-ranker's time).
+        found = {terms & asked for terms in lexical.sentence_terms(hit.chunk)}
+        best = max(coverage(whole, terms) for terms in found)
+        by_clause = max((coverage(weights, terms) * strength
+                         for weights, strength in parts for terms in found), default=0.0)
         scores.append(w_fused * hit.fused + w_sentence * best + w_clause * by_clause)
     order = sorted(range(len(head)), key=lambda i: -scores[i])
     for i in _leaders([head[i] for i in order], outlets or []):

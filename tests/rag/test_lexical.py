@@ -152,3 +152,42 @@ def test_texts_analysed_in_batches_index_as_when_analysed_at_once() -> None:
         assert batched.idf(term) == pytest.approx(whole.idf(term))
     with pytest.raises(ValueError, match="one analysed text per chunk"):
         LexicalIndex.build(Corpus.from_chunks(CHUNKS), Tokens())
+
+
+def _with_sentences(chunk_id: str, sentences: list[str], start: int = 0) -> Chunk:
+    text = " ".join(sentences)
+    spans, offset = [], start
+    for sentence in sentences:
+        spans.append((offset, offset + len(sentence)))
+        offset += len(sentence) + 1
+    return Chunk(id=chunk_id, article_id="a", ordinal=0, text=text, start=start,
+                 end=start + len(text), sentences=tuple(spans))
+
+
+@pytest.mark.parametrize("sentences", [
+    ["Port officials said the dockworkers strike ended after nine days.",
+     "Unions accepted a pay rise."],
+    # "İ" lower-cases to two characters, which moves every later offset
+    ["İstanbul's dockworkers struck.", "Officials in İzmir said ships were waiting."],
+])
+def test_sentence_terms_are_each_sentences_own_analysis(sentences: list[str]) -> None:
+    index = LexicalIndex(CHUNKS)
+    passage = _with_sentences("p", sentences, start=120)  # offsets into the article
+    expected = tuple(frozenset(index.terms(s)) for s in sentences)
+    assert index.sentence_terms(passage) == expected
+    assert all(expected)  # every sentence has content terms: the comparison means something
+
+
+def test_sentence_terms_of_a_chunk_without_spans_are_its_whole_text() -> None:
+    index = LexicalIndex(CHUNKS)
+    assert index.sentence_terms(PORT) == (frozenset(index.terms(PORT.text)),)
+
+
+def test_sentence_terms_are_analysed_once_a_passage() -> None:
+    index = LexicalIndex(CHUNKS)
+    passage = _with_sentences("p", ["The strike ended.", "Ships sailed again."])
+    first = index.sentence_terms(passage)
+    analysed = index._analyse_spans.cache_info()
+    assert index.sentence_terms(passage) == first
+    after = index._analyse_spans.cache_info()
+    assert (after.hits, after.misses) == (analysed.hits + 1, analysed.misses)

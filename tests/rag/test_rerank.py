@@ -6,7 +6,7 @@ import pytest
 
 from rag.config import Settings
 from rag.lexical import LexicalIndex
-from rag.rerank import clauses, rerank, sentence_terms
+from rag.rerank import clauses, rerank
 from rag.schemas import Chunk, Hit
 
 
@@ -90,13 +90,3 @@ def test_depth_bounds_the_work_and_zero_turns_it_off(lexical: LexicalIndex) -> N
     assert rerank(question, given, lexical, settings(rerank_depth=0)) == given
     shallow = rerank(question, given, lexical, settings(rerank_depth=2))
     assert shallow[-1] == given[-1]  # beyond the depth: untouched, after the re-ranked
-
-
-def test_sentence_terms_come_from_the_index_analysis_cache(lexical: LexicalIndex) -> None:
-    first = sentence_terms(CHUNKS[1], lexical)
-    assert first == [lexical.terms(s) for s in ("Port officials said the dockworkers strike "
-                                                "ended after nine days.",
-                                                "Unions accepted a pay rise.")]
-    hits_before = lexical._analyse.cache_info().hits
-    assert sentence_terms(CHUNKS[1], lexical) == first
-    assert lexical._analyse.cache_info().hits == hits_before + 2  # one lookup a sentence
