@@ -26,6 +26,7 @@ index-examples: install
 	$(BIN)/rag index examples/articles
 
 run: index-examples
+	$(BIN)/python -m compileall -q rag api index  # bytecode, as an installed package has
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
 # The browser tests (tests/e2e) drive Debian's Chromium through Playwright, which never downloads a
