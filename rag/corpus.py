@@ -70,6 +70,27 @@ class Corpus(Sequence[Chunk]):
                    np.array(day, np.int32), np.array(start, np.int64), np.array(end, np.int64),
                    np.array(bounds, np.int64).reshape(-1, 2), records)
 
+    @classmethod
+    def merged(cls, base: Corpus, rows: np.ndarray, chunks: list[Chunk]) -> Corpus:
+        """These rows of `base`, then these chunks: the kept rows' columns and records are
+        copied as they are (parsing and re-serialising them took most of an incremental
+        snapshot update)."""
+        added = cls.from_chunks(chunks)
+        articles, article = _recoded(base.articles[base.article[rows]],
+                                     added.articles[added.article])
+        sources, source = _recoded(base.sources[base.source[rows]], added.sources[added.source])
+        kept = base._bounds[rows]
+        records = b"".join([base._records[begin:end] for begin, end in kept.tolist()]
+                           + [bytes(added._records)])
+        lengths = np.concatenate([kept[:, 1] - kept[:, 0],
+                                  added._bounds[:, 1] - added._bounds[:, 0]])
+        ends = np.cumsum(lengths)
+        return cls(np.concatenate([base.ids[rows], added.ids]), articles, article, sources,
+                   source, np.concatenate([base.day[rows], added.day]),
+                   np.concatenate([base.start[rows], added.start]),
+                   np.concatenate([base.end[rows], added.end]),
+                   np.stack([ends - lengths, ends], axis=1).astype(np.int64), records)
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -137,6 +158,12 @@ class Corpus(Sequence[Chunk]):
             records = (mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
                        if file.seek(0, 2) else b"")
         return cls(records=records, **loaded)
+
+
+def _recoded(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of both arrays, and each element's code into them."""
+    values, codes = np.unique(np.concatenate([first, second]), return_inverse=True)
+    return values, codes.astype(np.int32)
 
 
 def _strings(values: list[str]) -> np.ndarray:

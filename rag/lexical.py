@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ STOPWORDS = "en_plus"
 # which the profile showed as most of an extractive answer's time (it analyses every sentence).
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
+# Where `Tokens.save` writes (beside the BM25 index in a snapshot directory).
+TOKENS, TOKEN_OFFSETS, TOKEN_VOCAB = "tokens.npy", "token_offsets.npy", "token_vocab.json"
 # Texts whose analysis is kept (sentences and words, ~100 bytes each on average).
 ANALYSIS_CACHE = 20_000
 
@@ -69,6 +72,36 @@ class Tokens:
     @property
     def ids(self) -> _AsLists:
         return _AsLists(self._texts)
+
+    def select(self, rows: Iterable[int]) -> Tokens:
+        """The analysed texts of these rows, in this order (the vocabulary is shared: terms
+        no longer in any text are harmless, BM25 gives them no documents)."""
+        chosen = Tokens()
+        chosen.vocab = dict(self.vocab)
+        chosen._texts = [self._texts[row] for row in rows]
+        return chosen
+
+    def save(self, directory: Path) -> None:
+        """Write the texts as one array plus offsets, and the vocabulary, into `directory`."""
+        lengths = np.array([len(t) for t in self._texts], dtype=np.int64)
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
+        flat = (np.concatenate(self._texts) if self._texts else np.zeros(0, dtype=np.int32))
+        np.save(directory / TOKENS, flat.astype(np.int32, copy=False))
+        np.save(directory / TOKEN_OFFSETS, offsets)
+        (directory / TOKEN_VOCAB).write_text(json.dumps(sorted(self.vocab, key=self.vocab.get)))
+
+    @classmethod
+    def load(cls, directory: Path) -> Tokens:
+        """What `save` wrote, the texts memory-mapped."""
+        tokens = cls()
+        # A plain array over the mapping: slicing numpy's memmap subclass 100k times was
+        # most of the load.
+        flat = np.asarray(np.load(directory / TOKENS, mmap_mode="r"))
+        offsets = np.load(directory / TOKEN_OFFSETS)
+        tokens.vocab = {term: i for i, term in
+                        enumerate(json.loads((directory / TOKEN_VOCAB).read_text()))}
+        tokens._texts = [flat[begin:end] for begin, end in itertools.pairwise(offsets.tolist())]
+        return tokens
 
 
 class _AsLists(Sequence[list[int]]):
@@ -126,7 +159,9 @@ class LexicalIndex:
         self.corpus = corpus
         self._bm25 = bm25
         self._idf = _idf(bm25, len(corpus))
-        self._unseen_idf = float(self._idf.max(initial=0.0)) + 1.0
+        self._unseen_idf = float(np.nanmax(self._idf, initial=0.0)) + 1.0
+        # A term in no document is as rare as a term never seen: the same weight either way.
+        self._idf = np.where(np.isnan(self._idf), self._unseen_idf, self._idf)
         self._outlets = _outlets(corpus.present_sources())
 
     def save(self, directory: Path) -> None:
@@ -226,7 +261,8 @@ class LexicalIndex:
 
 
 def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:
-    """Inverse document frequency of every vocabulary column, smoothed like BM25's.
+    """Inverse document frequency of every vocabulary column, smoothed like BM25's; NaN for
+    a term in no document (left in the vocabulary by an incremental rebuild, rag/snapshot.py).
 
     A column of bm25s's score matrix holds one entry per chunk containing the term, so its
     length is the term's document frequency: no second pass over the tokens is needed.
@@ -234,7 +270,9 @@ def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:
     if bm25 is None:
         return np.zeros(0)
     frequency = np.diff(np.asarray(bm25.scores["indptr"], dtype=np.int64))
-    return np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+    idf = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+    idf[frequency == 0] = np.nan
+    return idf
 
 
 def _outlets(sources: set[str]) -> dict[str, list[str]]:

@@ -88,7 +88,8 @@ class Retriever:
                 revision = self.store.revision()
                 self._revision_checked = now
                 if local or revision != self._snapshot.revision:
-                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root())
+                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root(),
+                                                   previous=self._snapshot)
                     self._generation = generation
             return self._snapshot
 

@@ -6,6 +6,12 @@ indexed), or loaded from the copy a previous build saved under `RAG_DATA_DIR/sna
 Building took most of a start-up (13 s at 10k chunks, 59 s at 100k); loading takes well under
 a second, because the arrays are memory-mapped rather than parsed (docs/benchmarks.md).
 
+After a write, the next snapshot is derived from the previous one when it can be
+(`Snapshot.update`): only the articles added since are read from Chroma and analysed, the
+removed ones dropped, and the BM25 index rebuilt from the analysed texts the snapshot keeps
+(saved beside it). A rebuild from scratch re-reads and re-analyses every chunk, which at
+100k chunks took over a minute during which searches waited.
+
 A saved snapshot is named after the store revision it was built at (`Store.revision()`: a token
 replaced by every write, plus the article and chunk counts), and is loaded only when the store
 reports that very revision, so a snapshot is never used after any process changed the store.
@@ -17,6 +23,7 @@ the directory costs one rebuild.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,14 +38,17 @@ import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
-from rag.lexical import LexicalIndex, Tokens, lexical_text
+from rag.lexical import TOKENS, LexicalIndex, Tokens, lexical_text
 from rag.schemas import Chunk
 from rag.store import Store
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 1
+FORMAT = 2  # 2: the analysed texts are saved too (incremental updates)
 VECTORS = "vectors.npy"
+# An update reading more new chunks than this share of the previous snapshot rebuilds instead:
+# it would read most of the store anyway.
+UPDATE_MAX_SHARE = 0.5
 # Temporary directories older than this belong to a writer that died; they are removed.
 STALE_SECONDS = 3600.0
 
@@ -54,11 +64,15 @@ class Snapshot:
     corpus: Corpus
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
     lexical: LexicalIndex
+    # The analysed texts BM25 was built from, row i corpus[i]'s: in memory after a build or an
+    # update, else read on demand from `directory` (where this snapshot was saved or loaded).
+    tokens: Tokens | None = None
+    directory: Path | None = None
 
     @classmethod
     def empty(cls) -> Snapshot:
         lexical = LexicalIndex()
-        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical)
+        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical, Tokens())
 
     @classmethod
     def build(cls, store: Store, revision: Revision) -> Snapshot:
@@ -79,10 +93,50 @@ class Snapshot:
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
-        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens))
+        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens), tokens)
 
-    def save(self, root: Path) -> None:
-        """Write this snapshot under `root` (atomically), and remove the ones it replaces."""
+    @classmethod
+    def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
+        """This revision's snapshot derived from `previous`: the articles committed since are
+        read and analysed, those deleted since dropped, the BM25 index rebuilt from the kept
+        analysed texts. None when a rebuild is the better way (most of the store is new, or
+        what was read does not add up to what the article records vouch for).
+
+        Article ids are hashes of their text and a stored article is never rewritten in place
+        (re-ingesting it is a no-op), so comparing the sets of article ids finds every change.
+        As in `build`, `revision` is read before this is called.
+        """
+        counts = store.article_chunk_counts()
+        corpus = previous.corpus
+        held = set(corpus.articles.tolist())
+        added = [a for a in counts if a not in held]
+        if sum(counts[a] for a in added) > UPDATE_MAX_SHARE * max(len(corpus), 1):
+            return None
+        # Rows whose article is still committed (`article` holds codes into `articles`).
+        keep = np.flatnonzero(np.isin(corpus.article,
+                                      np.flatnonzero(np.isin(corpus.articles, list(counts)))))
+        new_chunks, new_vectors = store.committed_chunks(added)
+        if len(keep) + len(new_chunks) != sum(counts.values()):
+            return None  # a write in flight or racing this read: rebuild to be sure
+        tokens = previous.analysed().select(keep.tolist())
+        tokens.add([lexical_text(c) for c in new_chunks])
+        merged = Corpus.merged(corpus, keep, new_chunks)
+        vectors = previous.vectors[keep]
+        if len(new_chunks):
+            vectors = np.concatenate([vectors, new_vectors]) if len(vectors) else new_vectors
+        return cls(revision, merged, vectors, LexicalIndex.build(merged, tokens), tokens)
+
+    def analysed(self) -> Tokens:
+        """The analysed texts, read from the saved snapshot when not in memory."""
+        if self.tokens is not None:
+            return self.tokens
+        if self.directory is None:
+            raise ValueError("a snapshot neither built nor saved has no analysed texts")
+        return Tokens.load(self.directory)
+
+    def save(self, root: Path) -> Snapshot:
+        """Write this snapshot under `root` (atomically), and remove the ones it replaces.
+        Returns it as saved: its analysed texts then live on disk rather than in memory."""
         root.mkdir(parents=True, exist_ok=True)
         final = root / _name(self.revision)
         temporary = root / f".tmp-{uuid.uuid4().hex}"
@@ -90,6 +144,7 @@ class Snapshot:
         try:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
+            self.analysed().save(temporary)
             np.save(temporary / VECTORS, self.vectors)
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
@@ -97,6 +152,7 @@ class Snapshot:
             if not final.is_dir():
                 raise
         _prune(root, keep=final.name)
+        return dataclasses.replace(self, tokens=None, directory=final)
 
     @classmethod
     def load(cls, root: Path, revision: Revision) -> Snapshot | None:
@@ -112,7 +168,10 @@ class Snapshot:
             vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
             if len(vectors) != len(corpus):
                 raise ValueError("vectors and chunks differ in number")
-            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus))
+            if not (directory / TOKENS).is_file():
+                raise ValueError("the analysed texts are missing")
+            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
+                       directory=directory)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None
@@ -123,17 +182,26 @@ def root_for(settings: Settings) -> Path:
     return settings.data_dir / "snapshots" / settings.collection
 
 
-def load_or_build(store: Store, revision: Revision, root: Path) -> Snapshot:
-    """The snapshot of this revision: loaded from `root` when saved there, else built (and
-    saved for the next start; a failure to save is logged, never raised)."""
+def load_or_build(store: Store, revision: Revision, root: Path,
+                  previous: Snapshot | None = None) -> Snapshot:
+    """The snapshot of this revision: loaded from `root` when saved there, else derived from
+    `previous` when it can be, else built; then saved for the next start (a failure to save
+    is logged, never raised)."""
     if (loaded := Snapshot.load(root, revision)) is not None:
         return loaded
-    snapshot = Snapshot.build(store, revision)
+    snapshot = None
+    if previous is not None and previous.revision is not None:
+        try:
+            snapshot = Snapshot.update(previous, store, revision)
+        except (OSError, ValueError) as error:  # its saved analysed texts are gone
+            log.warning("rebuilding the search snapshot instead of updating it: %s", error)
+    if snapshot is None:
+        snapshot = Snapshot.build(store, revision)
     try:
-        snapshot.save(root)
+        return snapshot.save(root)
     except OSError as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
-    return snapshot
+        return snapshot
 
 
 class _Rows:

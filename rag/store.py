@@ -31,6 +31,8 @@ from rag.schemas import Article, Chunk, Filters
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
 READ_PAGE = 5000
+# Articles whose chunks one read asks for (an `$in` filter; a few hundred chunks a read).
+ARTICLES_A_READ = 100
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
 
@@ -155,7 +157,7 @@ class Store:
         shared server they may belong to another process's write still in flight (its record
         comes next). Orphans are invisible to search meanwhile (see `committed_pages`).
         """
-        records = self._article_chunk_counts()
+        records = self.article_chunk_counts()
         # Records are written after their chunks and deleted before them, so when the chunk
         # count equals what the records vouch for there is no orphan: skip the sweep, which
         # pages through every chunk's metadata (most of a re-index's time, docs/benchmarks.md).
@@ -174,8 +176,8 @@ class Store:
             self._changed()
         return removed
 
-    def _article_chunk_counts(self) -> dict[str, int]:
-        """Every article id with the chunk count its record states."""
+    def article_chunk_counts(self) -> dict[str, int]:
+        """Every committed article's id with the chunk count its record states."""
         counts: dict[str, int] = {}
         offset = 0
         while True:
@@ -266,6 +268,23 @@ class Store:
             chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
                       for n in keep]
             yield chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep]
+
+    def committed_chunks(self, article_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks of these (committed) articles with their vectors, article by article in
+        the given order, each article's in reading order: what an incremental snapshot adds."""
+        by_article: dict[str, list[tuple[Chunk, np.ndarray]]] = {a: [] for a in article_ids}
+        for begin in range(0, len(article_ids), ARTICLES_A_READ):
+            batch = article_ids[begin : begin + ARTICLES_A_READ]
+            got = self._chunks.get(where={"article_id": {"$in": batch}},
+                                   include=["documents", "metadatas", "embeddings"])
+            for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"],
+                                  got["embeddings"], strict=True):
+                by_article[m["article_id"]].append((_chunk_from(i, d, m), v))
+        rows = [row for a in article_ids
+                for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [c for c, _ in rows], np.asarray([v for _, v in rows], dtype=np.float32)
 
     def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
         offset = 0

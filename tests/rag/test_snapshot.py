@@ -166,3 +166,86 @@ def test_the_corpus_round_trips_its_chunks(small_services: Services, tmp_path: P
     empty = Corpus.from_chunks([])
     empty.save(tmp_path)
     assert len(Corpus.load(tmp_path)) == 0
+
+
+def assert_same_search(updated: Snapshot, rebuilt: Snapshot, questions: list[str]) -> None:
+    """Two snapshots hold the same chunks and vectors, and score every chunk alike (their
+    rows may be in different orders)."""
+    ids = [str(i) for i in updated.corpus.ids]
+    assert sorted(ids) == sorted(str(i) for i in rebuilt.corpus.ids)
+    row = {chunk_id: rebuilt.corpus.position(chunk_id) for chunk_id in ids}
+    order = [row[chunk_id] for chunk_id in ids]
+    np.testing.assert_allclose(updated.vectors, rebuilt.vectors[order], atol=1e-6)
+    assert list(updated.corpus) == [rebuilt.corpus[r] for r in order]
+    for filters in (Filters(source="Harbour Times"), Filters(published_from=dt.date(2024, 3, 1)),
+                    Filters(article_ids=[updated.corpus[0].article_id])):
+        kept = updated.corpus.mask(filters)
+        assert kept.tolist() == rebuilt.corpus.mask(filters)[order].tolist() and kept.any()
+    assert updated.corpus.present_sources() == rebuilt.corpus.present_sources()
+    scored = 0
+    for question in questions:
+        scores = updated.lexical.scores(question)
+        scored += bool(scores.any())
+        np.testing.assert_allclose(scores, rebuilt.lexical.scores(question)[order], rtol=1e-5)
+        for term in updated.lexical.query_terms(question):
+            assert updated.lexical.idf(term) == pytest.approx(rebuilt.lexical.idf(term))
+    assert scored >= len(questions) - 1  # the comparisons above mean something
+
+
+def test_a_write_updates_the_snapshot_instead_of_rebuilding_it(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, ids = fresh_small
+    retriever = new_retriever(services)
+    retriever.refresh()
+    store = services.engine.store
+    article, chunk = glacier()
+    store.add_article(article, [chunk], services.engine.encoder.embed([chunk.text]))
+    store.delete_article(ids["volcano.json"])
+    builds = count_builds(monkeypatch)
+    updated = retriever.refresh()
+    assert builds == []
+    assert updated.tokens is None and updated.directory is not None  # saved, texts on disk
+    assert retriever.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    assert all(h.chunk.article_id != ids["volcano.json"]
+               for h in retriever.search("Which peak spewed molten rock?").hits)
+    rebuilt = Snapshot.build(store, store.revision())
+    # "lava", "Ostrova" and "plume" were only in the deleted story: the updated index still
+    # has them in its vocabulary, in no document; they must weigh as unseen terms do
+    assert updated.lexical.idf("lava") == rebuilt.lexical.idf("lava") > rebuilt.lexical.idf("port")
+    assert_same_search(updated, rebuilt, [q for q in QUESTIONS if "peak" not in q]
+                       + ["Brennholt glacier retreated", "lava on Ostrova"])
+    # a restart loads what the update saved
+    forbid_builds(monkeypatch)
+    assert_same_search(new_retriever(services).refresh(), rebuilt, QUESTIONS)
+
+
+def test_an_update_without_its_saved_texts_rebuilds(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    retriever = new_retriever(services)
+    retriever.refresh()
+    for path in retriever.snapshot_root().iterdir():  # another process pruned it
+        for file in path.iterdir():
+            file.unlink()
+    article, chunk = glacier()
+    services.engine.store.add_article(article, [chunk],
+                                      services.engine.encoder.embed([chunk.text]))
+    builds = count_builds(monkeypatch)
+    assert retriever.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    assert builds == [1]
+
+
+def test_adding_more_than_the_store_held_rebuilds(
+        tmp_path: Path, fresh_small: tuple[Services, dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    store = services.engine.store
+    retriever = new_retriever(services)
+    held = len(retriever.refresh().corpus)
+    texts = [f"Surveyors said glacier number {n} retreated {n + 10} metres this summer."
+             for n in range(held)]
+    store.add_articles([(glacier(text)[0], [glacier(text)[1]],
+                         services.engine.encoder.embed([text])) for text in texts])
+    builds = count_builds(monkeypatch)
+    assert len(retriever.refresh().corpus) == 2 * held
+    assert builds == [1]
