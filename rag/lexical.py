@@ -12,7 +12,7 @@ import functools
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import bm25s
@@ -47,7 +47,7 @@ class Tokens:
 
     bm25s.tokenize returns every text as a list of Python ints: at 100k chunks that was ~0.8 GB,
     most of a rebuild's peak memory (docs/benchmarks.md). Analysing a page at a time and keeping
-    compact arrays holds ~0.1 GB; bm25s's indexer reads them back one text at a time (`ids`).
+    compact arrays holds ~0.1 GB, from which `bm25_index` computes the BM25 matrix.
     """
 
     def __init__(self) -> None:
@@ -70,8 +70,9 @@ class Tokens:
         return len(self._texts)
 
     @property
-    def ids(self) -> _AsLists:
-        return _AsLists(self._texts)
+    def arrays(self) -> list[np.ndarray]:
+        """Each text's term ids (columns of `vocab`), in order."""
+        return self._texts
 
     def select(self, rows: Iterable[int]) -> Tokens:
         """The analysed texts of these rows, in this order (the vocabulary is shared: terms
@@ -104,22 +105,6 @@ class Tokens:
         return tokens
 
 
-class _AsLists(Sequence[list[int]]):
-    """Arrays seen as lists, one at a time: what bm25s's indexer iterates over."""
-
-    def __init__(self, arrays: list[np.ndarray]) -> None:
-        self._arrays = arrays
-
-    def __len__(self) -> int:
-        return len(self._arrays)
-
-    def __getitem__(self, index: int) -> list[int]:
-        return self._arrays[index].tolist()
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return (array.tolist() for array in self._arrays)
-
-
 class LexicalIndex:
     """An in-memory BM25 index over a corpus of chunks; immutable (a store change builds anew).
 
@@ -143,11 +128,7 @@ class LexicalIndex:
         return index
 
     def _setup(self, corpus: Corpus, tokens: Tokens) -> None:
-        bm25 = None
-        if len(tokens):
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-        self._attach(corpus, bm25)
+        self._attach(corpus, bm25_index(tokens) if len(tokens) else None)
 
     def _attach(self, corpus: Corpus, bm25: bm25s.BM25 | None) -> None:
         self._stemmer = Stemmer.Stemmer("english")
@@ -258,6 +239,43 @@ class LexicalIndex:
         best = np.argpartition(-scores, n - 1)[:n]
         best = best[np.argsort(-scores[best], kind="stable")]
         return best[scores[best] > 0]
+
+
+def bm25_index(tokens: Tokens) -> bm25s.BM25:
+    """bm25s's index of these texts (its default Lucene BM25), the score matrix computed with
+    numpy over all texts at once.
+
+    `bm25s.BM25.index` counts terms one text at a time in Python: at 100k chunks that was 12 of
+    the 15 s a snapshot update took (bench/refresh.py). This computes the very same arrays
+    (tests/rag/test_lexical.py compares them bit for bit) several times faster; scoring,
+    saving and loading stay bm25s's.
+    """
+    bm25 = bm25s.BM25()
+    texts = tokens.arrays
+    documents, columns = len(texts), len(tokens.vocab)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)
+    term = np.concatenate(texts).astype(np.int64)
+    document = np.repeat(np.arange(documents, dtype=np.int64), lengths)
+    # One entry per (term, document) pair, in column-major order: the CSC layout bm25s keeps.
+    pairs, frequency = np.unique(term * documents + document, return_counts=True)
+    term, document = np.divmod(pairs, documents)
+    frequency = frequency.astype(np.float32)
+    df = np.bincount(term, minlength=columns)
+    idf = np.zeros(columns, dtype=np.float32)
+    seen = df > 0
+    idf[seen] = np.log(1 + (documents - df[seen] + 0.5) / (df[seen] + 0.5))
+    length_norm = bm25.k1 * ((1 - bm25.b) + bm25.b * lengths[document] / lengths.mean())
+    indptr = np.zeros(columns + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    bm25.scores = {"data": (idf[term] * (frequency / (length_norm + frequency))).astype(np.float32),
+                   "indices": document.astype(np.int32), "indptr": indptr,
+                   "num_docs": documents}
+    # As bm25s does: "" (no term of any text) past the last column.
+    bm25.vocab_dict = dict(tokens.vocab)
+    bm25.vocab_dict.setdefault("", columns)
+    bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+    bm25.nonoccurrence_array = None
+    return bm25
 
 
 def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import pytest
 
 from rag.corpus import Corpus
-from rag.lexical import LexicalIndex, Tokens, lexical_text
+from rag.lexical import LexicalIndex, Tokens, bm25_index, lexical_text
 from rag.schemas import Chunk, Filters
 
 
@@ -152,6 +153,37 @@ def test_texts_analysed_in_batches_index_as_when_analysed_at_once() -> None:
         assert batched.idf(term) == pytest.approx(whole.idf(term))
     with pytest.raises(ValueError, match="one analysed text per chunk"):
         LexicalIndex.build(Corpus.from_chunks(CHUNKS), Tokens())
+
+
+SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+def _same_arrays(ours: bm25s.BM25, theirs: bm25s.BM25) -> None:
+    for key in ("data", "indices", "indptr"):
+        assert ours.scores[key].dtype == theirs.scores[key].dtype, key
+        np.testing.assert_array_equal(ours.scores[key], theirs.scores[key], err_msg=key)
+    assert ours.scores["num_docs"] == theirs.scores["num_docs"]
+    assert ours.vocab_dict == theirs.vocab_dict
+
+
+def test_the_bm25_matrix_is_bm25s_own_bit_for_bit() -> None:
+    # Real news paragraphs (repeated words, names, numbers), then a selection of them whose
+    # vocabulary keeps terms no longer in any text, as a snapshot update leaves it.
+    paragraphs = [p for path in sorted(SHARED_CORPUS.glob("*.txt"))
+                  for p in path.read_text(encoding="utf-8").split("\n") if p.strip()]
+    assert len(paragraphs) > 50
+    tokens = Tokens()
+    tokens.add(paragraphs)
+    for texts in (tokens, tokens.select(range(0, len(paragraphs), 3))):
+        ours = bm25_index(texts)
+        theirs = bm25s.BM25()
+        theirs.index(([a.tolist() for a in texts.arrays], dict(texts.vocab)), show_progress=False)
+        _same_arrays(ours, theirs)
+        question = ["minist", "afghanistan", "said", "pakistan"]
+        assert ours.get_scores(question).any()
+        np.testing.assert_array_equal(ours.get_scores(question), theirs.get_scores(question))
+    unused = np.diff(bm25_index(tokens.select(range(0, len(paragraphs), 3))).scores["indptr"])
+    assert (unused == 0).any()  # the selection did leave terms in no text
 
 
 def _with_sentences(chunk_id: str, sentences: list[str], start: int = 0) -> Chunk:
