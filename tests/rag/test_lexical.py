@@ -182,6 +182,14 @@ def test_the_bm25_matrix_is_bm25s_own_bit_for_bit() -> None:
         question = ["minist", "afghanistan", "said", "pakistan"]
         assert ours.get_scores(question).any()
         np.testing.assert_array_equal(ours.get_scores(question), theirs.get_scores(question))
+    # A vocabulary past 65,536 terms (the ids no longer fit 16 bits) with repeated terms.
+    wide = Tokens()
+    wide.add([" ".join(f"t{n}x t{n}x t{(n * 7919) % 70_000}x" for n in range(d, 70_000, 350))
+              for d in range(350)])
+    assert len(wide.vocab) > 1 << 16
+    theirs = bm25s.BM25()
+    theirs.index(([a.tolist() for a in wide.arrays], dict(wide.vocab)), show_progress=False)
+    _same_arrays(bm25_index(wide), theirs)
     unused = np.diff(bm25_index(tokens.select(range(0, len(paragraphs), 3))).scores["indptr"])
     assert (unused == 0).any()  # the selection did leave terms in no text
 
