@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.pipeline import Ingestor
-    from rag.embeddings import load_encoder
+    from rag.embeddings import encoder_for
     from rag.store import Store
 
     missing = [str(p) for p in args.paths if not p.exists()]
@@ -83,7 +83,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rag index: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     store = Store.open(settings)
-    ingestor = Ingestor(store, load_encoder(settings.embed_backend, settings.embed_batch_size),
+    ingestor = Ingestor(store, encoder_for(settings),
                         settings)
     report = ingestor.ingest_paths(args.paths, progress=not args.quiet and sys.stderr.isatty())
     if args.json:

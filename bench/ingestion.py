@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import baseline
 from bench.common import MULTIHOP, SOURCE_STORE, markdown_table, settings_for, write_results
 from index.pipeline import Ingestor
-from rag.embeddings import load_encoder
+from rag.embeddings import encoder_for
 from rag.store import Store
 from rag.tokens import count_tokens
 
@@ -54,7 +54,7 @@ def main() -> None:
     corpus.write_text(json.dumps(records))
 
     settings = settings_for(work / "product")
-    encoder = load_encoder(settings.embed_backend, settings.embed_batch_size)
+    encoder = encoder_for(settings)
     encoder.embed(["warm-up"] * 8)
 
     # 1. Our pipeline: read, clean, chunk, embed, store.

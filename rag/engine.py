@@ -7,7 +7,7 @@ from typing import Literal
 
 from rag.answer import answer_extractive
 from rag.config import Settings
-from rag.embeddings import Encoder, load_encoder
+from rag.embeddings import Encoder, encoder_for, question_encoder_for
 from rag.followup import llm_standalone_question, standalone_question
 from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
 from rag.llm import ChatModel, LLMError
@@ -27,9 +27,9 @@ class Engine:
                  encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.store = store or Store.open(settings)
-        self.encoder = encoder or load_encoder(settings.embed_backend,
-                                               settings.embed_batch_size)
-        self.retriever = Retriever(self.store, self.encoder, settings)
+        self.encoder = encoder or encoder_for(settings)  # documents (and LLM claims)
+        self.question_encoder = question_encoder_for(settings, self.encoder)
+        self.retriever = Retriever(self.store, self.question_encoder, settings)
         self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings)
                     if settings.llm_configured else None)
 

@@ -6,6 +6,7 @@ so any attempt to reach a model hub or telemetry endpoint fails the test that ma
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,23 @@ from scripted_llm import ScriptedLLM
 from support import EXAMPLES, SHARED_CORPUS, make_services
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache of derived model files for the run (the int8 question encoder is built
+    once), seen by every engine and `rag` process the tests start, never the user's cache."""
+    path = tmp_path_factory.mktemp("models")
+    previous = os.environ.get("RAG_MODEL_CACHE_DIR")
+    os.environ["RAG_MODEL_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["RAG_MODEL_CACHE_DIR"]
+    else:
+        os.environ["RAG_MODEL_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    """The real embedding model, loaded once for the whole run."""
+    """The real embedding model (the documents' encoder), loaded once for the whole run."""
     return load_encoder("onnx")
 
 

@@ -1,12 +1,26 @@
 """The local encoder: unit float32 vectors of 384 dimensions, independent of batching, with
-meaning reflected in cosine similarity; and the torch backend agreeing with the ONNX one."""
+meaning reflected in cosine similarity; the int8 default agreeing with the shipped model, and
+the torch backend agreeing with the ONNX one."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.embeddings import DIMENSIONS, MAX_WORD_PIECES, Encoder, OnnxMiniLM, load_encoder
+from rag.config import Settings
+from rag.embeddings import (
+    DIMENSIONS,
+    MAX_WORD_PIECES,
+    Encoder,
+    LazyEncoder,
+    OnnxMiniLM,
+    encoder_for,
+    load_encoder,
+    quantized_model,
+    question_encoder_for,
+)
 
 NEWS = [
     "About 4,000 dockworkers went on strike at the port on Monday over pay.",
@@ -63,6 +77,38 @@ def test_a_text_far_beyond_the_word_piece_limit_is_truncated_not_refused(
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # Truncation keeps the first 256 word pieces: a longer repetition embeds the same.
     assert encoder.embed([long_text * 2])[0] @ vectors[0] > 0.999
+
+
+def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encoder,
+                                                                  model_cache: Path) -> None:
+    settings = Settings(_env_file=None, model_cache_dir=model_cache)
+    questions = question_encoder_for(settings, encoder)
+    assert questions.name == "all-MiniLM-L6-v2-onnx-q8" != encoder.name
+    alone = np.stack([questions.embed([text])[0] for text in NEWS])
+    cosines = np.sum(alone * encoder.embed(NEWS), axis=1)
+    assert cosines.min() >= 0.98, cosines
+    assert cosines.mean() < 0.9999, cosines  # truly a different computation
+    # One text at a time, as questions are embedded, gives the same vector every time.
+    np.testing.assert_array_equal(questions.embed([NEWS[0]])[0], alone[0])
+    same = settings.model_copy(update={"question_encoder": "same"})
+    assert question_encoder_for(same, encoder) is encoder
+
+
+def test_the_int8_model_is_derived_once_and_reused(tmp_path: Path) -> None:
+    built = quantized_model(tmp_path / "cache")
+    assert built.is_file() and built.parent == tmp_path / "cache"
+    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no work files left
+    stamp = built.stat().st_mtime_ns
+    assert quantized_model(tmp_path / "cache") == built
+    assert built.stat().st_mtime_ns == stamp
+
+
+def test_the_documents_encoder_loads_on_first_use() -> None:
+    lazy = encoder_for(Settings(_env_file=None))
+    assert isinstance(lazy, LazyEncoder) and lazy.dimensions == DIMENSIONS
+    assert lazy._encoder is None
+    assert lazy.embed(NEWS[:2]).shape == (2, DIMENSIONS)
+    assert lazy.name == "all-MiniLM-L6-v2-onnx-int8"
 
 
 def test_unknown_backend_is_refused() -> None:

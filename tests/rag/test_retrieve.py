@@ -139,9 +139,12 @@ def test_dense_weight_moves_the_ranking_between_lexical_and_dense(
 def test_the_query_vector_is_returned_for_reuse(small_services: Services) -> None:
     engine = small_services.engine
     result = engine.retriever.search("tram depot")
-    expected = engine.encoder.embed(["tram depot"])[0]
+    expected = engine.question_encoder.embed(["tram depot"])[0]
     assert result.query_vector.shape == (384,)
     assert float(np.dot(result.query_vector, expected)) > 0.999
+    # The int8 question encoder, close to the documents' encoder but not the same model run.
+    assert engine.question_encoder is not engine.encoder
+    assert float(np.dot(result.query_vector, engine.encoder.embed(["tram depot"])[0])) > 0.98
 
 
 def test_the_lexical_index_follows_deletes_and_additions(
