@@ -199,10 +199,16 @@ def encoder_for(settings: Settings) -> Encoder:
 
 
 def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
-    """The encoder questions are embedded with: the int8 one, or the documents' own."""
+    """The encoder questions are embedded with: the int8 one, or the documents' own (also
+    when the int8 model cannot be derived, e.g. a read-only cache directory: logged)."""
     if settings.question_encoder == "same":
         return documents
-    return _int8_encoder(quantized_model(settings.model_cache_dir))
+    try:
+        return _int8_encoder(quantized_model(settings.model_cache_dir))
+    except (OSError, ImportError) as error:
+        log.warning("questions use the documents' encoder: no int8 model under %s (%s)",
+                    settings.model_cache_dir, error)
+        return documents
 
 
 @functools.lru_cache(maxsize=2)

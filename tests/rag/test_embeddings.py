@@ -94,6 +94,15 @@ def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encode
     assert question_encoder_for(same, encoder) is encoder
 
 
+def test_without_a_writable_cache_questions_use_the_documents_encoder(
+        encoder: Encoder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    settings = Settings(_env_file=None, model_cache_dir=blocker / "cache")
+    assert question_encoder_for(settings, encoder) is encoder
+    assert "questions use the documents' encoder" in caplog.text
+
+
 def test_the_int8_model_is_derived_once_and_reused(tmp_path: Path) -> None:
     built = quantized_model(tmp_path / "cache")
     assert built.is_file() and built.parent == tmp_path / "cache"
