@@ -254,18 +254,28 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     texts = tokens.arrays
     documents, columns = len(texts), len(tokens.vocab)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)
-    term = np.concatenate(texts).astype(np.int64)
-    document = np.repeat(np.arange(documents, dtype=np.int64), lengths)
+    # int32 ids, and in-place arithmetic below: at 100k chunks the temporaries were most of a
+    # first start's peak memory.
+    term = np.concatenate(texts).astype(np.int32, copy=False)
+    document = np.repeat(np.arange(documents, dtype=np.int32), lengths)
     term, document, frequency = _pair_counts(term, document, columns)
     df = np.bincount(term, minlength=columns)
     idf = np.zeros(columns, dtype=np.float32)
     seen = df > 0
     idf[seen] = np.log(1 + (documents - df[seen] + 0.5) / (df[seen] + 0.5))
-    length_norm = bm25.k1 * ((1 - bm25.b) + bm25.b * lengths[document] / lengths.mean())
+    # Lucene's term weight idf * tf / (k1 * (1 - b + b * length / mean length) + tf), in
+    # float64 and in bm25s's order of operations, so the float32 results are its very bits.
+    weight = lengths[document].astype(np.float64)
+    weight *= bm25.b
+    weight /= lengths.mean()
+    weight += 1 - bm25.b
+    weight *= bm25.k1
+    weight += frequency
+    np.divide(frequency, weight, out=weight)
+    weight *= idf[term]
     indptr = np.zeros(columns + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    bm25.scores = {"data": (idf[term] * (frequency / (length_norm + frequency))).astype(np.float32),
-                   "indices": document.astype(np.int32), "indptr": indptr,
+    bm25.scores = {"data": weight.astype(np.float32), "indices": document, "indptr": indptr,
                    "num_docs": documents}
     # As bm25s does: "" (no term of any text) past the last column.
     bm25.vocab_dict = dict(tokens.vocab)
@@ -289,10 +299,13 @@ def _pair_counts(term: np.ndarray, document: np.ndarray, columns: int
     if columns > 1 << 16:
         order = order[np.argsort((term[order] >> 16).astype(np.uint16), kind="stable")]
     term, document = term[order], document[order]
+    del order
     first = np.ones(len(term), dtype=bool)
-    first[1:] = (term[1:] != term[:-1]) | (document[1:] != document[:-1])
+    first[1:] = term[1:] != term[:-1]
+    first[1:] |= document[1:] != document[:-1]
     starts = np.flatnonzero(first)
-    frequency = np.diff(np.append(starts, len(term))).astype(np.float32)
+    del first
+    frequency = np.diff(starts, append=len(term)).astype(np.float32)
     return term[starts], document[starts], frequency
 
 
