@@ -254,18 +254,14 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     texts = tokens.arrays
     documents, columns = len(texts), len(tokens.vocab)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)
-    # int32 ids, and in-place arithmetic below: at 100k chunks the temporaries were most of a
-    # first start's peak memory.
-    term = np.concatenate(texts).astype(np.int32, copy=False)
-    document = np.repeat(np.arange(documents, dtype=np.int32), lengths)
-    term, document, frequency = _pair_counts(term, document, columns)
+    term, document, frequency = _pair_counts(texts, lengths, columns)
     df = np.bincount(term, minlength=columns)
     idf = np.zeros(columns, dtype=np.float32)
     seen = df > 0
     idf[seen] = np.log(1 + (documents - df[seen] + 0.5) / (df[seen] + 0.5))
     # Lucene's term weight idf * tf / (k1 * (1 - b + b * length / mean length) + tf), in
     # float64 and in bm25s's order of operations, so the float32 results are its very bits.
-    weight = lengths[document].astype(np.float64)
+    weight = np.take(lengths.astype(np.float64), document)
     weight *= bm25.b
     weight /= lengths.mean()
     weight += 1 - bm25.b
@@ -285,20 +281,25 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     return bm25
 
 
-def _pair_counts(term: np.ndarray, document: np.ndarray, columns: int
+def _pair_counts(texts: list[np.ndarray], lengths: np.ndarray, columns: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One entry per (term, document) pair with its count, in column-major order (by term,
-    then document): the CSC layout bm25s keeps. `document` must be non-decreasing.
+    """One entry per (term, document) pair of these texts with its count, in column-major
+    order (by term, then document): the CSC layout bm25s keeps.
+
+    int32 ids, each temporary freed once used, and in-place arithmetic in the caller: at 100k
+    chunks these arrays were most of a first start's peak memory.
 
     Sorting is most of the work. A stable sort of the term ids alone keeps each term's
     documents in order, and on 16-bit keys numpy's stable sort is a linear radix sort, so the
     ids are sorted a 16-bit half at a time: 0.9-1.1 s for the whole index against 1.1-1.7 s
     with `np.unique` on combined keys, at 100k chunks (11M tokens).
     """
+    term = np.concatenate(texts).astype(np.int32, copy=False)
     order = np.argsort((term & 0xFFFF).astype(np.uint16), kind="stable")
     if columns > 1 << 16:
         order = order[np.argsort((term[order] >> 16).astype(np.uint16), kind="stable")]
-    term, document = term[order], document[order]
+    term = term[order]
+    document = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)[order]
     del order
     first = np.ones(len(term), dtype=bool)
     first[1:] = term[1:] != term[:-1]
