@@ -103,6 +103,16 @@ def test_without_a_writable_cache_questions_use_the_documents_encoder(
     assert "questions use the documents' encoder" in caplog.text
 
 
+def test_a_damaged_int8_file_is_derived_again(encoder: Encoder, tmp_path: Path) -> None:
+    damaged = quantized_model(tmp_path)
+    damaged.write_bytes(b"cut short")
+    settings = Settings(_env_file=None, model_cache_dir=tmp_path)
+    questions = question_encoder_for(settings, encoder)
+    assert questions is not encoder and questions.name == "all-MiniLM-L6-v2-onnx-q8"
+    assert damaged.stat().st_size > 1_000_000
+    assert questions.embed(["strike at the port"]).shape == (1, DIMENSIONS)
+
+
 def test_the_int8_model_is_derived_once_and_reused(tmp_path: Path) -> None:
     built = quantized_model(tmp_path / "cache")
     assert built.is_file() and built.parent == tmp_path / "cache"
