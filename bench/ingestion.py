@@ -111,7 +111,9 @@ def main() -> None:
               f"re-indexing the unchanged {reindex['unchanged']}-article corpus: "
               f"{reindex['seconds']} s, again {reindex['seconds_warm']} s "
               f"({reindex['added']} embedded again)")
-    write_results("ingestion", {"product": product, "raw_encoder": raw, "llama_index": llama,
+    # A slice (--quick, --articles) goes to ingestion-quick.*: it never replaces the record.
+    name = "ingestion-quick" if args.quick or args.articles else "ingestion"
+    write_results(name, {"product": product, "raw_encoder": raw, "llama_index": llama,
                                 "ratios": ratios, "reindex_unchanged": reindex}, table)
 
 
