@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.common import markdown_table, questions, write_results
 from bench.multihop_retrieval import SHARED, evaluate
-from rag.config import Settings, default_model_cache
+from rag.config import Settings
 from rag.embeddings import Encoder, OnnxMiniLM, quantized_model
 from rag.retrieve import Retriever
 from rag.store import Store
@@ -39,13 +39,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-multihop"))
     args = parser.parse_args()
     asked = questions(100 if args.quick else 400)
-    model = quantized_model(default_model_cache())
+    settings = Settings(data_dir=args.data_dir, _env_file=None)
+    model = quantized_model(settings.model_cache_dir)
     shipped_1, int8_1 = OnnxMiniLM(threads=1), OnnxMiniLM(threads=1, model=model)
     cpu = {"shipped": cpu_ms_per_question(shipped_1, asked),
            "int8": cpu_ms_per_question(int8_1, asked)}
     cosines = np.array([float(shipped_1.embed([q])[0] @ int8_1.embed([q])[0]) for q in asked])
 
-    settings = Settings(data_dir=args.data_dir, _env_file=None)
     store = Store.open(settings)
     queries = [q for q in json.loads((SHARED / "queries_dev.json").read_text())
                if q["question_type"] != "null_query"]

@@ -203,19 +203,18 @@ def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
     when the int8 model cannot be derived, e.g. a read-only cache directory: logged)."""
     if settings.question_encoder == "same":
         return documents
-    for _ in range(2):
+    try:
+        model = quantized_model(settings.model_cache_dir)
         try:
-            return _int8_encoder(quantized_model(settings.model_cache_dir))
-        except (OSError, ImportError) as error:
-            reason: Exception = error
-            break
-        except Exception as error:  # onnxruntime's load errors derive from Exception only
+            return _int8_encoder(model)
+        except Exception:  # onnxruntime's load errors derive from Exception only
             # A damaged file (a disk fault, a copy cut short) is derived again, once.
-            reason = error
-            quantized_model(settings.model_cache_dir).unlink(missing_ok=True)
-    log.warning("questions use the documents' encoder: no int8 model under %s (%s)",
-                settings.model_cache_dir, reason)
-    return documents
+            model.unlink(missing_ok=True)
+            return _int8_encoder(quantized_model(settings.model_cache_dir))
+    except Exception as error:  # a speed-up that cannot be had must not stop the service
+        log.warning("questions use the documents' encoder: no int8 model under %s (%s)",
+                    settings.model_cache_dir, error)
+        return documents
 
 
 @functools.lru_cache(maxsize=2)

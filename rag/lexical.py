@@ -139,10 +139,7 @@ class LexicalIndex:
         self._analyse_spans = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._spans_text)
         self.corpus = corpus
         self._bm25 = bm25
-        self._idf = _idf(bm25, len(corpus))
-        self._unseen_idf = float(np.nanmax(self._idf, initial=0.0)) + 1.0
-        # A term in no document is as rare as a term never seen: the same weight either way.
-        self._idf = np.where(np.isnan(self._idf), self._unseen_idf, self._idf)
+        self._idf, self._unseen_idf = _idf(bm25, len(corpus))
         self._outlets = _outlets(corpus.present_sources())
 
     def save(self, directory: Path) -> None:
@@ -310,19 +307,21 @@ def _pair_counts(texts: list[np.ndarray], lengths: np.ndarray, columns: int
     return term[starts], document[starts], frequency
 
 
-def _idf(bm25: bm25s.BM25 | None, documents: int) -> np.ndarray:
-    """Inverse document frequency of every vocabulary column, smoothed like BM25's; NaN for
-    a term in no document (left in the vocabulary by an incremental rebuild, rag/snapshot.py).
+def _idf(bm25: bm25s.BM25 | None, documents: int) -> tuple[np.ndarray, float]:
+    """Inverse document frequency of every vocabulary column, smoothed like BM25's, and the
+    weight of a term never seen: above every seen term's. A term in no document (left in the
+    vocabulary by an incremental update, rag/snapshot.py) weighs as a term never seen.
 
     A column of bm25s's score matrix holds one entry per chunk containing the term, so its
     length is the term's document frequency: no second pass over the tokens is needed.
     """
     if bm25 is None:
-        return np.zeros(0)
+        return np.zeros(0), 1.0
     frequency = np.diff(np.asarray(bm25.scores["indptr"], dtype=np.int64))
     idf = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
-    idf[frequency == 0] = np.nan
-    return idf
+    unseen = float(idf[frequency > 0].max(initial=0.0)) + 1.0
+    idf[frequency == 0] = unseen
+    return idf, unseen
 
 
 def _outlets(sources: set[str]) -> dict[str, list[str]]:

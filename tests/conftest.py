@@ -6,7 +6,6 @@ so any attempt to reach a model hub or telemetry endpoint fails the test that ma
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,13 +24,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One cache of derived model files for the run (the int8 question encoder is built
     once), seen by every engine and `rag` process the tests start, never the user's cache."""
     path = tmp_path_factory.mktemp("models")
-    previous = os.environ.get("RAG_MODEL_CACHE_DIR")
-    os.environ["RAG_MODEL_CACHE_DIR"] = str(path)
-    yield path
-    if previous is None:
-        del os.environ["RAG_MODEL_CACHE_DIR"]
-    else:
-        os.environ["RAG_MODEL_CACHE_DIR"] = previous
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAG_MODEL_CACHE_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
