@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rag.attribution import attribution
 from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, states_a_number
 from rag.coverage import coverage, term_weights
-from rag.lexical import LexicalIndex, lexical_text
+from rag.lexical import LexicalIndex
 from rag.question import same_person, speech_of
 from rag.schemas import Answer, Citation, Context, Grounding, Hit
 
@@ -109,7 +109,7 @@ def evidence(question: str, hits: list[Hit], lexical: LexicalIndex) -> Evidence:
     if not hits:
         return Evidence(0.0, 0.0)
     weights = term_weights(question, lexical)
-    passages = [lexical.terms(lexical_text(h.chunk)) for h in hits]
+    passages = [lexical.passage_terms(h.chunk) for h in hits]
     best_passage = max(coverage(weights, terms) for terms in passages)
     best_dense = max(max(h.dense for h in hits), 0.0)
     w_passage, w_dense = EVIDENCE_WEIGHTS

@@ -155,7 +155,7 @@ class Verifier:
         self.embedding_threshold = embedding_threshold
         self._encoder = encoder
         self._lexical = lexical
-        self._terms = [lexical.terms(lexical_text(hit.chunk)) for hit in passages]
+        self._terms = [lexical.passage_terms(hit.chunk) for hit in passages]
         self._numbers = [numbers_in(lexical_text(hit.chunk)) for hit in passages]
         self._spans = [passage_sentences(hit.chunk) for hit in passages]
         texts = [_slice(hit.chunk, span) for hit, spans in zip(passages, self._spans, strict=True)

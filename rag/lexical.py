@@ -32,6 +32,10 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 # Where `Tokens.save` writes (beside the BM25 index in a snapshot directory).
 TOKENS, TOKEN_OFFSETS, TOKEN_VOCAB = "tokens.npy", "token_offsets.npy", "token_vocab.json"
+TOKEN_SENTENCES = "token_sentences.npy"
+# The sentence mark of a term in no sentence of its passage (title, outlet, date).
+NO_SENTENCE = np.iinfo(np.uint16).max
+Spans = tuple[tuple[int, int], ...]
 # Texts whose analysis is kept (sentences and words, ~100 bytes each on average).
 ANALYSIS_CACHE = 20_000
 
@@ -42,29 +46,61 @@ def lexical_text(chunk: Chunk) -> str:
     return " ".join(part for part in (chunk.title, chunk.source, date, chunk.text) if part)
 
 
+def sentence_spans(chunk: Chunk) -> Spans:
+    """The chunk's sentences as offsets into its `lexical_text` (the whole passage as one
+    sentence when it has no sentence spans)."""
+    shift = len(lexical_text(chunk)) - len(chunk.text) - chunk.start
+    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    return tuple((start + shift, end + shift) for start, end in spans)
+
+
 class Tokens:
-    """The analysed texts of a corpus, added a batch at a time, each held as an int32 array.
+    """The analysed texts of a corpus, added a batch at a time, each held as an int32 array of
+    term ids, with the sentence each term lies in.
 
     bm25s.tokenize returns every text as a list of Python ints: at 100k chunks that was ~0.8 GB,
     most of a rebuild's peak memory (docs/benchmarks.md). Analysing a page at a time and keeping
-    compact arrays holds ~0.1 GB, from which `bm25_index` computes the BM25 matrix.
+    compact arrays holds ~0.1 GB, from which `bm25_index` computes the BM25 matrix. The
+    sentence marks let the re-ranker and the answerer read a passage's sentences without
+    analysing its text again for each question (a passage not analysed before cost 0.2 ms,
+    about ten of them a question: docs/benchmarks.md).
     """
 
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self.vocab: dict[str, int] = {}
         self._texts: list[np.ndarray] = []
+        self._sentences: list[np.ndarray] = []
 
-    def add(self, texts: list[str]) -> None:
-        """Analyse these texts (bm25s's analysis: token pattern, lower case, stopwords, stems)."""
-        if not texts:
-            return
-        batch = bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=self._stemmer,
-                               show_progress=False)
-        to_corpus = np.zeros(max(batch.vocab.values(), default=-1) + 1, dtype=np.int32)
-        for token, local in batch.vocab.items():
-            to_corpus[local] = self.vocab.setdefault(token, len(self.vocab))
-        self._texts.extend(to_corpus[np.asarray(ids, dtype=np.int64)] for ids in batch.ids)
+    def add(self, texts: list[str], sentences: list[Spans] | None = None) -> None:
+        """Analyse these texts as bm25s.tokenize does (its token pattern, lower case,
+        stopwords, stems), marking each term
+        with the sentence of `sentences` (each text's spans, in order) it starts in.
+
+        bm25s.tokenize is not called because it gives no offsets; this is its analysis, with
+        the terms numbered in order of first use rather than by a set's order."""
+        found: list[tuple[list[str], np.ndarray]] = []
+        for text, spans in zip(texts, sentences or [()] * len(texts), strict=True):
+            lowered = text.lower()
+            matches = [m for m in _TOKEN.finditer(lowered) if m.group() not in _STOPWORD_SET]
+            words = [m.group() for m in matches]
+            starts = np.fromiter((m.start() for m in matches), dtype=np.int64,
+                                 count=len(matches))
+            if len(lowered) != len(text):  # lower-casing moved the offsets: map them back
+                widths = np.cumsum([len(ch.lower()) for ch in text])
+                starts = np.searchsorted(widths, starts, side="right")
+            found.append((words, _marks(starts, spans, len(words))))
+        unique = list(dict.fromkeys(w for words, _ in found for w in words))
+        stems = dict(zip(unique, self._stemmer.stemWords(unique), strict=True))
+        ids = {word: self.vocab.setdefault(stems[word], len(self.vocab)) for word in unique}
+        for words, marks in found:
+            self._texts.append(np.fromiter((ids[w] for w in words), dtype=np.int32,
+                                           count=len(words)))
+            self._sentences.append(marks)
+
+    def add_chunks(self, chunks: list[Chunk]) -> None:
+        """Analyse the chunks' `lexical_text`s, terms marked by sentence."""
+        self.add([lexical_text(c) for c in chunks], [sentence_spans(c) for c in chunks])
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -74,20 +110,29 @@ class Tokens:
         """Each text's term ids (columns of `vocab`), in order."""
         return self._texts
 
+    @property
+    def sentences(self) -> list[np.ndarray]:
+        """Each text's sentence marks (uint16, one a term of `arrays`; `NO_SENTENCE` outside
+        every sentence)."""
+        return self._sentences
+
     def select(self, rows: Iterable[int]) -> Tokens:
         """The analysed texts of these rows, in this order (the vocabulary is shared: terms
         no longer in any text are harmless, BM25 gives them no documents)."""
+        rows = list(rows)
         chosen = Tokens()
         chosen.vocab = dict(self.vocab)
         chosen._texts = [self._texts[row] for row in rows]
+        chosen._sentences = [self._sentences[row] for row in rows]
         return chosen
 
     def save(self, directory: Path) -> None:
-        """Write the texts as one array plus offsets, and the vocabulary, into `directory`."""
+        """Write the texts and their marks as flat arrays plus offsets, and the vocabulary,
+        into `directory`."""
         lengths = np.array([len(t) for t in self._texts], dtype=np.int64)
         offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
-        flat = (np.concatenate(self._texts) if self._texts else np.zeros(0, dtype=np.int32))
-        np.save(directory / TOKENS, flat.astype(np.int32, copy=False))
+        np.save(directory / TOKENS, _flat(self._texts, np.int32))
+        np.save(directory / TOKEN_SENTENCES, _flat(self._sentences, np.uint16))
         np.save(directory / TOKEN_OFFSETS, offsets)
         (directory / TOKEN_VOCAB).write_text(json.dumps(sorted(self.vocab, key=self.vocab.get)))
 
@@ -95,14 +140,35 @@ class Tokens:
     def load(cls, directory: Path) -> Tokens:
         """What `save` wrote, the texts memory-mapped."""
         tokens = cls()
-        # A plain array over the mapping: slicing numpy's memmap subclass 100k times was
+        # Plain arrays over the mappings: slicing numpy's memmap subclass 100k times was
         # most of the load.
         flat = np.asarray(np.load(directory / TOKENS, mmap_mode="r"))
+        marks = np.asarray(np.load(directory / TOKEN_SENTENCES, mmap_mode="r"))
         offsets = np.load(directory / TOKEN_OFFSETS)
+        if len(flat) != len(marks) or (len(offsets) and offsets[-1] != len(flat)):
+            raise ValueError("the analysed texts do not match their offsets")
         tokens.vocab = {term: i for i, term in
                         enumerate(json.loads((directory / TOKEN_VOCAB).read_text()))}
-        tokens._texts = [flat[begin:end] for begin, end in itertools.pairwise(offsets.tolist())]
+        bounds = list(itertools.pairwise(offsets.tolist()))
+        tokens._texts = [flat[begin:end] for begin, end in bounds]
+        tokens._sentences = [marks[begin:end] for begin, end in bounds]
         return tokens
+
+
+def _marks(starts: np.ndarray, spans: Spans, count: int) -> np.ndarray:
+    """The sentence each term starts in (`NO_SENTENCE` for none), spans sorted by offset."""
+    marks = np.full(count, NO_SENTENCE, dtype=np.uint16)
+    if spans and len(starts):
+        begins = np.fromiter((b for b, _ in spans), dtype=np.int64, count=len(spans))
+        ends = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
+        which = np.searchsorted(begins, starts, side="right") - 1
+        inside = (which >= 0) & (starts < ends[np.clip(which, 0, None)])
+        marks[: len(starts)][inside] = which[inside]
+    return marks
+
+
+def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
 class LexicalIndex:
@@ -115,7 +181,7 @@ class LexicalIndex:
     def __init__(self, chunks: Iterable[Chunk] = ()) -> None:
         chunks = list(chunks)
         tokens = Tokens()
-        tokens.add([lexical_text(c) for c in chunks])
+        tokens.add_chunks(chunks)
         self._setup(Corpus.from_chunks(chunks), tokens)
 
     @classmethod
@@ -128,24 +194,29 @@ class LexicalIndex:
         return index
 
     def _setup(self, corpus: Corpus, tokens: Tokens) -> None:
-        self._attach(corpus, bm25_index(tokens) if len(tokens) else None)
+        self._attach(corpus, bm25_index(tokens) if len(tokens) else None, tokens)
 
-    def _attach(self, corpus: Corpus, bm25: bm25s.BM25 | None) -> None:
+    def _attach(self, corpus: Corpus, bm25: bm25s.BM25 | None, tokens: Tokens) -> None:
+        self.tokens = tokens
         self._stemmer = Stemmer.Stemmer("english")
         # The answerers analyse every sentence of every passage, and the same sentences and
         # words come back across questions: ~250 analyses an answer, most of its time
         # (docs/benchmarks.md). The cache holds immutable results; callers get copies.
         self._analyse = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_text)
         self._analyse_spans = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._spans_text)
+        self._held_sentences = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._marked_terms)
+        self._held_passage = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._passage_at)
         self.corpus = corpus
         self._bm25 = bm25
         self._idf, self._unseen_idf = _idf(bm25, len(corpus))
         self._outlets = _outlets(corpus.present_sources())
 
     def save(self, directory: Path) -> None:
-        """Write the BM25 arrays and vocabulary into `directory` (the corpus saves itself)."""
+        """Write the BM25 arrays and vocabulary, and the analysed texts, into `directory`
+        (the corpus saves itself)."""
         if self._bm25 is not None:
             self._bm25.save(directory, show_progress=False)
+        self.tokens.save(directory)
 
     @classmethod
     def load(cls, directory: Path, corpus: Corpus) -> LexicalIndex:
@@ -159,7 +230,10 @@ class LexicalIndex:
             # numpy's memmap subclass makes each slice slower.
             bm25.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
                            for key, value in bm25.scores.items()}
-        index._attach(corpus, bm25)
+        tokens = Tokens.load(directory)
+        if len(tokens) != len(corpus):
+            raise ValueError("the analysed texts do not match their corpus")
+        index._attach(corpus, bm25, tokens)
         return index
 
     @property
@@ -190,9 +264,47 @@ class LexicalIndex:
         question: one analysis of the passage, cached per passage, costs a fraction of one
         cached analysis per sentence (measured: docs/benchmarks.md).
         """
+        position = self.corpus.position(chunk.id)
+        if position is not None:  # an indexed chunk: read from its analysed text
+            held = self._held_sentences(position, len(chunk.sentences) or 1)
+            if held is not None:
+                return held
         spans = chunk.sentences or ((chunk.start, chunk.end),)
         return self._analyse_spans(chunk.text, tuple((s - chunk.start, e - chunk.start)
                                                      for s, e in spans))
+
+    def passage_terms(self, chunk: Chunk) -> frozenset[str]:
+        """The terms of a chunk's `lexical_text` (title, outlet, date and passage)."""
+        position = self.corpus.position(chunk.id)
+        if position is None:
+            return frozenset(self.terms(lexical_text(chunk)))
+        return self._held_passage(position)
+
+    def _passage_at(self, position: int) -> frozenset[str]:
+        vocabulary = self._vocabulary
+        return frozenset(vocabulary[i] for i in np.unique(self.tokens.arrays[position]).tolist())
+
+    @functools.cached_property
+    def _vocabulary(self) -> list[str]:
+        """Term ids' terms (the inverse of `Tokens.vocab`)."""
+        return sorted(self.tokens.vocab, key=self.tokens.vocab.__getitem__)
+
+    def _marked_terms(self, position: int, count: int) -> tuple[frozenset[str], ...] | None:
+        """The terms of each of the `count` sentences of the indexed chunk at `position`, from
+        its analysed text; None when its marks do not fit that many sentences."""
+        marks = self.tokens.sentences[position]
+        inside = marks != NO_SENTENCE
+        if not inside.any() and len(marks):  # analysed without sentence spans
+            return None
+        sentences: list[set[str]] = [set() for _ in range(count)]
+        vocabulary = self._vocabulary
+        try:
+            for term, mark in zip(self.tokens.arrays[position][inside].tolist(),
+                                  marks[inside].tolist(), strict=True):
+                sentences[mark].add(vocabulary[term])
+        except IndexError:
+            return None
+        return tuple(frozenset(terms) for terms in sentences)
 
     def _spans_text(self, text: str, spans: tuple[tuple[int, int], ...]
                     ) -> tuple[frozenset[str], ...]:

@@ -23,7 +23,6 @@ the directory costs one rebuild.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -38,13 +37,13 @@ import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
-from rag.lexical import TOKENS, LexicalIndex, Tokens, lexical_text
+from rag.lexical import LexicalIndex, Tokens
 from rag.schemas import Chunk
 from rag.store import Store
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 2  # 2: the analysed texts are saved too (incremental updates)
+FORMAT = 3  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks
 VECTORS = "vectors.npy"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
@@ -63,16 +62,12 @@ class Snapshot:
     revision: Revision | None
     corpus: Corpus
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
-    lexical: LexicalIndex
-    # The analysed texts BM25 was built from, row i corpus[i]'s: in memory after a build or an
-    # update, else read on demand from `directory` (where this snapshot was saved or loaded).
-    tokens: Tokens | None = None
-    directory: Path | None = None
+    lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
 
     @classmethod
     def empty(cls) -> Snapshot:
         lexical = LexicalIndex()
-        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical, Tokens())
+        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical)
 
     @classmethod
     def build(cls, store: Store, revision: Revision) -> Snapshot:
@@ -89,11 +84,11 @@ class Snapshot:
         def chunks() -> Iterator[Chunk]:
             for page, page_vectors in store.committed_pages():
                 vectors.add(page_vectors)
-                tokens.add([lexical_text(c) for c in page])
+                tokens.add_chunks(page)
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
-        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens), tokens)
+        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens))
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -120,23 +115,14 @@ class Snapshot:
         new_chunks, new_vectors = store.committed_chunks(list(counts))
         if len(new_chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read: rebuild to be sure
-        tokens = previous.analysed().select(keep.tolist())
-        tokens.add([lexical_text(c) for c in new_chunks])
+        tokens = previous.lexical.tokens.select(keep.tolist())
+        tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens), tokens)
+                   LexicalIndex.build(merged, tokens))
 
-    def analysed(self) -> Tokens:
-        """The analysed texts, read from the saved snapshot when not in memory."""
-        if self.tokens is not None:
-            return self.tokens
-        if self.directory is None:
-            raise ValueError("a snapshot neither built nor saved has no analysed texts")
-        return Tokens.load(self.directory)
-
-    def save(self, root: Path) -> Snapshot:
-        """Write this snapshot under `root` (atomically), and remove the ones it replaces.
-        Returns it as saved: its analysed texts then live on disk rather than in memory."""
+    def save(self, root: Path) -> None:
+        """Write this snapshot under `root` (atomically), and remove the ones it replaces."""
         root.mkdir(parents=True, exist_ok=True)
         final = root / _name(self.revision)
         temporary = root / f".tmp-{uuid.uuid4().hex}"
@@ -144,7 +130,6 @@ class Snapshot:
         try:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
-            self.analysed().save(temporary)
             np.save(temporary / VECTORS, self.vectors)
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
@@ -152,7 +137,6 @@ class Snapshot:
             if not final.is_dir():
                 raise
         _prune(root, keep=final.name)
-        return dataclasses.replace(self, tokens=None, directory=final)
 
     @classmethod
     def load(cls, root: Path, revision: Revision) -> Snapshot | None:
@@ -168,10 +152,7 @@ class Snapshot:
             vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
             if len(vectors) != len(corpus):
                 raise ValueError("vectors and chunks differ in number")
-            if not (directory / TOKENS).is_file():
-                raise ValueError("the analysed texts are missing")
-            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
-                       directory=directory)
+            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus))
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None
@@ -193,15 +174,15 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     if previous is not None and previous.revision is not None:
         try:
             snapshot = Snapshot.update(previous, store, revision)
-        except (OSError, ValueError) as error:  # its saved analysed texts are gone
+        except (OSError, ValueError) as error:  # a read of the store failed midway
             log.warning("rebuilding the search snapshot instead of updating it: %s", error)
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
     try:
-        return snapshot.save(root)
+        snapshot.save(root)
     except OSError as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
-        return snapshot
+    return snapshot
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:

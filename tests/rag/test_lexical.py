@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.corpus import Corpus
-from rag.lexical import LexicalIndex, Tokens, bm25_index, lexical_text
+from rag.lexical import NO_SENTENCE, LexicalIndex, Tokens, bm25_index, lexical_text
 from rag.schemas import Chunk, Filters
 
 
@@ -231,3 +231,43 @@ def test_sentence_terms_are_analysed_once_a_passage() -> None:
     assert index.sentence_terms(passage) == first
     after = index._analyse_spans.cache_info()
     assert (after.hits, after.misses) == (analysed.hits + 1, analysed.misses)
+
+
+@pytest.mark.parametrize("sentences", [
+    ["Port officials said the dockworkers strike ended after nine days.", "It did.",
+     "Unions accepted a pay rise."],  # "It did." holds no content term: an empty set
+    ["İstanbul's dockworkers struck.", "Officials in İzmir said ships were waiting."],
+])
+def test_an_indexed_chunks_sentence_terms_come_from_its_analysed_text(
+        sentences: list[str], tmp_path: Path) -> None:
+    passage = _with_sentences("p", sentences, start=120).model_copy(
+        update={"title": "Dock strike ends", "source": "Harbour Times"})
+    index = LexicalIndex([*CHUNKS, passage])
+    expected = tuple(frozenset(index.terms(s)) for s in sentences)
+    assert index.sentence_terms(passage) == expected
+    assert index._analyse_spans.cache_info().misses == 0  # no text was analysed again
+    # the title and outlet are terms of the passage, in none of its sentences
+    assert index.passage_terms(passage) == frozenset(index.terms(lexical_text(passage)))
+    assert {"dock", "harbour"} <= index.passage_terms(passage)
+    assert not {"dock", "harbour"} & set().union(*expected)
+    index.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path, index.corpus)
+    assert loaded.sentence_terms(passage) == expected
+    assert loaded.passage_terms(passage) == index.passage_terms(passage)
+
+
+def test_a_chunk_the_index_does_not_hold_is_analysed_from_its_text() -> None:
+    index = LexicalIndex(CHUNKS)
+    stranger = chunk("stranger", "Zeppelin crews landed at the harbour.")
+    assert index.passage_terms(stranger) == frozenset(index.terms(lexical_text(stranger)))
+    assert index.sentence_terms(stranger) == (frozenset(index.terms(stranger.text)),)
+
+
+def test_sentence_marks_place_each_term_in_its_sentence() -> None:
+    tokens = Tokens()
+    text = "Alpha beta. Gamma delta epsilon. Zeta"
+    tokens.add([text, "Harbour spans"], [((0, 11), (12, 32)), ()])
+    marks = tokens.sentences
+    assert marks[0].tolist() == [0, 0, 1, 1, 1, NO_SENTENCE]  # "zeta" is in no sentence
+    assert marks[1].tolist() == [NO_SENTENCE] * 2  # analysed without sentence spans
+    assert [len(a) for a in tokens.arrays] == [6, 2]
