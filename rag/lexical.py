@@ -36,6 +36,8 @@ TOKEN_SENTENCES = "token_sentences.npy"
 # The sentence mark of a term in no sentence of its passage (title, outlet, date).
 NO_SENTENCE = np.iinfo(np.uint16).max
 Spans = tuple[tuple[int, int], ...]
+# Two word characters in a row: a bound between them would cut a word.
+_TWO_WORD_CHARS = re.compile(r"\w\w")
 # Texts whose analysis is kept (sentences and words, ~100 bytes each on average).
 ANALYSIS_CACHE = 20_000
 
@@ -63,96 +65,159 @@ class Tokens:
     compact arrays holds ~0.1 GB, from which `bm25_index` computes the BM25 matrix. The
     sentence marks let the re-ranker and the answerer read a passage's sentences without
     analysing its text again for each question (a passage not analysed before cost 0.2 ms,
-    about ten of them a question: docs/benchmarks.md).
+    about ten of them a question: docs/benchmarks.md). Loaded texts stay three flat arrays
+    (ids, marks, offsets) until an update needs them one by one.
     """
 
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
-        self.vocab: dict[str, int] = {}
-        self._texts: list[np.ndarray] = []
-        self._sentences: list[np.ndarray] = []
+        self._vocab: dict[str, int] | None = {}
+        self._terms: list[str] = []  # term ids' terms, in id order
+        self._texts: list[np.ndarray] | None = []
+        self._sentences: list[np.ndarray] | None = []
+        self._flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def add(self, texts: list[str], sentences: list[Spans] | None = None) -> None:
         """Analyse these texts as bm25s.tokenize does (its token pattern, lower case,
-        stopwords, stems), marking each term
-        with the sentence of `sentences` (each text's spans, in order) it starts in.
+        stopwords, stems), marking each term with the sentence of `sentences` (each text's
+        spans, in order) it lies in.
 
         bm25s.tokenize is not called because it gives no offsets; this is its analysis, with
         the terms numbered in order of first use rather than by a set's order."""
-        found: list[tuple[list[str], np.ndarray]] = []
-        for text, spans in zip(texts, sentences or [()] * len(texts), strict=True):
-            lowered = text.lower()
-            matches = [m for m in _TOKEN.finditer(lowered) if m.group() not in _STOPWORD_SET]
-            words = [m.group() for m in matches]
-            starts = np.fromiter((m.start() for m in matches), dtype=np.int64,
-                                 count=len(matches))
-            if len(lowered) != len(text):  # lower-casing moved the offsets: map them back
-                widths = np.cumsum([len(ch.lower()) for ch in text])
-                starts = np.searchsorted(widths, starts, side="right")
-            found.append((words, _marks(starts, spans, len(words))))
+        found = [_words_and_marks(text, spans)
+                 for text, spans in zip(texts, sentences or [()] * len(texts), strict=True)]
         unique = list(dict.fromkeys(w for words, _ in found for w in words))
-        stems = dict(zip(unique, self._stemmer.stemWords(unique), strict=True))
-        ids = {word: self.vocab.setdefault(stems[word], len(self.vocab)) for word in unique}
-        for words, marks in found:
-            self._texts.append(np.fromiter((ids[w] for w in words), dtype=np.int32,
-                                           count=len(words)))
-            self._sentences.append(marks)
+        vocab, terms = self.vocab, self._terms
+        ids = {}
+        for word, stem in zip(unique, self._stemmer.stemWords(unique), strict=True):
+            if stem not in vocab:
+                vocab[stem] = len(terms)
+                terms.append(stem)
+            ids[word] = vocab[stem]
+        lengths = [len(words) for words, _ in found]
+        page = np.fromiter(map(ids.__getitem__, itertools.chain.from_iterable(
+            words for words, _ in found)), dtype=np.int32, count=sum(lengths))
+        self.arrays.extend(np.split(page, np.cumsum(lengths)[:-1]) if found else [])
+        self.sentences.extend(text_marks for _, text_marks in found)
 
     def add_chunks(self, chunks: list[Chunk]) -> None:
         """Analyse the chunks' `lexical_text`s, terms marked by sentence."""
         self.add([lexical_text(c) for c in chunks], [sentence_spans(c) for c in chunks])
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._flat[2]) - 1 if self._flat is not None else len(self._texts)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Term -> id."""
+        if self._vocab is None:
+            self._vocab = {term: i for i, term in enumerate(self._terms)}
+        return self._vocab
+
+    @property
+    def terms(self) -> list[str]:
+        """Id -> term."""
+        return self._terms
 
     @property
     def arrays(self) -> list[np.ndarray]:
         """Each text's term ids (columns of `vocab`), in order."""
+        self._unflatten()
         return self._texts
 
     @property
     def sentences(self) -> list[np.ndarray]:
         """Each text's sentence marks (uint16, one a term of `arrays`; `NO_SENTENCE` outside
         every sentence)."""
+        self._unflatten()
         return self._sentences
+
+    def text(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """One text's term ids and their sentence marks."""
+        if self._flat is None:
+            return self._texts[row], self._sentences[row]
+        ids, marks, offsets = self._flat
+        begin, end = int(offsets[row]), int(offsets[row + 1])
+        return ids[begin:end], marks[begin:end]
 
     def select(self, rows: Iterable[int]) -> Tokens:
         """The analysed texts of these rows, in this order (the vocabulary is shared: terms
         no longer in any text are harmless, BM25 gives them no documents)."""
-        rows = list(rows)
         chosen = Tokens()
-        chosen.vocab = dict(self.vocab)
-        chosen._texts = [self._texts[row] for row in rows]
-        chosen._sentences = [self._sentences[row] for row in rows]
+        chosen._vocab, chosen._terms = dict(self.vocab), list(self._terms)
+        for row in rows:
+            ids, marks = self.text(row)
+            chosen._texts.append(ids)
+            chosen._sentences.append(marks)
         return chosen
 
     def save(self, directory: Path) -> None:
-        """Write the texts and their marks as flat arrays plus offsets, and the vocabulary,
-        into `directory`."""
-        lengths = np.array([len(t) for t in self._texts], dtype=np.int64)
-        offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
-        np.save(directory / TOKENS, _flat(self._texts, np.int32))
-        np.save(directory / TOKEN_SENTENCES, _flat(self._sentences, np.uint16))
+        """Write the texts and their marks as flat arrays plus offsets, and the terms, into
+        `directory`."""
+        if self._flat is not None:
+            ids, marks, offsets = self._flat
+        else:
+            lengths = np.array([len(t) for t in self._texts], dtype=np.int64)
+            offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
+            ids, marks = _flat(self._texts, np.int32), _flat(self._sentences, np.uint16)
+        np.save(directory / TOKENS, ids)
+        np.save(directory / TOKEN_SENTENCES, marks)
         np.save(directory / TOKEN_OFFSETS, offsets)
-        (directory / TOKEN_VOCAB).write_text(json.dumps(sorted(self.vocab, key=self.vocab.get)))
+        (directory / TOKEN_VOCAB).write_text(json.dumps(self._terms))
 
     @classmethod
     def load(cls, directory: Path) -> Tokens:
-        """What `save` wrote, the texts memory-mapped."""
+        """What `save` wrote, the arrays memory-mapped."""
         tokens = cls()
-        # Plain arrays over the mappings: slicing numpy's memmap subclass 100k times was
-        # most of the load.
-        flat = np.asarray(np.load(directory / TOKENS, mmap_mode="r"))
+        # Plain arrays over the mappings: slicing numpy's memmap subclass was most of a load.
+        ids = np.asarray(np.load(directory / TOKENS, mmap_mode="r"))
         marks = np.asarray(np.load(directory / TOKEN_SENTENCES, mmap_mode="r"))
         offsets = np.load(directory / TOKEN_OFFSETS)
-        if len(flat) != len(marks) or (len(offsets) and offsets[-1] != len(flat)):
+        if len(ids) != len(marks) or not len(offsets) or offsets[-1] != len(ids):
             raise ValueError("the analysed texts do not match their offsets")
-        tokens.vocab = {term: i for i, term in
-                        enumerate(json.loads((directory / TOKEN_VOCAB).read_text()))}
-        bounds = list(itertools.pairwise(offsets.tolist()))
-        tokens._texts = [flat[begin:end] for begin, end in bounds]
-        tokens._sentences = [marks[begin:end] for begin, end in bounds]
+        tokens._flat = (ids, marks, offsets)
+        tokens._texts = tokens._sentences = tokens._vocab = None
+        tokens._terms = json.loads((directory / TOKEN_VOCAB).read_text())
         return tokens
+
+    def _unflatten(self) -> None:
+        if self._flat is not None:
+            ids, marks, offsets = self._flat
+            bounds = list(itertools.pairwise(offsets.tolist()))
+            self._texts = [ids[begin:end] for begin, end in bounds]
+            self._sentences = [marks[begin:end] for begin, end in bounds]
+            self._flat = None
+
+
+def _words_and_marks(text: str, spans: Spans) -> tuple[list[str], np.ndarray]:
+    """A text's content words (bm25s's token pattern, lower case, stopwords out) and the
+    sentence each lies in.
+
+    The text is cut at the sentences' bounds and each piece matched on its own, in C
+    (`findall` with bounds); where a bound would cut a word, or lower-casing moved the
+    offsets, each word's offset is read instead (slower, and rare).
+    """
+    lowered = text.lower()
+    bounds = sorted({0, len(lowered), *(b for span in spans for b in span if 0 < b < len(lowered))})
+    if len(lowered) == len(text) and not any(_TWO_WORD_CHARS.match(lowered, b - 1)
+                                             for b in bounds[1:-1]):
+        pieces = [[w for w in _TOKEN.findall(lowered, a, b) if w not in _STOPWORD_SET]
+                  for a, b in itertools.pairwise(bounds)]
+        sentence_of = {begin: k for k, (begin, _) in enumerate(spans)}
+        ends = {begin: end for begin, end in spans}
+        piece_marks = []
+        for a, b in itertools.pairwise(bounds):
+            k = sentence_of.get(a)
+            piece_marks.append(k if k is not None and b <= ends[a] else NO_SENTENCE)
+        words = [w for piece in pieces for w in piece]
+        marks = np.repeat(np.array(piece_marks, dtype=np.uint16), [len(p) for p in pieces])
+        return words, marks
+    matches = [m for m in _TOKEN.finditer(lowered) if m.group() not in _STOPWORD_SET]
+    starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
+    if len(lowered) != len(text):  # lower-casing moved the offsets: map them back
+        widths = np.cumsum([len(ch.lower()) for ch in text])
+        starts = np.searchsorted(widths, starts, side="right")
+    return [m.group() for m in matches], _marks(starts, spans, len(matches))
 
 
 def _marks(starts: np.ndarray, spans: Spans, count: int) -> np.ndarray:
@@ -282,24 +347,23 @@ class LexicalIndex:
 
     def _passage_at(self, position: int) -> frozenset[str]:
         vocabulary = self._vocabulary
-        return frozenset(vocabulary[i] for i in np.unique(self.tokens.arrays[position]).tolist())
+        return frozenset(vocabulary[i] for i in np.unique(self.tokens.text(position)[0]).tolist())
 
-    @functools.cached_property
+    @property
     def _vocabulary(self) -> list[str]:
-        """Term ids' terms (the inverse of `Tokens.vocab`)."""
-        return sorted(self.tokens.vocab, key=self.tokens.vocab.__getitem__)
+        return self.tokens.terms
 
     def _marked_terms(self, position: int, count: int) -> tuple[frozenset[str], ...] | None:
         """The terms of each of the `count` sentences of the indexed chunk at `position`, from
         its analysed text; None when its marks do not fit that many sentences."""
-        marks = self.tokens.sentences[position]
+        ids, marks = self.tokens.text(position)
         inside = marks != NO_SENTENCE
         if not inside.any() and len(marks):  # analysed without sentence spans
             return None
         sentences: list[set[str]] = [set() for _ in range(count)]
         vocabulary = self._vocabulary
         try:
-            for term, mark in zip(self.tokens.arrays[position][inside].tolist(),
+            for term, mark in zip(ids[inside].tolist(),
                                   marks[inside].tolist(), strict=True):
                 sentences[mark].add(vocabulary[term])
         except IndexError:

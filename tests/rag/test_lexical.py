@@ -271,3 +271,31 @@ def test_sentence_marks_place_each_term_in_its_sentence() -> None:
     assert marks[0].tolist() == [0, 0, 1, 1, 1, NO_SENTENCE]  # "zeta" is in no sentence
     assert marks[1].tolist() == [NO_SENTENCE] * 2  # analysed without sentence spans
     assert [len(a) for a in tokens.arrays] == [6, 2]
+
+
+def test_a_sentence_bound_inside_a_word_changes_no_term() -> None:
+    text = "Harbour dockworkers struck again"
+    cut, whole = Tokens(), Tokens()
+    cut.add([text], [((0, 12), (12, len(text)))])  # "dockworkers" cut after "dock"
+    whole.add([text])
+    assert [cut.terms[i] for i in cut.arrays[0]] == [whole.terms[i] for i in whole.arrays[0]]
+    assert cut.sentences[0].tolist() == [0, 0, 1]  # each word in the sentence it starts in
+
+
+def test_loaded_texts_select_and_grow_as_in_memory_ones(tmp_path: Path) -> None:
+    built = Tokens()
+    built.add_chunks(CHUNKS[:3])
+    built.save(tmp_path)
+    loaded = Tokens.load(tmp_path)
+    assert len(loaded) == 3 and loaded.terms == built.terms
+    for row in range(3):
+        assert [a.tolist() for a in loaded.text(row)] == [a.tolist() for a in built.text(row)]
+    grown = {}
+    for name, tokens in (("built", built), ("loaded", loaded)):
+        grown[name] = tokens.select([2, 0])
+        grown[name].add_chunks(CHUNKS[3:])
+    assert grown["built"].vocab == grown["loaded"].vocab
+    for a, b in zip(grown["built"].arrays, grown["loaded"].arrays, strict=True):
+        assert a.tolist() == b.tolist()
+    for a, b in zip(grown["built"].sentences, grown["loaded"].sentences, strict=True):
+        assert a.tolist() == b.tolist()
