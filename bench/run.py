@@ -15,7 +15,8 @@ import os
 import subprocess
 import sys
 
-QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder")
+QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder",
+           "bench.sentence_vectors")
 PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start", "bench.refresh")
 
 
