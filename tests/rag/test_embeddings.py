@@ -4,6 +4,7 @@ the torch backend agreeing with the ONNX one."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,21 @@ def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encode
     np.testing.assert_array_equal(questions.embed([NEWS[0]])[0], alone[0])
     same = settings.model_copy(update={"question_encoder": "same"})
     assert question_encoder_for(same, encoder) is encoder
+
+
+def test_a_question_gets_the_same_vector_alone_or_among_concurrent_ones(
+        model_cache: Path) -> None:
+    # The question encoder runs a question no other run overlaps in a session whose threads
+    # spin, and overlapping ones in one whose threads sleep: the vectors must not differ.
+    model = quantized_model(model_cache)
+    adaptive = OnnxMiniLM(batch_size=1, model=model, spin_when_alone=True)
+    calm = OnnxMiniLM(batch_size=1, model=model)
+    expected = np.stack([calm.embed([text])[0] for text in NEWS])
+    alone = np.stack([adaptive.embed([text])[0] for text in NEWS])
+    np.testing.assert_array_equal(alone, expected)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda text: adaptive.embed([text])[0], NEWS * 8))
+    np.testing.assert_array_equal(np.stack(together), np.concatenate([expected] * 8))
 
 
 def test_without_a_writable_cache_questions_use_the_documents_encoder(
