@@ -22,13 +22,12 @@ import Stemmer
 from rag.corpus import Corpus
 from rag.schemas import Chunk, Filters
 
+# bm25s's own analysis (its token pattern, lower case, stopwords, then the stemmer), redone
+# here: bm25s.tokenize gives no offsets (`Tokens.add`), and builds progress bars and
+# vocabularies on every call, which the profile showed as most of an extractive answer's time.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # NLTK's English list: bm25s's "en" (Lucene's 33 words) keeps "what", "did", "about", which then
 # outweigh the words a question is really about.
-STOPWORDS = "en_plus"
-# bm25s's own analysis (its token pattern, lower case, stopwords, then the stemmer), redone
-# here for single texts: bm25s.tokenize builds progress bars and vocabularies on every call,
-# which the profile showed as most of an extractive answer's time (it analyses every sentence).
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 # Where `Tokens.save` writes (beside the BM25 index in a snapshot directory).
 TOKENS, TOKEN_OFFSETS, TOKEN_VOCAB = "tokens.npy", "token_offsets.npy", "token_vocab.json"
@@ -228,7 +227,7 @@ def _marks(starts: np.ndarray, spans: Spans, count: int) -> np.ndarray:
         ends = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
         which = np.searchsorted(begins, starts, side="right") - 1
         inside = (which >= 0) & (starts < ends[np.clip(which, 0, None)])
-        marks[: len(starts)][inside] = which[inside]
+        marks[inside] = which[inside]
     return marks
 
 
@@ -326,8 +325,9 @@ class LexicalIndex:
         has no sentence spans).
 
         The re-ranker and the answerer read every sentence of their passages for each
-        question: one analysis of the passage, cached per passage, costs a fraction of one
-        cached analysis per sentence (measured: docs/benchmarks.md).
+        question. An indexed chunk's are read from the analysed text BM25 was built from (its
+        terms carry their sentence); any other chunk is analysed once, all its sentences in one
+        pass, and cached (measured: docs/benchmarks.md).
         """
         position = self.corpus.position(chunk.id)
         if position is not None:  # an indexed chunk: read from its analysed text
@@ -346,12 +346,8 @@ class LexicalIndex:
         return self._held_passage(position)
 
     def _passage_at(self, position: int) -> frozenset[str]:
-        vocabulary = self._vocabulary
-        return frozenset(vocabulary[i] for i in np.unique(self.tokens.text(position)[0]).tolist())
-
-    @property
-    def _vocabulary(self) -> list[str]:
-        return self.tokens.terms
+        terms = self.tokens.terms
+        return frozenset(terms[i] for i in np.unique(self.tokens.text(position)[0]).tolist())
 
     def _marked_terms(self, position: int, count: int) -> tuple[frozenset[str], ...] | None:
         """The terms of each of the `count` sentences of the indexed chunk at `position`, from
@@ -361,11 +357,10 @@ class LexicalIndex:
         if not inside.any() and len(marks):  # analysed without sentence spans
             return None
         sentences: list[set[str]] = [set() for _ in range(count)]
-        vocabulary = self._vocabulary
+        terms = self.tokens.terms
         try:
-            for term, mark in zip(ids[inside].tolist(),
-                                  marks[inside].tolist(), strict=True):
-                sentences[mark].add(vocabulary[term])
+            for term, mark in zip(ids[inside].tolist(), marks[inside].tolist(), strict=True):
+                sentences[mark].add(terms[term])
         except IndexError:
             return None
         return tuple(frozenset(terms) for terms in sentences)
