@@ -30,7 +30,6 @@ import rag.rerank
 from bench.common import markdown_table, settings_for, write_results
 from bench.multihop_retrieval import SHARED, evaluate
 from rag.corpus import Corpus
-from rag.coverage import term_weights
 from rag.embeddings import Encoder, load_encoder, question_encoder_for
 from rag.lexical import LexicalIndex
 from rag.retrieve import Retriever
@@ -96,8 +95,7 @@ def main() -> None:
         best, by_clause = coverages(hits, whole, parts, lexical)
         if not (weights["question"] or weights["clause"]):
             return best, by_clause
-        pieces = [p for p in rag.rerank._CLAUSE_BREAK.split(asked["question"])
-                  if p and len(term_weights(p, lexical)) >= rag.rerank.MIN_CLAUSE_TERMS]
+        pieces = [text for text, _ in rag.rerank.clause_parts(asked["question"], lexical)]
         clause_vectors = embed(pieces) if pieces else np.zeros((0, vectors.shape[1]))
         to_question, to_clause = [], []
         for hit in hits:

@@ -48,10 +48,16 @@ FULL_CLAUSE_TERMS = 3
 LEADER_BONUS = 0.3
 
 
+def clause_parts(question: str, lexical: LexicalIndex) -> list[tuple[str, dict[str, float]]]:
+    """The question's clauses, each as its text and its weighted content terms."""
+    parts = ((part, term_weights(part, lexical)) for part in _CLAUSE_BREAK.split(question)
+             if part)
+    return [(text, weights) for text, weights in parts if len(weights) >= MIN_CLAUSE_TERMS]
+
+
 def clauses(question: str, lexical: LexicalIndex) -> list[dict[str, float]]:
     """The question's clauses, each as its weighted content terms."""
-    parts = (term_weights(part, lexical) for part in _CLAUSE_BREAK.split(question) if part)
-    return [weights for weights in parts if len(weights) >= MIN_CLAUSE_TERMS]
+    return [weights for _, weights in clause_parts(question, lexical)]
 
 
 def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
@@ -98,9 +104,8 @@ def _coverages(hits: list[Hit], whole: dict[str, float],
     weights = np.zeros((len(asked), 1 + len(parts)))
     for j, (terms, strength) in enumerate([(whole, 1.0), *parts]):
         total = sum(terms.values())
-        for term, weight in terms.items():
-            if total:
-                weights[column[term], j] = weight / total * strength
+        for term, weight in terms.items() if total else ():
+            weights[column[term], j] = weight / total * strength
     wanted = frozenset(asked)
     rows: list[int] = []
     cols: list[int] = []
