@@ -1,9 +1,10 @@
 """Shared helpers of the performance benchmarks: stores of a given size, servers, timing, output.
 
 Stores bigger than the embedded MultiHop-RAG corpus are made of its real chunks (text, metadata,
-vectors) plus perturbed copies: each copy of an article gets new article and chunk ids and its
-chunk vectors plus small gaussian noise, renormalised. Everything is written through
-`Store.add_articles`, so the collections have the product's layout.
+vectors, sentence vectors) plus perturbed copies: each copy of an article gets new article and
+chunk ids and its chunk and sentence vectors plus small gaussian noise, renormalised.
+Everything is written through `Store.add_articles`, so the collections have the product's
+layout.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -34,6 +36,7 @@ RESULTS = ROOT / "bench" / "results"
 # The store `bench.multihop_retrieval` builds (the whole corpus, embedded by the product).
 SOURCE_STORE = Path(os.environ.get("BENCH_SOURCE_STORE", "var/bench-multihop"))
 NOISE = 0.01  # per dimension: a copy's vector keeps a cosine of about 0.98 to the original
+FORMAT = 2  # of the stores built here: 2 with sentence vectors (older ones are rebuilt)
 
 
 def settings_for(data_dir: Path) -> Settings:
@@ -85,36 +88,48 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 # ---- stores of a given size ------------------------------------------------------------------
 
-def _source_articles(source: Store) -> list[tuple[Article, list[Chunk], np.ndarray]]:
+_Source = tuple[Article, list[Chunk], np.ndarray, list[np.ndarray]]
+
+
+def _source_articles(source: Store) -> list[_Source]:
     by_article: dict[str, list[Chunk]] = {}
     for chunk in source.iter_chunks():
         by_article.setdefault(chunk.article_id, []).append(chunk)
     out = []
     for article_id in sorted(by_article):
         chunks = sorted(by_article[article_id], key=lambda c: c.ordinal)
-        vectors = source.chunk_vectors([c.id for c in chunks])
+        ids = [c.id for c in chunks]
+        vectors, sentences = source.chunk_vectors(ids), source.sentence_vectors(ids)
+        if any(sentences[i] is None for i in ids):
+            raise SystemExit(f"{SOURCE_STORE} was embedded without sentence vectors: "
+                             "index it again with `python -m bench.multihop_retrieval`")
         out.append((source.get_article(article_id), chunks,
-                    np.stack([vectors[c.id] for c in chunks])))
+                    np.stack([vectors[i] for i in ids]), [sentences[i] for i in ids]))
     return out
 
 
-def _copy(article: Article, chunks: list[Chunk], vectors: np.ndarray, copy: int,
-          rng: np.random.Generator) -> tuple[Article, list[Chunk], np.ndarray]:
+def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    moved = vectors + rng.normal(0.0, NOISE, vectors.shape).astype(np.float32)
+    return moved / np.linalg.norm(moved, axis=1, keepdims=True)
+
+
+def _copy(original: _Source, copy: int, rng: np.random.Generator) -> _Source:
     """A perturbed copy: new ids, same text and metadata, vectors moved by a little noise."""
+    article, chunks, vectors, sentences = original
     new_id = hashlib.sha256(f"{article.id}:{copy}".encode()).hexdigest()[:16]
-    noisy = vectors + rng.normal(0.0, NOISE, vectors.shape).astype(np.float32)
-    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
     new_chunks = [c.model_copy(update={"id": f"{new_id}:{c.ordinal}", "article_id": new_id})
                   for c in chunks]
-    return article.model_copy(update={"id": new_id}), new_chunks, noisy
+    return (article.model_copy(update={"id": new_id}), new_chunks, _noisy(vectors, rng),
+            [_noisy(s, rng) for s in sentences])
 
 
 def build_store(target_chunks: int, data_dir: Path) -> int:
     """A store of about `target_chunks` chunks under `data_dir` (reused when already built);
     returns its chunk count. Real articles first, then perturbed copies, whole articles."""
     marker = data_dir / "bench-store.json"
-    if marker.exists() and json.loads(marker.read_text())["target"] == target_chunks:
+    if marker.exists() and json.loads(marker.read_text()).get("built") == [target_chunks, FORMAT]:
         return json.loads(marker.read_text())["chunks"]
+    shutil.rmtree(data_dir, ignore_errors=True)  # built by older code, or cut short
     source = Store.open(settings_for(SOURCE_STORE))
     if source.chunk_count() == 0:
         raise SystemExit(f"{SOURCE_STORE} holds no chunks: run `python -m bench.multihop_retrieval`"
@@ -125,24 +140,28 @@ def build_store(target_chunks: int, data_dir: Path) -> int:
     written, copy, batch = 0, 0, []
     began = time.perf_counter()
     while written < target_chunks and copy < 1000:
-        for article, chunks, vectors in originals:
+        for original in originals:
             if written >= target_chunks:
                 break
-            batch.append((article, chunks, vectors) if copy == 0
-                         else _copy(article, chunks, vectors, copy, rng))
-            written += len(chunks)
+            batch.append(original if copy == 0 else _copy(original, copy, rng))
+            written += len(original[1])
             if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
-                store.add_articles(batch)
+                _write(store, batch)
                 batch = []
         copy += 1
         print(f"  {data_dir}: {written} chunks ({time.perf_counter() - began:.0f} s)",
               flush=True)
-    store.add_articles(batch)
+    _write(store, batch)
     count = store.chunk_count()
-    marker.write_text(json.dumps({"target": target_chunks, "chunks": count,
+    marker.write_text(json.dumps({"built": [target_chunks, FORMAT], "chunks": count,
                                   "real_chunks": min(count, source.chunk_count()),
                                   "noise_per_dimension": NOISE}))
     return count
+
+
+def _write(store: Store, batch: list[_Source]) -> None:
+    store.add_articles([(article, chunks, vectors) for article, chunks, vectors, _ in batch],
+                       [s for *_, sentences in batch for s in sentences])
 
 
 # ---- servers ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Ingestion throughput on MultiHop-RAG, beside the raw encoder and llama-index's pipeline.
 
-Our pipeline beside the raw encoder on the same chunk texts (the floor on this CPU) and beside
-llama-index's IngestionPipeline into a ChromaVectorStore with the same model, all in one run;
-then re-indexing the unchanged corpus.
+Our pipeline (by default, and with chunks only: `RAG_SENTENCE_VECTORS=false`) beside the raw
+encoder on the same chunk texts (the floor on this CPU) and beside llama-index's
+IngestionPipeline into a ChromaVectorStore with the same model, all in one run; then re-indexing
+the unchanged corpus.
 
     python -m bench.ingestion [--quick] [--articles N]
 
@@ -57,20 +58,27 @@ def main() -> None:
     encoder = encoder_for(settings)
     encoder.embed(["warm-up"] * 8)
 
-    # 1. Our pipeline: read, clean, chunk, embed, store.
-    store = Store.open(settings)
-    began = time.perf_counter()
-    report = Ingestor(store, encoder, settings).ingest_paths([corpus])
-    product_s = time.perf_counter() - began
-    texts = [c.text for c in store.iter_chunks()]
-    tokens = sum(count_tokens(t) for t in texts)
-    product = _rates(product_s, len(report.added), len(texts), tokens)
+    # 1. Our pipeline: read, clean, chunk, embed, store; by default every sentence is embedded
+    # on its own as well (rag/sentence_vectors.py), with RAG_SENTENCE_VECTORS=false only chunks.
+    products = {}
+    for name, overrides in (("chunks_only", {"sentence_vectors": False}), ("default", {})):
+        run_settings = settings_for(work / f"product-{name}").model_copy(update=overrides)
+        store = Store.open(run_settings)
+        ingestor = Ingestor(store, encoder, run_settings)
+        ingestor.sentence_encoder().embed(["warm-up"])  # loaded before the clock starts
+        began = time.perf_counter()
+        report = ingestor.ingest_paths([corpus])
+        product_s = time.perf_counter() - began
+        texts = [c.text for c in store.iter_chunks()]
+        tokens = sum(count_tokens(t) for t in texts)
+        products[name] = _rates(product_s, len(report.added), len(texts), tokens)
+    product = products["chunks_only"]
 
     # 2. The encoder alone on the same chunk texts.
     began = time.perf_counter()
     encoder.embed(texts)
     raw = _rates(time.perf_counter() - began, len(report.added), len(texts), tokens)
-    print(f"newsrag {product}\nraw encoder {raw}", flush=True)  # kept if a later step fails
+    print(f"newsrag {products}\nraw encoder {raw}", flush=True)  # kept if a later step fails
 
     # 3. llama-index's IngestionPipeline into Chroma, same model, same chunk size; run on slices
     # of the corpus, as ChromaVectorStore.add sends all its nodes in one call and Chroma
@@ -96,24 +104,29 @@ def main() -> None:
     reindex = {"seconds": seconds[0], "seconds_warm": seconds[1],
                "unchanged": len(again.unchanged), "added": len(again.added)}
 
-    ratios = {"product_over_raw_encoder": round(product["tokens_per_s"] / raw["tokens_per_s"], 2),
-              "product_over_llama_index_articles": round(
-                  product["articles_per_s"] / llama["articles_per_s"], 2)}
+    ratios = {f"{key}_over_{base}": round(run[unit] / reference[unit], 2)
+              for key, run in (("chunks_only", product), ("default", products["default"]))
+              for base, reference, unit in (("raw_encoder", raw, "tokens_per_s"),
+                                            ("llama_index_articles", llama, "articles_per_s"))}
     rows = [[name, r["articles"], r["chunks"], r["tokens"], r["seconds"], r["articles_per_s"],
              r["chunks_per_s"], r["tokens_per_s"]]
-            for name, r in (("newsrag ingest", product), ("raw encoder, same chunks", raw),
+            for name, r in (("newsrag ingest (default: chunks and sentences)",
+                             products["default"]),
+                            ("newsrag ingest, chunks only (RAG_SENTENCE_VECTORS=false)", product),
+                            ("raw encoder, same chunks", raw),
                             ("llama-index IngestionPipeline + Chroma", llama))]
     table = markdown_table(["pipeline", "articles", "chunks", "tokens", "s", "articles/s",
                             "chunks/s", "tokens/s"], rows)
-    table += (f"\n\nnewsrag / raw encoder (tokens/s): {ratios['product_over_raw_encoder']}; "
-              f"newsrag / llama-index (articles/s): "
-              f"{ratios['product_over_llama_index_articles']}\n"
+    table += ("\n\nnewsrag / raw encoder (tokens/s), / llama-index (articles/s): default "
+              f"{ratios['default_over_raw_encoder']}, {ratios['default_over_llama_index_articles']}"
+              f"; chunks only {ratios['chunks_only_over_raw_encoder']}, "
+              f"{ratios['chunks_only_over_llama_index_articles']}\n"
               f"re-indexing the unchanged {reindex['unchanged']}-article corpus: "
               f"{reindex['seconds']} s, again {reindex['seconds_warm']} s "
               f"({reindex['added']} embedded again)")
     # A slice (--quick, --articles) goes to ingestion-quick.*: it never replaces the record.
     name = "ingestion-quick" if args.quick or args.articles else "ingestion"
-    write_results(name, {"product": product, "raw_encoder": raw, "llama_index": llama,
+    write_results(name, {"product": products, "raw_encoder": raw, "llama_index": llama,
                                 "ratios": ratios, "reindex_unchanged": reindex}, table)
 
 

@@ -15,8 +15,7 @@ import os
 import subprocess
 import sys
 
-QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder",
-           "bench.sentence_vectors")
+QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder")
 PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start", "bench.refresh")
 
 

@@ -20,8 +20,9 @@ from index.chunk import chunk_article
 from index.clean import clean_text
 from index.load import Document, UnreadableFile, iter_files, read_file
 from rag.config import Settings
-from rag.embeddings import Encoder
+from rag.embeddings import Encoder, question_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
+from rag.sentence_vectors import embed_sentences
 from rag.store import Store
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -65,10 +66,15 @@ class _Pending:
 class Ingestor:
     """Turns documents into stored articles with one encoder, store and settings."""
 
-    def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings,
+                 sentence_encoder: Encoder | None = None) -> None:
+        """`sentence_encoder`: what embeds each sentence on its own (`rag.sentence_vectors`):
+        by default the questions' int8 encoder, a run a sentence, so no vector depends on
+        what it was embedded with (derived on first use)."""
         self.store = store
         self.encoder = encoder
         self.settings = settings
+        self._sentence_encoder = sentence_encoder
 
     def ingest_paths(self, paths: Iterable[Path], progress: bool = False) -> IngestReport:
         """Read every supported file under `paths` and store its articles."""
@@ -152,18 +158,26 @@ class Ingestor:
         encoder; docs/benchmarks.md). A crash in between leaves at most this group's chunks
         without records: never searched, swept by `Store.repair` (tests/test_crash_safety.py).
         """
-        vectors = self.encoder.embed([c.text for p in group for c in p.chunks])
+        chunks = [c for p in group for c in p.chunks]
+        vectors = self.encoder.embed([c.text for c in chunks])
+        sentences = (embed_sentences(self.sentence_encoder(), chunks)
+                     if self.settings.sentence_vectors else None)
         batch = []
         offset = 0
         for item in group:
             count = len(item.chunks)
             batch.append((item.article, item.chunks, vectors[offset : offset + count]))
             offset += count
-        self.store.add_articles(batch)
+        self.store.add_articles(batch, sentences)
         for item in group:
             report.added.append(item.article)
             report.chunks_added += len(item.chunks)
         bar.update(offset)
+
+    def sentence_encoder(self) -> Encoder:
+        if self._sentence_encoder is None:
+            self._sentence_encoder = question_encoder_for(self.settings, self.encoder)
+        return self._sentence_encoder
 
     def _remove_stale(self, documents: Sequence[Document], current: set[str],
                       report: IngestReport) -> None:

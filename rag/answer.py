@@ -29,6 +29,9 @@ from rag.schemas import Answer, Citation, Context, Grounding, Hit
 ABSTENTION = "The indexed articles do not cover this question, so there is no answer to cite."
 # How much a sentence's own coverage of the question counts against its passage's rank.
 COVERAGE_WEIGHT = 0.7
+# Added to a sentence's score times its cosine to the question (its sentence vector, when the
+# store holds them): sentences sharing the same question words differ in what they say.
+MEANING_WEIGHT = 0.2
 # A sentence joins the answer only if it scores at least this share of the best sentence.
 RELATIVE_FLOOR = 0.6
 # Each further sentence from an article already quoted is discounted, so answers draw on
@@ -76,13 +79,15 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> li
     candidates: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
-        for (start, end), present in zip(chunk.sentences, lexical.sentence_terms(chunk),
-                                         strict=False):  # no spans: no sentences to score
+        meaning = hit.meaning or (0.0,) * len(chunk.sentences)
+        for (start, end), present, cosine in zip(chunk.sentences, lexical.sentence_terms(chunk),
+                                                 meaning, strict=False):  # no spans: none
             speaker = chunk.speaker_of(start, end) if person else None
             if person and speaker and same_person(person, speaker):
                 present |= person_terms
             covered = coverage(weights, present)
-            score = COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.fused / best_hit
+            score = (COVERAGE_WEIGHT * covered + (1 - COVERAGE_WEIGHT) * hit.fused / best_hit
+                     + MEANING_WEIGHT * cosine)
             candidates.append(Candidate(hit, start, end, covered, score))
     return sorted(candidates, key=lambda c: -c.score)
 

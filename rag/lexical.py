@@ -29,6 +29,11 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # NLTK's English list: bm25s's "en" (Lucene's 33 words) keeps "what", "did", "about", which then
 # outweigh the words a question is really about.
 _STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
+# BM25's term-frequency saturation and length normalisation (bm25s's defaults: 1.5 and 0.75).
+# Lower values let a passage that names a question's rarer terms once rank with one that
+# repeats its common ones: on MultiHop-RAG, k1 0.3-0.6 with b 0.4-0.6 is a plateau, Hits@10
+# +0.020 held-out (docs/evaluation.md).
+K1, B = 0.5, 0.5
 # Where `Tokens.save` writes (beside the BM25 index in a snapshot directory).
 TOKENS, TOKEN_OFFSETS, TOKEN_VOCAB = "tokens.npy", "token_offsets.npy", "token_vocab.json"
 TOKEN_SENTENCES = "token_sentences.npy"
@@ -410,15 +415,15 @@ class LexicalIndex:
 
 
 def bm25_index(tokens: Tokens) -> bm25s.BM25:
-    """bm25s's index of these texts (its default Lucene BM25), the score matrix computed with
-    numpy over all texts at once.
+    """bm25s's index of these texts (Lucene BM25, k1 and b as below), the score matrix
+    computed with numpy over all texts at once.
 
     `bm25s.BM25.index` counts terms one text at a time in Python: at 100k chunks that was 12 of
     the 15 s a snapshot update took (bench/refresh.py). This computes the very same arrays
     (tests/rag/test_lexical.py compares them bit for bit) several times faster; scoring,
     saving and loading stay bm25s's.
     """
-    bm25 = bm25s.BM25()
+    bm25 = bm25s.BM25(k1=K1, b=B)
     texts = tokens.arrays
     documents, columns = len(texts), len(tokens.vocab)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)

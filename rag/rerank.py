@@ -5,14 +5,19 @@ Fusion ranks *articles* well and *passages within an article* poorly: on MultiHo
 queries the first relevant article is usually ranked first (article-level MRR@10 0.88) while
 the passage holding the evidence often is not that article's best-fused chunk (chunk-level
 MRR@10 0.65). Every chunk of an article shares its title and outlet, so what tells them apart
-is whether one of its sentences states what the question asks. Three measures, all lexical and
-cheap (no model call, no cross-encoder exists offline here):
+is whether one of its sentences states what the question asks. Four measures, cheap (no
+cross-encoder exists offline here):
 
 - **sentence coverage**: the best sentence's rarity-weighted coverage of the question's terms;
 - **clause coverage**: the same against each clause of the question ("Which company, reported
   by The Verge, has been accused of ..., and is ...?"): multi-hop questions join one clause per
   piece of evidence, and a passage that answers one clause fully matters more than one that
   touches all of them a little;
+- **sentence vectors** (`RAG_SENTENCE_VECTORS`, on by default): each sentence embedded on its
+  own at ingestion (`rag.sentence_vectors`); a passage's best sentence cosine to the question
+  is added to its sentence coverage, and its best cosine to a question clause (the clause's
+  vector pooled from the question's own encoder pass) to its clause coverage, so a sentence
+  that says what is asked in other words counts too;
 - **named outlets first**: when a question names several outlets ("as reported by Engadget
   and Polygon"), each outlet's best passage gets a bonus that moves it to the front, so every
   report it compares is near the top; otherwise the best passages of the two best articles
@@ -27,6 +32,7 @@ on the odd-numbered ones (docs/evaluation.md).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,33 +54,53 @@ FULL_CLAUSE_TERMS = 3
 LEADER_BONUS = 0.3
 
 
-def clause_parts(question: str, lexical: LexicalIndex) -> list[tuple[str, dict[str, float]]]:
-    """The question's clauses, each as its text and its weighted content terms."""
-    parts = ((part, term_weights(part, lexical)) for part in _CLAUSE_BREAK.split(question)
-             if part)
-    return [(text, weights) for text, weights in parts if len(weights) >= MIN_CLAUSE_TERMS]
+@dataclass(frozen=True)
+class Clause:
+    """A clause of a question: where it lies in the question, and its weighted content terms."""
+
+    span: tuple[int, int]
+    weights: dict[str, float]
 
 
-def clauses(question: str, lexical: LexicalIndex) -> list[dict[str, float]]:
-    """The question's clauses, each as its weighted content terms."""
-    return [weights for _, weights in clause_parts(question, lexical)]
+def clauses(question: str, lexical: LexicalIndex) -> list[Clause]:
+    """The question's clauses that name enough content terms to stand for a piece of
+    evidence."""
+    found, begin = [], 0
+    for cut in [*_CLAUSE_BREAK.finditer(question), None]:
+        end = cut.start() if cut else len(question)
+        if end > begin:
+            weights = term_weights(question[begin:end], lexical)
+            if len(weights) >= MIN_CLAUSE_TERMS:
+                found.append(Clause((begin, end), weights))
+        begin = cut.end() if cut else end
+    return found
 
 
 def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
-           outlets: list[list[str]] | None = None) -> list[Hit]:
+           outlets: list[list[str]] | None = None, parts: list[Clause] | None = None,
+           cosines: np.ndarray | None = None) -> list[Hit]:
     """Fused hits (best first) re-scored by sentence and clause coverage and named outlets,
     best first; those beyond the re-ranking depth follow unchanged.
 
     `outlets`: the outlets the question names, each as the source names it stands for.
+    `parts`: the question's `clauses` (computed here when not given). `cosines`: for each of
+    the first `rerank_depth` hits, its best sentence's cosine to the question, then to each
+    clause (`rag.sentence_vectors`); without them, coverage is lexical only.
     """
     depth = settings.rerank_depth
     if depth == 0 or not hits:
         return hits
     head, tail = hits[:depth], hits[depth:]
     whole = term_weights(question, lexical)
-    parts = [(weights, min(1.0, len(weights) / FULL_CLAUSE_TERMS))
-             for weights in clauses(question, lexical)]
-    best, by_clause = _coverages(head, whole, parts, lexical)
+    parts = clauses(question, lexical) if parts is None else parts
+    best, by_clause = _coverages(
+        head, whole, [(p.weights, min(1.0, len(p.weights) / FULL_CLAUSE_TERMS)) for p in parts],
+        lexical)
+    if cosines is not None and len(cosines):
+        best = best + settings.sentence_vector_weight * cosines[: len(head), 0]
+        if parts:
+            by_clause = (by_clause + settings.clause_vector_weight
+                         * cosines[: len(head), 1:].max(axis=1))
     w_sentence, w_clause = settings.sentence_weight, settings.clause_weight
     w_fused = 1 - w_sentence - w_clause
     scores = [w_fused * hit.fused + w_sentence * b + w_clause * c

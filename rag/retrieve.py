@@ -30,10 +30,10 @@ import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
-from rag.embeddings import Encoder
+from rag.embeddings import Encoder, embed_with_parts
 from rag.lexical import LexicalIndex
 from rag.question import dates_in
-from rag.rerank import rerank
+from rag.rerank import clauses, rerank
 from rag.schemas import Filters, Hit
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
@@ -98,7 +98,14 @@ class Retriever:
         """The `top_k` best chunks for the question, at most a few per article."""
         snapshot = self.refresh()
         top_k = top_k or self.settings.top_k
-        vector = self.encoder.embed([question])[0]
+        depth = self.settings.rerank_depth
+        parts = clauses(question, snapshot.lexical) if depth else []
+        by_sentence = depth and self.settings.sentence_vectors and snapshot.sentences.held
+        if by_sentence:
+            vector, part_vectors = embed_with_parts(self.encoder, question,
+                                                    [p.span for p in parts])
+        else:
+            vector = self.encoder.embed([question])[0]
         corpus = snapshot.corpus
         if not len(corpus):
             return SearchResult(hits=[], query_vector=vector)
@@ -129,17 +136,21 @@ class Retriever:
 
         # The second stage re-scores the best few by their best sentence (rag/rerank.py);
         # the rest keep their order after them.
-        depth = self.settings.rerank_depth
         if depth:
+            meaning = (snapshot.sentences.best_cosines(ranked[:depth],
+                                                       np.vstack([vector, part_vectors]))
+                       if by_sentence else None)
             head = rerank(question, [hit(int(p)) for p in ranked[:depth]], snapshot.lexical,
-                          self.settings, named)
+                          self.settings, named, parts, meaning)
             position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
             for rescored in head:
                 built[position_of[rescored.chunk.id]] = rescored
             ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
                                               dtype=ranked.dtype), ranked[depth:]])
         kept = self._live(corpus, ranked, top_k)
-        hits = [hit(p).model_copy(update={"rank": rank}) for rank, p in enumerate(kept, start=1)]
+        hits = [hit(p).model_copy(update={"rank": rank, "meaning": tuple(
+                    snapshot.sentences.cosines(p, vector).tolist()) if by_sentence else ()})
+                for rank, p in enumerate(kept, start=1)]
         if depth:
             hits = _scores_falling(hits)
         return SearchResult(hits=hits, query_vector=vector)

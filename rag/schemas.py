@@ -113,6 +113,9 @@ class Hit(BaseModel):
     dense: float = 0.0
     lexical: float = 0.0
     rank: int = 0
+    # Each of the chunk's sentences' cosine to the question (its sentence vectors, in the
+    # order of `chunk.sentences`); empty without them. The extractive answerer reads it.
+    meaning: tuple[float, ...] = ()
 
 
 class Citation(BaseModel):

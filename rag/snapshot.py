@@ -39,11 +39,13 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
 from rag.schemas import Chunk
+from rag.sentence_vectors import SentenceVectors
 from rag.store import Store
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 3  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks
+FORMAT = 4  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
+# 4: sentence vectors, BM25 k1 and b 0.5
 VECTORS = "vectors.npy"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
@@ -57,17 +59,20 @@ Revision = tuple[str, int, int]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The committed chunks of one store revision, their unit vectors and their BM25 index."""
+    """The committed chunks of one store revision, their unit vectors, their sentences' vectors
+    and their BM25 index."""
 
     revision: Revision | None
     corpus: Corpus
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
     lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
+    sentences: SentenceVectors  # chunk i's sentence vectors (`rag.sentence_vectors`)
 
     @classmethod
     def empty(cls) -> Snapshot:
         lexical = LexicalIndex()
-        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical)
+        return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical,
+                   SentenceVectors.from_packed([]))
 
     @classmethod
     def build(cls, store: Store, revision: Revision) -> Snapshot:
@@ -80,15 +85,18 @@ class Snapshot:
         """
         vectors = _Rows(capacity=revision[2])
         tokens = Tokens()
+        sentences: list[SentenceVectors] = []
 
         def chunks() -> Iterator[Chunk]:
-            for page, page_vectors in store.committed_pages():
+            for page, page_vectors, packed in store.committed_pages():
                 vectors.add(page_vectors)
                 tokens.add_chunks(page)
+                sentences.append(SentenceVectors.from_packed(packed))
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
-        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens))
+        return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens),
+                   SentenceVectors.concatenated(sentences))
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -112,14 +120,16 @@ class Snapshot:
         # Rows whose article is still committed (`article` holds codes into `articles`).
         kept_articles = np.flatnonzero(np.isin(corpus.articles, committed))
         keep = np.flatnonzero(np.isin(corpus.article, kept_articles))
-        new_chunks, new_vectors = store.committed_chunks(list(counts))
+        new_chunks, new_vectors, new_packed = store.committed_chunks(list(counts))
         if len(new_chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read: rebuild to be sure
         tokens = previous.lexical.tokens.select(keep.tolist())
         tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
+        sentences = SentenceVectors.concatenated(
+            [previous.sentences.select(keep), SentenceVectors.from_packed(new_packed)])
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens))
+                   LexicalIndex.build(merged, tokens), sentences)
 
     def save(self, root: Path) -> None:
         """Write this snapshot under `root` (atomically), and remove the ones it replaces."""
@@ -131,6 +141,7 @@ class Snapshot:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
             np.save(temporary / VECTORS, self.vectors)
+            self.sentences.save(temporary)
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -152,7 +163,8 @@ class Snapshot:
             vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
             if len(vectors) != len(corpus):
                 raise ValueError("vectors and chunks differ in number")
-            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus))
+            return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
+                       SentenceVectors.load(directory, len(corpus)))
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None

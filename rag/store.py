@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +27,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from rag.config import Settings
 from rag.schemas import Article, Chunk, Filters
+from rag.sentence_vectors import pack, unpack
 
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
@@ -35,6 +36,8 @@ READ_PAGE = 5000
 ARTICLES_A_READ = 100
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
+# The chunk metadata key of its packed sentence vectors (`rag.sentence_vectors.pack`).
+SENTENCE_VECTORS = "sentence_vectors"
 
 
 class ArticleNotFound(LookupError):
@@ -84,26 +87,33 @@ class Store:
         """Store an article's chunks, then its record (the commit marker)."""
         self.add_articles([(article, chunks, vectors)])
 
-    def add_articles(self, batch: list[tuple[Article, list[Chunk], np.ndarray]]) -> None:
+    def add_articles(self, batch: list[tuple[Article, list[Chunk], np.ndarray]],
+                     sentences: Sequence[np.ndarray] | None = None) -> None:
         """Store several articles: all their chunks, then all their records.
 
         Records still come after every chunk they vouch for, so each article is whole or
         absent; writing a group in two Chroma calls instead of two per article is what makes
-        ingestion and the benchmark stores fast (~65 ms a call here).
+        ingestion and the benchmark stores fast (~65 ms a call here). `sentences`: each
+        chunk's sentence vectors, in the order of the batch's chunks (`rag.sentence_vectors`),
+        kept in the chunk's metadata.
         """
         if not batch:
             return
         if any(len(chunks) != len(vectors) for _, chunks, vectors in batch):
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
+        if sentences is not None and len(sentences) != len(chunks):
+            raise ValueError("one set of sentence vectors per chunk")
+        packed = [pack(s) for s in sentences] if sentences is not None else [None] * len(chunks)
         vectors = np.concatenate([v for _, _, v in batch])
         for begin in range(0, len(chunks), WRITE_BATCH):
-            part = chunks[begin : begin + WRITE_BATCH]
+            end = begin + WRITE_BATCH
             self._chunks.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[begin : begin + WRITE_BATCH],
-                documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
+                ids=[c.id for c in chunks[begin:end]],
+                embeddings=vectors[begin:end],
+                documents=[c.text for c in chunks[begin:end]],
+                metadatas=[_chunk_metadata(c, p)
+                           for c, p in zip(chunks[begin:end], packed[begin:end], strict=True)],
             )
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
@@ -267,9 +277,10 @@ class Store:
             yield from (_chunk_from(i, d, m) for i, d, m in
                         zip(page["ids"], page["documents"], page["metadatas"], strict=True))
 
-    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray]]:
-        """Every chunk of a committed article with its vector, a page at a time: what the
-        search snapshot is built from (`rag.snapshot`), without every chunk in memory at once.
+    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[str | None]]]:
+        """Every chunk of a committed article with its vector and its packed sentence vectors
+        (None when stored without), a page at a time: what the search snapshot is built from
+        (`rag.snapshot`), without every chunk in memory at once.
 
         Chunks whose article record is missing (a write in flight or interrupted) are left
         out, by the article ids read before the chunks. An article added meanwhile is skipped
@@ -283,24 +294,30 @@ class Store:
                     if meta["article_id"] in committed]
             chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
                       for n in keep]
-            yield chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep]
+            yield (chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep],
+                   [page["metadatas"][n].get(SENTENCE_VECTORS) for n in keep])
 
-    def committed_chunks(self, article_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
-        """The chunks of these (committed) articles with their vectors, article by article in
-        the given order, each article's in reading order: what an incremental snapshot adds."""
-        by_article: dict[str, list[tuple[Chunk, np.ndarray]]] = {a: [] for a in article_ids}
+    def committed_chunks(self, article_ids: list[str]
+                         ) -> tuple[list[Chunk], np.ndarray, list[str | None]]:
+        """The chunks of these (committed) articles with their vectors and packed sentence
+        vectors, article by article in the given order, each article's in reading order: what
+        an incremental snapshot adds."""
+        by_article: dict[str, list[tuple[Chunk, np.ndarray, str | None]]] = {
+            a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
             for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"],
                                   got["embeddings"], strict=True):
-                by_article[m["article_id"]].append((_chunk_from(i, d, m), v))
+                by_article[m["article_id"]].append((_chunk_from(i, d, m), v,
+                                                    m.get(SENTENCE_VECTORS)))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        return [c for c, _ in rows], np.asarray([v for _, v in rows], dtype=np.float32)
+            return [], np.zeros((0, 0), dtype=np.float32), []
+        return ([c for c, _, _ in rows], np.asarray([v for _, v, _ in rows], dtype=np.float32),
+                [p for _, _, p in rows])
 
     def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
         offset = 0
@@ -321,6 +338,19 @@ class Store:
         got = self._chunks.get(ids=chunk_ids, include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32)
                 for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray | None]:
+        """Each chunk's sentence vectors (float32, a row a sentence), None for a chunk stored
+        without them."""
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=chunk_ids, include=["metadatas"])
+        found: dict[str, np.ndarray | None] = {}
+        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            packed = meta.get(SENTENCE_VECTORS)
+            codes, scales = unpack(packed) if packed else (None, None)
+            found[chunk_id] = None if codes is None else codes * scales[:, None]
+        return found
 
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -367,8 +397,9 @@ def _mean_direction(vectors: np.ndarray) -> np.ndarray:
     return mean / (np.linalg.norm(mean) or 1.0)
 
 
-def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+def _chunk_metadata(chunk: Chunk, sentence_vectors: str | None = None) -> dict[str, Any]:
     return _without_none({
+        SENTENCE_VECTORS: sentence_vectors,
         "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
         "article_id": chunk.article_id, "ordinal": chunk.ordinal,
         "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,

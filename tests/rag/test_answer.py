@@ -183,6 +183,20 @@ def test_a_two_article_answer_cites_both(small_services: Services,
     assert {ids["port.json"], ids["flood.json"]} <= cited
 
 
+def test_sentence_meaning_decides_between_sentences_holding_the_same_question_words() -> None:
+    # Both sentences hold "Asif" and "peace" and nothing else the question asks; only what
+    # they mean (their sentence vectors' cosines to the question, given here) tells them apart.
+    chunk = hand_chunk("p0", "Asif said peace was fragile. Asif said peace means progress.")
+    lexical = LexicalIndex([chunk, hand_chunk("q0", "Rain fell on the valley.")])
+    question = "What does Asif say peace brings?"
+    plain = score_sentences(question, [Hit(chunk=chunk, score=1.0)], lexical)
+    assert plain[0].coverage == plain[1].coverage and plain[0].score == plain[1].score
+    for meaning, first in (((0.3, 0.6), "progress"), ((0.6, 0.3), "fragile")):
+        ranked = score_sentences(question, [Hit(chunk=chunk, score=1.0, meaning=meaning)],
+                                 lexical)
+        assert first in ranked[0].text and ranked[0].score > ranked[1].score
+
+
 # ---- abstention --------------------------------------------------------------------------
 
 def test_answer_abstains_below_the_threshold_but_keeps_its_contexts(

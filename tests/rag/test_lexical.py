@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.corpus import Corpus
-from rag.lexical import NO_SENTENCE, LexicalIndex, Tokens, bm25_index, lexical_text
+from rag.lexical import K1, NO_SENTENCE, B, LexicalIndex, Tokens, bm25_index, lexical_text
 from rag.schemas import Chunk, Filters
 
 
@@ -176,7 +176,7 @@ def test_the_bm25_matrix_is_bm25s_own_bit_for_bit() -> None:
     tokens.add(paragraphs)
     for texts in (tokens, tokens.select(range(0, len(paragraphs), 3))):
         ours = bm25_index(texts)
-        theirs = bm25s.BM25()
+        theirs = bm25s.BM25(k1=K1, b=B)
         theirs.index(([a.tolist() for a in texts.arrays], dict(texts.vocab)), show_progress=False)
         _same_arrays(ours, theirs)
         question = ["minist", "afghanistan", "said", "pakistan"]
@@ -187,7 +187,7 @@ def test_the_bm25_matrix_is_bm25s_own_bit_for_bit() -> None:
     wide.add([" ".join(f"t{n}x t{n}x t{(n * 7919) % 70_000}x" for n in range(d, 70_000, 350))
               for d in range(350)])
     assert len(wide.vocab) > 1 << 16
-    theirs = bm25s.BM25()
+    theirs = bm25s.BM25(k1=K1, b=B)
     theirs.index(([a.tolist() for a in wide.arrays], dict(wide.vocab)), show_progress=False)
     _same_arrays(bm25_index(wide), theirs)
     unused = np.diff(bm25_index(tokens.select(range(0, len(paragraphs), 3))).scores["indptr"])

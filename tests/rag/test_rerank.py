@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
@@ -46,11 +47,14 @@ def hits(*pairs: tuple[str, float]) -> list[Hit]:
 
 
 def test_clauses_split_a_compound_question_into_its_parts(lexical: LexicalIndex) -> None:
-    parts = clauses("Which company, reported by Engadget and Polygon, sells the Steam Deck "
-                    "OLED on November 16, and reviewed its screen?", lexical)
+    question = ("Which company, reported by Engadget and Polygon, sells the Steam Deck "
+                "OLED on November 16, and reviewed its screen?")
+    parts = clauses(question, lexical)
     # "reported by Engadget" and "Polygon" hold one content term each ("report" frames).
-    assert [sorted(p) for p in parts] == [["16", "deck", "novemb", "ole", "sell", "steam"],
-                                          ["review", "screen"]]
+    assert [sorted(p.weights) for p in parts] == [
+        ["16", "deck", "novemb", "ole", "sell", "steam"], ["review", "screen"]]
+    assert [question[slice(*p.span)] for p in parts] == [
+        "sells the Steam Deck OLED on November 16", "reviewed its screen"]
     assert clauses("Who won?", lexical) == []
 
 
@@ -90,3 +94,22 @@ def test_depth_bounds_the_work_and_zero_turns_it_off(lexical: LexicalIndex) -> N
     assert rerank(question, given, lexical, settings(rerank_depth=0)) == given
     shallow = rerank(question, given, lexical, settings(rerank_depth=2))
     assert shallow[-1] == given[-1]  # beyond the depth: untouched, after the re-ranked
+
+
+def test_a_sentence_that_means_what_is_asked_lifts_its_passage_without_shared_words(
+        lexical: LexicalIndex) -> None:
+    # The question shares "harbour" with a0 and no word with a1, whose strike sentence is
+    # what it asks about; sentence vectors (their cosines, given here) tell.
+    question = "Did work at the harbour stop, and when did ships sail again?"
+    given = hits(("a0", 1.0), ("a1", 0.9), ("d0", 0.5))
+    assert len(clauses(question, lexical)) == 2
+    lexical_only = rerank(question, given, lexical, settings())
+    assert [h.chunk.id for h in lexical_only][:2] == ["a0", "d0"]
+    # Columns: the question, then its two clauses; a1's sentences are nearest to all three.
+    cosines = np.array([[0.2, 0.2, 0.3], [0.7, 0.8, 0.6], [0.0, 0.1, 0.0]])
+    ranked = rerank(question, given, lexical, settings(), cosines=cosines)
+    assert ranked[0].chunk.id == "a1"
+    # Weighted off, the cosines change nothing.
+    off = rerank(question, given, lexical,
+                 settings(sentence_vector_weight=0, clause_vector_weight=0), cosines=cosines)
+    assert [h.score for h in off] == [h.score for h in lexical_only]

@@ -177,6 +177,10 @@ def assert_same_search(updated: Snapshot, rebuilt: Snapshot, questions: list[str
     order = [row[chunk_id] for chunk_id in ids]
     np.testing.assert_allclose(updated.vectors, rebuilt.vectors[order], atol=1e-6)
     assert list(updated.corpus) == [rebuilt.corpus[r] for r in order]
+    sentences, theirs = updated.sentences, rebuilt.sentences.select(order)
+    assert sentences.held
+    for name in ("codes", "scales", "offsets"):
+        np.testing.assert_array_equal(getattr(sentences, name), getattr(theirs, name))
     for filters in (Filters(source="Harbour Times"), Filters(published_from=dt.date(2024, 3, 1)),
                     Filters(article_ids=[updated.corpus[0].article_id])):
         kept = updated.corpus.mask(filters)

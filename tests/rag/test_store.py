@@ -269,8 +269,8 @@ def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: S
         metadatas=[store_metadata(c) for c in STRIKE_CHUNKS],
     )
     pages = list(store.committed_pages())
-    assert {c.article_id for chunks, _ in pages for c in chunks} == {BUDGET.id}
-    vectors = np.concatenate([v for _, v in pages])
+    assert {c.article_id for chunks, _, _ in pages for c in chunks} == {BUDGET.id}
+    vectors = np.concatenate([v for _, v, _ in pages])
     np.testing.assert_allclose(vectors, BUDGET_VECTORS, atol=1e-6)  # row i is chunk i's
     assert store.repair(grace_seconds=3600) == 0  # may be another process's write: kept
     assert store.chunk_count() == 5
