@@ -31,10 +31,11 @@ _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 # between its chunks and its record; the margin covers clocks that disagree a little.
 REPAIR_GRACE_SECONDS = 120.0
 # Embedding batches a group of articles holds (at least; a group ends with a whole article): one
-# encoder call and one store write a group. The encoder sorts a call's texts by length, so a
-# bigger group pads less: on MultiHop-RAG, groups of 4 batches padded the word pieces embedded
-# 7.3% over one sort of the whole corpus (the raw-encoder benchmark), 16 batches 2.5%. A crash
-# loses at most one group's embedding work.
+# encoder call and one store write a group. Writing many articles a Chroma call is what the group
+# is for (~65 ms a call); with an encoder that batches (`RAG_QUESTION_ENCODER=same`), a bigger
+# group also pads less, as a call's texts are sorted by length (on MultiHop-RAG, groups of 4
+# batches padded 7.3% over one sort of the whole corpus, 16 batches 2.5%). A crash loses at
+# most one group's embedding work.
 GROUP_BATCHES = 16
 
 
@@ -66,15 +67,28 @@ class _Pending:
 class Ingestor:
     """Turns documents into stored articles with one encoder, store and settings."""
 
-    def __init__(self, store: Store, encoder: Encoder, settings: Settings,
-                 sentence_encoder: Encoder | None = None) -> None:
-        """`sentence_encoder`: what embeds each sentence on its own (`rag.sentence_vectors`):
-        by default the questions' int8 encoder, a run a sentence, so no vector depends on
-        what it was embedded with (derived on first use)."""
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
+        """`encoder`: the documents' encoder as configured. Chunks and their sentences are
+        embedded by the questions' encoder derived from it (`question_encoder_for`), on first
+        use: by default the int8 model, one text a run, so no vector depends on what it was
+        embedded with, at half the shipped model's batched time a chunk (docs/benchmarks.md,
+        section 2); what that saves pays for embedding every sentence (`rag.sentence_vectors`).
+        """
         self.store = store
-        self.encoder = encoder
         self.settings = settings
-        self._sentence_encoder = sentence_encoder
+        self._configured = encoder
+        self._encoder: Encoder | None = None
+
+    @property
+    def encoder(self) -> Encoder:
+        """What embeds chunks and sentences."""
+        if self._encoder is None:
+            self._encoder = question_encoder_for(self.settings, self._configured)
+        return self._encoder
+
+    @encoder.setter
+    def encoder(self, encoder: Encoder) -> None:
+        self._encoder = encoder
 
     def ingest_paths(self, paths: Iterable[Path], progress: bool = False) -> IngestReport:
         """Read every supported file under `paths` and store its articles."""
@@ -160,7 +174,7 @@ class Ingestor:
         """
         chunks = [c for p in group for c in p.chunks]
         vectors = self.encoder.embed([c.text for c in chunks])
-        sentences = (embed_sentences(self.sentence_encoder(), chunks)
+        sentences = (embed_sentences(self.encoder, chunks)
                      if self.settings.sentence_vectors else None)
         batch = []
         offset = 0
@@ -173,11 +187,6 @@ class Ingestor:
             report.added.append(item.article)
             report.chunks_added += len(item.chunks)
         bar.update(offset)
-
-    def sentence_encoder(self) -> Encoder:
-        if self._sentence_encoder is None:
-            self._sentence_encoder = question_encoder_for(self.settings, self.encoder)
-        return self._sentence_encoder
 
     def _remove_stale(self, documents: Sequence[Document], current: set[str],
                       report: IngestReport) -> None:

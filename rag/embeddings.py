@@ -9,8 +9,11 @@ ms of CPU a question here, most of a query's cost. The same model quantized dyna
 a scale per output channel, runs `MatMulInteger` instead: ~10 ms, its vectors at cosine 0.99
 to the shipped model's, and MultiHop-RAG retrieval unchanged (docs/benchmarks.md). Dynamic
 quantization scales activations by the range of the whole call, so a text's vector depends on
-the texts embedded with it (cosine 0.97-0.99 to the text alone): harmless for a question,
-embedded alone, wrong for documents, which are embedded in batches and keep the shipped model.
+the texts embedded with it (cosine 0.97-0.99 to the text alone) unless each text has a run of
+its own: so it embeds one text a run, questions and, at ingestion, chunks and their sentences
+(`index.pipeline`; a 256-token chunk alone takes half the shipped model's batched time, and
+MultiHop-RAG retrieval is the same either way: docs/evaluation.md). The shipped model remains
+the documents' encoder for what is embedded in batches (citation checks of LLM answers).
 The quantized file is derived from the shipped one on first use (a few seconds) and cached.
 """
 
