@@ -30,7 +30,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,8 +131,9 @@ class Snapshot:
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
                    LexicalIndex.build(merged, tokens), sentences)
 
-    def save(self, root: Path) -> None:
-        """Write this snapshot under `root` (atomically), and remove the ones it replaces."""
+    def save(self, root: Path) -> Path:
+        """Write this snapshot under `root` (atomically), and remove the ones it replaces;
+        returns its directory."""
         root.mkdir(parents=True, exist_ok=True)
         final = root / _name(self.revision)
         temporary = root / f".tmp-{uuid.uuid4().hex}"
@@ -148,6 +149,7 @@ class Snapshot:
             if not final.is_dir():
                 raise
         _prune(root, keep=final.name)
+        return final
 
     @classmethod
     def load(cls, root: Path, revision: Revision) -> Snapshot | None:
@@ -191,8 +193,11 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
     try:
-        snapshot.save(root)
-    except OSError as error:
+        saved = snapshot.save(root)
+        # The sentence vectors, read back memory-mapped: a query reads ~300 of their rows, and
+        # in memory they would hold ~350 MB at 100k chunks for the life of the process.
+        return replace(snapshot, sentences=SentenceVectors.load(saved, len(snapshot.corpus)))
+    except (OSError, ValueError) as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
     return snapshot
 
