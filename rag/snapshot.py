@@ -39,7 +39,7 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
 from rag.schemas import Chunk
-from rag.sentence_vectors import SentenceVectors
+from rag.sentence_vectors import Gathered, SentenceVectors
 from rag.store import Store
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
@@ -85,18 +85,18 @@ class Snapshot:
         """
         vectors = _Rows(capacity=revision[2])
         tokens = Tokens()
-        sentences: list[SentenceVectors] = []
+        sentences = Gathered(chunks=revision[2])
 
         def chunks() -> Iterator[Chunk]:
             for page, page_vectors, packed in store.committed_pages():
                 vectors.add(page_vectors)
                 tokens.add_chunks(page)
-                sentences.append(SentenceVectors.from_packed(packed))
+                sentences.add(packed)
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
         return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens),
-                   SentenceVectors.concatenated(sentences))
+                   sentences.result())
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -126,8 +126,7 @@ class Snapshot:
         tokens = previous.lexical.tokens.select(keep.tolist())
         tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
-        sentences = SentenceVectors.concatenated(
-            [previous.sentences.select(keep), SentenceVectors.from_packed(new_packed)])
+        sentences = previous.sentences.select(keep, SentenceVectors.from_packed(new_packed))
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
                    LexicalIndex.build(merged, tokens), sentences)
 
