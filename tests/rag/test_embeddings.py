@@ -98,7 +98,8 @@ def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encode
 def test_a_question_gets_the_same_vector_alone_or_among_concurrent_ones(
         model_cache: Path) -> None:
     # The question encoder runs a question no other run overlaps in a session whose threads
-    # spin, and overlapping ones in one whose threads sleep: the vectors must not differ.
+    # spin, overlapping ones in one whose threads sleep, and many texts of one call on
+    # single-threaded sessions side by side: the vectors must not differ.
     model = quantized_model(model_cache)
     adaptive = OnnxMiniLM(batch_size=1, model=model, spin_when_alone=True)
     calm = OnnxMiniLM(batch_size=1, model=model)
@@ -108,6 +109,8 @@ def test_a_question_gets_the_same_vector_alone_or_among_concurrent_ones(
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda text: adaptive.embed([text])[0], NEWS * 8))
     np.testing.assert_array_equal(np.stack(together), np.concatenate([expected] * 8))
+    # Many texts in one call (ingestion) run side by side, a single-threaded session a core.
+    np.testing.assert_array_equal(adaptive.embed(NEWS * 3), np.concatenate([expected] * 3))
 
 
 def test_without_a_writable_cache_questions_use_the_documents_encoder(
