@@ -81,24 +81,15 @@ class SentenceVectors:
     def from_packed(cls, packed: Iterable[str | None],
                     dimensions: int = DIMENSIONS) -> SentenceVectors:
         """One chunk's packed vectors (or None) at a time, in row order."""
-        codes, scales, counts = [], [], []
+        codes, scales = [np.zeros((0, dimensions), np.int8)], [np.zeros(0, np.float32)]
+        counts = []
         for text in packed:
             chunk_codes, chunk_scales = (unpack(text, dimensions) if text
-                                         else _nothing(dimensions))
+                                         else (codes[0], scales[0]))
             codes.append(chunk_codes)
             scales.append(chunk_scales)
             counts.append(len(chunk_scales))
-        return cls._of(codes, scales, counts, dimensions)
-
-    @classmethod
-    def _of(cls, codes: list[np.ndarray], scales: list[np.ndarray], counts: Sequence,
-            dimensions: int) -> SentenceVectors:
-        offsets = np.zeros(1, dtype=np.int64)
-        if len(counts):
-            offsets = np.concatenate([offsets, np.cumsum(np.hstack(counts), dtype=np.int64)])
-        codes_of = np.concatenate(codes) if codes else np.zeros((0, dimensions), np.int8)
-        scales_of = np.concatenate(scales) if scales else np.zeros(0, np.float32)
-        return cls(codes_of, scales_of.astype(np.float32, copy=False), offsets)
+        return cls(np.concatenate(codes), np.concatenate(scales), _offsets(counts))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -110,20 +101,18 @@ class SentenceVectors:
 
     def select(self, rows: Sequence[int], added: SentenceVectors | None = None
                ) -> SentenceVectors:
-        """These chunks' vectors, in this order, then `added`'s: gathered into the result at
-        once (selecting, then joining, copied every kept code twice: ~1 s of a snapshot
-        update at 100k chunks)."""
-        added = added or SentenceVectors.from_packed([], self.codes.shape[1])
+        """These chunks' vectors, in this order, then `added`'s, gathered into the result at
+        once (selecting, then joining, copied every kept code twice)."""
+        if added is None:
+            added = SentenceVectors.from_packed([], self.codes.shape[1])
         begins = self.offsets[:-1][rows]
         counts = self.offsets[1:][rows] - begins
         taken = _ranges(begins, counts)
         codes = np.empty((len(taken) + len(added.scales), self.codes.shape[1]), np.int8)
         np.take(self.codes, taken, axis=0, out=codes[: len(taken)])
         codes[len(taken):] = added.codes
-        offsets = np.concatenate([[0], np.cumsum(np.concatenate(
-            [counts, np.diff(added.offsets)]), dtype=np.int64)])
         return SentenceVectors(codes, np.concatenate([self.scales[taken], added.scales]),
-                               offsets.astype(np.int64))
+                               _offsets(np.concatenate([counts, np.diff(added.offsets)])))
 
     def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
         """(positions, queries): each chunk's best sentence cosine to each query vector, 0 for
@@ -198,10 +187,9 @@ class Gathered:
         self._counts.append(np.diff(page.offsets))
 
     def result(self) -> SentenceVectors:
-        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
-        offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
-        scales = (np.concatenate(self._scales) if self._scales else np.zeros(0, np.float32))
-        return SentenceVectors(self._codes[: self._filled], scales, offsets)
+        return SentenceVectors(self._codes[: self._filled],
+                               np.concatenate([np.zeros(0, np.float32), *self._scales]),
+                               _offsets(np.concatenate([np.zeros(0, np.int64), *self._counts])))
 
 
 def _ranges(begins: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -211,5 +199,6 @@ def _ranges(begins: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(begins, counts) + within
 
 
-def _nothing(dimensions: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((0, dimensions), np.int8), np.zeros(0, np.float32)
+def _offsets(counts: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Where each chunk's rows begin, and the end: (chunks + 1,) int64."""
+    return np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))]).astype(np.int64)
