@@ -68,7 +68,9 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> li
     """Every sentence of the hits, scored; best first.
 
     A passage counts by its fused score, not its re-ranked one: that already holds its best
-    sentence's coverage, which each sentence's own coverage here would count twice.
+    sentence's coverage, which each sentence's own coverage here would count twice. A
+    sentence's cosine to the question (`Hit.meaning`, from its sentence vector) tells apart
+    sentences holding the same question words.
     A sentence spoken by the person the question asks about also holds that person's name.
     """
     weights = term_weights(question, lexical)

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     sentence_vectors: bool = Field(
         True, description="Embed every sentence on its own at ingestion and credit re-ranked "
         "passages with their best sentence's cosine to the question and its clauses (MAP@10 "
-        "+0.017 on MultiHop-RAG; docs/evaluation.md). Off: ingestion embeds chunks only."
+        "+0.019 on MultiHop-RAG; docs/evaluation.md). Off: ingestion embeds chunks only."
     )
     sentence_vector_weight: float = Field(
         0.0, ge=0.0, le=5.0, description="Weight of the best sentence's cosine to the whole "
