@@ -136,6 +136,10 @@ def test_ingestion_stores_sentence_vectors_the_snapshot_holds(
     held = snapshot.sentences
     first = held.codes[held.offsets[0]].astype(np.float32) * held.scales[held.offsets[0]]
     assert float(first @ alone) > 0.995
+    # The store gives the same vectors back, chunk by chunk (what benchmark stores copy).
+    stored = small_services.engine.store.sentence_vectors([chunk.id, "missing"])
+    assert list(stored) == [chunk.id] and len(stored[chunk.id]) == counts[0]
+    np.testing.assert_allclose(stored[chunk.id][0], first, atol=1e-6)
 
 
 def test_with_sentence_vectors_off_ingestion_embeds_chunks_only(
