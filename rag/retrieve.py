@@ -137,9 +137,12 @@ class Retriever:
         # The second stage re-scores the best few by their best sentence (rag/rerank.py);
         # the rest keep their order after them.
         if depth:
+            # With no clause and the whole-question weight at 0 (the default), no cosine
+            # could change a score: none is computed.
+            weighed = parts or self.settings.sentence_vector_weight
             meaning = (snapshot.sentences.best_cosines(ranked[:depth],
                                                        np.vstack([vector, part_vectors]))
-                       if by_sentence else None)
+                       if by_sentence and weighed else None)
             head = rerank(question, [hit(int(p)) for p in ranked[:depth]], snapshot.lexical,
                           self.settings, named, parts, meaning)
             position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}

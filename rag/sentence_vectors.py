@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embeddings import DIMENSIONS, Encoder
+from rag.rows import GROWTH, Rows
 from rag.schemas import Chunk
 
 CODES, SCALES, OFFSETS = "sentence_codes.npy", "sentence_scales.npy", "sentence_offsets.npy"
@@ -157,38 +158,29 @@ class SentenceVectors:
 
 
 class Gathered:
-    """Pages of packed sentence vectors appended into one buffer, sized from the first page's
-    sentences a chunk (with a quarter to spare) for the chunks to come: gathering the pages
-    and joining them at the end held every code twice (~350 MB more at 100k chunks, at the
-    peak of a snapshot build)."""
-
-    SPARE = 1.25
+    """Pages of packed sentence vectors read into one matrix (`rag.rows.Rows`), sized from the
+    first page's sentences a chunk, with a quarter to spare, for the chunks to come."""
 
     def __init__(self, chunks: int, dimensions: int = DIMENSIONS) -> None:
         self._chunks, self._dimensions = chunks, dimensions
-        self._codes = np.zeros((0, dimensions), np.int8)
-        self._filled = 0
+        self._codes: Rows | None = None
         self._scales: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
 
     def add(self, packed: Sequence[str | None]) -> None:
         page = SentenceVectors.from_packed(packed, self._dimensions)
-        rows = len(page.scales)
-        if self._filled + rows > len(self._codes):
-            per_chunk = rows / max(len(packed), 1)
-            wanted = max(int(self.SPARE * per_chunk * self._chunks), self._filled + rows,
-                         int(self.SPARE * len(self._codes)))
-            grown = np.empty((wanted, self._dimensions), np.int8)
-            grown[: self._filled] = self._codes[: self._filled]
-            self._codes = grown
-        self._codes[self._filled : self._filled + rows] = page.codes
-        self._filled += rows
+        if self._codes is None:
+            per_chunk = len(page.scales) / max(len(packed), 1)
+            self._codes = Rows(int(GROWTH * per_chunk * self._chunks), self._dimensions,
+                               np.int8)
+        self._codes.add(page.codes)
         self._scales.append(page.scales)
         self._counts.append(np.diff(page.offsets))
 
     def result(self) -> SentenceVectors:
-        return SentenceVectors(self._codes[: self._filled],
-                               np.concatenate([np.zeros(0, np.float32), *self._scales]),
+        codes = (self._codes.array() if self._codes is not None
+                 else np.zeros((0, self._dimensions), np.int8))
+        return SentenceVectors(codes, np.concatenate([np.zeros(0, np.float32), *self._scales]),
                                _offsets(np.concatenate([np.zeros(0, np.int64), *self._counts])))
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from rag.config import Settings
 from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
+from rag.rows import Rows
 from rag.schemas import Chunk
 from rag.sentence_vectors import Gathered, SentenceVectors
 from rag.store import Store
@@ -83,7 +84,7 @@ class Snapshot:
         are analysed as they arrive and not kept, so the peak memory of a rebuild is little
         more than the snapshot itself.
         """
-        vectors = _Rows(capacity=revision[2])
+        vectors = Rows(capacity=revision[2])
         tokens = Tokens()
         sentences = Gathered(chunks=revision[2])
 
@@ -211,33 +212,6 @@ def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.nda
     np.take(vectors, rows, axis=0, out=out[: len(rows)])
     out[len(rows):] = added
     return out
-
-
-class _Rows:
-    """Vectors appended a page at a time into one preallocated matrix: concatenating the pages
-    at the end would hold every vector twice (150 MB more at 100k chunks)."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._matrix: np.ndarray | None = None
-        self._filled = 0
-
-    def add(self, rows: np.ndarray) -> None:
-        if not len(rows):
-            return
-        if self._matrix is None:
-            self._matrix = np.empty((max(self._capacity, len(rows)), rows.shape[1]),
-                                    dtype=np.float32)
-        if self._filled + len(rows) > len(self._matrix):  # chunks written since the count
-            self._matrix = np.concatenate([self._matrix[: self._filled], rows])
-        else:
-            self._matrix[self._filled : self._filled + len(rows)] = rows
-        self._filled += len(rows)
-
-    def array(self) -> np.ndarray:
-        if self._matrix is None:
-            return np.zeros((0, 0), dtype=np.float32)
-        return self._matrix[: self._filled]
 
 
 def _name(revision: Revision) -> str:
