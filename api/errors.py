@@ -18,6 +18,7 @@ from api.envelope import error_body
 from api.middleware import SECURITY_HEADERS
 from rag.engine import InvalidRequest
 from rag.llm import LLMError, LLMTimeout, LLMUnavailable
+from rag.retrieve import SnapshotUnavailable
 from rag.store import ArticleNotFound
 
 log = logging.getLogger("newsrag.api")
@@ -86,6 +87,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ArticleNotFound)
     async def on_not_found(_: Request, error: ArticleNotFound) -> JSONResponse:
         return error_response(404, "document_not_found", f"no document with id {error}")
+
+    @app.exception_handler(SnapshotUnavailable)
+    async def on_unavailable(_: Request, error: SnapshotUnavailable) -> JSONResponse:
+        return error_response(503, "store_unavailable", str(error), headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:

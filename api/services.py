@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from index.pipeline import Ingestor
+from index.pipeline import REPAIR_GRACE_SECONDS, Ingestor
 from rag.config import Settings
 from rag.engine import Engine
+from rag.store import Store
 
 
 @dataclass
@@ -20,5 +21,10 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        engine = Engine(settings)
+        """Open the store, sweep what an interrupted write left (so counts and searches see
+        committed articles only), and load the engine."""
+        store = Store.open(settings)
+        grace = REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0
+        store.repair(grace_seconds=grace)
+        engine = Engine(settings, store=store)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

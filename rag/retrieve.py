@@ -20,6 +20,7 @@ more than the rest of retrieval together (docs/benchmarks.md); one small check i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -37,6 +38,16 @@ from rag.rerank import clauses, rerank
 from rag.schemas import Filters, Hit
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
+
+# A snapshot read that fails (a concurrent change, a server away) is tried this often.
+REFRESH_ATTEMPTS = 3
+REFRESH_BACKOFF_SECONDS = 0.2
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotUnavailable(RuntimeError):
+    """The store could not be read for search, and no earlier snapshot of it is held."""
 
 
 @dataclass
@@ -69,15 +80,25 @@ class Retriever:
         """Where snapshots of this store are saved for the next start."""
         return root_for(self.settings)
 
+    @property
+    def ready(self) -> bool:
+        """Whether a snapshot of the store has been read (searches have something to search)."""
+        return self._snapshot.revision is not None
+
     def refresh(self) -> Snapshot:
         """The current snapshot, replaced first if the store changed since it was taken.
 
         A write through this process's store is seen at once (its `generation`); a write by
-        another process (a replica sharing the Chroma server, `rag index`) when the store's
-        `revision()`, read at most every `lexical_refresh_seconds`, differs from the
-        snapshot's. The revision is read before the chunks, so a write racing with a rebuild
-        changes it afterwards and causes another rebuild. A snapshot saved by an earlier run
-        for the very same revision is loaded instead of rebuilt.
+        another process (a replica sharing the Chroma server) when the store's `revision()`,
+        read at most every `lexical_refresh_seconds`, differs from the snapshot's. The
+        revision is read before the chunks, so a write racing with a rebuild changes it
+        afterwards and causes another rebuild. A snapshot saved by an earlier run for the very
+        same revision is loaded instead of rebuilt.
+
+        A read that fails midway (another process deleting what it reads, a server briefly
+        away) is tried again; if it keeps failing, searches go on with the previous snapshot
+        and the next one tries again. Raises `SnapshotUnavailable` only when there is no
+        previous snapshot to fall back on.
         """
         with self._refresh_lock:
             now = time.monotonic()
@@ -85,13 +106,32 @@ class Retriever:
             due = now - self._revision_checked >= self.settings.lexical_refresh_seconds
             if local or due:
                 generation = self.store.generation
-                revision = self.store.revision()
                 self._revision_checked = now
-                if local or revision != self._snapshot.revision:
-                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root(),
-                                                   previous=self._snapshot)
+                if self._replace_snapshot(force=local):
                     self._generation = generation
             return self._snapshot
+
+    def _replace_snapshot(self, force: bool) -> bool:
+        """Bring the snapshot to the store's current revision; False when that failed."""
+        failure: Exception | None = None
+        for attempt in range(REFRESH_ATTEMPTS):
+            try:
+                revision = self.store.revision()
+                if force or revision != self._snapshot.revision:
+                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root(),
+                                                   previous=self._snapshot)
+                return True
+            # Chroma raises several error types when what it reads changes underneath, and
+            # a remote store adds its transport's: whatever it is, the old snapshot stands.
+            except Exception as error:
+                failure = error
+                log.warning("reading the store for search failed (attempt %d of %d): %s",
+                            attempt + 1, REFRESH_ATTEMPTS, error)
+                time.sleep(REFRESH_BACKOFF_SECONDS * (attempt + 1))
+        if not self.ready:
+            raise SnapshotUnavailable(f"the store could not be read: {failure}") from failure
+        log.error("searching the previous snapshot of the store: %s", failure)
+        return False
 
     def search(self, question: str, top_k: int | None = None,
                filters: Filters | None = None) -> SearchResult:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,6 +39,30 @@ def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Serv
     settings = Settings(**{"data_dir": data_dir, "api_key": None, "_env_file": None, **overrides})
     engine = Engine(settings, encoder=encoder)
     return Services(settings, engine, Ingestor(engine.store, encoder, settings))
+
+
+@contextlib.contextmanager
+def served(app: FastAPI, start_up_seconds: float = 30.0) -> Iterator[str]:
+    """The app under uvicorn on a free 127.0.0.1 port in a thread: its base URL; stopped (and
+    checked stopped) on leaving."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_up_seconds
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped during start-up"
+            assert time.monotonic() < deadline, f"uvicorn not up after {start_up_seconds} s"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=start_up_seconds)
+        listener.close()
+    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def with_settings(services: Services, **overrides: object) -> Services:

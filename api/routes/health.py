@@ -1,4 +1,5 @@
-"""GET /healthz (the process is up) and GET /readyz (the store answers and the model is loaded)."""
+"""GET /healthz (the process is up) and GET /readyz (the store answers, the model is loaded, and
+searches have a snapshot of the store to read)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def readyz(request: Request) -> Ready:
     services = getattr(request.app.state, "services", None)
     if services is None:
         raise ApiError(503, "not_ready", "the service is still starting")
+    if not services.engine.retriever.ready:
+        raise ApiError(503, "not_ready", "the search snapshot of the store is not built yet")
     try:
         store = services.engine.store
         return Ready(status="ready", articles=store.article_count(), chunks=store.chunk_count())

@@ -282,3 +282,57 @@ def test_another_processes_write_is_found_by_the_dense_side_after_a_refresh(
     hits = retriever.search(question, top_k=10).hits
     found = next(h for h in hits if h.chunk.article_id == article.id)
     assert found.lexical == 0 and found.dense > 0.3
+
+
+def test_a_snapshot_read_that_fails_is_retried_then_the_previous_one_serves(
+        fresh_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read of the store can fail midway when another process changes it (Chroma raised
+    `InternalError: Error finding id` in `_pages`): the read is tried again, and if it keeps
+    failing searches go on with the snapshot held, never with an error."""
+    from chromadb.errors import InternalError
+
+    import rag.retrieve
+
+    monkeypatch.setattr(rag.retrieve, "REFRESH_BACKOFF_SECONDS", 0.0)
+    store = fresh_services.engine.store
+    retriever = retriever_with(fresh_services, lexical_refresh_seconds=0)
+    ingest = fresh_services.ingestor.ingest_documents
+    ingest([Document(kind="record", title="Ferry", text="The Ostrel ferry adds a night crossing.")])
+    failures = {"left": 1}
+    real_revision = store.revision
+
+    def flaky_revision():
+        if failures["left"]:
+            failures["left"] -= 1
+            raise InternalError("Error finding id")
+        return real_revision()
+
+    monkeypatch.setattr(store, "revision", flaky_revision)
+    assert articles_of(retriever.search("night crossing ferry").hits)  # retried, then served
+    assert failures["left"] == 0
+
+    failures["left"] = 10**6  # the store stays unreadable
+    held = retriever.refresh()
+    ingest([Document(kind="record", title="Quay", text="Quay four closes for repairs.")])
+    assert retriever.refresh() is held and retriever.ready
+    assert articles_of(retriever.search("night crossing ferry").hits)
+
+    monkeypatch.setattr(store, "revision", real_revision)  # readable again: caught up
+    assert "Quay" in {h.chunk.title for h in retriever.search("quay repairs").hits}
+
+
+def test_without_any_snapshot_an_unreadable_store_is_an_error(
+        fresh_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chromadb.errors import InternalError
+
+    import rag.retrieve
+    from rag.retrieve import SnapshotUnavailable
+
+    monkeypatch.setattr(rag.retrieve, "REFRESH_BACKOFF_SECONDS", 0.0)
+
+    def broken():
+        raise InternalError("Error getting embedding")
+
+    monkeypatch.setattr(fresh_services.engine.store, "revision", broken)
+    with pytest.raises(SnapshotUnavailable, match="Error getting embedding"):
+        retriever_with(fresh_services)

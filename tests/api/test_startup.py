@@ -1,0 +1,54 @@
+"""A server starting over a store that a crashed write left behind: the orphan chunks are swept
+before anything is counted or searched, so /readyz and the index gauges count committed
+articles only. Real uvicorn on 127.0.0.1, real embedded Chroma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import create_app
+from index.load import Document
+from rag.config import Settings
+from rag.embeddings import Encoder
+from rag.schemas import Article, Chunk, article_id_for
+from rag.store import Store
+from support import make_services, served
+
+KEPT = "The Ostrel ferry line adds a night crossing from June, the operator said."
+CRASHED = "Quay four of the harbour closes for eight weeks of repairs from Monday."
+
+
+def gauges(url: str) -> dict[str, float]:
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    return {family.name: family.samples[0].value
+            for family in text_string_to_metric_families(text)
+            if family.name.startswith("newsrag_index_")}
+
+
+def test_orphans_of_a_crashed_write_are_swept_at_start(tmp_path: Path,
+                                                       encoder: Encoder) -> None:
+    data = tmp_path / "store"
+    services = make_services(data, encoder)
+    services.ingestor.ingest_documents([Document(kind="record", title="Ferry", text=KEPT)])
+    committed = services.engine.store.chunk_count()
+    # A write killed between its chunks and its record (the commit marker) leaves this.
+    orphan = Article(id=article_id_for(CRASHED), text=CRASHED, title="Quay")
+    chunk = Chunk(id=f"{orphan.id}:0", article_id=orphan.id, ordinal=0, text=CRASHED,
+                  start=0, end=len(CRASHED))
+    store = services.engine.store
+    store._chunks.upsert(ids=[chunk.id], embeddings=encoder.embed([CRASHED]),
+                         documents=[CRASHED], metadatas=[{"article_id": orphan.id,
+                                                          "ordinal": 0, "start": 0,
+                                                          "end": len(CRASHED),
+                                                          "written_at": 0.0}])
+    assert store.chunk_count() == committed + 1
+
+    settings = Settings(data_dir=data, api_key=None, _env_file=None)
+    with served(create_app(settings)) as url:
+        ready = httpx.get(f"{url}/readyz", timeout=30).json()
+        assert (ready["articles"], ready["chunks"]) == (1, committed)
+        assert gauges(url) == {"newsrag_index_articles": 1.0, "newsrag_index_chunks": committed}
+    assert Store.open(settings).chunk_count() == committed
