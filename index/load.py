@@ -49,6 +49,10 @@ class Document:
     published: dt.date | None = None
     url: str | None = None
     author: str | None = None
+    # An upload's name: a label for reports, never an identity (uploads have no `path`).
+    filename: str | None = None
+    # Ids of stored articles this document is a new version of (removed once it is stored).
+    replaces: tuple[str, ...] = ()
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:

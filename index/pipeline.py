@@ -1,29 +1,33 @@
 """ingest(paths) -> IngestReport: files in, cleaned and chunked articles in the store out.
 
 Idempotent by content hash: an article whose cleaned text is already stored is not embedded
-again. Re-reading a file whose story changed stores the new version and then removes the
-articles that file produced before, so a file never leaves orphans or duplicates behind.
-Articles are committed an embedding group at a time, each whole or absent: the group's chunks
-first, then its records (the commit marker; see `rag.store`).
+again (corrected metadata is applied to it in place). An article replaces an earlier one only
+when it says so: the same file (by real path, `index.reconcile`), the same canonical URL, or
+the ids it `replaces`. Articles are committed an embedding group at a time, each whole or
+absent: the group's chunks first, then its records (the commit marker; see `rag.store`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from index.chunk import chunk_article
 from index.clean import clean_text
 from index.load import Document, UnreadableFile, iter_files, read_file
+from index.reconcile import Plan, canonical_path, plan, recorded_path
 from rag.config import Settings
 from rag.embeddings import Encoder, question_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
 from rag.sentence_vectors import embed_sentences
 from rag.store import Store
+from rag.urls import canonical_url
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 # Orphan chunks younger than this may be another process's write in flight (processes sharing a
@@ -45,16 +49,22 @@ class IngestReport:
 
     added: list[Article] = field(default_factory=list)
     unchanged: list[Article] = field(default_factory=list)
+    # Unchanged articles whose metadata this run corrected, with the fields it changed.
+    updated: list[tuple[Article, list[str]]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # ids replaced by a newer version
+    # Articles of files that are gone (recorded path, id): kept, or removed when pruning.
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_added: int = 0
     chunks_removed: int = 0
     boilerplate_lines_removed: int = 0
 
     def summary(self) -> str:
+        pruned = f", {len(self.pruned)} pruned" if self.pruned else ""
         return (f"{len(self.added)} added ({self.chunks_added} chunks), "
-                f"{len(self.unchanged)} unchanged, {len(self.removed)} replaced, "
-                f"{len(self.skipped)} skipped, "
+                f"{len(self.unchanged)} unchanged, {len(self.updated)} updated, "
+                f"{len(self.removed)} replaced{pruned}, {len(self.skipped)} skipped, "
                 f"{self.boilerplate_lines_removed} boilerplate lines removed")
 
 
@@ -90,41 +100,98 @@ class Ingestor:
     def encoder(self, encoder: Encoder) -> None:
         self._encoder = encoder
 
-    def ingest_paths(self, paths: Iterable[Path], progress: bool = False) -> IngestReport:
-        """Read every supported file under `paths` and store its articles."""
+    def ingest_paths(self, paths: Iterable[Path], progress: bool = False,
+                     prune: bool = False) -> IngestReport:
+        """Read every supported file under `paths` and store its articles; then replace the
+        older versions of what was read, and report (or, with `prune`, remove) the articles
+        of files under `paths` that are gone (`index.reconcile`)."""
+        paths = list(paths)
         report = IngestReport()
-        documents: list[Document] = []
-        for path in iter_files(paths):
-            try:
-                documents.extend(read_file(path))
-            except UnreadableFile as error:
-                report.skipped.append((str(path), str(error)))
+        documents = read_documents(paths, report)
         self.ingest_documents(documents, report, progress=progress)
+        apply_plan(self.plan_removals(paths, documents, report), self._delete, report, prune)
         return report
 
     def ingest_documents(self, documents: Sequence[Document], report: IngestReport | None = None,
                          progress: bool = False) -> IngestReport:
-        """Clean, chunk, embed and store documents; replace what their files held before."""
+        """Clean, chunk, embed and store documents, correct the metadata of those stored
+        already, and remove what they replace (the same canonical URL, or the ids a document
+        `replaces`). Earlier versions of the same file are `ingest_paths`' to replace."""
         report = report or IngestReport()
-        self.store.repair(grace_seconds=REPAIR_GRACE_SECONDS)
+        self.store.repair(grace_seconds=self.repair_grace_seconds)
         articles: list[Article] = []
+        replaces: set[str] = set()
         for document in documents:
             found = self._articles_of(document, report)
             if not found:
-                report.skipped.append((document.path or "(upload)", "no article text"))
+                report.skipped.append((document.path or document.filename or "(upload)",
+                                       "no article text"))
             articles.extend(found)
+            replaces.update(document.replaces)
         articles = list({a.id: a for a in articles}.values())  # same story twice: once
-        stored = self.store.existing_ids([a.id for a in articles])
+        stored = self.store.stored_metadata([a.id for a in articles])
         pending = []
         for article in articles:
             if article.id in stored:
                 report.unchanged.append(article)
+                self._correct(article, stored[article.id], report)
             else:
                 pending.append(_Pending(article, chunk_article(
                     article, self.settings.chunk_tokens, self.settings.chunk_overlap)))
         self._embed_and_store(pending, report, progress)
-        self._remove_stale(documents, {a.id for a in articles}, report)
+        produced = {a.id for a in articles}
+        by_url = self.store.article_ids_by_url(
+            sorted({u for p in pending if (u := canonical_url(p.article.url))}))
+        replaces.update(i for ids in by_url.values() for i in ids)
+        self._remove(sorted(replaces - produced), report)
         return report
+
+    @property
+    def repair_grace_seconds(self) -> float:
+        """Orphans younger than this may be another process's write in flight: only on a
+        shared Chroma server; an embedded store has one writer (`rag.ownership`)."""
+        return REPAIR_GRACE_SECONDS if self.settings.chroma_url else 0.0
+
+    def plan_removals(self, paths: Sequence[Path], documents: Sequence[Document],
+                      report: IngestReport) -> Plan:
+        """What the files read by `ingest_paths` replace, and which stored articles' files are
+        gone (see `index.reconcile.plan`)."""
+        added = {a.id: a for a in report.added if a.path}
+        produced = {a.id for a in report.added + report.unchanged}
+
+        def text_of(article_id: str) -> str:
+            if article_id in added:
+                return added[article_id].text
+            return self.store.get_article(article_id).text
+
+        return plan([canonical_path(p) for p in paths], {d.path for d in documents if d.path},
+                    produced, {i: a.path for i, a in added.items()}, self.store.article_paths(),
+                    text_of)
+
+    def _remove(self, article_ids: Iterable[str], report: IngestReport) -> None:
+        for article_id in article_ids:
+            if (chunks := self._delete(article_id)) is not None:
+                report.chunks_removed += chunks
+                report.removed.append(article_id)
+
+    def _delete(self, article_id: str) -> int | None:
+        """Delete a stored article: its chunk count, None when it is not stored."""
+        return self.store.delete_article(article_id) if self.store.has_article(article_id) \
+            else None
+
+    def _correct(self, article: Article, stored: dict[str, Any], report: IngestReport) -> None:
+        """Apply the metadata a new version of a stored article states differently."""
+        changes = {name: value for name, value in _metadata(article).items()
+                   if value is not None and value != stored.get(name)}
+        if "path" in changes and not _moved(stored.get("path"), article.path):
+            del changes["path"]  # a copy of a file that is still there: the first one stays
+        if "url" in changes:
+            changes["canonical_url"] = canonical_url(article.url)
+        if changes:
+            if "published" in changes:
+                changes["published"] = article.published
+            self.store.update_metadata(article.id, changes)
+            report.updated.append((article, sorted(set(changes) - {"canonical_url"})))
 
     def _articles_of(self, document: Document, report: IngestReport) -> list[Article]:
         if document.kind == "record":
@@ -133,8 +200,8 @@ class Ingestor:
                 return []
             return [Article(id=article_id_for(text), text=text, title=document.title,
                             source=document.source, published=document.published,
-                            url=document.url, author=document.author, path=document.path)]
-        fallback_source = Path(document.path).stem if document.path else None
+                            url=document.url, author=document.author, path=document.path,
+                            filename=document.filename)]
         articles = []
         for cleaned in clean_text(document.text):
             report.boilerplate_lines_removed += cleaned.removed_lines
@@ -143,10 +210,10 @@ class Ingestor:
             articles.append(Article(
                 id=article_id_for(cleaned.text), text=cleaned.text,
                 title=cleaned.title or document.title,
-                source=document.source or cleaned.source or fallback_source,
+                source=document.source or cleaned.source,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
-                raw_text=cleaned.raw_text,
+                filename=document.filename, raw_text=cleaned.raw_text,
             ))
         return articles
 
@@ -188,17 +255,57 @@ class Ingestor:
             report.chunks_added += len(item.chunks)
         bar.update(offset)
 
-    def _remove_stale(self, documents: Sequence[Document], current: set[str],
-                      report: IngestReport) -> None:
-        """Delete articles a re-read file no longer yields (its story was edited)."""
-        for path in {d.path for d in documents if d.path}:
-            for stale in set(self.store.article_ids(path=path)) - current:
-                report.chunks_removed += self.store.delete_article(stale)
-                report.removed.append(stale)
-
 
 def _normalise(text: str) -> str:
     """Whitespace of a structured record's body: trimmed lines, single blank lines between."""
     text = text.replace("\r\n", "\n").replace("\u00a0", " ")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
+
+
+def apply_plan(removals: Plan, delete: Callable[[str], int | None], report: IngestReport,
+               prune: bool) -> None:
+    """Remove what a run replaces (`index.reconcile.plan`), and the articles of gone files when
+    pruning. `delete(id)` removes an article and returns its chunk count (None when it was
+    gone already): the store's, or a running server's (`api.remote`)."""
+    for article_id in removals.stale + [old for old, _ in removals.renamed]:
+        if (chunks := delete(article_id)) is not None:
+            report.removed.append(article_id)
+            report.chunks_removed += chunks
+    report.missing.extend(removals.missing)
+    if prune:
+        for _, article_id in removals.missing:
+            if (chunks := delete(article_id)) is not None:
+                report.pruned.append(article_id)
+                report.chunks_removed += chunks
+
+
+def read_documents(paths: Iterable[Path], report: IngestReport) -> list[Document]:
+    """Every supported file under `paths` read into documents, each carrying its file's
+    canonical path (its identity); unreadable files go to `report.skipped`."""
+    documents: list[Document] = []
+    for path in iter_files(paths):
+        try:
+            read = read_file(path)
+        except UnreadableFile as error:
+            report.skipped.append((str(path), str(error)))
+            continue
+        real = canonical_path(path)
+        documents.extend(replace(d, path=real) for d in read)
+    return documents
+
+
+def _metadata(article: Article) -> dict[str, Any]:
+    """An article's correctable metadata as the store records it."""
+    published = article.published.isoformat() if isinstance(article.published, dt.date) else None
+    return {"title": article.title, "source": article.source, "published": published,
+            "url": article.url, "author": article.author, "path": article.path}
+
+
+def _moved(recorded: str | None, path: str | None) -> bool:
+    """Whether an article recorded under `recorded` is now to be recorded under `path`: it had
+    no file, its file is gone, or `recorded` is another spelling of `path`."""
+    if not recorded or not path:
+        return True
+    canonical = recorded_path(recorded)
+    return canonical is None or canonical == path or not Path(canonical).exists()

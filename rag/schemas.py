@@ -27,7 +27,8 @@ class Article(BaseModel):
     published: dt.date | None = None
     url: str | None = None
     author: str | None = None
-    path: str | None = None
+    path: str | None = Field(None, description="The file it was read from (its real path).")
+    filename: str | None = Field(None, description="The name an upload was sent under.")
     raw_text: str | None = Field(
         None, description="The file's text this article was cleaned from, when it differs."
     )

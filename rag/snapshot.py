@@ -29,8 +29,8 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ from rag.store import Store
 FORMAT = 4  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
 # 4: sentence vectors, BM25 k1 and b 0.5
 VECTORS = "vectors.npy"
+EDITS = "edits.json"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
 UPDATE_MAX_SHARE = 0.5
@@ -68,6 +69,9 @@ class Snapshot:
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
     lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
     sentences: SentenceVectors  # chunk i's sentence vectors (`rag.sentence_vectors`)
+    # The metadata correction of each article corrected in place that this snapshot holds
+    # (`Store.edits`): an update re-reads the articles corrected since.
+    edits: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -84,6 +88,7 @@ class Snapshot:
         are analysed as they arrive and not kept, so the peak memory of a rebuild is little
         more than the snapshot itself.
         """
+        edits = store.edits()
         vectors = Rows(capacity=revision[2])
         tokens = Tokens()
         sentences = Gathered(chunks=revision[2])
@@ -97,7 +102,7 @@ class Snapshot:
 
         corpus = Corpus.from_chunks(chunks())
         return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens),
-                   sentences.result())
+                   sentences.result(), edits)
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -106,20 +111,23 @@ class Snapshot:
         analysed texts. None when a rebuild is the better way (most of the store is new, or
         what was read does not add up to what the article records vouch for).
 
-        Article ids are hashes of their text and a stored article is never rewritten in place
-        (re-ingesting it is a no-op), so comparing the sets of article ids finds every change.
-        As in `build`, `revision` is read before this is called.
+        Article ids are hashes of their text, so comparing the sets of article ids finds every
+        change of text; an article whose metadata was corrected in place since (its `edits`
+        token differs) is dropped and read again. As in `build`, `revision` is read before
+        this is called.
         """
+        edits = store.edits()
+        corrected = {a for a, token in edits.items() if previous.edits.get(a) != token}
         committed = store.article_ids()
         corpus = previous.corpus
-        held = set(corpus.articles.tolist())
+        held = set(corpus.articles.tolist()) - corrected
         # Only the added articles' records are read in full: an article's chunk count never
         # changes, so the kept ones still have what the previous snapshot holds of them.
         counts = store.article_chunk_counts([a for a in committed if a not in held])
         if sum(counts.values()) > UPDATE_MAX_SHARE * max(len(corpus), 1):
             return None
         # Rows whose article is still committed (`article` holds codes into `articles`).
-        kept_articles = np.flatnonzero(np.isin(corpus.articles, committed))
+        kept_articles = np.flatnonzero(np.isin(corpus.articles, sorted(held & set(committed))))
         keep = np.flatnonzero(np.isin(corpus.article, kept_articles))
         new_chunks, new_vectors, new_packed = store.committed_chunks(list(counts))
         if len(new_chunks) != sum(counts.values()):
@@ -129,7 +137,7 @@ class Snapshot:
         merged = Corpus.merged(corpus, keep, new_chunks)
         sentences = previous.sentences.select(keep, SentenceVectors.from_packed(new_packed))
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens), sentences)
+                   LexicalIndex.build(merged, tokens), sentences, edits)
 
     def save(self, root: Path) -> Path:
         """Write this snapshot under `root` (atomically), and remove the ones it replaces;
@@ -143,6 +151,7 @@ class Snapshot:
             self.lexical.save(temporary)
             np.save(temporary / VECTORS, self.vectors)
             self.sentences.save(temporary)
+            (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -165,8 +174,10 @@ class Snapshot:
             vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
             if len(vectors) != len(corpus):
                 raise ValueError("vectors and chunks differ in number")
+            edits = (json.loads((directory / EDITS).read_text())
+                     if (directory / EDITS).is_file() else {})
             return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
-                       SentenceVectors.load(directory, len(corpus)))
+                       SentenceVectors.load(directory, len(corpus)), edits)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None

@@ -8,7 +8,8 @@ chunks are stored, and `repair()` sweeps chunks left behind by an interrupted wr
 
 A third, `<prefix>_meta`, holds one record whose `revision` token is replaced after every write,
 so processes sharing a Chroma server can tell that another one changed the store (`revision()`;
-docs/operations.md).
+docs/operations.md), and one `edit:<article id>` record for each article whose metadata was
+corrected in place, whose token says which correction a search snapshot has seen (`edits()`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from chromadb.config import Settings as ChromaSettings
 from rag.config import Settings
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
+from rag.urls import canonical_url
 
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
@@ -36,6 +38,10 @@ READ_PAGE = 5000
 ARTICLES_A_READ = 100
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
+EDIT_PREFIX = "edit:"
+# Article metadata a correction may change in place, and what each chunk repeats of it.
+EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "path")
+CHUNK_COPIES = ("title", "source", "published", "url")
 # The chunk metadata key of its packed sentence vectors (`rag.sentence_vectors.pack`).
 SENTENCE_VECTORS = "sentence_vectors"
 
@@ -131,8 +137,48 @@ class Store:
             raise ArticleNotFound(article_id)
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
+        self._meta.delete(ids=[EDIT_PREFIX + article_id])
         self._changed()
         return removed
+
+    def update_metadata(self, article_id: str, changes: dict[str, Any]) -> None:
+        """Correct a stored article's metadata (fields of `EDITABLE`; None removes one) without
+        re-embedding it: its record and each of its chunks are updated in place.
+
+        Search snapshots hold chunk metadata too; the article's `edit:` record gets a new token,
+        so every process's next refresh re-reads that article (`edits()`). Raises
+        `ArticleNotFound`, and `ValueError` for a field that cannot be changed.
+        """
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+        count = int(self.article_metadata(article_id).get("chunks", 0))
+        record = _dated(changes)
+        copied = _dated({k: v for k, v in changes.items() if k in CHUNK_COPIES})
+        if copied:
+            # Chunk ids are `<article id>:<ordinal>` (index/chunk.py), so none is looked up.
+            ids = [f"{article_id}:{n}" for n in range(count)]
+            for begin in range(0, len(ids), WRITE_BATCH):
+                part = ids[begin : begin + WRITE_BATCH]
+                self._chunks.update(ids=part, metadatas=[copied] * len(part))
+        self._articles.update(ids=[article_id], metadatas=[record])
+        self._meta.upsert(ids=[EDIT_PREFIX + article_id], embeddings=[[1.0]],
+                          metadatas=[{"kind": "edit", "token": uuid.uuid4().hex}])
+        self._changed()
+
+    def edits(self) -> dict[str, str]:
+        """Each article corrected in place since it was stored, with its latest correction's
+        token: a snapshot re-reads the articles whose token differs from the one it holds."""
+        found: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self._meta.get(where={"kind": "edit"}, include=["metadatas"],
+                                  limit=READ_PAGE, offset=offset)
+            found.update((i.removeprefix(EDIT_PREFIX), str(m.get("token", "")))
+                         for i, m in zip(page["ids"], page["metadatas"], strict=True))
+            if len(page["ids"]) < READ_PAGE:
+                return found
+            offset += READ_PAGE
 
     def _changed(self) -> None:
         """Record a write: for this process (`generation`) and for every other (`revision`).
@@ -250,6 +296,35 @@ class Store:
             if len(page["ids"]) < READ_PAGE:
                 return ids
             offset += READ_PAGE
+
+    def article_ids_by_url(self, canonical_urls: list[str]) -> dict[str, list[str]]:
+        """The stored articles of each of these canonical URLs (none: left out)."""
+        found: dict[str, list[str]] = {}
+        for begin in range(0, len(canonical_urls), READ_PAGE):
+            batch = canonical_urls[begin : begin + READ_PAGE]
+            got = self._articles.get(where={"canonical_url": {"$in": batch}},
+                                     include=["metadatas"])
+            for article_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+                found.setdefault(str(meta["canonical_url"]), []).append(article_id)
+        return found
+
+    def article_paths(self) -> dict[str, str]:
+        """Every article stored from a file, with that file's path as it was recorded."""
+        paths: dict[str, str] = {}
+        for page in self._all_article_pages():
+            paths.update((i, str(m["path"])) for i, m in
+                         zip(page["ids"], page["metadatas"], strict=True) if m.get("path"))
+        return paths
+
+    def stored_metadata(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The metadata of those of these articles that are stored."""
+        found: dict[str, dict[str, Any]] = {}
+        for begin in range(0, len(article_ids), READ_PAGE):
+            got = self._articles.get(ids=article_ids[begin : begin + READ_PAGE],
+                                     include=["metadatas"])
+            found.update((i, dict(m)) for i, m in
+                         zip(got["ids"], got["metadatas"], strict=True))
+        return found
 
     def list_articles(self, offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
         """A page of article summaries (metadata without text), and the total count."""
@@ -387,6 +462,16 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _dated(changes: dict[str, Any]) -> dict[str, Any]:
+    """Metadata changes as stored: a date as ISO text beside its day ordinal (the filters')."""
+    stored = dict(changes)
+    if "published" in changes:
+        published = changes["published"]
+        stored["published"] = published.isoformat() if published else None
+        stored["published_day"] = published.toordinal() if published else None
+    return stored
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -416,7 +501,8 @@ def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
         "title": article.title, "source": article.source,
         "published": article.published.isoformat() if article.published else None,
         "published_day": article.published.toordinal() if article.published else None,
-        "url": article.url, "author": article.author, "path": article.path,
+        "url": article.url, "canonical_url": canonical_url(article.url),
+        "author": article.author, "path": article.path, "filename": article.filename,
         "chunks": chunk_count, "chars": len(article.text),
         "raw_text": article.raw_text if article.raw_text != article.text else None,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -447,5 +533,6 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
     return Article(
         id=article_id, text=text, title=meta.get("title"), source=meta.get("source"),
         published=_date(meta.get("published")), url=meta.get("url"),
-        author=meta.get("author"), path=meta.get("path"), raw_text=meta.get("raw_text"),
+        author=meta.get("author"), path=meta.get("path"), filename=meta.get("filename"),
+        raw_text=meta.get("raw_text"),
     )

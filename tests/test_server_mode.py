@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ RAG = BIN / "rag"
 REFRESH_SECONDS = 1.0
 # Beyond the refresh interval: one request's HTTP round trips and a rebuild of a tiny index.
 MARGIN_SECONDS = 10.0
+# Bounds of the concurrent-writes test: rounds of add-and-delete, and how long it asks.
+CHURN_ROUNDS = 40
+CHURN_SECONDS = 60.0
 
 pytestmark = pytest.mark.skipif(not CHROMA.exists(),
                                 reason=f"the `chroma` executable is missing ({CHROMA})")
@@ -202,3 +206,59 @@ def test_readiness_reports_the_shared_counts(replicas: list[Replica]) -> None:
     counts = [r.client.get("/readyz").json() for r in replicas]
     assert counts[0] == counts[1]
     assert counts[0]["status"] == "ready"
+
+
+def test_searches_keep_answering_while_another_replica_writes(replicas: list[Replica]) -> None:
+    """Replica b refreshes its snapshot while replica a adds and deletes articles under it: a
+    read that meets a change is retried, never a failed request."""
+    a, b = replicas
+    stop_writing = threading.Event()
+    written: list[int] = []
+
+    def churn() -> None:
+        for n in range(CHURN_ROUNDS):
+            if stop_writing.is_set():
+                return
+            story = {"title": f"Quay repairs, part {n}", "source": "Harbour Times",
+                     "text": f"Repairs to quay {n} of the harbour will close berth {n} for "
+                             f"{n + 2} weeks, the port authority said, and ferries will use "
+                             "the outer pier meanwhile."}
+            created = a.client.post("/v1/documents", json=story)
+            assert created.status_code == 201, created.text
+            for added in created.json()["added"]:
+                assert a.client.delete(f"/v1/documents/{added['id']}").status_code == 200
+            written.append(n)
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    answers = 0
+    deadline = time.monotonic() + CHURN_SECONDS
+    try:
+        while time.monotonic() < deadline and writer.is_alive():
+            b.ask("Which berth will the quay repairs close?")  # asserts a 200
+            answers += 1
+    finally:
+        stop_writing.set()
+        writer.join(timeout=60)
+    assert not writer.is_alive() and written and answers
+    assert httpx.get(f"{b.url}/readyz", timeout=10).status_code == 200
+
+
+def test_a_metadata_correction_reaches_the_other_replica(replicas: list[Replica]) -> None:
+    a, b = replicas
+    story = {"title": "Lighthouse keeper retires", "source": "Bay Herlad",
+             "text": "Amadeo Quintero, keeper of the Cape Sorrel light for thirty-one years, "
+                     "retired on Friday as the lamp was switched to automatic operation."}
+    created = a.client.post("/v1/documents", json=story)
+    (added,) = created.json()["added"]
+    question = "Who kept the Cape Sorrel light for thirty-one years?"
+    bound = REFRESH_SECONDS + MARGIN_SECONDS
+    assert poll(lambda: {c["source"] for c in b.ask(question)["citations"]} == {"Bay Herlad"},
+                bound) is not None
+
+    corrected = a.client.post("/v1/documents", json={**story, "source": "Bay Herald"})
+    assert [d["id"] for d in corrected.json()["updated"]] == [added["id"]]
+    took = poll(lambda: {c["source"] for c in b.ask(question)["citations"]} == {"Bay Herald"},
+                bound)
+    assert took is not None, f"replica b still cites the old outlet after {bound} s"
+    assert a.client.delete(f"/v1/documents/{added['id']}").status_code == 200

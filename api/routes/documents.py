@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -29,6 +30,9 @@ MAX_OFFSET = 2**31 - 1
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+ArticleId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
 class DocumentIn(BaseModel):
     """An article sent as JSON."""
 
@@ -41,6 +45,18 @@ class DocumentIn(BaseModel):
     published: IsoDate | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
     author: Annotated[str, StringConstraints(max_length=300)] | None = None
+    replaces: list[ArticleId] = Field(
+        default_factory=list, max_length=MAX_FILES,
+        description="Ids of stored articles this one is a new version of: removed once it is "
+        "stored. (A stored article with the same canonical `url` is replaced too.)")
+    format: Literal["article", "file"] = Field(
+        "article", description="article: `text` is the story as it is; file: `text` is a "
+        "text file's content, cleaned as `rag index` cleans one (boilerplate lines, several "
+        "stories, title/outlet/date from header lines).")
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        None, description="The file the text was read from, recorded with the article: what "
+        "`rag index` sends when it writes through a running server, so that a later run "
+        "replaces the article when that file changes.")
 
 
 class DocumentSummary(BaseModel):
@@ -51,6 +67,7 @@ class DocumentSummary(BaseModel):
     url: str | None = None
     author: str | None = None
     path: str | None = None
+    filename: str | None = None
     chunks: int | None = None
     chars: int | None = None
     ingested_at: str | None = None
@@ -91,10 +108,18 @@ class Skipped(BaseModel):
     reason: str
 
 
+class Updated(DocumentSummary):
+    changed: list[str] = Field(description="The metadata fields this upload corrected.")
+
+
 class IngestResult(BaseModel):
     added: list[DocumentSummary]
-    unchanged: list[DocumentSummary]
-    replaced: list[str] = Field(description="Ids of earlier versions this upload replaced.")
+    unchanged: list[DocumentSummary] = Field(
+        description="Articles stored already (same text); `updated` lists those whose "
+        "metadata this upload corrected.")
+    updated: list[Updated]
+    replaced: list[str] = Field(description="Ids of earlier versions this upload replaced: "
+                                "those it `replaces`, and those with the same canonical url.")
     skipped: list[Skipped]
     chunks_added: int
 
@@ -107,13 +132,16 @@ class Deleted(BaseModel):
 def _summary(article: Article) -> DocumentSummary:
     return DocumentSummary(id=article.id, title=article.title, source=article.source,
                            published=article.published, url=article.url, author=article.author,
-                           path=article.path, chars=len(article.text))
+                           path=article.path, filename=article.filename,
+                           chars=len(article.text))
 
 
 def _result(report: IngestReport) -> IngestResult:
     return IngestResult(
         added=[_summary(a) for a in report.added],
         unchanged=[_summary(a) for a in report.unchanged],
+        updated=[Updated(**_summary(a).model_dump(), changed=fields)
+                 for a, fields in report.updated],
         replaced=report.removed,
         skipped=[Skipped(name=name, reason=reason) for name, reason in report.skipped],
         chunks_added=report.chunks_added,
@@ -122,7 +150,7 @@ def _result(report: IngestReport) -> IngestResult:
 
 @router.post("", response_model=IngestResult, status_code=201,
              dependencies=[Depends(require_write_key)],
-             responses=error_responses(*BODY, *WRITE, 415),
+             responses=error_responses(*BODY, *WRITE, 404, 415),
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": DocumentIn.model_json_schema()},
                  "multipart/form-data": {"schema": {
@@ -146,6 +174,7 @@ async def create_documents(request: Request, services: ServicesDep,
 
     def ingest() -> IngestReport:
         with services.write_lock:
+            _check_replaced(services, documents)
             return services.ingestor.ingest_documents(documents, report)
 
     report = await run_in_threadpool(ingest)
@@ -176,10 +205,22 @@ async def _read_json(request: Request) -> list[Document]:
             prefix = f"[{position}]." if isinstance(payload, list) else ""
             raise ApiError(422, "invalid_request",
                            f"{prefix}{where or 'body'}: {first['msg']}") from error
-        documents.append(Document(text=document.text, kind="record", title=document.title,
+        documents.append(Document(text=document.text,
+                                  kind="text" if document.format == "file" else "record",
+                                  path=document.path, title=document.title,
                                   source=document.source, published=document.published,
-                                  url=document.url, author=document.author))
+                                  url=document.url, author=document.author,
+                                  replaces=tuple(document.replaces)))
     return documents
+
+
+def _check_replaced(services: Services, documents: list[Document]) -> None:
+    """Every id a document `replaces` must be stored (a typo must not pass unnoticed)."""
+    named = sorted({i for d in documents for i in d.replaces})
+    unknown = sorted(set(named) - services.engine.store.existing_ids(named))
+    if unknown:
+        raise ApiError(404, "document_not_found",
+                       f"no document with id {', '.join(unknown)} to replace")
 
 
 async def _read_uploads(request: Request, max_bytes: int,
@@ -189,18 +230,26 @@ async def _read_uploads(request: Request, max_bytes: int,
                if isinstance(v, UploadFile)]
     if not uploads:
         raise ApiError(422, "invalid_request", "multipart body has no 'files' part")
+    replaces = tuple(value.strip() for value in form.getlist("replaces")
+                     if isinstance(value, str) and value.strip())
+    if replaces and len(uploads) > 1:
+        raise ApiError(422, "invalid_request",
+                       "'replaces' names what one file replaces: send that file alone")
     documents: list[Document] = []
     for upload in uploads:
-        # Only the base name is kept, as a label: it never becomes a file system path.
-        name = PurePath((upload.filename or "upload.txt").replace("\\", "/")).name or "upload"
+        # The name is a label for reports, never an identity nor a file system path: two
+        # uploads of the same name are two articles unless one `replaces` the other.
+        name = (PurePath((upload.filename or "").replace("\\", "/")).name or "upload.txt")
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
             report.skipped.append((name, f"larger than {max_bytes} bytes"))
             continue
         try:
-            documents.extend(parse_bytes(data, PurePath(name).suffix.lower(), f"upload:{name}"))
+            parsed = parse_bytes(data, PurePath(name).suffix.lower(), None)
         except UnreadableFile as error:
             report.skipped.append((name, str(error)))
+            continue
+        documents.extend(replace(d, filename=name, replaces=replaces) for d in parsed)
     return documents
 
 

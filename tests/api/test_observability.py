@@ -120,7 +120,7 @@ def test_writes_through_the_api_move_the_ingest_counters(writer: TestClient) -> 
     assert first.status_code == 201, first.text
     chunks = first.json()["chunks_added"]
     edited = story + b"\n\nThe union said talks would resume on Thursday morning.\n"
-    second = writer.post("/v1/documents",
+    second = writer.post("/v1/documents", data={"replaces": first.json()["added"][0]["id"]},
                          files=[("files", ("story.txt", edited, "text/plain"))])
     assert second.status_code == 201, second.text
     assert len(second.json()["replaced"]) == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from api.services import Services
+from index.load import Document
 from rag.sentence_vectors import sentence_texts
 from support import EXAMPLES
 
@@ -96,3 +97,109 @@ def test_deleting_an_article_leaves_no_chunk_and_no_lexical_hit(fresh_services: 
     lexical = retriever.lexical
     assert all(c.article_id != wildfire.id for c in lexical.chunks)
     assert all(h.chunk.article_id != wildfire.id for h in retriever.search(question).hits)
+
+
+# ---- file identity: the real path, whatever its spelling ------------------------------------
+
+STRIKE = ("Dockworkers at Port Averin walked off the job on Monday, {n} of them by the union's "
+          "count, halting the loading of grain ships for the first time in nine years.\n")
+FERRY = ("The Ostrel ferry line will add a night crossing from June, the operator said, after "
+         "a summer in which queues for the last boat stretched past the harbour gates.\n")
+
+
+def stored_texts(services: Services) -> list[str]:
+    store = services.engine.store
+    return sorted(store.get_article(a).text for a in store.article_ids())
+
+
+def test_an_edit_replaces_its_file_however_the_path_is_spelled(
+        fresh_services: Services, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    story = folder / "strike.txt"
+    ingestor = fresh_services.ingestor
+    spellings = [(folder, Path(".")), (tmp_path, story.resolve()), (tmp_path, Path("desk"))]
+    for number, (cwd, spelled) in enumerate(spellings):
+        story.write_text(STRIKE.format(n=2500 + 100 * number))
+        monkeypatch.chdir(cwd)
+        report = ingestor.ingest_paths([spelled])
+        assert len(report.added) == 1 and len(report.removed) == (1 if number else 0)
+        assert stored_texts(fresh_services) == [STRIKE.format(n=2500 + 100 * number).strip()]
+    (article,) = fresh_services.engine.store.list_articles()[0]
+    assert article["path"] == str(story.resolve())
+
+
+def test_a_renamed_and_edited_file_replaces_its_old_version(
+        fresh_services: Services, tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "strike.txt").write_text(STRIKE.format(n=2500))
+    (folder / "ferry.txt").write_text(FERRY)
+    ingestor = fresh_services.ingestor
+    old = {a.path: a.id for a in ingestor.ingest_paths([folder]).added}
+    (folder / "strike.txt").rename(folder / "port-strike.txt")
+    (folder / "port-strike.txt").write_text(STRIKE.format(n=2600))
+
+    report = ingestor.ingest_paths([folder])
+    assert report.removed == [old[str(folder / "strike.txt")]]
+    assert report.missing == []
+    assert stored_texts(fresh_services) == sorted([FERRY.strip(),
+                                                   STRIKE.format(n=2600).strip()])
+
+
+def test_a_renamed_file_keeps_its_article_under_the_new_path(
+        fresh_services: Services, tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(FERRY)
+    ingestor = fresh_services.ingestor
+    (article,) = ingestor.ingest_paths([folder]).added
+    (folder / "ferry.txt").rename(folder / "night-ferry.txt")
+    report = ingestor.ingest_paths([folder])
+    assert [a.id for a in report.unchanged] == [article.id]
+    assert [(a.id, fields) for a, fields in report.updated] == [(article.id, ["path"])]
+    assert report.missing == [] and report.removed == []
+    stored = fresh_services.engine.store.get_article(article.id)
+    assert stored.path == str((folder / "night-ferry.txt").resolve())
+
+
+def test_a_deleted_file_is_reported_and_pruned_on_request(
+        fresh_services: Services, tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "strike.txt").write_text(STRIKE.format(n=2500))
+    (folder / "ferry.txt").write_text(FERRY)
+    ingestor, store = fresh_services.ingestor, fresh_services.engine.store
+    ids = {Path(a.path).name: a.id for a in ingestor.ingest_paths([folder]).added}
+    (folder / "ferry.txt").unlink()
+
+    kept = ingestor.ingest_paths([folder])
+    gone = str((folder / "ferry.txt").resolve())
+    assert kept.missing == [(gone, ids["ferry.txt"])] and kept.pruned == []
+    assert store.has_article(ids["ferry.txt"])
+    # Another folder's run does not touch it.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text(FERRY.replace("June", "July"))
+    assert ingestor.ingest_paths([other], prune=True).pruned == []
+
+    pruned = ingestor.ingest_paths([folder], prune=True)
+    assert pruned.pruned == [ids["ferry.txt"]] and not store.has_article(ids["ferry.txt"])
+    assert store.has_article(ids["strike.txt"])
+
+
+def test_paths_recorded_as_typed_by_earlier_versions_are_still_one_file(
+        fresh_services: Services, tmp_path: Path, monkeypatch) -> None:
+    """Stores written before paths were canonical hold them as typed (relative ones too)."""
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    story = folder / "strike.txt"
+    story.write_text(STRIKE.format(n=2500))
+    monkeypatch.chdir(tmp_path)
+    ingestor = fresh_services.ingestor
+    (old,) = ingestor.ingest_documents(
+        [Document(text=STRIKE.format(n=2500), kind="text", path="desk/strike.txt")]).added
+    story.write_text(STRIKE.format(n=2700))
+    report = ingestor.ingest_paths([folder.resolve()])
+    assert report.removed == [old.id]
+    assert stored_texts(fresh_services) == [STRIKE.format(n=2700).strip()]
