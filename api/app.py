@@ -9,6 +9,7 @@ the guard (security headers, body limit), the rate limit (only with
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +28,10 @@ from api.routes import ask, chat, documents, health, metrics, page
 from api.services import Services
 from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
+from rag.ownership import Owner, claim
 from rag.store import Store
+
+log = logging.getLogger("newsrag.api")
 
 ROUTERS = (health.router, ask.router, chat.router, documents.router, page.router, metrics.router)
 
@@ -40,9 +44,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Loading the model and the lexical index takes a moment: off the event loop.
-        app.state.services = services or await run_in_threadpool(Services.build, settings)
-        yield
+        if services is not None:  # the caller opened the store and holds it
+            app.state.services = services
+            yield
+            return
+        # An embedded store is one process's: wait while a command holds it (`rag serve`
+        # claims it before it starts the app, so there this is its own claim again).
+        held = await run_in_threadpool(claim, settings, "newsrag server", None, None,
+                                       _waiting)
+        try:
+            # Loading the model and the lexical index takes a moment: off the event loop.
+            app.state.services = await run_in_threadpool(Services.build, settings)
+            yield
+        finally:
+            held.release()
 
     app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan,
                   description="Questions over news articles, answered with cited passages.")
@@ -73,3 +88,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         limited = any(getattr(r, "path", None) not in EXEMPT for r in router.routes)
         app.include_router(router, responses=error_responses(429) if limited else None)
     return app
+
+
+def _waiting(owner: Owner | None) -> None:
+    log.warning("waiting for %s to release the store", owner.describe() if owner else
+                "another process")

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
+from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
+
+if TYPE_CHECKING:
+    from api.remote import ServerClient
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.add_argument("--prune", action="store_true",
+                       help="remove the articles of files under PATH that no longer exist")
     index.set_defaults(run=_index)
 
     ask = commands.add_parser("ask", help="ask a question")
@@ -74,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from index.pipeline import Ingestor
+    from index.pipeline import Ingestor, IngestReport, read_documents
     from rag.embeddings import encoder_for
     from rag.store import Store
 
@@ -82,37 +91,110 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         print(f"rag index: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
-    store = Store.open(settings)
-    ingestor = Ingestor(store, encoder_for(settings),
-                        settings)
-    report = ingestor.ingest_paths(args.paths, progress=not args.quiet and sys.stderr.isatty())
-    if args.json:
-        print(json.dumps({
-            "added": [a.id for a in report.added], "unchanged": len(report.unchanged),
-            "replaced": report.removed, "chunks_added": report.chunks_added,
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-            "boilerplate_lines_removed": report.boilerplate_lines_removed,
-        }, indent=2))
-        return 0
-    for path, reason in report.skipped:
-        print(f"skipped {path}: {reason}")
-    print(report.summary())
-    print(f"store: {store.article_count()} articles, {store.chunk_count()} chunks")
+    progress = not args.quiet and sys.stderr.isatty()
+    held = _hold_store(settings, "index")
+    if held is None:
+        return 1
+    if isinstance(held, Owner):  # a running server holds the store: it does the writing
+        report = IngestReport()
+        documents = read_documents(args.paths, report)
+        with _server(held, settings) as server:
+            _index_through(server, args.paths, documents, report, args.prune, progress)
+            counts = server.counts()
+    else:
+        with held:
+            store = Store.open(settings)
+            report = Ingestor(store, encoder_for(settings), settings).ingest_paths(
+                args.paths, progress=progress, prune=args.prune)
+            counts = store.article_count(), store.chunk_count()
+    _print_report(report, counts, args.json)
     return 0
 
 
+def _print_report(report, counts: tuple[int, int], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "added": [a.id for a in report.added], "unchanged": len(report.unchanged),
+            "updated": [{"id": a.id, "changed": fields} for a, fields in report.updated],
+            "replaced": report.removed, "chunks_added": report.chunks_added,
+            "missing": [{"path": p, "id": i} for p, i in report.missing],
+            "pruned": report.pruned,
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "boilerplate_lines_removed": report.boilerplate_lines_removed,
+        }, indent=2))
+        return
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}")
+    for path, article_id in report.missing:
+        action = "pruned" if article_id in report.pruned else "file is gone"
+        print(f"{action} {path}: article {article_id}")
+    if report.missing and not report.pruned:
+        print(f"{len(report.missing)} articles come from files that no longer exist; "
+              "`rag index --prune PATH` removes them")
+    print(report.summary())
+    print(f"store: {counts[0]} articles, {counts[1]} chunks")
+
+
+def _index_through(server, paths: list[Path], documents, report, prune: bool,
+                   progress: bool) -> None:
+    """`rag index` by way of the server holding the store: the documents read here are sent
+    in batches, then what they replace is removed, as `Ingestor.ingest_paths` would."""
+    from tqdm import tqdm
+
+    from index.pipeline import apply_plan
+    from index.reconcile import canonical_path, plan
+    from rag.schemas import Article
+
+    def article(summary: dict) -> Article:
+        return Article(id=summary["id"], text="", title=summary.get("title"),
+                       path=summary.get("path"))
+
+    with tqdm(total=len(documents), unit="doc", desc="sending", disable=not progress) as bar:
+        for count, result in server.ingest(documents):
+            report.added += [article(d) for d in result["added"]]
+            report.unchanged += [article(d) for d in result["unchanged"]]
+            report.updated += [(article(d), d["changed"]) for d in result["updated"]]
+            report.removed += result["replaced"]
+            report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+            report.chunks_added += result["chunks_added"]
+            bar.update(count)
+    texts: dict[str, str] = {}
+
+    def text_of(article_id: str) -> str:
+        if article_id not in texts:
+            found = server.article(article_id)
+            texts[article_id] = found["text"] if found else ""
+        return texts[article_id]
+
+    added = {a.id: a.path for a in report.added if a.path}
+    removals = plan([canonical_path(p) for p in paths], {d.path for d in documents if d.path},
+                    {a.id for a in report.added + report.unchanged}, added,
+                    server.article_paths(), text_of)
+    apply_plan(removals, server.delete, report, prune)
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from api.remote import ServerError
     from rag.engine import Engine, InvalidRequest
     from rag.llm import LLMError
-    from rag.schemas import Filters
+    from rag.schemas import Answer, Filters
 
-    engine = Engine(settings)
+    held = _hold_store(settings, "ask")
+    if held is None:
+        return 1
     try:
-        answer = engine.ask(args.question, args.top_k,
-                            Filters(source=args.source) if args.source else None)
-    except InvalidRequest as error:
+        if isinstance(held, Owner):
+            with _server(held, settings) as server:
+                answer = Answer.model_validate(server.ask(args.question, args.top_k,
+                                                          args.source))
+        else:
+            with held:
+                answer = Engine(settings).ask(args.question, args.top_k,
+                                              Filters(source=args.source) if args.source
+                                              else None)
+    except (InvalidRequest, ServerError) as error:
         print(f"rag ask: {error}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(error, InvalidRequest) else 1
     except LLMError as error:  # only with RAG_LLM_FALLBACK off
         print(f"rag ask: {error.code}: {error}", file=sys.stderr)
         return 1
@@ -137,6 +219,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    workers = args.workers or settings.workers
+    if workers > 1 and not settings.chroma_url:
+        print("rag serve: several workers need a Chroma server (RAG_CHROMA_URL): an embedded "
+              "store is one process's (docs/operations.md)", file=sys.stderr)
+        return 2
+    held = _hold_store(settings, "serve", url=_local_url(host, port))
+    if held is None:
+        return 1
+    if isinstance(held, Owner):
+        print(f"rag serve: the store at {settings.data_dir} is already served by "
+              f"{held.describe()}", file=sys.stderr)
+        return 1
     # Our logging in every worker (uvicorn applies the dictionary in each); no uvicorn access
     # log, since ours has the request id; no uvicorn proxy-header handling, since the app
     # applies RAG_TRUSTED_PROXIES itself (uvicorn's default would trust 127.0.0.1).
@@ -145,7 +239,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                # Slow clients: idle keep-alive connections close, and the headers have a
                # deadline (api/protocol.py); the body's deadline is the app's (GuardMiddleware).
                "timeout_keep_alive": settings.keep_alive_seconds}
-    workers = args.workers or settings.workers
     if workers > 1:  # each worker builds its own app from the environment's settings
         # ... and must know it has siblings writing to the same store (rag/retrieve.py).
         os.environ["RAG_WORKERS"] = str(workers)
@@ -169,6 +262,15 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.question_types:
         items = [i for i in items if i.question_type in args.question_types]
     items = items[: args.limit]
+    held = None if args.url else _hold_store(settings, "eval")
+    if isinstance(held, Owner):  # the store is served: ask the server holding it
+        if args.index_passages:
+            print(f"rag eval: the store is served by {held.describe()}; index the passages "
+                  "through it (`rag index`) or use another RAG_DATA_DIR", file=sys.stderr)
+            return 1
+        args.url = held.url
+    elif held is None and not args.url:
+        return 1
     if args.url:
         ask, method = _http_asker(args.url, args.top_k), "as reported by the server"
     else:
@@ -222,26 +324,53 @@ def _index_records(engine, settings: Settings, records: list[dict]) -> None:
 
 
 def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from api.remote import ServerError
     from rag.store import Store
 
-    store = Store.open(settings)
-    rows, total = store.list_articles(0, 100_000)
+    held = _hold_store(settings, "docs")
+    if held is None:
+        return 1
+    try:
+        if isinstance(held, Owner):
+            with _server(held, settings) as server:
+                rows = server.articles()
+        else:
+            with held:
+                rows, _ = Store.open(settings).list_articles(0, 100_000)
+    except ServerError as error:
+        print(f"rag docs list: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        print(f"{row['id']}  {row.get('published', '          ')}  "
+        print(f"{row['id']}  {row.get('published') or '          '}  "
               f"{(row.get('source') or '')[:24]:24}  {row.get('title') or '(untitled)'}")
-    print(f"{total} articles")
+    print(f"{len(rows)} articles")
     return 0
 
 
 def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
+    from api.remote import ServerError
+    from rag.schemas import Article
     from rag.store import ArticleNotFound, Store
 
+    held = _hold_store(settings, "docs")
+    if held is None:
+        return 1
+    article: Article | None = None
     try:
-        article = Store.open(settings).get_article(args.id)
-    except ArticleNotFound:
+        if isinstance(held, Owner):
+            with _server(held, settings) as server:
+                found = server.article(args.id)
+            article = Article.model_validate(found) if found else None
+        else:
+            with held, contextlib.suppress(ArticleNotFound):
+                article = Store.open(settings).get_article(args.id)
+    except ServerError as error:
+        print(f"rag docs show: {error}", file=sys.stderr)
+        return 1
+    if article is None:
         print(f"rag docs show: no document with id {args.id}", file=sys.stderr)
         return 1
     print(article.model_dump_json(indent=2))
@@ -249,17 +378,76 @@ def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.store import ArticleNotFound, Store
+    from api.remote import ServerError
+    from rag.store import Store
 
-    store = Store.open(settings)
+    held = _hold_store(settings, "docs")
+    if held is None:
+        return 1
     status = 0
-    for article_id in args.ids:
-        try:
-            print(f"deleted {article_id} ({store.delete_article(article_id)} chunks)")
-        except ArticleNotFound:
-            print(f"rag docs delete: no document with id {article_id}", file=sys.stderr)
-            status = 1
+    with contextlib.ExitStack() as stack:
+        if isinstance(held, Owner):
+            delete = stack.enter_context(_server(held, settings)).delete
+        else:
+            stack.enter_context(held)
+            store = Store.open(settings)
+
+            def delete(article_id: str) -> int | None:
+                return store.delete_article(article_id) if store.has_article(article_id) \
+                    else None
+        for article_id in args.ids:
+            try:
+                removed = delete(article_id)
+            except ServerError as error:
+                print(f"rag docs delete: {error}", file=sys.stderr)
+                return 1
+            if removed is None:
+                print(f"rag docs delete: no document with id {article_id}", file=sys.stderr)
+                status = 1
+            else:
+                print(f"deleted {article_id} ({removed} chunks)")
     return status
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where a command on this machine reaches a server listening on `host`:`port`."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _hold_store(settings: Settings, command: str, url: str | None = None
+                ) -> Claim | Owner | None:
+    """This process's claim on the embedded store (waiting, with a message, while another
+    command holds it); the server's `Owner` when a running `rag serve` holds it; None (with
+    the reason printed) when it stays busy past `RAG_STORE_WAIT_SECONDS`."""
+    def waiting(owner: Owner | None) -> None:
+        holder = owner.describe() if owner else "another process"
+        print(f"rag {command}: waiting for {holder} to release the store at "
+              f"{settings.data_dir} ...", file=sys.stderr)
+
+    try:
+        return claim(settings, f"rag {command}", url, settings.store_wait_seconds, waiting)
+    except StoreServed as served:
+        return served.owner
+    except StoreBusy as busy:
+        print(f"rag {command}: {busy}; try again later, or raise RAG_STORE_WAIT_SECONDS",
+              file=sys.stderr)
+        return None
+
+
+@contextlib.contextmanager
+def _server(owner: Owner, settings: Settings) -> Iterator[ServerClient]:
+    """A client of the server that holds the store."""
+    from api.remote import ServerClient
+
+    client = ServerClient(owner.url or "", settings.api_key)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where embedded Chroma keeps its files.")
     collection: str = Field("news", description="Chroma collection name prefix.")
     chroma_url: str | None = Field(None, description="A Chroma server (`chroma run`) instead.")
+    store_wait_seconds: float = Field(
+        3600.0, ge=0.0, le=7 * 86400.0, description="How long a command waits while another "
+        "holds the embedded store (one process at a time; 0: fail at once). A command finding "
+        "it held by `rag serve` sends its work to that server instead.")
     lexical_refresh_seconds: float = Field(
         2.0, ge=0.0, le=3600.0, description="How often, at most, a search checks whether "
         "another process changed the store (0: every search); the search snapshot is then "

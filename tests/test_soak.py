@@ -17,33 +17,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from processes import Server, serve
 from rag.config import Settings
 from rag.schemas import Answer, Citation
 from rag.store import Store
-from support import EXAMPLES, MULTIHOP_CORPUS, ROOT, sse_events
+from support import EXAMPLES, MULTIHOP_CORPUS, sse_events
 
-RAG = ROOT / ".venv" / "bin" / "rag"
 CLIENTS = 16
 ASK_SECONDS = 30.0  # the clients ask for this long, then finish the answer they wait for
 INGEST_BATCH = 2  # articles a POST
 INGEST_ARTICLES = 40  # at most; ingestion stops with the clients
 REQUEST_TIMEOUT = 60.0
-# Bounds, not expectations: how long the tests wait for a server to start or for the run to end.
-START_SECONDS = 90.0
+# Bounds, not expectations: how long the tests wait for the run to end.
 DRAIN_SECONDS = 150.0
 EXAMPLE_QUESTIONS = [
     "How many dockworkers walked off the job in the Port Averin strike?",
@@ -51,71 +46,6 @@ EXAMPLE_QUESTIONS = [
     "Why did towns in the Kessa Valley begin water rationing?",
     "How many residents were evacuated because of the Greywood Hills wildfire?",
 ]
-
-
-# ---- a server process ----------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    url: str
-    port: int
-    data_dir: Path
-    process: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serve(folder: Path, **settings: str) -> Iterator[Server]:
-    """`rag serve` on a free 127.0.0.1 port with its own data dir and these RAG_ settings."""
-    folder.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
-    env.update({"RAG_DATA_DIR": str(folder / "data"), "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-                **{f"RAG_{name.upper()}": value for name, value in settings.items()}})
-    port, log = free_port(), folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(RAG), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=folder,  # cwd: no project .env file is read
-        )
-    server = Server(f"http://127.0.0.1:{port}", port, folder / "data", process, log)
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not _ready(server):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rag serve did not become ready\n{server.log_tail()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        server.stop()
-
-
-def _ready(server: Server) -> bool:
-    try:
-        return httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def upload_examples(client: httpx.Client) -> set[str]:

@@ -1,0 +1,166 @@
+"""The HTTP API of a running `rag serve`, for commands that find the store in its hands.
+
+An embedded store is one process's (`rag.ownership`); while `rag serve` holds it, `rag index`,
+`rag ask` and `rag docs` send their work to that server instead of opening the store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from index.load import Document
+
+# A request's share of what the server accepts (RAG_MAX_BODY_BYTES is 32 MB by default, and
+# 100 documents a request): large corpora go in many requests.
+BATCH_DOCUMENTS = 100
+BATCH_BYTES = 8_000_000
+# DocumentIn's limit on one document's text (api/routes/documents.py).
+MAX_TEXT_CHARS = 5_000_000
+PAGE = 1000
+CONNECT_RETRY_SECONDS = 0.5
+
+
+class ServerError(RuntimeError):
+    """The server could not be reached or refused the work; the message says which."""
+
+
+class ServerClient:
+    """Writes and reads through the API of the server holding the store."""
+
+    def __init__(self, url: str, api_key: SecretStr | None, timeout: float = 600.0,
+                 start_up_seconds: float = 120.0) -> None:
+        """`timeout`: for one request (an ingestion batch embeds its articles);
+        `start_up_seconds`: how long a server that does not yet listen is waited for."""
+        self.start_up_seconds = start_up_seconds
+        headers = {"Authorization": f"Bearer {api_key.get_secret_value()}"} if api_key else {}
+        self.url = url
+        self._http = httpx.Client(base_url=url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def ingest(self, documents: Sequence[Document]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Send documents in batches; yields each batch's size and the server's result
+        (`IngestResult`). Documents over the server's size limit come back as skipped."""
+        for batch, oversized in _batches(documents):
+            result: dict[str, Any] = {"added": [], "unchanged": [], "updated": [],
+                                      "replaced": [], "skipped": [], "chunks_added": 0}
+            if batch:
+                result = self._call("POST", "/v1/documents", json=[_as_json(d) for d in batch],
+                                    accept=(201, 422))
+                if "error" in result:  # 422 no_articles: nothing in the batch had text
+                    result = {"added": [], "unchanged": [], "updated": [], "replaced": [],
+                              "skipped": [{"name": d.path or "(document)",
+                                           "reason": result["error"]["message"]}
+                                          for d in batch], "chunks_added": 0}
+            result["skipped"] += [{"name": d.path or "(document)",
+                                   "reason": f"longer than {MAX_TEXT_CHARS} characters"}
+                                  for d in oversized]
+            yield len(batch) + len(oversized), result
+
+    def article_paths(self) -> dict[str, str]:
+        """Every stored article recorded under a file path, by id."""
+        paths: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self._call("GET", "/v1/documents",
+                              params={"offset": offset, "limit": PAGE, "facets": "false"})
+            paths.update((d["id"], d["path"]) for d in page["documents"] if d.get("path"))
+            offset += PAGE
+            if offset >= page["total"] or not page["documents"]:
+                return paths
+
+    def articles(self) -> list[dict[str, Any]]:
+        """Every stored article's summary."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", "/v1/documents",
+                              params={"offset": len(found), "limit": PAGE, "facets": "false"})
+            found += page["documents"]
+            if len(found) >= page["total"] or not page["documents"]:
+                return found
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        """One article with its text, or None when there is none with that id."""
+        found = self._call("GET", f"/v1/documents/{article_id}", accept=(200, 404))
+        return None if "error" in found else found
+
+    def delete(self, article_id: str) -> int | None:
+        """Delete an article; its chunk count, or None when there is none with that id."""
+        done = self._call("DELETE", f"/v1/documents/{article_id}", accept=(200, 404))
+        return None if "error" in done else int(done["chunks_deleted"])
+
+    def counts(self) -> tuple[int, int]:
+        """The articles and chunks the store holds (`/readyz`)."""
+        ready = self._call("GET", "/readyz")
+        return int(ready["articles"]), int(ready["chunks"])
+
+    def ask(self, question: str, top_k: int | None, sources: list[str] | None
+            ) -> dict[str, Any]:
+        body: dict[str, Any] = {"question": question}
+        if top_k is not None:
+            body["top_k"] = top_k
+        if sources:
+            body["filters"] = {"source": sources}
+        return self._call("POST", "/v1/ask", json=body)
+
+    def _call(self, method: str, path: str, accept: tuple[int, ...] = (200,),
+              **options: Any) -> dict[str, Any]:
+        began = time.monotonic()
+        while True:
+            try:
+                response = self._http.request(method, path, **options)
+                break
+            except httpx.ConnectError as error:
+                # A server claims the store before it listens: it may still be starting.
+                if time.monotonic() - began > self.start_up_seconds:
+                    raise ServerError(f"the server at {self.url} did not answer: {error}") \
+                        from error
+                time.sleep(CONNECT_RETRY_SECONDS)
+            except httpx.HTTPError as error:
+                raise ServerError(f"the server at {self.url} did not answer: {error}") \
+                    from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code not in accept:
+            message = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+            raise ServerError(f"the server at {self.url} answered {response.status_code}"
+                              + (f": {message}" if message else ""))
+        return body
+
+
+def _as_json(document: Document) -> dict[str, Any]:
+    """A document as `POST /v1/documents` takes it (`DocumentIn`)."""
+    fields = {"text": document.text, "format": "file" if document.kind == "text" else "article",
+              "path": document.path, "title": document.title, "source": document.source,
+              "published": document.published.isoformat() if document.published else None,
+              "url": document.url, "author": document.author}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _batches(documents: Sequence[Document]
+             ) -> Iterator[tuple[list[Document], list[Document]]]:
+    """Requests' worth of documents, and those too long to send at all."""
+    batch: list[Document] = []
+    oversized: list[Document] = []
+    size = 0
+    for document in documents:
+        if len(document.text) > MAX_TEXT_CHARS:
+            oversized.append(document)
+            continue
+        length = len(json.dumps(_as_json(document)))
+        if batch and (len(batch) == BATCH_DOCUMENTS or size + length > BATCH_BYTES):
+            yield batch, oversized
+            batch, oversized, size = [], [], 0
+        batch.append(document)
+        size += length
+    if batch or oversized:
+        yield batch, oversized
