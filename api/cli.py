@@ -96,6 +96,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if held is None:
         return 1
     if isinstance(held, Owner):  # a running server holds the store: it does the writing
+        print(f"rag index: the store is served by {held.describe()}; sending the articles "
+              "there", file=sys.stderr)
         report = IngestReport()
         documents = read_documents(args.paths, report)
         with _server(held, settings) as server:
