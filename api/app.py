@@ -3,7 +3,7 @@
 Middlewares, outermost first: proxy headers (only with `RAG_TRUSTED_PROXIES`: the client's
 address from `X-Forwarded-For`, for logs and limits), telemetry (request id, metrics, access
 log: it sees every request, refused ones included), CORS (so browsers can read even a 429),
-the guard (security headers, body limit), the rate limit (only with
+the guard (security headers, cross-origin writes, body limit), the rate limit (only with
 `RAG_RATE_LIMIT_PER_MINUTE`).
 """
 
@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or await run_in_threadpool(Services.build, settings)
         yield
 
-    app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan,
+    # No trailing-slash redirects: Starlette builds their Location from the Host header, which
+    # a client chooses (`/v1/documents/` is a 404 that names `/v1/documents`).
+    app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
 
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                                settings.rate_limit_burst or settings.rate_limit_per_minute, clock)
         app.add_middleware(RateLimitMiddleware, buckets=buckets, api_key=settings.api_key)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes,
-                       body_timeout=settings.body_timeout_seconds)
+                       body_timeout=settings.body_timeout_seconds,
+                       allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # only listed origins; the chat page itself is same-origin
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
