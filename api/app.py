@@ -23,7 +23,7 @@ from api.metrics import Metrics
 from api.middleware import GuardMiddleware
 from api.ratelimit import EXEMPT, RateLimitMiddleware, TokenBuckets
 from api.responses import error_responses
-from api.routes import ask, chat, documents, health, metrics, page
+from api.routes import ask, chat, docs, documents, health, metrics, page
 from api.services import Services
 from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     # No trailing-slash redirects: Starlette builds their Location from the Host header, which
     # a client chooses (`/v1/documents/` is a 404 that names `/v1/documents`).
+    # The reference pages are ours (api/routes/docs.py): FastAPI's load scripts from a CDN.
     app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
+                  docs_url=None, redoc_url=None,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
 
@@ -75,4 +77,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS:
         limited = any(getattr(r, "path", None) not in EXEMPT for r in router.routes)
         app.include_router(router, responses=error_responses(429) if limited else None)
+    if settings.api_docs:
+        app.include_router(docs.router)
     return app
