@@ -95,8 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # error as the cause.
         if error.status_code == 400 and (unread := unreadable_body(error.__cause__)):
             return error_response(unread.status, unread.code, unread.message)
-        code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-                413: "payload_too_large"}.get(error.status_code, "http_error")
+        # 400 here: a body Starlette's form parser refused (malformed, too many files).
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                408: "request_timeout", 413: "payload_too_large"}.get(error.status_code,
+                                                                      "http_error")
         message = str(error.detail)
         if error.status_code == 404:
             message = _not_found_message(request)

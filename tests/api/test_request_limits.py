@@ -313,3 +313,11 @@ def test_keep_alive_requests_are_counted_one_at_a_time(live_url: str) -> None:
         for _ in range(5):
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + padding + b"\r\n")
             assert read_response(sock)[0] == 200
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+def test_more_files_than_an_upload_takes_is_a_400_saying_so(http: httpx.Client) -> None:
+    files = [("files", (f"story{n}.txt", b"The ferry runs.", "text/plain")) for n in range(101)]
+    response = http.post("/v1/documents", files=files)
+    assert_error(response, 400, "bad_request", "100")
