@@ -3,7 +3,7 @@
 Middlewares, outermost first: proxy headers (only with `RAG_TRUSTED_PROXIES`: the client's
 address from `X-Forwarded-For`, for logs and limits), telemetry (request id, metrics, access
 log: it sees every request, refused ones included), CORS (so browsers can read even a 429),
-the guard (security headers, body limit), the rate limit (only with
+the guard (security headers, cross-origin writes, body limit), the rate limit (only with
 `RAG_RATE_LIMIT_PER_MINUTE`).
 """
 
@@ -24,7 +24,7 @@ from api.metrics import Metrics
 from api.middleware import GuardMiddleware
 from api.ratelimit import EXEMPT, RateLimitMiddleware, TokenBuckets
 from api.responses import error_responses
-from api.routes import ask, chat, documents, health, metrics, page
+from api.routes import ask, chat, docs, documents, health, metrics, page
 from api.services import Services
 from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             held.release()
 
-    app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan,
+    # No trailing-slash redirects: Starlette builds their Location from the Host header, which
+    # a client chooses (`/v1/documents/` is a 404 that names `/v1/documents`).
+    # The reference pages are ours (api/routes/docs.py): FastAPI's load scripts from a CDN.
+    app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
+                  docs_url=None, redoc_url=None,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)
 
@@ -74,7 +78,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                                settings.rate_limit_burst or settings.rate_limit_per_minute, clock)
         app.add_middleware(RateLimitMiddleware, buckets=buckets, api_key=settings.api_key)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes,
-                       body_timeout=settings.body_timeout_seconds)
+                       body_timeout=settings.body_timeout_seconds,
+                       allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # only listed origins; the chat page itself is same-origin
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
@@ -87,6 +92,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS:
         limited = any(getattr(r, "path", None) not in EXEMPT for r in router.routes)
         app.include_router(router, responses=error_responses(429) if limited else None)
+    if settings.api_docs:
+        app.include_router(docs.router)
     return app
 
 

@@ -217,7 +217,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.logs import logging_config
-    from api.protocol import with_header_timeout
+    from api.protocol import configured
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -239,18 +239,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     options = {"host": host, "port": port, "log_config": logging_config(settings),
                "access_log": False, "proxy_headers": False,
                # Slow clients: idle keep-alive connections close, and the headers have a
-               # deadline (api/protocol.py); the body's deadline is the app's (GuardMiddleware).
+               # deadline and limits (api/protocol.py); the body's deadline is the app's.
                "timeout_keep_alive": settings.keep_alive_seconds}
     if workers > 1:  # each worker builds its own app from the environment's settings
         # ... and must know it has siblings writing to the same store (rag/retrieve.py).
         os.environ["RAG_WORKERS"] = str(workers)
         uvicorn.run("api.main:app", workers=workers,
-                    http="api.protocol:HeaderTimeoutProtocol", **options)
+                    http="api.protocol:GuardedHTTPProtocol", **options)
     else:
         from api.app import create_app
 
-        uvicorn.run(create_app(settings), http=with_header_timeout(settings.header_timeout_seconds),
-                    **options)
+        uvicorn.run(create_app(settings), http=configured(settings), **options)
     return 0
 
 

@@ -6,12 +6,15 @@ Domain exceptions map to HTTP statuses here, in one place, so routes never catch
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api import request_id
 from api.envelope import error_body
@@ -38,6 +41,23 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
+def unreadable_body(error: BaseException) -> ApiError | None:
+    """The API's error for a JSON body the parser could not read, by what the parser raised
+    (None for anything else): not JSON, not UTF-8 or nested too deeply is `malformed_json`
+    (400); a valid number too long for Python to read (over `sys.get_int_max_str_digits()`
+    digits) is `invalid_request` (422), as any other value out of range is."""
+    if isinstance(error, RecursionError):
+        return ApiError(400, "malformed_json", "request body is nested too deeply")
+    if isinstance(error, UnicodeDecodeError):
+        return ApiError(400, "malformed_json", "request body is not UTF-8 text: JSON must be")
+    if isinstance(error, json.JSONDecodeError):
+        return ApiError(400, "malformed_json", f"request body is not valid JSON: {error.msg}")
+    if isinstance(error, ValueError):  # the only other ValueError json.loads raises
+        return ApiError(422, "invalid_request", "a number in the request body has more than "
+                                                f"{sys.get_int_max_str_digits()} digits")
+    return None
+
+
 def _validation_message(errors: list[dict]) -> tuple[str, str]:
     """One readable sentence for pydantic's error list, and whether the body was not JSON."""
     first = errors[0] if errors else {}
@@ -45,6 +65,19 @@ def _validation_message(errors: list[dict]) -> tuple[str, str]:
         return "malformed_json", "request body is not valid JSON: " + str(first.get("msg", ""))
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     return "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid value')}"
+
+
+def _not_found_message(request: Request) -> str:
+    """What a 404 says: no route at this path, or, for a path that only a trailing slash keeps
+    from a route, that route (the app never redirects: a redirect built from the Host header
+    would send the client wherever that header names)."""
+    path = request.url.path
+    message = f"no route at {path}"
+    if path.endswith("/") and path != "/":
+        scope = {**request.scope, "path": path.rstrip("/")}
+        if any(route.matches(scope)[0] is not Match.NONE for route in request.app.routes):
+            message += f"; the route is {path.rstrip('/')}, without the trailing slash"
+    return message
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -58,13 +91,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status, code, message, details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-                413: "payload_too_large"}.get(error.status_code, "http_error")
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # FastAPI reports a JSON body its parser could not read as a bare 400, the parser's
+        # error as the cause.
+        if error.status_code == 400 and (unread := unreadable_body(error.__cause__)):
+            return error_response(unread.status, unread.code, unread.message)
+        # 400 here: a body Starlette's form parser refused (malformed, too many files).
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                408: "request_timeout", 413: "payload_too_large"}.get(error.status_code,
+                                                                      "http_error")
         message = str(error.detail)
-        if isinstance(error.__cause__, RecursionError):
-            # FastAPI reports a JSON body nested too deeply for the parser as a bare 400.
-            code, message = "malformed_json", "request body is nested too deeply"
+        if error.status_code == 404:
+            message = _not_found_message(request)
         return error_response(error.status_code, code, message,
                               headers=getattr(error, "headers", None))
 

@@ -17,6 +17,10 @@ from api import request_id
 from rag.config import Settings
 
 ACCESS_LOGGER = "newsrag.access"
+# Characters a line-based reader (Python's str.splitlines, many log shippers) ends a line at
+# that json.dumps leaves raw with ensure_ascii=False: escaped, one record stays one line. The
+# rest of them (\n, \r, \v, \f, \x1c-\x1e) are control characters json.dumps escapes anyway.
+_LINE_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is a field.
 # uvicorn adds `color_message`, its message with terminal colour codes: not a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -30,7 +34,9 @@ def _request_id(record: logging.LogRecord) -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: ts, level, logger, msg, request_id, then the record's extras."""
+    """One JSON object a line: ts, level, logger, msg, request_id, then the record's extras.
+
+    Text stays readable (not escaped to ASCII), except the characters a line reader breaks at."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -47,7 +53,7 @@ class JsonFormatter(logging.Formatter):
                      if key not in _STANDARD and key not in line})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json.dumps(line, default=str, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 class TextFormatter(logging.Formatter):

@@ -1,4 +1,5 @@
-"""What every HTTP exchange gets, whatever the route: security headers and a request size limit.
+"""What every HTTP exchange gets, whatever the route: security headers, a request size limit,
+and no writes from another site's page.
 
 A plain ASGI middleware rather than Starlette's `BaseHTTPMiddleware`, so streamed answers pass
 through untouched. The body limit is checked twice: against `Content-Length` before the app
@@ -9,12 +10,24 @@ The body also has a deadline: once a route starts reading it, all of it must arr
 `body_timeout` seconds (RAG_BODY_TIMEOUT_SECONDS), else a 408 and the connection is closed.
 uvicorn would wait forever for a client that declares a length and then stalls or trickles
 (slowloris); the headers' own deadline is in api/protocol.py.
+
+Cross-origin requests: a page of another site can make a browser send a POST (a form, or
+`fetch` with `mode: "no-cors"`) that no CORS rule stops, since CORS only keeps the page from
+reading the answer. Any request but GET, HEAD and OPTIONS is therefore refused (403
+`cross_origin_forbidden`) when the browser says it comes from another origin: by
+`Sec-Fetch-Site` (anything but `same-origin` or `none`), or, from browsers that do not send it,
+by an `Origin` whose host is not the request's `Host`. Origins listed in RAG_CORS_ORIGINS are
+let through. Requests with neither header (curl, programs, the `openai` client) are not a
+browser's and pass. The same rules as Go's `net/http.CrossOriginProtection`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
+from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +39,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
+# Methods a page of any origin may send: they change nothing (RFC 9110 safe methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def too_large_message(limit: int) -> str:
@@ -47,14 +62,34 @@ class BodyTimeout(HTTPException):
                               "(RAG_BODY_TIMEOUT_SECONDS)", headers={"connection": "close"})
 
 
-class GuardMiddleware:
-    """Security headers on every response; request bodies larger than `max_body_bytes`: 413;
-    bodies not all received `body_timeout` seconds after the route began reading them: 408."""
+def foreign_origin(method: str, headers: Headers, allowed: Collection[str]) -> str | None:
+    """Who sent a request another site's page may not make (its origin, or what its
+    `Sec-Fetch-Site` says), or None when it may be served: rules in the module docstring.
+    `allowed` holds the origins let through ("*": every one)."""
+    if method in SAFE_METHODS:
+        return None
+    origin = headers.get("origin")
+    if origin is not None and (origin in allowed or "*" in allowed):
+        return None
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return None if site in ("same-origin", "none") else origin or site
+    if origin is None or urlsplit(origin).netloc == headers.get("host"):
+        return None
+    return origin
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 60.0) -> None:
+
+class GuardMiddleware:
+    """Security headers on every response; requests a page of another origin may not make:
+    403; request bodies larger than `max_body_bytes`: 413; bodies not all received
+    `body_timeout` seconds after the route began reading them: 408."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 60.0,
+                 allowed_origins: Collection[str] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        self.allowed_origins = frozenset(allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,6 +105,14 @@ class GuardMiddleware:
                             if name.encode() not in present]
                 message = {**message, "headers": headers}
             await send(message)
+
+        sender = foreign_origin(scope["method"], Headers(scope=scope), self.allowed_origins)
+        if sender is not None:
+            await send_json_error(
+                send_with_headers, 403, "cross_origin_forbidden",
+                f"a {scope['method']} from a page of another origin ({sender}) is refused; "
+                "list that origin in RAG_CORS_ORIGINS to allow it")
+            return
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:

@@ -36,12 +36,15 @@ class ErrorBody(BaseModel):
 DESCRIPTIONS = {
     400: "Malformed request: the body is not valid JSON or multipart (`malformed_json`, ...)",
     401: "The route needs `Authorization: Bearer <RAG_API_KEY>` (`unauthorized`)",
-    403: "The API key is not valid (`forbidden`)",
+    403: "The API key is not valid (`forbidden`), or a page of another origin sent a request "
+         "other than GET (`cross_origin_forbidden`; RAG_CORS_ORIGINS lists the origins allowed)",
     404: "No such document or model",
     408: "The request body did not arrive within RAG_BODY_TIMEOUT_SECONDS (`request_timeout`)",
     413: "The request body is larger than RAG_MAX_BODY_BYTES (`payload_too_large`)",
-    415: "Send application/json or multipart/form-data (`unsupported_media_type`)",
-    422: "The request is well formed but invalid (`invalid_request`, `no_articles`)",
+    415: "The body's Content-Type is not application/json (or, for uploads, "
+         "multipart/form-data) (`unsupported_media_type`)",
+    422: "The request is well formed but invalid or over a limit (`invalid_request`, "
+         "`no_articles`)",
     429: "Too many requests from this client (`rate_limited`; only with "
          "RAG_RATE_LIMIT_PER_MINUTE): retry after the `Retry-After` header's seconds",
     502: "The configured LLM failed",
@@ -50,7 +53,7 @@ DESCRIPTIONS = {
 }
 
 # Groups the routes share.
-BODY = (400, 408, 413, 422)  # any route reading a JSON body
+BODY = (400, 403, 408, 413, 415, 422)  # any route reading a body (403: another origin's page)
 WRITE = (401, 403)  # routes behind the API key
 LLM = (502, 503, 504)  # routes that may call the configured LLM
 

@@ -10,6 +10,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The largest values the request limits may be set to: request models refuse more before the
+# engine checks the configured limits, which are usually far lower.
+QUESTION_CHARS_CEILING = 100_000
+HISTORY_TURNS_CEILING = 1_000
+
 
 def default_model_cache() -> Path:
     """`$XDG_CACHE_HOME/newsrag` (`~/.cache/newsrag`): derived model files can be made again,
@@ -107,7 +112,20 @@ class Settings(BaseSettings):
         0.55, ge=0.0, le=1.0,
         description="Share of the question's terms the passages must hold, else abstain.",
     )
-    max_question_chars: int = Field(2000, ge=10, le=100_000)
+    max_question_chars: int = Field(
+        2000, ge=10, le=QUESTION_CHARS_CEILING, description="Longest question, and longest "
+        "earlier user message of a conversation (each was a question); a follow-up's rewrite "
+        "stays within it."
+    )
+    max_history_turns: int = Field(
+        50, ge=0, le=HISTORY_TURNS_CEILING, description="Earlier messages a request may carry "
+        "(`history` of /v1/ask; the messages before the last on /v1/chat/completions): 422 "
+        "above."
+    )
+    max_history_chars: int = Field(
+        50_000, ge=0, le=10_000_000, description="Characters of all earlier messages "
+        "together: 422 above."
+    )
 
     # HTTP
     api_key: SecretStr | None = Field(None, description="Bearer key the write routes require.")
@@ -120,6 +138,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(10_000_000, ge=1_000)
     max_body_bytes: int = Field(
         32_000_000, ge=1_000, description="Largest request body (uploads included): 413 above."
+    )
+    max_header_bytes: int = Field(
+        65_536, ge=1_024, le=16_777_216, description="`rag serve`: largest request head (request "
+        "line and headers; also chunk framing and trailers): 431 and close above, never buffered.",
+    )
+    max_headers: int = Field(
+        100, ge=10, le=10_000, description="`rag serve`: most header fields a request may send "
+        "(trailers included): 431 and close above.",
     )
     header_timeout_seconds: float = Field(
         15.0, gt=0, le=3600, description="`rag serve`: a request's headers must arrive within "
@@ -134,7 +160,12 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(
         default_factory=list,
-        description="Browser origins allowed to call the API from other sites (none by default).",
+        description="Browser origins allowed to call the API from other sites, writes included "
+        "(none by default: a page of another origin may not POST or DELETE).",
+    )
+    api_docs: bool = Field(
+        True, description="Serve the API reference pages /docs and /redoc (their scripts are "
+        "served by this server, never a CDN); /openapi.json is always served.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or networks of proxies whose "

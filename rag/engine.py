@@ -41,7 +41,7 @@ class Engine:
         With a conversation `history`, the question is first rewritten to stand alone, and
         that rewrite is what is searched and answered (`Answer.standalone_question`).
         """
-        question, use_llm = self._checked(question, mode)
+        question, use_llm = self._checked(question, mode, history or [])
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
         result = self.retriever.search(question, top_k, filters)
@@ -57,7 +57,7 @@ class Engine:
         """`ask`, with the answer given as it is made: an LLM answer sentence by sentence as
         verification passes each one, an extractive answer whole. Raises what `ask` raises
         before anything is streamed (see `LLMAnswerer.stream` for failures after that)."""
-        question, use_llm = self._checked(question, mode)
+        question, use_llm = self._checked(question, mode, history or [])
         if not use_llm:
             return AnswerStream.of(self.ask(question, top_k, filters, mode, history))
         began = time.perf_counter()
@@ -78,15 +78,29 @@ class Engine:
         return stream.then(lambda answer: answer.model_copy(update={
             "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
 
-    def _checked(self, question: str, mode: str) -> tuple[str, bool]:
-        """The question, stripped and within limits, and whether the LLM is to answer it."""
+    def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
+        """The question, stripped and within limits, and whether the LLM is to answer it.
+
+        Raises InvalidRequest naming the limit when the question or the conversation before
+        it is too long (docs/operations.md, Limits), or when mode 'llm' has no LLM."""
         question = question.strip()
+        limits = self.settings
         if not question:
             raise InvalidRequest("question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidRequest(
-                f"question is longer than {self.settings.max_question_chars} characters"
-            )
+        if len(question) > limits.max_question_chars:
+            raise InvalidRequest(f"question is longer than {limits.max_question_chars} "
+                                 "characters (RAG_MAX_QUESTION_CHARS)")
+        if len(history) > limits.max_history_turns:
+            raise InvalidRequest(f"history has {len(history)} messages, more than "
+                                 f"{limits.max_history_turns} (RAG_MAX_HISTORY_TURNS)")
+        for position, turn in enumerate(history):
+            if turn.role == "user" and len(turn.content) > limits.max_question_chars:
+                raise InvalidRequest(
+                    f"history[{position}]: a user message is a question, and is longer than "
+                    f"{limits.max_question_chars} characters (RAG_MAX_QUESTION_CHARS)")
+        if (total := sum(len(turn.content) for turn in history)) > limits.max_history_chars:
+            raise InvalidRequest(f"history holds {total} characters, more than "
+                                 f"{limits.max_history_chars} (RAG_MAX_HISTORY_CHARS)")
         if mode == "llm" and self.llm is None:
             raise InvalidRequest("mode 'llm' needs an LLM: set RAG_LLM_BASE_URL or "
                                  "OPENAI_API_KEY (mode 'auto' falls back to extractive)")
@@ -116,9 +130,10 @@ class Engine:
         `rag/followup.py` carry names and topics of the earlier turns, with no model needed
         (so an extractive answer stays offline and deterministic).
         """
+        limit = self.settings.max_question_chars
         if use_llm and self.llm is not None:
-            return llm_standalone_question(question, history, self.llm.model)
-        return standalone_question(question, history)
+            return llm_standalone_question(question, history, self.llm.model, limit)
+        return standalone_question(question, history, limit)
 
 
 def _timings(began: float, retrieved: float) -> dict[str, float]:

@@ -12,12 +12,12 @@ rules read only the conversation's text, deterministically, in this order:
    without an earlier user turn.
 2. The antecedent. Earlier user turns are rewritten the same way, in order, so the latest one
    stands alone and already carries what came before it; only the last `MAX_TURNS` turns are
-   read. When it asked what someone said, its subject and topic are kept ("the Pakistani
-   defence minister", "Afghanistan"). Its *person* is the subject when that is a name, or,
-   for a description ("the ... minister"), the speaker the assistant's answer to it named
-   most (`rag/attribution.py`): speaker metadata matches names, not roles. Its *context* is
-   subject and topic, or for other questions its content words (names kept whole, question
-   and function words left out).
+   read, each up to the question limit's length. When it asked what someone said, its subject
+   and topic are kept ("the Pakistani defence minister", "Afghanistan"). Its *person* is the
+   subject when that is a name, or, for a description ("the ... minister"), the speaker the
+   assistant's answer to it named most (`rag/attribution.py`): speaker metadata matches names,
+   not roles. Its *context* is subject and topic, or for other questions its content words
+   (names kept whole, question and function words left out).
 3. The rewrite, first rule that applies:
    - "What about X?", "And X?", or a short question not opening with a question word or an
      auxiliary: the antecedent with its topic replaced by X, or, without a topic, the
@@ -33,6 +33,8 @@ rules read only the conversation's text, deterministically, in this order:
    - Otherwise the question, opener dropped, with the context in parentheses.
    Parentheses add only words of the conversation: a word the articles never use would count
    as an unmatched, rare question term and push the answer toward abstaining.
+4. The bound. A rewrite longer than the question limit (`max_chars`) is not made: the turn or
+   question is kept as asked, so what is searched is never longer than a question may be.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 import prompts
 from rag.attribution import speakers_named
+from rag.config import Settings
 from rag.llm import ChatModel, LLMError
 from rag.question import QUESTION_WORDS, Speech, family_name, names_in, speech_of
 from rag.schemas import Turn
@@ -55,6 +58,9 @@ MAX_TURNS = 10
 ELLIPTICAL_WORDS = 3
 # A model's rewrite longer than this is no rewrite of one question (it explains, or answers).
 MAX_REWRITE_CHARS = 1000
+# What a turn is read up to and a rewrite may grow to, unless the caller says (the service
+# passes RAG_MAX_QUESTION_CHARS).
+QUESTION_LIMIT: int = Settings.model_fields["max_question_chars"].default
 _PERSON_PRONOUNS = frozenset({"he", "she", "him"})
 _PERSON_POSSESSIVES = frozenset({"his", "her"})
 _GROUP_PRONOUNS = frozenset({"they", "them"})
@@ -90,25 +96,34 @@ class _Antecedent:
     person: str | None = None
 
 
-def standalone_question(question: str, history: list[Turn]) -> str:
-    """The question rewritten to stand alone given the conversation before it (rules above)."""
-    antecedent = _antecedent(history[-MAX_TURNS:])
+def standalone_question(question: str, history: list[Turn],
+                        max_chars: int = QUESTION_LIMIT) -> str:
+    """The question rewritten to stand alone given the conversation before it (rules above).
+
+    The last `MAX_TURNS` turns are read, each up to `max_chars` characters, and the result is
+    at most `max_chars` long (a question longer than that is returned as it is).
+    """
+    if len(question) > max_chars:
+        return question
+    antecedent = _antecedent(_recent(history, max_chars), max_chars)
     if antecedent is None or not depends_on_conversation(question):
         return question
-    return _rewrite(question.strip(), antecedent)
+    return _within(_rewrite(question.strip(), antecedent), question, max_chars)
 
 
-def llm_standalone_question(question: str, history: list[Turn], model: ChatModel) -> str:
+def llm_standalone_question(question: str, history: list[Turn], model: ChatModel,
+                            max_chars: int = QUESTION_LIMIT) -> str:
     """The question as the LLM rewrites it to stand alone (prompts/rewrite_question.txt).
 
     The model is asked only when the rules see the question lean on an earlier user turn, so
     a self-contained question costs no call and stays exactly as asked. If the model fails or
-    its reply is not one question, the rules' rewrite is used: a follow-up must never fail an
-    answer that retrieval alone can give.
+    its reply is not one question (or is longer than `max_chars`), the rules' rewrite is used:
+    a follow-up must never fail an answer that retrieval alone can give. The prompt holds the
+    last `MAX_TURNS` turns, each cut to `max_chars` characters.
     """
-    turns = [t for t in history[-MAX_TURNS:]
-             if t.role in ("user", "assistant") and t.content.strip()]
-    if not any(t.role == "user" for t in turns) or not depends_on_conversation(question):
+    turns = [t for t in _recent(history, max_chars) if t.content.strip()]
+    if (len(question) > max_chars or not any(t.role == "user" for t in turns)
+            or not depends_on_conversation(question)):
         return question
     conversation = "\n".join(f"{t.role}: {' '.join(t.content.split())}" for t in turns)
     prompt = prompts.load("rewrite_question").strip().format(conversation=conversation,
@@ -116,11 +131,25 @@ def llm_standalone_question(question: str, history: list[Turn], model: ChatModel
     try:
         reply = model.complete([{"role": "user", "content": prompt}])
     except LLMError:
-        return standalone_question(question, history)
+        return standalone_question(question, history, max_chars)
     lines = [line.strip().strip('"“”') for line in reply.splitlines() if line.strip()]
-    if len(lines) != 1 or not lines[0] or len(lines[0]) > MAX_REWRITE_CHARS:
-        return standalone_question(question, history)
+    if len(lines) != 1 or not lines[0] or len(lines[0]) > min(MAX_REWRITE_CHARS, max_chars):
+        return standalone_question(question, history, max_chars)
     return lines[0]
+
+
+def _recent(history: list[Turn], max_chars: int) -> list[Turn]:
+    """The turns the rewrite reads: the last `MAX_TURNS` user and assistant turns, each cut
+    to `max_chars`."""
+    spoken = [t for t in history if t.role in ("user", "assistant")]
+    return [t if len(t.content) <= max_chars else t.model_copy(
+                update={"content": t.content[:max_chars]})
+            for t in spoken[-MAX_TURNS:]]
+
+
+def _within(rewrite: str, asked: str, max_chars: int) -> str:
+    """The rewrite, unless it is longer than a question may be: then the question as asked."""
+    return rewrite if len(rewrite) <= max_chars else asked
 
 
 def depends_on_conversation(question: str) -> bool:
@@ -131,13 +160,13 @@ def depends_on_conversation(question: str) -> bool:
             or any(_unresolved(question, m) for m in _pronouns(question)))
 
 
-def _antecedent(turns: list[Turn]) -> _Antecedent | None:
+def _antecedent(turns: list[Turn], max_chars: int) -> _Antecedent | None:
     latest: _Antecedent | None = None
     for turn in turns:
         if turn.role == "user" and turn.content.strip():
             asked = turn.content.strip()
             if latest is not None and depends_on_conversation(asked):
-                asked = _rewrite(asked, latest)
+                asked = _within(_rewrite(asked, latest), asked, max_chars)
             latest = _read(asked)
         elif turn.role == "assistant" and latest is not None and latest.person is None:
             speakers = speakers_named(turn.content)

@@ -7,7 +7,14 @@ import hashlib
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 def article_id_for(text: str) -> str:
@@ -68,10 +75,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_date(value: object) -> object:
-    """Let only a date or its ISO text (YYYY-MM-DD) through: left to itself, pydantic reads a
-    number, or text such as "0", as a Unix time (1970-01-01), where the API schema says date."""
-    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+    """A date, or its ISO text (YYYY-MM-DD) read as one: left to itself, pydantic reads a
+    number, or text such as "0", as a Unix time (1970-01-01), where the API schema says date;
+    and a strict model takes no text for a date, where JSON has no other way to send one."""
+    if isinstance(value, dt.date):
         return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return dt.date.fromisoformat(value)  # ValueError for 2025-02-30: pydantic reports it
     raise ValueError("expected a date as YYYY-MM-DD")
 
 
@@ -79,21 +89,43 @@ def _iso_date(value: object) -> object:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
+# Filter sizes a request may send (docs/operations.md, Limits): enough for every outlet and a
+# page of articles, few enough that matching them costs nothing next to the search.
+MAX_FILTER_VALUES = 1000
+MAX_SOURCE_CHARS = 300  # as an article's `source` (api/routes/documents.py)
+MAX_ARTICLE_ID_CHARS = 128
+SourceName = Annotated[str, StringConstraints(max_length=MAX_SOURCE_CHARS)]
+ArticleId = Annotated[str, StringConstraints(max_length=MAX_ARTICLE_ID_CHARS)]
+
+
+def _listed(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+_SOURCE_NAME_SCHEMA = {"type": "string", "maxLength": MAX_SOURCE_CHARS}
+# One outlet name or a list of them, read as a list (so a name too long is reported as such,
+# not as "not a list"); the schema says both.
+Sources = Annotated[
+    list[SourceName], BeforeValidator(_listed), Field(max_length=MAX_FILTER_VALUES),
+    WithJsonSchema({"anyOf": [{"type": "array", "items": _SOURCE_NAME_SCHEMA,
+                               "maxItems": MAX_FILTER_VALUES}, _SOURCE_NAME_SCHEMA]}),
+]
+
+
 class Filters(BaseModel):
     """Restrict a search to some outlets, a publication date range, or named articles."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    source: list[str] | str | None = Field(None, description="Outlet name(s), exact match.")
+    source: Sources | None = Field(
+        None, description=f"Outlet name(s), exact match (at most {MAX_FILTER_VALUES}).")
     published_from: IsoDate | None = None
     published_to: IsoDate | None = None
-    article_ids: list[str] | None = Field(None, max_length=1000)
+    article_ids: list[ArticleId] | None = Field(None, max_length=MAX_FILTER_VALUES)
 
     def sources(self) -> list[str]:
         """The outlet filter as a list (the API accepts one name or several)."""
-        if self.source is None:
-            return []
-        return [self.source] if isinstance(self.source, str) else list(self.source)
+        return list(self.source or [])
 
     def is_empty(self) -> bool:
         return not (self.sources() or self.published_from or self.published_to

@@ -13,10 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.protocol import configured
 from api.services import Services
 from rag.embeddings import Encoder, load_encoder
 from scripted_llm import ScriptedLLM
-from support import EXAMPLES, SHARED_CORPUS, make_services
+from support import EXAMPLES, SHARED_CORPUS, make_services, served
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,6 +50,15 @@ def news_client(news_services: Services) -> Iterator[TestClient]:
     """Real HTTP through FastAPI's client, on the shared read-only store."""
     with TestClient(create_app(services=news_services)) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def live_url(news_services: Services) -> Iterator[str]:
+    """The app over the shared read-only news store, served over real HTTP on 127.0.0.1 with
+    `rag serve`'s protocol (the headers' deadline and limits at their default settings)."""
+    with served(create_app(services=news_services),
+                http=configured(news_services.settings)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from prometheus_client.parser import text_string_to_metric_families
@@ -34,35 +34,37 @@ needs_shared = pytest.mark.skipif(
 )
 
 
+@contextmanager
+def served(app: object, http: type[asyncio.Protocol] | str = "auto",
+           start_seconds: float = 30.0) -> Iterator[str]:
+    """The app under uvicorn in a thread, on a free 127.0.0.1 port (with this HTTP protocol
+    class); yields its base URL and stops the server at the end."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, http=http, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_seconds
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped during start-up"
+            assert time.monotonic() < deadline, f"uvicorn not up after {start_seconds} s"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=start_seconds)
+        listener.close()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
 def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Services:
     """Services on a store of their own, with test settings (no key, no .env file)."""
     settings = Settings(**{"data_dir": data_dir, "api_key": None, "_env_file": None, **overrides})
     engine = Engine(settings, encoder=encoder)
     return Services(settings, engine, Ingestor(engine.store, encoder, settings))
-
-
-@contextlib.contextmanager
-def served(app: FastAPI, start_up_seconds: float = 30.0) -> Iterator[str]:
-    """The app under uvicorn on a free 127.0.0.1 port in a thread: its base URL; stopped (and
-    checked stopped) on leaving."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_up_seconds
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped during start-up"
-            assert time.monotonic() < deadline, f"uvicorn not up after {start_up_seconds} s"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=start_up_seconds)
-        listener.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def with_settings(services: Services, **overrides: object) -> Services:
@@ -108,3 +110,45 @@ def scrape(client: TestClient) -> dict[tuple[str, frozenset], float]:
     return {(sample.name, frozenset(sample.labels.items())): sample.value
             for family in text_string_to_metric_families(response.text)
             for sample in family.samples}
+
+
+# ---- raw HTTP/1.1 over a socket, for requests a client library would not send as they are ----
+
+
+def until_closed(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
+    """What the server sends until it closes the connection, and whether it did in `seconds`."""
+    data, deadline = b"", time.monotonic() + seconds
+    sock.settimeout(0.1)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:  # reset: closed with our unread bytes in its buffer
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def response_of(data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (names in lower case) and body of a response's bytes."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+def read_response(sock: socket.socket, timeout: float = 60.0) -> tuple[int, dict[str, str], bytes]:
+    """One whole response with a Content-Length (bounded by `timeout` a read)."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        if b"\r\n\r\n" in data:
+            status, headers, body = response_of(data)
+            if len(body) >= int(headers.get("content-length", 0)):
+                return status, headers, body
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before the whole response: {data[:300]!r}"
+        data += chunk

@@ -31,7 +31,14 @@ from processes import Server, serve
 from rag.config import Settings
 from rag.schemas import Answer, Citation
 from rag.store import Store
-from support import EXAMPLES, MULTIHOP_CORPUS, sse_events
+from support import (
+    EXAMPLES,
+    MULTIHOP_CORPUS,
+    read_response,
+    response_of,
+    sse_events,
+    until_closed,
+)
 
 CLIENTS = 16
 ASK_SECONDS = 30.0  # the clients ask for this long, then finish the answer they wait for
@@ -231,23 +238,6 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-def until_closed(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
-    """What the server sends until it closes the connection, and whether it did in `seconds`."""
-    data, deadline = b"", time.monotonic() + seconds
-    sock.settimeout(0.1)
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
-        except OSError:  # reset: closed with our unread bytes in its buffer
-            return data, True
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
-
-
 def slow_client(port: int, opening: bytes, trickle: bytes = b"",
                 pause: float = 0.25) -> tuple[bytes, bool]:
     """Send `opening`, then `trickle` a byte every `pause` s; what came back, and whether the
@@ -273,13 +263,6 @@ def slow_client(port: int, opening: bytes, trickle: bytes = b"",
 def post_head(path: str, length: int, content_type: str = "application/json") -> bytes:
     return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {length}\r\n\r\n").encode()
-
-
-def response_of(data: bytes) -> tuple[int, dict[str, str], bytes]:
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
-    return int(lines[0].split(" ")[1]), headers, body
 
 
 BOUNDARY = "soakboundary"
@@ -334,25 +317,11 @@ def test_slow_clients_are_cut_off_while_others_are_served(guarded: Server) -> No
     assert httpx.get(f"{guarded.url}/healthz", timeout=10).status_code == 200
 
 
-def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """One whole response with a Content-Length (bounded by the socket's timeout)."""
-    sock.settimeout(REQUEST_TIMEOUT)
-    data = b""
-    while True:
-        if b"\r\n\r\n" in data:
-            status, headers, body = response_of(data)
-            if len(body) >= int(headers.get("content-length", 0)):
-                return status, headers, body
-        chunk = sock.recv(65536)
-        assert chunk, f"closed before the whole response: {data[:300]!r}"
-        data += chunk
-
-
 def test_a_keep_alive_connection_is_cut_off_between_requests(guarded: Server) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with socket.create_connection(("127.0.0.1", guarded.port), timeout=5) as sock:
         sock.sendall(request)
-        status, _, body = read_response(sock)
+        status, _, body = read_response(sock, REQUEST_TIMEOUT)
         assert (status, json.loads(body)) == (200, {"status": "ok"})
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # the next request's headers never end
         data, closed = until_closed(sock, CUT_OFF_BOUND)
@@ -368,6 +337,6 @@ def test_a_slow_but_steady_upload_within_the_deadline_is_served(guarded: Server)
         for begin in range(0, len(body), len(body) // 3 + 1):  # three pieces, 0.2 s apart
             sock.sendall(body[begin : begin + len(body) // 3 + 1])
             time.sleep(0.2)
-        status, _, answer = read_response(sock)
+        status, _, answer = read_response(sock, REQUEST_TIMEOUT)
     assert status == 201, answer
     assert len(json.loads(answer)["added"]) == 1

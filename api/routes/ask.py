@@ -12,34 +12,42 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
+from api.media import JsonBodyRoute
 from api.responses import BODY, LLM, error_responses
+from rag.config import HISTORY_TURNS_CEILING, QUESTION_CHARS_CEILING
 from rag.generate import AnswerStream
 from rag.llm import LLMError
 from rag.schemas import Answer, Filters, Turn
 
-router = APIRouter(prefix="/v1", tags=["ask"])
-
-# Hard ceiling on the request model; the configured (usually lower) limit is checked by the
-# engine, so the limit stays one setting (RAG_MAX_QUESTION_CHARS, default 2,000).
-QUESTION_CEILING = 100_000
+router = APIRouter(prefix="/v1", tags=["ask"], route_class=JsonBodyRoute)
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["user", "assistant", "system"]
-    content: Annotated[str, StringConstraints(max_length=QUESTION_CEILING)]
+    content: Annotated[str, StringConstraints(max_length=QUESTION_CHARS_CEILING)]
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: a number, a boolean, a string are each only themselves (`"5"` is no `top_k`).
+
+    The length ceilings here only bound parsing; the configured limits (RAG_MAX_QUESTION_CHARS,
+    RAG_MAX_HISTORY_TURNS, RAG_MAX_HISTORY_CHARS) are checked by the engine and named in its
+    422s, so each limit stays one setting."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=QUESTION_CEILING)]
+                                               max_length=QUESTION_CHARS_CEILING)]
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (1-50).")
     filters: Filters | None = None
     mode: Literal["auto", "extractive", "llm"] = "auto"
-    history: list[Message] = Field(default_factory=list, max_length=50)
+    history: list[Message] = Field(
+        default_factory=list, max_length=HISTORY_TURNS_CEILING,
+        description="Earlier turns, oldest first (RAG_MAX_HISTORY_TURNS, default 50; "
+                    "RAG_MAX_HISTORY_CHARS in all; a user turn is a question and is at most "
+                    "RAG_MAX_QUESTION_CHARS).")
     stream: bool = False
 
 

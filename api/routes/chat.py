@@ -1,13 +1,16 @@
 """OpenAI-compatible chat: POST /v1/chat/completions and GET /v1/models, so chat front-ends and
 the `openai` client can use the service as a model.
 
-The last message is the question and the user and assistant messages before it are the
-conversation its follow-up rewrite reads; system and tool messages are left out, since the
-answer comes from the articles and no prompt steers it. The reply is the engine's answer with
-its `[n]` markers, and the response carries `citations` beside `choices`, a field clients that
-do not know it ignore. Any `model` name is answered by the one model, `newsrag`. Sampling
-options (temperature, top_p, max_tokens, n, ...) are accepted and ignored: an extractive
-answer is not sampled. `top_k` and `filters` are our extensions, as on /v1/ask.
+The last message is the question (it must be the user's); every message before it is the
+conversation, and counts toward the history limits as /v1/ask's `history` does
+(RAG_MAX_HISTORY_TURNS messages, RAG_MAX_HISTORY_CHARS characters in all, a user message at most
+RAG_MAX_QUESTION_CHARS). Its follow-up rewrite reads the user and assistant messages; system and
+tool messages are left out, since the answer comes from the articles and no prompt steers it.
+The reply is the engine's answer with its `[n]` markers, and the response carries `citations`
+beside `choices`, a field clients that do not know it ignore. Any `model` name is answered by
+the one model, `newsrag`. Sampling options (temperature, top_p, max_tokens, n, ...) are accepted
+and ignored: an extractive answer is not sampled. `top_k` and `filters` are our extensions, as
+on /v1/ask.
 """
 
 from __future__ import annotations
@@ -26,21 +29,23 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.errors import ApiError
+from api.media import JsonBodyRoute
 from api.responses import BODY, LLM, error_responses
+from rag.config import HISTORY_TURNS_CEILING, QUESTION_CHARS_CEILING
 from rag.generate import AnswerStream
 from rag.llm import LLMError
 from rag.schemas import Answer, Citation, Conflict, Filters, Turn
 from rag.tokens import count_tokens
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], route_class=JsonBodyRoute)
 
 MODEL_ID = "newsrag"
 # A model card must read the same on every call and the service has no training date: this is
 # when the chat API first shipped (2026-01-01T00:00:00Z).
 MODEL_CREATED = 1_767_225_600
-MAX_MESSAGES = 100
-# The same hard ceiling as /v1/ask; the engine checks the configured question limit.
-CONTENT_CEILING = 100_000
+# The same hard ceilings as /v1/ask; the engine checks the configured limits.
+MAX_MESSAGES = HISTORY_TURNS_CEILING + 1
+CONTENT_CEILING = QUESTION_CHARS_CEILING
 # One streamed delta per cited sentence: a front-end never shows a sentence without its marker.
 _AFTER_MARKER = re.compile(r"(?<=\] )")
 
@@ -48,14 +53,14 @@ _AFTER_MARKER = re.compile(r"(?<=\] )")
 class ContentPart(BaseModel):
     """A part of a message's content; only text parts are read (images have no place here)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     type: str
     text: Annotated[str, StringConstraints(max_length=CONTENT_CEILING)] | None = None
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # name, tool_calls, refusal, ...
+    model_config = ConfigDict(extra="ignore", strict=True)  # name, tool_calls, refusal, ...
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: (Annotated[str, StringConstraints(max_length=CONTENT_CEILING)]
@@ -68,13 +73,16 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     include_usage: bool = False
 
 
 class ChatRequest(BaseModel):
-    """The official request; fields not listed here are accepted and ignored."""
+    """The official request; fields not listed here are accepted and ignored. Strict, as on
+    /v1/ask: `"stream": "yes"` or `"top_k": "5"` is a 422, not a guess."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
@@ -90,9 +98,10 @@ class ChatRequest(BaseModel):
         return self
 
     def history(self) -> list[Turn]:
-        """The conversation before the question: its user and assistant turns."""
-        return [Turn(role=m.role, content=m.text()) for m in self.messages[:-1]
-                if m.role in ("user", "assistant")]
+        """The conversation before the question, every message of it: user and assistant
+        turns as they are, the others as `system` turns (counted, not read)."""
+        return [Turn(role=m.role if m.role in ("user", "assistant") else "system",
+                     content=m.text()) for m in self.messages[:-1]]
 
 
 class AssistantMessage(BaseModel):

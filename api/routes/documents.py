@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import MetricsDep, ServicesDep, require_write_key
-from api.errors import ApiError
+from api.errors import ApiError, unreadable_body
+from api.media import JSON, MULTIPART, media_type, unsupported_media_type
 from api.responses import BODY, WRITE, error_responses
 from api.services import Services
 from index.load import Document, UnreadableFile, parse_bytes
@@ -34,9 +35,9 @@ ArticleId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class DocumentIn(BaseModel):
-    """An article sent as JSON."""
+    """An article sent as JSON (strict: `"published": 20240501` or `"title": 7` is a 422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -150,7 +151,7 @@ def _result(report: IngestReport) -> IngestResult:
 
 @router.post("", response_model=IngestResult, status_code=201,
              dependencies=[Depends(require_write_key)],
-             responses=error_responses(*BODY, *WRITE, 404, 415),
+             responses=error_responses(*BODY, *WRITE, 404),
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": DocumentIn.model_json_schema()},
                  "multipart/form-data": {"schema": {
@@ -162,15 +163,14 @@ def _result(report: IngestReport) -> IngestResult:
 async def create_documents(request: Request, services: ServicesDep,
                            metrics: MetricsDep) -> IngestResult:
     """Index articles: JSON `{title, text, ...}` (or a list of them) or multipart `files`."""
-    content_type = request.headers.get("content-type", "")
+    declared = media_type(request.headers)
     report = IngestReport()
-    if content_type.startswith("multipart/form-data"):
+    if declared == MULTIPART:
         documents = await _read_uploads(request, services.settings.max_upload_bytes, report)
-    elif content_type.startswith("application/json") or not content_type:
+    elif declared == JSON:
         documents = await _read_json(request)
-    else:
-        raise ApiError(415, "unsupported_media_type",
-                       "send application/json or multipart/form-data")
+    else:  # none declared too: a body of unknown type is never guessed to be JSON
+        raise unsupported_media_type(declared, JSON, MULTIPART)
 
     def ingest() -> IngestReport:
         with services.write_lock:
@@ -188,10 +188,8 @@ async def create_documents(request: Request, services: ServicesDep,
 async def _read_json(request: Request) -> list[Document]:
     try:
         payload = await request.json()
-    except ValueError as error:
-        raise ApiError(400, "malformed_json", "request body is not valid JSON") from error
-    except RecursionError as error:
-        raise ApiError(400, "malformed_json", "request body is nested too deeply") from error
+    except (ValueError, RecursionError) as error:
+        raise unreadable_body(error) from error
     items = payload if isinstance(payload, list) else [payload]
     if not items or len(items) > MAX_FILES:
         raise ApiError(422, "invalid_request", f"send 1 to {MAX_FILES} documents")

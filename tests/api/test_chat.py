@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
@@ -23,36 +19,20 @@ from api.services import Services
 from rag.engine import Engine
 from rag.tokens import count_tokens
 from scripted_llm import Reply, ScriptedLLM
-from support import needs_shared
+from support import needs_shared, served
 
 MARKER = re.compile(r"\[(\d+)\]")
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
 AFGHANISTAN = "What did the Pakistani defence minister say about Afghanistan?"
 FOLLOW_UP = "And what did he say about India?"
 INDIA = "India wants to engage Pakistan on both borders"
-START_UP_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
 def base_url(news_services: Services) -> Iterator[str]:
     """The app served by uvicorn in a thread, on a free loopback port, stopped at teardown."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services=news_services),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_UP_SECONDS
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, f"uvicorn not up after {START_UP_SECONDS} s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=START_UP_SECONDS)
-    listener.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
+    with served(create_app(services=news_services)) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture(scope="module")

@@ -272,13 +272,20 @@ def test_rag_serve_writes_json_lines_to_stderr_and_no_uvicorn_access_log(
                              headers={"X-Request-ID": "serve-1",
                                       "Authorization": f"Bearer {KEY}"})
         assert response.status_code == 404
+        # Characters a line reader breaks at, in the path the access log records.
+        odd = httpx.get(f"{url}/v1/documents/a%E2%80%A8b%C2%85c%E2%80%A9d%0Be", timeout=30,
+                        headers={"X-Request-ID": "serve-2"})
+        assert odd.status_code == 404
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
 
+    # str.splitlines breaks at every line separator: each record must still be one line.
     lines = [json.loads(line) for line in stderr_path.read_text().splitlines() if line.strip()]
     ours = [line for line in lines if line.get("request_id") == "serve-1"]
     assert len(ours) == 1, lines
+    odd_lines = [line for line in lines if line.get("request_id") == "serve-2"]
+    assert [line["path"] for line in odd_lines] == ["/v1/documents/a\u2028b\x85c\u2029d\x0be"]
     assert ours[0]["route"] == "/v1/documents/{document_id}" and ours[0]["status"] == 404
     assert ours[0]["client_ip"] == "127.0.0.1"
     assert not [line for line in lines if line["logger"] == "uvicorn.access"]
