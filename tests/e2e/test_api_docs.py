@@ -58,7 +58,7 @@ def test_redoc_renders_from_this_server_only(browser_page: BrowserPage) -> None:
 
 def planted(server: LiveServer) -> list[str]:
     rows, _ = server.services.engine.store.list_articles(0, 1000)
-    return [row["id"] for row in rows if row.get("path") == "upload:planted.txt"]
+    return [row["id"] for row in rows if row.get("filename") == "planted.txt"]
 
 
 def test_another_sites_page_cannot_post_an_article(browser_page: BrowserPage,
