@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from api.attribution import attribute
 from index.pipeline import Ingestor
 from rag.config import Settings
 from rag.engine import Engine
@@ -20,5 +21,5 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        engine = Engine(settings)
+        engine = Engine(settings, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

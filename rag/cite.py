@@ -237,14 +237,15 @@ class Verifier:
             lexical = len(terms & passage_terms) / len(terms) if terms else 0.0
             missing = frozenset(reading.numbers - facts.numbers)
             support = Support(number, lexical, float(cosines[best]), spans[best], missing)
-            if missing or lexical < self.lexical_threshold \
-                    or support.cosine < self.embedding_threshold:
+            if missing or lexical < self.lexical_threshold:
                 verdict = cheap_finding(reading, facts) or Finding("low_overlap", _low(support))
-            else:
+            else:  # the meaning checks run; below the cosine threshold they only say why
                 if not speaker:
                     speaker.append(self._claim_speaker(claim))
                 verdict = finding(reading, facts, _evidence(cosines, best, reading, facts),
                                   speaker[0])
+                if verdict is None and support.cosine < self.embedding_threshold:
+                    verdict = Finding("low_overlap", _low(support))
             if verdict:
                 support = replace(support, reason=verdict.reason, detail=verdict.detail)
             found.append(support)

@@ -38,6 +38,7 @@ REASONS = ("number_mismatch", "date_mismatch", "wrong_speaker", "entity_not_in_s
            "low_overlap")
 _PREFIX = 5  # name words match by this many leading letters: "Afghans" is "Afghanistan"
 _FUTURE = frozenset({"will", "would", "shall"})
+_CONDITIONS = frozenset({"if", "unless"})
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,7 @@ def _quantifier(claim: Reading, sentences: list[Reading]) -> Finding | None:
 def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     """The passage plans, expects or conditions (or puts in the future) what the claim states
     as settled."""
-    if claim.hedges or any(w.lower in _FUTURE for w in claim.words):
+    if claim.hedges:
         return None
     stems = claim.stems
     for sentence in sentences:
@@ -338,8 +339,16 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
             if word.content and word.stem in stems:
                 hedge = next(w.text for w in reversed(sentence.words[:j]) if w.lower in HEDGES)
                 return Finding("modality", f"the passage says “{hedge}”: not a settled fact")
+    nearest = sentences[0]
+    condition = next((j for j, w in enumerate(nearest.words) if w.lower in _CONDITIONS), None)
+    if condition is not None and len(stems & {w.stem for w in nearest.words[:condition]
+                                              if w.content}) >= 2:
+        return Finding("modality", f"the passage says “{nearest.words[condition].text}”: "
+                                   "a condition the claim leaves out")
     future = {_verb_after(sentence, j) for sentence in sentences
               for j, w in enumerate(sentence.words) if w.lower in _FUTURE}
+    if any(w.lower in _FUTURE for w in claim.words):
+        return None
     for word in claim.words:
         if word.stem in future and word.lower.endswith("ed"):
             return Finding("modality", f"the passage puts “{word.text}” in the future")
