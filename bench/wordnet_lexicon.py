@@ -6,7 +6,8 @@
 No PyPI package ships WordNet's data (nltk's corpus, `wn` and `oewn` download it at run time,
 docs/citation-verification.md), so the judge ships what it uses, derived here by nltk's
 WordNet reader and stored as Snowball stems (rag.lexical's analysis):
-- `antonyms`: stem -> stems of its opposites: every lemma's direct antonyms, the antonyms of
+- `antonyms`: stem -> stems of its opposites: every verb's, adjective's and adverb's direct
+  antonyms (nouns' are mostly technical senses: "offense" / "defense"), the antonyms of
   the head of an adjective satellite in the word's first two senses ("robust" -> "weak", via
   "strong"), with the antonym's synonyms in the same synset and its derivational forms
   ("praise" -> "criticise", "criticism");
@@ -100,6 +101,8 @@ def build(wordnet: Path) -> dict:
                 continue
             if lemma.name().islower():
                 common.add(stem(word))
+            if synset.pos() == "n":  # nouns' antonyms are mostly technical: offense/defense
+                continue
             found = set().union(*(opposite(a) for a in lemma.antonyms()))
             if synset.pos() == "s" and synset in wn.synsets(word)[:SATELLITE_SENSES]:
                 for head in synset.similar_tos():

@@ -46,7 +46,7 @@ from rag.schemas import Chunk, Citation, Grounding, Hit, SentenceVerdict
 from rag.sentences import sentence_spans
 
 LEXICAL_THRESHOLD = 0.65
-EMBEDDING_THRESHOLD = 0.59
+EMBEDDING_THRESHOLD = 0.58
 # What the prompt tells the model to reply when the sources do not answer (prompts/).
 ABSTENTION_REPLY = "The indexed articles do not cover this question."
 

@@ -21,6 +21,8 @@ docs/citation-verification.md gives what each check measured.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,9 +38,14 @@ Attribute = Callable[[str, Sequence[tuple[int, int]]], list[str | None]]
 REASONS = ("number_mismatch", "date_mismatch", "wrong_speaker", "entity_not_in_source",
            "entity_mismatch", "negation", "contradiction", "quantifier", "modality",
            "low_overlap")
+_YEAR = re.compile(r"^1[5-9]\d\d$|^20\d\d$")
 _PREFIX = 5  # name words match by this many leading letters: "Afghans" is "Afghanistan"
 _FUTURE = frozenset({"will", "would", "shall"})
+# Content words two words must share around them to be said of the same thing.
+_CONTEXT_SHARED = 2
 _CONDITIONS = frozenset({"if", "unless"})
+# Share of the conditioned clause's content words a claim must repeat to be stating it.
+_CONDITIONED_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -114,11 +121,13 @@ def finding(claim: Reading, facts: Facts, evidence: Sequence[int],
 # ---- numbers, dates, names -----------------------------------------------------------------
 
 def _swapped_number(claim: Reading, sentences: list[Reading]) -> Finding | None:
-    """A number the passage gives, but where the passage's sentence gives another."""
+    """A number the passage gives, but not here: where the passage's sentence gives another
+    number of the same thing (the same word after it, or both years), said of the same thing."""
     for position, word in enumerate(claim.words):
         if not word.number:
             continue
         context = claim.context(position)
+        unit = _unit(claim, position)
         own = other = 0
         other_value = None
         for sentence in sentences:
@@ -128,12 +137,21 @@ def _swapped_number(claim: Reading, sentences: list[Reading]) -> Finding | None:
                 overlap = len(context & sentence.context(j))
                 if candidate.number == word.number:
                     own = max(own, overlap)
-                elif candidate.number not in claim.numbers and overlap > other:
+                elif (candidate.number not in claim.numbers and _unit(sentence, j) == unit
+                      and overlap > other):
                     other, other_value = overlap, candidate.number
-        if other >= 2 and other > own:
+        if other >= _CONTEXT_SHARED and not own:
             return Finding("number_mismatch",
                            f"the passage gives {other_value} where the claim says {word.text}")
     return None
+
+
+def _unit(reading: Reading, position: int) -> str | None:
+    """What a number counts: "year" for a year, else the stem of the word after it."""
+    if _YEAR.match(reading.words[position].number or ""):
+        return "year"
+    following = reading.words[position + 1] if position + 1 < len(reading.words) else None
+    return following.stem if following is not None and not following.number else None
 
 
 def _date_finding(claim: Reading, facts: Facts) -> Finding | None:
@@ -183,7 +201,8 @@ def _missing_name(claim: Reading, facts: Facts) -> str | None:
 def _named(lower: str, words: frozenset[str], facts: Facts) -> bool:
     """Whether the passage names this word: itself, a form sharing its first letters
     ("Afghan" / "Afghanistan", "Iran" / "Iranian"), or the initials it abbreviates ("US")."""
-    lower = lower.replace(".", "")
+    lower = _plain(lower.replace(".", ""))
+    words = frozenset(_plain(w) for w in words)
     if lower in words:
         return True
     for other in words:
@@ -195,6 +214,14 @@ def _named(lower: str, words: frozenset[str], facts: Facts) -> bool:
     if 2 <= len(lower) <= 5:
         return lower in _initials(facts)
     return False
+
+
+def _plain(word: str) -> str:
+    """A word without accents ("Khloé" is "Khloe")."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word)
+                   if not unicodedata.combining(c))
 
 
 def _initials(facts: Facts) -> set[str]:
@@ -294,7 +321,7 @@ def _contradiction(claim: Reading, sentences: list[Reading]) -> Finding | None:
     lexicon = wordnet()
     for position, word in enumerate(claim.words):
         if not (word.content or word.stem in UP or word.stem in DOWN) \
-                or not lexicon.has_opposite(word.stem):
+                or position in claim.named or not lexicon.has_opposite(word.stem):
             continue
         context = claim.context(position)
         agree = oppose = 0
@@ -304,7 +331,10 @@ def _contradiction(claim: Reading, sentences: list[Reading]) -> Finding | None:
                 overlap = len(context & sentence.context(j))
                 if other.stem == word.stem or _same_direction(other.stem, word.stem):
                     agree = max(agree, overlap)
-                elif lexicon.opposed(word.stem, other.stem) and overlap:
+                elif overlap >= _CONTEXT_SHARED and j not in sentence.named \
+                        and lexicon.opposed(word.stem, other.stem) \
+                        and (other.stem not in claim.stems  # "kept being violated" says both
+                             or (_directional(word.stem) and _directional(other.stem))):
                     if (position in claim.negative) != (j in sentence.negative):
                         continue  # "did not rise" says what "fell" says
                     if overlap > oppose:
@@ -313,6 +343,10 @@ def _contradiction(claim: Reading, sentences: list[Reading]) -> Finding | None:
             return Finding("contradiction",
                            f"the passage says “{opposite}” where the claim says “{word.text}”")
     return None
+
+
+def _directional(stem: str) -> bool:
+    return stem in UP or stem in DOWN
 
 
 def _same_direction(a: str, b: str) -> bool:
@@ -341,10 +375,12 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
                 return Finding("modality", f"the passage says “{hedge}”: not a settled fact")
     nearest = sentences[0]
     condition = next((j for j, w in enumerate(nearest.words) if w.lower in _CONDITIONS), None)
-    if condition is not None and len(stems & {w.stem for w in nearest.words[:condition]
-                                              if w.content}) >= 2:
-        return Finding("modality", f"the passage says “{nearest.words[condition].text}”: "
-                                   "a condition the claim leaves out")
+    if condition is not None:
+        clause = nearest.words[condition - 1].clause if condition else -1
+        stated = {w.stem for w in nearest.words[:condition] if w.content and w.clause == clause}
+        if len(stated) >= 2 and len(stated & stems) >= _CONDITIONED_SHARE * len(stated):
+            return Finding("modality", f"the passage says “{nearest.words[condition].text}”: "
+                                       "a condition the claim leaves out")
     future = {_verb_after(sentence, j) for sentence in sentences
               for j, w in enumerate(sentence.words) if w.lower in _FUTURE}
     if any(w.lower in _FUTURE for w in claim.words):

@@ -80,7 +80,7 @@ class Reading:
     words: tuple[Word, ...]
     negated: frozenset[int]  # the words a negation is about ("did not *condemn*")
     negative: frozenset[int]  # every word inside a negation's reach
-    hedged: frozenset[int]  # every word inside a hedge's reach ("would *consider* ...")
+    hedged: frozenset[int]  # the words a hedge is about ("would consider *contributing*")
     names: tuple[tuple[int, ...], ...]  # runs of name words
     dates: tuple[DateMention, ...]
     weekdays: frozenset[str]
@@ -240,12 +240,15 @@ _NEGATING_PAIRS = frozenset({("ruled", "out"), ("rule", "out"), ("rules", "out")
 
 
 def _hedged(words: list[Word]) -> frozenset[int]:
-    reach: set[int] = set()
+    """What hedges are about: the first two content words after each ("would consider
+    *contributing troops*", "plans to *build* a rail *link*"), in its clause."""
+    about: set[int] = set()
     for i, word in enumerate(words):
         if _hedges(words, i):
-            reach.update(j for j in range(i + 1, min(len(words), i + 1 + HEDGE_REACH))
-                         if words[j].clause == word.clause)
-    return frozenset(reach)
+            heads = [j for j in range(i + 1, min(len(words), i + 1 + HEDGE_REACH))
+                     if words[j].clause == word.clause and words[j].content]
+            about.update(heads[:2])
+    return frozenset(about)
 
 
 def _hedges(words: list[Word], i: int) -> bool:

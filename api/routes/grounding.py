@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from api.attribution import attribute
+from api.attribution import attribute, inline_chunk
 from api.deps import ServicesDep
 from api.errors import ApiError
 from api.responses import BODY, error_responses
 from rag.grounding import GroundingReport, InvalidCitation
-from rag.schemas import Chunk, Filters, article_id_for
+from rag.schemas import Chunk, Filters
 from rag.sentences import sentence_spans
 from rag.store import Store
 
@@ -95,17 +95,8 @@ async def grounding(request: GroundingRequest, services: ServicesDep) -> Groundi
 def _chunks(sources: list[Source], store: Store) -> list[Chunk]:
     """The sources as passages: inline text whole, article spans cut from the stored article.
     Speakers are attributed over the whole article (as ingestion does) or the inline text."""
-    return [_inline(source) if source.text is not None else _referenced(source, store)
-            for source in sources]
-
-
-def _inline(source: Source) -> Chunk:
-    text = source.text or ""
-    spans = sentence_spans(text)
-    key = article_id_for(text)
-    return Chunk(id=f"{key}:0", article_id=key, ordinal=0, text=text, start=0, end=len(text),
-                 title=source.title, sentences=tuple(spans),
-                 speakers=tuple(attribute(text, spans)))
+    return [inline_chunk(source.text, source.title) if source.text is not None
+            else _referenced(source, store) for source in sources]
 
 
 def _referenced(source: Source, store: Store) -> Chunk:

@@ -94,7 +94,7 @@ def test_a_sentence_citing_the_wrong_source_or_none_says_so(news_client: TestCli
 def test_an_answer_without_markers_is_judged_against_every_source(
         news_client: TestClient) -> None:
     report = grade(news_client, "The port handled 4.2 million containers in 2024. "
-                                "Tomas Brandt praised the plan.", [SOURCE])
+                                "Union leader Tomas Brandt praised the plan.", [SOURCE])
     kept, fabricated = report["sentences"]
     assert (kept["supported"], kept["supported_by"], kept["citations"]) == (True, [1], [])
     assert (fabricated["supported"], fabricated["reason"]) == (False, "contradiction")
