@@ -370,7 +370,9 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     for sentence in sentences:
         for j in sorted(sentence.hedged):
             word = sentence.words[j]
-            if word.content and word.stem in stems:
+            context = sentence.context(j)
+            if word.content and any(w.stem == word.stem and context & claim.context(i)
+                                    for i, w in enumerate(claim.words)):
                 hedge = next(w.text for w in reversed(sentence.words[:j]) if w.lower in HEDGES)
                 return Finding("modality", f"the passage says “{hedge}”: not a settled fact")
     nearest = sentences[0]
