@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
     evaluate.set_defaults(run=_eval)
 
+    grounding = commands.add_parser(
+        "grounding", help="grade answers against their contexts with the grounding judge")
+    grounding.add_argument("records", type=Path,
+                           help="JSONL of {question, answer, contexts} records (Ragas' names)")
+    grounding.add_argument("--out", type=Path, default=Path("grounding-results.json"))
+    grounding.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
+    grounding.set_defaults(run=_grounding)
+
     docs = commands.add_parser("docs", help="list, show or delete indexed articles")
     docs_commands = docs.add_subparsers(required=True, metavar="ACTION")
     listing = docs_commands.add_parser("list", help="list indexed articles")
@@ -296,6 +304,43 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     chart_path = args.chart or args.out.with_suffix(".png")
     chart(summary, f"newsrag on {args.dataset.name} ({len(results)} questions)", chart_path)
     print(table(summary, by_type))
+    print(f"\nwrote {args.out} and {chart_path}")
+    return 0
+
+
+def _grounding(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from api.attribution import attribute, inline_chunk
+    from api.grounding_report import chart, grade_records, read_records, summarise, table
+    from rag.embeddings import encoder_for
+    from rag.grounding import GroundingReport, grade
+    from rag.lexical import LexicalIndex
+    from rag.schemas import Hit
+
+    if not args.records.is_file():
+        print(f"rag grounding: no such file: {args.records}", file=sys.stderr)
+        return 2
+    encoder = encoder_for(settings)
+
+    def grade_one(answer: str, contexts: list[str]) -> GroundingReport:
+        chunks = [inline_chunk(text) for text in contexts]
+        return grade(answer, [Hit(chunk=c, score=1.0) for c in chunks],
+                     list(range(1, len(chunks) + 1)), encoder, LexicalIndex(chunks), attribute)
+
+    records = list(read_records(args.records))
+    results = grade_records(tqdm(records, desc="grading", unit="record",
+                                 disable=not sys.stderr.isatty()), grade_one)
+    summary = summarise(results)
+    args.out.write_text(json.dumps({"records_file": str(args.records), "summary": summary,
+                                    "results": results}, indent=2, ensure_ascii=False))
+    chart_path = args.chart or args.out.with_suffix(".png")
+    chart(summary, f"grounding of {args.records.name} ({summary['records']} records)",
+          chart_path)
+    print(table(summary))
+    for result in results:
+        if "error" in result:
+            print(f"line {result['line']}: {result['error']}", file=sys.stderr)
     print(f"\nwrote {args.out} and {chart_path}")
     return 0
 

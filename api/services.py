@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from api.attribution import attribute
 from index.pipeline import REPAIR_GRACE_SECONDS, Ingestor
 from rag.config import Settings
 from rag.engine import Engine
@@ -26,5 +27,5 @@ class Services:
         store = Store.open(settings)
         grace = REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0
         store.repair(grace_seconds=grace)
-        engine = Engine(settings, store=store)
+        engine = Engine(settings, store=store, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

@@ -1,4 +1,5 @@
-"""Calibrate citation verification's two thresholds (rag/cite.py) on labelled claim-passage pairs.
+"""Calibrate citation verification's two thresholds (rag/cite.py) on labelled claim-passage pairs,
+with the grounding judge's meaning checks (rag/judge.py) on.
 
     python -m bench.calibrate_citations [--data-dir DIR]
 
@@ -10,13 +11,15 @@ Indexes `examples/articles` and `../shared/corpus` into DIR (idempotent), then s
   not make) against that passage; the sentence and its paraphrase against the other passages
   retrieved for the same question (other articles, none holding the question's evidence); and
   against the best passage of every other question (unrelated).
-Every (term share, cosine) pair of a grid, with the numbers test always on, is scored by
-balanced accuracy over the fitted groups (`FITTED_GROUPS`, each counting equally whatever
-its size); among the best, the point nearest their centre is chosen. CLAP-NQ's answerable
-dev records add realistic grounded answers: each sentence of a human-written answer against
-its own passage (supported) and against the next record's passage (unsupported);
-even-numbered records join the fit, odd ones are held out. Results go to
-bench/results/citation_calibration.json.
+The fit half of `bench/data/grounding_claims.jsonl` (faithful paraphrases and fabrications of
+every kind, bench/grounding.py) adds two groups; its held-out half is reported, never fitted.
+Every (term share, cosine) pair of a grid, with the numbers test and the meaning checks always
+on, is scored by balanced accuracy over the fitted groups (`FITTED_GROUPS`, each counting
+equally whatever its size); among the best, the point nearest their centre is chosen.
+CLAP-NQ's answerable dev records add realistic grounded answers: each sentence of a
+human-written answer against its own passage (supported) and against the next record's
+passage (unsupported); even-numbered records join the fit, odd ones are held out. Results go
+to bench/results/citation_calibration.json.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from api.attribution import attribute
+from bench.grounding import CLAIMS as GROUNDING_CLAIMS
+from bench.grounding import passages_for
 from index.pipeline import Ingestor
 from rag.cite import Verifier, passage_sentences, split_answer
 from rag.config import Settings
@@ -45,11 +51,14 @@ LEXICAL_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 EMBEDDING_GRID = np.round(np.arange(0.0, 1.0001, 0.01), 2)
 # The groups the thresholds are fitted on, and whether each should be accepted as supported.
 FITTED_GROUPS = {"paraphrase": True, "fabrication": False, "other_retrieved": False,
-                 "clapnq_own_fit": True, "clapnq_other_fit": False}
-SUPPORTED_GROUPS = {"verbatim", "paraphrase", "clapnq_own_fit", "clapnq_own_held_out"}
+                 "clapnq_own_fit": True, "clapnq_other_fit": False,
+                 "grounding_faithful_fit": True, "grounding_fabricated_fit": False}
+SUPPORTED_GROUPS = {"verbatim", "paraphrase", "clapnq_own_fit", "clapnq_own_held_out",
+                    "grounding_faithful_fit", "grounding_faithful_held_out"}
 
-# (term share, cosine, 1.0 if the passage holds every number the claim states else 0.0)
-Pair = tuple[float, float, float]
+# (term share, cosine, 1.0 if the passage holds every number the claim states else 0.0,
+#  1.0 if the meaning checks find nothing the passage contradicts or lacks else 0.0)
+Pair = tuple[float, float, float, float]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -58,14 +67,18 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def score(claims: list[tuple[str, Chunk]], encoder: Encoder,
           lexical: LexicalIndex) -> list[Pair]:
-    """The verifier's three signals for each (claim, passage) pair."""
+    """The verifier's signals for each (claim, passage) pair: the meaning checks are run with
+    the thresholds at zero, so they judge every pair whatever its term share and cosine."""
     verifiers: dict[str, Verifier] = {}
     pairs = []
     for claim, chunk in claims:
         if chunk.id not in verifiers:  # embeds the passage's sentences once
-            verifiers[chunk.id] = Verifier([Hit(chunk=chunk, score=1.0)], encoder, lexical)
+            verifiers[chunk.id] = Verifier([Hit(chunk=chunk, score=1.0)], encoder, lexical,
+                                           lexical_threshold=0.0, embedding_threshold=-1.0,
+                                           attribute=attribute)
         support = verifiers[chunk.id].supports(claim)[0]
-        pairs.append((support.lexical, support.cosine, float(not support.missing_numbers)))
+        pairs.append((support.lexical, support.cosine, float(not support.missing_numbers),
+                      float(support.reason == "supported")))
     return pairs
 
 
@@ -100,6 +113,22 @@ def development_pairs(engine: Engine) -> dict[str, list[Pair]]:
     return {name: score(claims, encoder, lexical) for name, claims in groups.items()}
 
 
+def grounding_pairs(engine: Engine) -> dict[str, list[Pair]]:
+    """The labelled grounding claims against their passages, by split: faithful paraphrases
+    (supported) and fabrications (unsupported)."""
+    claims = read_jsonl(GROUNDING_CLAIMS)
+    passages = passages_for(claims, engine)
+    lexical = LexicalIndex(list({c.id: c for c in passages.values()}.values()))
+    groups = {}
+    for split in ("fit", "held_out"):
+        chosen = [c for c in claims if c["split"] == split]
+        for name, faithful in (("faithful", True), ("fabricated", False)):
+            pairs = [(c["claim"], passages[c["id"]]) for c in chosen
+                     if (c["kind"] == "paraphrase") == faithful]
+            groups[f"grounding_{name}_{split}"] = score(pairs, engine.encoder, lexical)
+    return groups
+
+
 def clapnq_pairs(engine: Engine, limit: int) -> dict[str, list[Pair]]:
     """CLAP-NQ answer sentences against their own and the next record's passage; records of
     even position are fitted on, odd ones held out."""
@@ -128,7 +157,8 @@ def _chunk(number: int, passage: dict) -> Chunk:
 def accepted(pairs: list[Pair], lexical: float, embedding: float) -> float:
     """Share of pairs the verifier would call supported at these thresholds."""
     rows = np.array(pairs)
-    return float(((rows[:, 0] >= lexical) & (rows[:, 1] >= embedding) & (rows[:, 2] > 0)).mean())
+    return float(((rows[:, 0] >= lexical) & (rows[:, 1] >= embedding) & (rows[:, 2] > 0)
+                  & (rows[:, 3] > 0)).mean())
 
 
 def fit(groups: dict[str, list[Pair]]) -> tuple[float, float, float]:
@@ -166,7 +196,8 @@ def main() -> None:
     Ingestor(engine.store, engine.encoder, engine.settings).ingest_paths(
         [ROOT / "examples" / "articles", SHARED / "corpus"])
     engine.retriever.refresh()
-    groups = development_pairs(engine) | clapnq_pairs(engine, args.clapnq)
+    groups = (development_pairs(engine) | grounding_pairs(engine)
+              | clapnq_pairs(engine, args.clapnq))
     lexical, embedding, balanced = fit(groups)
 
     print(f"chosen: lexical >= {lexical:.2f}, cosine >= {embedding:.2f} "
@@ -182,13 +213,14 @@ def main() -> None:
         print(f"| {name} | {r['pairs']} | {'supported' if kept else 'unsupported'} | "
               f"{r['accepted']:.3f} | {r['lexical_median']:.2f} | {r['cosine_median']:.2f} "
               f"| {r['numbers_missing']} |")
-    shown = ("paraphrase", "fabrication", "other_retrieved", "clapnq_own_held_out",
+    shown = ("paraphrase", "fabrication", "grounding_faithful_held_out",
+             "grounding_fabricated_held_out", "other_retrieved", "clapnq_own_held_out",
              "clapnq_other_held_out")
     print(f"\nthe trade-off along the cosine threshold (term share >= {lexical:.2f}):\n")
     print("| cosine >= | " + " | ".join(f"{g} accepted" for g in shown) + " |")
     print("|---" * (len(shown) + 1) + "|")
     curve = {}
-    for emb in np.round(np.arange(0.50, 0.91, 0.05), 2):
+    for emb in np.round(np.arange(0.30, 0.91, 0.05), 2):
         curve[float(emb)] = {g: round(accepted(groups[g], lexical, emb), 3) for g in shown}
         print(f"| {emb:.2f} | " + " | ".join(f"{curve[float(emb)][g]:.3f}" for g in shown)
               + " |")

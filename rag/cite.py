@@ -33,18 +33,20 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rag.answer import ABSTENTION
 from rag.embeddings import Encoder
-from rag.lexical import LexicalIndex, lexical_text
-from rag.schemas import Chunk, Citation, Grounding, Hit
+from rag.judge import Attribute, Facts, Finding, cheap_finding, finding, readings
+from rag.lexical import LexicalIndex
+from rag.reading import Reading, read
+from rag.schemas import Chunk, Citation, Grounding, Hit, SentenceVerdict
 from rag.sentences import sentence_spans
 
 LEXICAL_THRESHOLD = 0.65
-EMBEDDING_THRESHOLD = 0.59
+EMBEDDING_THRESHOLD = 0.58
 # What the prompt tells the model to reply when the sources do not answer (prompts/).
 ABSTENTION_REPLY = "The indexed articles do not cover this question."
 
@@ -135,75 +137,146 @@ def is_abstention(sentence: Sentence) -> bool:
 
 @dataclass(frozen=True)
 class Support:
-    """How well one passage (source number `source`) supports one claim."""
+    """How well one passage (source number `source`) supports one claim, and the verdict."""
 
     source: int
     lexical: float  # share of the claim's content terms the passage holds
     cosine: float  # to the passage sentence nearest the claim
     quote: tuple[int, int]  # that sentence, as article offsets
     missing_numbers: frozenset[str]  # numbers the claim states and the passage does not
+    reason: str = "supported"  # "supported", or a reason of rag.judge.REASONS
+    detail: str = ""  # what showed the reason, in words
+
+    @property
+    def holds(self) -> bool:
+        return self.reason == "supported"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the passages say of one answer sentence."""
+
+    cited: list[int]  # the sources its markers name that exist
+    chosen: list[Support]  # the sources that support it: its own, else re-pointed, else none
+    checked: Support | None  # what its verdict rests on: the first chosen, else the nearest
+    #                          cited source, else the nearest of all
+
+    @property
+    def reason(self) -> str:
+        """Why it is kept: "supported"; or why not: the reason of the passage it was held to."""
+        if self.chosen:
+            return "supported"
+        return self.checked.reason if self.checked else "low_overlap"
+
+    @property
+    def strict_reason(self) -> str:
+        """The verdict on its own markers: "supported" only when the sources it cites are the
+        ones supporting it; "no_citation" when it cites none."""
+        if not self.cited:
+            return "no_citation"
+        if self.chosen and all(s.source in self.cited for s in self.chosen):
+            return "supported"
+        cited = [s for s in (self.checked,) if s is not None and s.source in self.cited]
+        return cited[0].reason if cited and not cited[0].holds else "wrong_citation"
 
 
 class Verifier:
-    """Scores claims against a fixed set of numbered passages (embedded once, up front)."""
+    """Judges claims against a fixed set of numbered passages (embedded and read once)."""
 
     def __init__(self, passages: list[Hit], encoder: Encoder, lexical: LexicalIndex,
                  lexical_threshold: float = LEXICAL_THRESHOLD,
-                 embedding_threshold: float = EMBEDDING_THRESHOLD) -> None:
+                 embedding_threshold: float = EMBEDDING_THRESHOLD,
+                 attribute: Attribute | None = None) -> None:
         self.passages = passages
         self.lexical_threshold = lexical_threshold
         self.embedding_threshold = embedding_threshold
         self._encoder = encoder
         self._lexical = lexical
+        self._attribute = attribute
         self._terms = [lexical.passage_terms(hit.chunk) for hit in passages]
-        self._numbers = [numbers_in(lexical_text(hit.chunk)) for hit in passages]
         self._spans = [passage_sentences(hit.chunk) for hit in passages]
-        texts = [_slice(hit.chunk, span) for hit, spans in zip(passages, self._spans, strict=True)
-                 for span in spans]
-        vectors = encoder.embed(texts)
+        self._texts = [[_slice(hit.chunk, span) for span in spans]
+                       for hit, spans in zip(passages, self._spans, strict=True)]
+        vectors = encoder.embed([text for texts in self._texts for text in texts])
         bounds = np.cumsum([0] + [len(spans) for spans in self._spans])
         self._vectors = [vectors[a:b] for a, b in itertools.pairwise(bounds)]
+        self._facts: list[Facts | None] = [None] * len(passages)
 
     @property
     def method(self) -> str:
-        return (f"lexical+embedding: the cited passage holds >= {self.lexical_threshold:.2f} "
-                f"of the sentence's terms, all its numbers, and a sentence at cosine >= "
-                f"{self.embedding_threshold:.2f}")
+        return (f"lexical+embedding+meaning: the cited passage holds >= "
+                f"{self.lexical_threshold:.2f} of the sentence's terms, all its numbers, a "
+                f"sentence at cosine >= {self.embedding_threshold:.2f}, and states what the "
+                "sentence says (no negation, opposite, other speaker, name, date, absolute or "
+                "certainty that the passage does not give)")
 
-    def supports(self, claim: str) -> list[Support]:
-        """The claim scored against every passage, in source order (source n at index n-1)."""
-        terms = self._lexical.terms(claim)
-        stated = numbers_in(claim)
-        vector = self._encoder.embed([claim])[0]
-        found = []
-        for number, (passage_terms, passage_numbers, spans, vectors) in enumerate(
-                zip(self._terms, self._numbers, self._spans, self._vectors, strict=True),
-                start=1):
-            cosines = vectors @ vector
-            best = int(np.argmax(cosines))
-            found.append(Support(number, len(terms & passage_terms) / len(terms) if terms else 0.0,
-                                 float(cosines[best]), spans[best],
-                                 frozenset(stated - passage_numbers)))
+    def facts(self, number: int) -> Facts:
+        """What the judge reads of passage `number` (1-based), read on first use."""
+        found = self._facts[number - 1]
+        if found is None:
+            chunk = self.passages[number - 1].chunk
+            found = Facts(readings=readings(self._texts[number - 1]),
+                          speakers=tuple(sentence_speakers(chunk, self._spans[number - 1],
+                                                           self._attribute)),
+                          metadata=read(metadata_text(chunk)), published=chunk.published)
+            self._facts[number - 1] = found
         return found
 
-    def holds(self, support: Support) -> bool:
-        return (not support.missing_numbers and support.lexical >= self.lexical_threshold
-                and support.cosine >= self.embedding_threshold)
+    def supports(self, claim: str) -> list[Support]:
+        """The claim judged against every passage, in source order (source n at index n-1)."""
+        terms = self._lexical.terms(claim)
+        reading = read(claim)
+        vector = self._encoder.embed([claim])[0]
+        speaker: list[str | None] = []
+        found = []
+        for number, (passage_terms, spans, vectors) in enumerate(
+                zip(self._terms, self._spans, self._vectors, strict=True), start=1):
+            facts = self.facts(number)
+            cosines = vectors @ vector
+            best = int(np.argmax(cosines))
+            lexical = len(terms & passage_terms) / len(terms) if terms else 0.0
+            missing = frozenset(reading.numbers - facts.numbers)
+            support = Support(number, lexical, float(cosines[best]), spans[best], missing)
+            if missing or lexical < self.lexical_threshold:
+                verdict = cheap_finding(reading, facts) or Finding("low_overlap", _low(support))
+            else:  # the meaning checks run; below the cosine threshold they only say why
+                if not speaker:
+                    speaker.append(self._claim_speaker(claim))
+                verdict = finding(reading, facts, _evidence(cosines, best, reading, facts),
+                                  speaker[0])
+                if verdict is None and support.cosine < self.embedding_threshold:
+                    verdict = Finding("low_overlap", _low(support))
+            if verdict:
+                support = replace(support, reason=verdict.reason, detail=verdict.detail)
+            found.append(support)
+        return found
 
-    def choose(self, claim: str, cited: list[int]) -> list[Support]:
+    def _claim_speaker(self, claim: str) -> str | None:
+        return self._attribute(claim, [(0, len(claim))])[0] if self._attribute else None
+
+    def holds(self, support: Support) -> bool:
+        return support.holds
+
+    def judge(self, claim: str, cited: list[int]) -> Judgement:
         """The sources that support the claim: the cited ones that do; else, for a sentence
         citing several, those that support its clauses when each clause has one (a sentence
-        may join two facts); else the one other passage that supports it best; else none
-        (the sentence is dropped). Numbers of sources that do not exist are ignored."""
+        may join two facts); else the one other passage that supports it best; else none.
+        Numbers of sources that do not exist are ignored."""
         scored = self.supports(claim)
         valid = [n for n in cited if 1 <= n <= len(scored)]
-        holding = [scored[n - 1] for n in valid if self.holds(scored[n - 1])]
-        if holding:
-            return holding
-        if len(valid) > 1 and (by_clause := self._by_clause(claim, valid)):
-            return by_clause
-        others = [s for s in scored if self.holds(s)]
-        return [max(others, key=lambda s: s.cosine)] if others else []
+        nearest_cited = max((scored[n - 1] for n in valid), key=lambda s: s.cosine, default=None)
+        nearest = nearest_cited or max(scored, key=lambda s: s.cosine, default=None)
+        holding = [scored[n - 1] for n in valid if scored[n - 1].holds]
+        if not holding and len(valid) > 1:
+            holding = self._by_clause(claim, valid)
+        if not holding:
+            others = [s for s in scored if s.holds]
+            holding = [max(others, key=lambda s: s.cosine)] if others else []
+        return Judgement(valid, holding, holding[0] if holding else nearest)
+
+    def choose(self, claim: str, cited: list[int]) -> list[Support]:
+        """`judge`'s chosen sources (none: the sentence is dropped)."""
+        return self.judge(claim, cited).chosen
 
     def _by_clause(self, claim: str, cited: list[int]) -> list[Support]:
         """The cited sources supporting the claim's clauses, if every clause has one."""
@@ -213,13 +286,58 @@ class Verifier:
         chosen: dict[int, Support] = {}
         for clause in clauses:
             scored = self.supports(clause)
-            best = max((scored[n - 1] for n in cited if self.holds(scored[n - 1])),
+            best = max((scored[n - 1] for n in cited if scored[n - 1].holds),
                        key=lambda s: s.cosine, default=None)
             if best is None:
                 return []
             if best.source not in chosen or best.cosine > chosen[best.source].cosine:
                 chosen[best.source] = best
         return [chosen[n] for n in cited if n in chosen]
+
+
+def _low(support: Support) -> str:
+    return (f"the passage holds {support.lexical:.0%} of the claim's terms, its nearest sentence "
+            f"is at cosine {support.cosine:.2f}")
+
+
+# Sentences beyond the nearest one a claim may draw on: those nearly as near, or holding
+# several of its terms the nearest one lacks (a claim may join two sentences).
+EVIDENCE_SENTENCES = 3
+EVIDENCE_COSINE_MARGIN = 0.15
+
+
+def _evidence(cosines: np.ndarray, best: int, claim: Reading, facts: Facts) -> list[int]:
+    """The passage sentences a claim is about, nearest first."""
+    covered = facts.readings[best].stems
+    chosen = [best]
+    for i in np.argsort(-cosines):
+        i = int(i)
+        if i == best or len(chosen) >= EVIDENCE_SENTENCES:
+            continue
+        new = (claim.stems & facts.readings[i].stems) - covered
+        if cosines[i] >= cosines[best] - EVIDENCE_COSINE_MARGIN or len(new) >= 2:
+            chosen.append(i)
+            covered = covered | facts.readings[i].stems
+    return chosen
+
+
+def sentence_speakers(chunk: Chunk, spans: list[tuple[int, int]],
+                      attribute: Attribute | None) -> list[str | None]:
+    """Who spoke each of a passage's sentences: the speakers indexed with it (statement
+    records, when the store has them, are the place to read them from), else the attribution
+    run on the passage's text now, else nobody."""
+    if chunk.speakers and len(chunk.speakers) == len(spans):
+        return list(chunk.speakers)
+    if attribute is None:
+        return [None] * len(spans)
+    local = [(s - chunk.start, e - chunk.start) for s, e in spans]
+    return attribute(chunk.text, local)
+
+
+def metadata_text(chunk: Chunk) -> str:
+    """The title, outlet and date the prompt shows the model beside a passage."""
+    date = chunk.published.strftime("%d %B %Y %A") if chunk.published else ""
+    return ". ".join(part for part in (chunk.title, chunk.source, date) if part)
 
 
 def numbers_in(text: str) -> set[str]:
@@ -267,6 +385,7 @@ class CitationRepair:
         self._parts: list[str] = []
         self._ids: dict[int, int] = {}  # source number -> citation id, in order of appearance
         self._quotes: dict[int, Support] = {}  # source number -> its best-supported sentence
+        self.verdicts: list[SentenceVerdict] = []  # one per sentence of the model's
 
     @property
     def shown(self) -> bool:
@@ -282,7 +401,9 @@ class CitationRepair:
             self._parts.append(ABSTENTION)
             return ABSTENTION
         self.sentences += 1
-        chosen = self.verifier.choose(sentence.claim, sentence.cited)
+        judgement = self.verifier.judge(sentence.claim, sentence.cited)
+        chosen = judgement.chosen
+        self.verdicts.append(verdict(self.verifier, sentence, judgement))
         if not chosen:
             return None
         if [s.source for s in chosen] != sentence.cited:
@@ -292,8 +413,9 @@ class CitationRepair:
             best = self._quotes.get(support.source)
             if best is None or support.cosine > best.cosine:
                 self._quotes[support.source] = support
-        markers = "".join(f"[{self._ids[s.source]}]" for s in chosen)
-        text = f"{sentence.shown} {markers}"
+        markers = [self._ids[s.source] for s in chosen]
+        self.verdicts[-1] = self.verdicts[-1].model_copy(update={"markers": markers})
+        text = f"{sentence.shown} " + "".join(f"[{m}]" for m in markers)
         if self._parts:
             text = ("\n\n" if "\n\n" in gap else "\n" if "\n" in gap else " ") + text
         self._parts.append(text)
@@ -305,7 +427,7 @@ class CitationRepair:
         grounding = Grounding(
             score=round(kept / self.sentences, 4) if self.sentences else 1.0,
             supported=kept, sentences=self.sentences, dropped=self.sentences - kept,
-            repointed=self.repointed, method=self.verifier.method,
+            repointed=self.repointed, method=self.verifier.method, verdicts=self.verdicts,
         )
         if self.abstained or not kept:
             return VerifiedAnswer(ABSTENTION, [], grounding, abstained=True)
@@ -328,13 +450,32 @@ class CitationRepair:
         return citations
 
 
+def verdict(verifier: Verifier, sentence: Sentence, judgement: Judgement,
+            strict: bool = False) -> SentenceVerdict:
+    """One sentence's verdict. Kept or dropped (`strict` off: /v1/ask, where a sentence its own
+    sources do not support may be re-pointed), or, `strict`, held to the sources it cites
+    (/v1/grounding, `rag grounding`)."""
+    reason = judgement.strict_reason if strict else judgement.reason
+    checked = judgement.checked
+    quote = None
+    if checked is not None:
+        chunk = verifier.passages[checked.source - 1].chunk
+        quote = _slice(chunk, checked.quote)
+    return SentenceVerdict(
+        text=sentence.claim, citations=sentence.cited, supported=reason == "supported",
+        supported_by=[s.source for s in judgement.chosen], reason=reason,
+        detail="" if reason in ("supported", "no_citation", "wrong_citation")
+        or checked is None else checked.detail, quote=quote)
+
+
 def verify_citations(answer_text: str, passages: list[Hit], encoder: Encoder,
                      lexical: LexicalIndex, lexical_threshold: float = LEXICAL_THRESHOLD,
-                     embedding_threshold: float = EMBEDDING_THRESHOLD) -> VerifiedAnswer:
+                     embedding_threshold: float = EMBEDDING_THRESHOLD,
+                     attribute: Attribute | None = None) -> VerifiedAnswer:
     """Check every sentence of `answer_text` against the passages it cites (source n is
     `passages[n-1]`), keep it re-pointed or drop it, and report what changed."""
     repair = CitationRepair(Verifier(passages, encoder, lexical, lexical_threshold,
-                                     embedding_threshold))
+                                     embedding_threshold, attribute))
     previous = 0
     for sentence in split_answer(answer_text):
         repair.add(sentence, answer_text[previous : sentence.start])

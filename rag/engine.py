@@ -10,9 +10,12 @@ from rag.config import Settings
 from rag.embeddings import Encoder, encoder_for, question_encoder_for
 from rag.followup import llm_standalone_question, standalone_question
 from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
+from rag.grounding import GroundingReport, grade
+from rag.judge import Attribute
+from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
 from rag.retrieve import Retriever
-from rag.schemas import Answer, Filters, Hit, Turn
+from rag.schemas import Answer, Chunk, Filters, Hit, Turn
 from rag.store import Store
 
 
@@ -24,13 +27,16 @@ class Engine:
     """Answers questions over the stored articles."""
 
     def __init__(self, settings: Settings, store: Store | None = None,
-                 encoder: Encoder | None = None) -> None:
+                 encoder: Encoder | None = None, attribute: Attribute | None = None) -> None:
+        """`attribute` says who spoke each sentence of a text, for the grounding judge's
+        speaker check on claims and inline sources (the API passes index/speakers.py's)."""
         self.settings = settings
         self.store = store or Store.open(settings)
         self.encoder = encoder or encoder_for(settings)  # documents (and LLM claims)
         self.question_encoder = question_encoder_for(settings, self.encoder)
         self.retriever = Retriever(self.store, self.question_encoder, settings)
-        self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings)
+        self.attribute = attribute
+        self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings, attribute)
                     if settings.llm_configured else None)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
@@ -77,6 +83,25 @@ class Engine:
             stream = AnswerStream.of(fallback(error))
         return stream.then(lambda answer: answer.model_copy(update={
             "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
+
+    def grounding(self, answer: str, sources: list[Chunk] | None = None,
+                  ids: list[int] | None = None, question: str | None = None,
+                  top_k: int | None = None, filters: Filters | None = None) -> GroundingReport:
+        """Grade an answer with the grounding judge against `sources` (numbered `ids`, else
+        1..n), or, without sources, against the passages retrieved for `question` as `ask`
+        retrieves them (numbered 1..k in rank order). Raises `InvalidRequest` for neither,
+        `InvalidCitation` for a marker to no source."""
+        if sources is None:
+            if not question or not question.strip():
+                raise InvalidRequest("give `sources`, or a `question` to retrieve them for")
+            question, _ = self._checked(question, "extractive", [])
+            hits = self.retriever.search(question, top_k, filters).hits
+            lexical = self.retriever.lexical
+        else:
+            hits = [Hit(chunk=chunk, score=1.0) for chunk in sources]
+            lexical = LexicalIndex(sources)
+        ids = ids or list(range(1, len(hits) + 1))
+        return grade(answer, hits, ids, self.encoder, lexical, self.attribute)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.

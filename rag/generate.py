@@ -15,6 +15,7 @@ from rag.cite import CitationRepair, VerifiedAnswer, Verifier, stream_sentences,
 from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.embeddings import Encoder
+from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
 from rag.prompt import answer_messages
@@ -63,10 +64,12 @@ def fallback_notice(error: LLMError) -> Notice:
 class LLMAnswerer:
     """Answers from the retrieved passages through the configured chat model."""
 
-    def __init__(self, model: ChatModel, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, model: ChatModel, encoder: Encoder, settings: Settings,
+                 attribute: Attribute | None = None) -> None:
         self.model = model
         self.encoder = encoder
         self.settings = settings
+        self.attribute = attribute
 
     def answer(self, question: str, hits: list[Hit], lexical: LexicalIndex) -> Answer:
         """The verified answer. Raises an `LLMError` subclass when the model fails."""
@@ -74,8 +77,8 @@ class LLMAnswerer:
         if not self._suffices(found):
             return _not_asked(hits, found)
         text = self.model.complete(answer_messages(question, hits))
-        return _answer(verify_citations(text, hits, self.encoder, lexical), hits, found,
-                       lexical)
+        return _answer(verify_citations(text, hits, self.encoder, lexical,
+                                        attribute=self.attribute), hits, found, lexical)
 
     def stream(self, question: str, hits: list[Hit], lexical: LexicalIndex,
                fallback: Callable[[LLMError], Answer] | None = None) -> AnswerStream:
@@ -91,7 +94,8 @@ class LLMAnswerer:
         if not self._suffices(found):
             return AnswerStream.of(_not_asked(hits, found))
         deltas = self.model.stream(answer_messages(question, hits))
-        repair = CitationRepair(Verifier(hits, self.encoder, lexical))
+        repair = CitationRepair(Verifier(hits, self.encoder, lexical,
+                                         attribute=self.attribute))
         final: list[Answer] = []
 
         def produce() -> Iterator[str]:

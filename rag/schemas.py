@@ -186,6 +186,34 @@ class Context(BaseModel):
     rank: int
 
 
+GroundingReason = Literal[
+    "supported", "no_citation", "wrong_citation", "number_mismatch", "date_mismatch",
+    "wrong_speaker", "entity_not_in_source", "entity_mismatch", "negation", "contradiction",
+    "quantifier", "modality", "low_overlap",
+]
+
+
+class SentenceVerdict(BaseModel):
+    """The grounding judge's verdict on one answer sentence (docs/citation-verification.md)."""
+
+    text: str = Field(description="The sentence, without its markers.")
+    citations: list[int] = Field(description="The sources its markers name, as written.")
+    supported: bool
+    supported_by: list[int] = Field(description="The sources that state what it says.")
+    reason: GroundingReason = Field(
+        description="supported; or why not: no_citation (it cites nothing), wrong_citation "
+                    "(another source supports it), number_mismatch, date_mismatch, "
+                    "wrong_speaker, entity_not_in_source, entity_mismatch (another name in "
+                    "the same place), negation, contradiction (opposite words), quantifier "
+                    "(an absolute the source does not state), modality (a plan or condition "
+                    "stated as fact), low_overlap (the source is about something else).")
+    detail: str = Field("", description="What showed the reason, in words.")
+    quote: str | None = Field(None, description="The source sentence it was checked against.")
+    markers: list[int] = Field(
+        default_factory=list,
+        description="In /v1/ask: the citation ids the shown answer gives it (empty: dropped).")
+
+
 class Grounding(BaseModel):
     """How much of the answer its citations support, and how that was decided."""
 
@@ -195,6 +223,10 @@ class Grounding(BaseModel):
     dropped: int = 0
     repointed: int = Field(0, description="Kept sentences whose citation markers were changed.")
     method: str = "extractive: every sentence is a verbatim span of its cited passage"
+    verdicts: list[SentenceVerdict] = Field(
+        default_factory=list,
+        description="LLM answers: each sentence the model wrote, kept or dropped, and why; "
+                    "`citations` and `supported_by` number sources as `contexts` does.")
 
 
 class Conflict(BaseModel):

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.attribution import attribute
 from api.services import Services
 from index.pipeline import Ingestor
 from rag.config import Settings
@@ -63,14 +64,15 @@ def served(app: object, http: type[asyncio.Protocol] | str = "auto",
 def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Services:
     """Services on a store of their own, with test settings (no key, no .env file)."""
     settings = Settings(**{"data_dir": data_dir, "api_key": None, "_env_file": None, **overrides})
-    engine = Engine(settings, encoder=encoder)
+    engine = Engine(settings, encoder=encoder, attribute=attribute)
     return Services(settings, engine, Ingestor(engine.store, encoder, settings))
 
 
 def with_settings(services: Services, **overrides: object) -> Services:
     """Services over the same store and encoder with some settings changed (e.g. an LLM)."""
     settings = services.settings.model_copy(update=overrides)
-    engine = Engine(settings, store=services.engine.store, encoder=services.engine.encoder)
+    engine = Engine(settings, store=services.engine.store, encoder=services.engine.encoder,
+                    attribute=attribute)
     return Services(settings, engine, Ingestor(engine.store, engine.encoder, settings))
 
 

@@ -252,27 +252,63 @@
   function renderAnswer(turn) {
     const fragment = document.createDocumentFragment();
     const pattern = /\[(\d{1,3})\]/g;
+    const checks = markerChecks(turn);
     let last = 0;
+    let index = 0;
     for (const match of turn.text.matchAll(pattern)) {
       // A marker sits tight against the sentence it closes.
       fragment.append(turn.text.slice(last, match.index).replace(/[ \t]+$/, ""));
-      fragment.append(markerLink(turn, match[1]));
+      fragment.append(markerLink(turn, match[1], checks[index]));
       last = match.index + match[0].length;
+      index += 1;
     }
     fragment.append(turn.text.slice(last));
     turn.answer.replaceChildren(fragment);
   }
 
-  function markerLink(turn, number) {
+  /**
+   * Why each marker of an LLM answer was kept, in the order the markers appear: the kept
+   * sentences' verdicts (grounding.verdicts, once the grounding event has come) list the
+   * markers each was shown with, in the same order.
+   */
+  function markerChecks(turn) {
+    const verdicts = (turn.grounding && turn.grounding.verdicts) || [];
+    const checks = [];
+    for (const verdict of verdicts) {
+      for (const marker of verdict.markers || []) checks.push({ verdict, marker });
+    }
+    return checks;
+  }
+
+  function markerLink(turn, number, check) {
     const citation = turn.citations.find((c) => String(c.id) === number);
-    const label = citation
+    let label = citation
       ? `Source ${number}: ${citation.source || "unknown outlet"}, ${citation.title || "untitled"}`
       : `Source ${number}`;
+    let title = citation ? citation.title || "" : null;
+    if (check && String(check.marker) === number) {
+      const quote = check.verdict.quote ? `: “${check.verdict.quote}”` : "";
+      const why = `Checked against the source, which states this${quote}`;
+      label += `. ${why}`;
+      title = `${title ? `${title}\n` : ""}${why}`;
+    }
     return el("a", {
       class: "marker", href: `#${turn.id}-source-${number}`, "data-marker": number,
-      "aria-label": label, title: citation ? citation.title || "" : null,
+      "aria-label": label, title,
     }, el("span", { class: "visually-hidden", text: "[" }), number,
     el("span", { class: "visually-hidden", text: "]" }));
+  }
+
+  /** The sentences verification removed from an LLM answer, each with its reason. */
+  function removedSentences(grounding) {
+    const removed = (grounding.verdicts || []).filter((v) => !v.supported);
+    if (!removed.length) return null;
+    return el("details", { class: "removed" },
+      el("summary", { text: `Why ${removed.length} sentence${removed.length === 1 ? " was" : "s were"} removed` }),
+      el("ul", {}, removed.map((v) => el("li", {},
+        el("q", { text: v.text }), " — ",
+        el("span", { class: "removed-reason", text: v.reason.replaceAll("_", " ") }),
+        v.detail ? `: ${v.detail}` : ""))));
   }
 
   function renderCitations(turn) {
@@ -417,6 +453,8 @@
       meta.append(el("span", {
         class: `grounding${partial ? " is-partial" : ""}`, title: grounding.method || null, text,
       }));
+      const removed = removedSentences(grounding);
+      if (removed) meta.append(removed);
     }
     if (done && done.mode && !turn.abstained) {
       meta.append(el("span", {
@@ -478,6 +516,7 @@
         break;
       case "grounding":
         turn.grounding = payload;
+        renderAnswer(turn); // markers gain why their sentences were kept
         break;
       case "done":
         finish(turn, payload);

@@ -1,0 +1,404 @@
+"""Whether a passage states what a claim says, beyond sharing its words: the checks that catch a
+fabrication built from the passage's own words, each with the reason it gives.
+
+The citation verifier (`rag/cite.py`) first finds the passage sentences a claim is about (term
+share and embedding cosine); these checks then compare the claim with them, in this order:
+
+- `number_mismatch`: a number the claim states (in digits or words) is not in the passage, or
+  the passage gives another number in the same place ("voted 6-1" for "voted 5-2");
+- `date_mismatch`: a month, day or weekday the passage does not give;
+- `wrong_speaker`: the claim says X said it, the passage's sentence is someone else's;
+- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold, or the
+  passage names someone else in the same place;
+- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned");
+- `contradiction`: opposite words about the same thing ("raised" / "cut", "robust" / "weak");
+- `quantifier`: an absolute the passage does not state ("only", "all", "never", "first");
+- `modality`: the passage plans, expects or conditions what the claim states as fact.
+
+docs/citation-verification.md gives what each check measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.lexicon import DOWN, GENERIC_NAME_WORDS, HEDGES, QUANTIFIERS, UP, WEEKDAYS, wordnet
+from rag.question import same_person
+from rag.reading import DateMention, Reading, read
+
+# Who spoke each of a text's sentences (given as offsets), None where nobody is quoted; the
+# API passes index/speakers.py's attribution, so rag/ needs no import of it.
+Attribute = Callable[[str, Sequence[tuple[int, int]]], list[str | None]]
+
+# Reasons a claim is not supported, most specific first.
+REASONS = ("number_mismatch", "date_mismatch", "wrong_speaker", "entity_not_in_source",
+           "entity_mismatch", "negation", "contradiction", "quantifier", "modality",
+           "low_overlap")
+_YEAR = re.compile(r"^1[5-9]\d\d$|^20\d\d$")
+_PREFIX = 5  # name words match by this many leading letters: "Afghans" is "Afghanistan"
+_FUTURE = frozenset({"will", "would", "shall"})
+# Content words two words must share around them to be said of the same thing.
+_CONTEXT_SHARED = 2
+_CONDITIONS = frozenset({"if", "unless"})
+# Share of the conditioned clause's content words a claim must repeat to be stating it.
+_CONDITIONED_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Why a claim is not supported by a passage: a reason of `REASONS` and what showed it."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the checks read from a whole passage: its words, numbers, dates and speakers."""
+
+    readings: tuple[Reading, ...]  # one per sentence
+    speakers: tuple[str | None, ...]  # one per sentence
+    metadata: Reading  # title, outlet and date, as the prompt showed them
+    published: dt.date | None
+
+    @property
+    def words(self) -> frozenset[str]:
+        return _passage_words(self)
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        return frozenset().union(self.metadata.numbers, *(r.numbers for r in self.readings))
+
+
+def _passage_words(facts: Facts) -> frozenset[str]:
+    return frozenset().union(facts.metadata.lowers, *(r.lowers for r in facts.readings))
+
+
+def cheap_finding(claim: Reading, facts: Facts) -> Finding | None:
+    """The reasons that need no alignment: numbers, dates and names the passage lacks."""
+    missing = sorted(claim.numbers - facts.numbers)
+    if missing:
+        return Finding("number_mismatch", f"the passage does not state {', '.join(missing)}")
+    date = _missing_date(claim, facts)
+    if date:
+        return Finding("date_mismatch", f"the passage does not give the date {date}")
+    name = _missing_name(claim, facts)
+    if name:
+        return Finding("entity_not_in_source", f"the passage does not name {name}")
+    return None
+
+
+def finding(claim: Reading, facts: Facts, evidence: Sequence[int],
+            claim_speaker: str | None) -> Finding | None:
+    """Why the passage does not support the claim, or None when nothing shows it.
+
+    `evidence` are the indexes of the passage sentences the claim is about (its nearest
+    sentence first); `claim_speaker` is who the claim says spoke, when it says so.
+    """
+    sentences = [facts.readings[i] for i in evidence]
+    checks = (
+        lambda: cheap_finding(claim, facts) if claim.numbers - facts.numbers
+        else _swapped_number(claim, sentences),
+        lambda: _date_finding(claim, facts),
+        lambda: _speaker_finding(claim_speaker, [facts.speakers[i] for i in evidence[:1]]),
+        lambda: _name_finding(claim, facts, sentences, claim_speaker),
+        lambda: _negation(claim, sentences),
+        lambda: _contradiction(claim, sentences),
+        lambda: _quantifier(claim, sentences),
+        lambda: _modality(claim, sentences),
+    )
+    for check in checks:
+        found = check()
+        if found:
+            return found
+    return None
+
+
+# ---- numbers, dates, names -----------------------------------------------------------------
+
+def _swapped_number(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """A number the passage gives, but not here: where the passage's sentence gives another
+    number of the same thing (the same word after it, or both years), said of the same thing."""
+    for position, word in enumerate(claim.words):
+        if not word.number:
+            continue
+        context = claim.context(position)
+        unit = _unit(claim, position)
+        own = other = 0
+        other_value = None
+        for sentence in sentences:
+            for j, candidate in enumerate(sentence.words):
+                if not candidate.number:
+                    continue
+                overlap = len(context & sentence.context(j))
+                if candidate.number == word.number:
+                    own = max(own, overlap)
+                elif (candidate.number not in claim.numbers and _unit(sentence, j) == unit
+                      and overlap > other):
+                    other, other_value = overlap, candidate.number
+        if other >= _CONTEXT_SHARED and not own:
+            return Finding("number_mismatch",
+                           f"the passage gives {other_value} where the claim says {word.text}")
+    return None
+
+
+def _unit(reading: Reading, position: int) -> str | None:
+    """What a number counts: "year" for a year, else the stem of the word after it."""
+    if _YEAR.match(reading.words[position].number or ""):
+        return "year"
+    following = reading.words[position + 1] if position + 1 < len(reading.words) else None
+    return following.stem if following is not None and not following.number else None
+
+
+def _date_finding(claim: Reading, facts: Facts) -> Finding | None:
+    date = _missing_date(claim, facts)
+    return Finding("date_mismatch", f"the passage does not give the date {date}") if date \
+        else None
+
+
+def _missing_date(claim: Reading, facts: Facts) -> str | None:
+    """A date or weekday of the claim that no date of the passage (or its publication) fits."""
+    given = [d for r in (*facts.readings, facts.metadata) for d in r.dates]
+    weekdays = set().union(*(r.weekdays for r in facts.readings))
+    if facts.published:
+        given.append(DateMention(facts.published.month, facts.published.day,
+                                 facts.published.year))
+        weekdays.add(WEEKDAYS[facts.published.weekday()])
+    for date in claim.dates:
+        if not any(_fits(date, other) for other in given):
+            return _date_text(date)
+    missing = sorted(claim.weekdays - weekdays)
+    return missing[0].capitalize() if missing else None
+
+
+def _fits(claim: DateMention, passage: DateMention) -> bool:
+    return (claim.month == passage.month
+            and (claim.day is None or passage.day is None or claim.day == passage.day)
+            and (claim.year is None or passage.year is None or claim.year == passage.year))
+
+
+def _date_text(date: DateMention) -> str:
+    month = dt.date(2000, date.month, 1).strftime("%B")
+    return " ".join(str(p) for p in (date.day, month, date.year) if p)
+
+
+def _missing_name(claim: Reading, facts: Facts) -> str | None:
+    words = facts.words
+    for run in claim.names:
+        for i in run:
+            word = claim.words[i]
+            if word.stem in GENERIC_NAME_WORDS or word.lower in GENERIC_NAME_WORDS:
+                continue
+            if not _named(word.lower, words, facts):
+                return claim.name_text(run)
+    return None
+
+
+def _named(lower: str, words: frozenset[str], facts: Facts) -> bool:
+    """Whether the passage names this word: itself, a form sharing its first letters
+    ("Afghan" / "Afghanistan", "Iran" / "Iranian"), or the initials it abbreviates ("US")."""
+    lower = _plain(lower.replace(".", ""))
+    words = frozenset(_plain(w) for w in words)
+    if lower in words:
+        return True
+    for other in words:
+        if len(lower) >= _PREFIX and other[:_PREFIX] == lower[:_PREFIX]:
+            return True
+        if len(lower) >= 4 and (other.startswith(lower) or lower.startswith(other)) \
+                and len(other) >= 4:
+            return True
+    if 2 <= len(lower) <= 5:
+        return lower in _initials(facts)
+    return False
+
+
+def _plain(word: str) -> str:
+    """A word without accents ("Khloé" is "Khloe")."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word)
+                   if not unicodedata.combining(c))
+
+
+def _initials(facts: Facts) -> set[str]:
+    found = set()
+    for reading in (*facts.readings, facts.metadata):
+        for run in reading.names:
+            letters = "".join(reading.words[i].text[0] for i in run
+                              if reading.words[i].capital)
+            found.add(letters.lower())
+    return found
+
+
+def _name_finding(claim: Reading, facts: Facts, sentences: list[Reading],
+                  claim_speaker: str | None) -> Finding | None:
+    name = _missing_name(claim, facts)
+    if name:
+        return Finding("entity_not_in_source", f"the passage does not name {name}")
+    return _swapped_name(claim, sentences, claim_speaker)
+
+
+def _swapped_name(claim: Reading, sentences: list[Reading],
+                  claim_speaker: str | None) -> Finding | None:
+    """A name the passage holds, but where its sentence names someone or something else (the
+    claim's speaker is left to the speaker check)."""
+    claim_names = {claim.words[i].lower for run in claim.names for i in run}
+    for run in claim.names:
+        position = run[0]
+        word = claim.words[position]
+        if word.stem in GENERIC_NAME_WORDS or (
+                claim_speaker and same_person(claim.name_text(run), claim_speaker)):
+            continue
+        context = claim.context(position) | claim.context(run[-1])
+        lowers = {claim.words[i].lower for i in run}
+        own, other, other_name = 0, 0, None
+        for sentence in sentences:
+            holds_it = bool(lowers & sentence.lowers)
+            for other_run in sentence.names:
+                names = {sentence.words[i].lower for i in other_run}
+                overlap = len(context & (sentence.context(other_run[0])
+                                         | sentence.context(other_run[-1])))
+                if names & lowers:
+                    own = max(own, overlap)
+                elif not holds_it and not names & claim_names and overlap > other:
+                    other, other_name = overlap, sentence.name_text(other_run)
+        if other >= 2 and other > own:
+            return Finding("entity_mismatch", f"the passage names {other_name} where the claim "
+                                              f"names {claim.name_text(run)}")
+    return None
+
+
+# ---- speaker ---------------------------------------------------------------------------------
+
+def _speaker_finding(claim_speaker: str | None,
+                     speakers: list[str | None]) -> Finding | None:
+    """The claim names who spoke, and the passage sentences it is about were someone else's."""
+    if not claim_speaker:
+        return None
+    known = [s for s in speakers if s]
+    if not known or any(same_person(claim_speaker, s) or same_person(s, claim_speaker)
+                        for s in known):
+        return None
+    return Finding("wrong_speaker", f"the passage attributes this to {known[0]}, not to "
+                                    f"{claim_speaker}")
+
+
+# ---- negation, opposites, quantifiers, modality ------------------------------------------------
+
+def _negation(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """One side denies what the other asserts of the same thing (the words around agree), and
+    nothing denies it there. The claim's denials are held to its nearest sentence."""
+    for position in claim.negated:
+        word = claim.words[position]
+        context = claim.context(position)
+        nearest = sentences[0]
+        asserted = any(w.stem == word.stem and j not in nearest.negative
+                       and context & nearest.context(j) for j, w in enumerate(nearest.words))
+        denied = any(w.stem == word.stem and j in s.negative
+                     for s in sentences for j, w in enumerate(s.words))
+        if asserted and not denied:
+            return Finding("negation", f"the passage does not deny “{word.text}”")
+    for sentence in sentences:
+        for position in sentence.negated:
+            word = sentence.words[position]
+            context = sentence.context(position)
+            asserted = any(w.stem == word.stem and j not in claim.negative
+                           and context & claim.context(j) for j, w in enumerate(claim.words))
+            denied = any(w.stem == word.stem and j in claim.negative
+                         for j, w in enumerate(claim.words))
+            if asserted and not denied:
+                return Finding("negation", f"the passage denies “{word.text}”")
+    return None
+
+
+def _contradiction(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """An opposite of a claim's word said of the same thing (the words around them agree),
+    with no word of the claim's own sense said there more closely."""
+    lexicon = wordnet()
+    for position, word in enumerate(claim.words):
+        if not (word.content or word.stem in UP or word.stem in DOWN) \
+                or position in claim.named or not lexicon.has_opposite(word.stem):
+            continue
+        context = claim.context(position)
+        agree = oppose = 0
+        opposite = None
+        for sentence in sentences:
+            for j, other in enumerate(sentence.words):
+                overlap = len(context & sentence.context(j))
+                if other.stem == word.stem or _same_direction(other.stem, word.stem):
+                    agree = max(agree, overlap)
+                elif overlap >= _CONTEXT_SHARED and j not in sentence.named \
+                        and lexicon.opposed(word.stem, other.stem) \
+                        and (other.stem not in claim.stems  # "kept being violated" says both
+                             or (_directional(word.stem) and _directional(other.stem))):
+                    if (position in claim.negative) != (j in sentence.negative):
+                        continue  # "did not rise" says what "fell" says
+                    if overlap > oppose:
+                        oppose, opposite = overlap, other.text
+        if oppose > agree:
+            return Finding("contradiction",
+                           f"the passage says “{opposite}” where the claim says “{word.text}”")
+    return None
+
+
+def _directional(stem: str) -> bool:
+    return stem in UP or stem in DOWN
+
+
+def _same_direction(a: str, b: str) -> bool:
+    return (a in UP and b in UP) or (a in DOWN and b in DOWN)
+
+
+def _quantifier(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    said = frozenset().union(*(s.lowers for s in sentences))
+    for word in claim.words:
+        if word.lower in QUANTIFIERS and word.lower not in said:
+            return Finding("quantifier", f"the passage does not say “{word.text}”")
+    return None
+
+
+def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """The passage plans, expects or conditions (or puts in the future) what the claim states
+    as settled."""
+    if claim.hedges:
+        return None
+    stems = claim.stems
+    for sentence in sentences:
+        for j in sorted(sentence.hedged):
+            word = sentence.words[j]
+            context = sentence.context(j)
+            if word.content and any(w.stem == word.stem and context & claim.context(i)
+                                    for i, w in enumerate(claim.words)):
+                hedge = next(w.text for w in reversed(sentence.words[:j]) if w.lower in HEDGES)
+                return Finding("modality", f"the passage says “{hedge}”: not a settled fact")
+    nearest = sentences[0]
+    condition = next((j for j, w in enumerate(nearest.words) if w.lower in _CONDITIONS), None)
+    if condition is not None:
+        clause = nearest.words[condition - 1].clause if condition else -1
+        stated = {w.stem for w in nearest.words[:condition] if w.content and w.clause == clause}
+        if len(stated) >= 2 and len(stated & stems) >= _CONDITIONED_SHARE * len(stated):
+            return Finding("modality", f"the passage says “{nearest.words[condition].text}”: "
+                                       "a condition the claim leaves out")
+    future = {_verb_after(sentence, j) for sentence in sentences
+              for j, w in enumerate(sentence.words) if w.lower in _FUTURE}
+    if any(w.lower in _FUTURE for w in claim.words):
+        return None
+    for word in claim.words:
+        if word.stem in future and word.lower.endswith("ed"):
+            return Finding("modality", f"the passage puts “{word.text}” in the future")
+    return None
+
+
+def _verb_after(sentence: Reading, position: int) -> str | None:
+    """The verb a "will"/"would" carries ("would *arrive*", "will be *fined*")."""
+    following = [w for w in sentence.words[position + 1 : position + 3]
+                 if w.lower not in ("be", "not", "have")]
+    return following[0].stem if following else None
+
+
+def readings(texts: Sequence[str]) -> tuple[Reading, ...]:
+    return tuple(read(text) for text in texts)
