@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from index.speakers import Attribution, attribute_speakers
+from rag.config import Settings
 from rag.schemas import Article, Chunk
 from rag.sentences import sentence_spans
 from rag.tokens import encoding
@@ -30,9 +31,8 @@ from rag.tokens import encoding
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter
 
-# The longest article text chunked by default (RAG_MAX_ARTICLE_CHARS; the API's limit on one
-# JSON document): far above any news story, it bounds the work one article can cause.
-MAX_ARTICLE_CHARS = 5_000_000
+# The longest article text chunked by default (RAG_MAX_ARTICLE_CHARS).
+MAX_ARTICLE_CHARS: int = Settings.model_fields["max_article_chars"].default
 # Speakers are resolved within windows of about this many characters, cut between paragraphs:
 # a news story fits in one, so its attributions are those of the whole text, while the cost of a
 # huge text (many stories pasted together) stays linear in its length.

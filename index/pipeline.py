@@ -4,7 +4,8 @@ Idempotent by content hash: an article whose cleaned text is already stored is n
 again. Re-reading a file whose story changed stores the new version and then removes the
 articles that file produced before, so a file never leaves orphans or duplicates behind.
 Articles are committed an embedding group at a time, each whole or absent: the group's chunks
-first, then its records (the commit marker; see `rag.store`).
+first, then its records (the commit marker; see `rag.store`). A file, record or article that
+fails is skipped with its reason; the others are stored.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from index.chunk import chunk_article
 from index.clean import clean_text
-from index.load import Document, UnreadableFile, iter_files, read_file
+from index.files import iter_files
+from index.load import Document, UnreadableFile, read_file
+from index.progress import Progress, progress_bar, track
 from rag.config import Settings
 from rag.embeddings import Encoder, question_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
@@ -91,14 +92,24 @@ class Ingestor:
         self._encoder = encoder
 
     def ingest_paths(self, paths: Iterable[Path], progress: bool = False) -> IngestReport:
-        """Read every supported file under `paths` and store its articles."""
+        """Read every supported file under `paths` and store its articles.
+
+        `progress`: show progress on stderr (a bar on a terminal, else a line now and then).
+        """
         report = IngestReport()
         documents: list[Document] = []
-        for path in iter_files(paths):
+        reading = progress_bar(None, "reading", "files", progress)
+        for path, problem in track(iter_files(paths), reading):
+            if problem:
+                report.skipped.append((str(path), problem))
+                continue
             try:
-                documents.extend(read_file(path))
+                documents.extend(read_file(path, report.skipped,
+                                           max_bytes=self.settings.max_file_bytes))
             except UnreadableFile as error:
                 report.skipped.append((str(path), str(error)))
+            except Exception as error:  # a reader's failure is this file's alone
+                report.skipped.append((str(path), f"cannot be read: {_failure(error)}"))
         self.ingest_documents(documents, report, progress=progress)
         return report
 
@@ -108,22 +119,36 @@ class Ingestor:
         report = report or IngestReport()
         self.store.repair(grace_seconds=REPAIR_GRACE_SECONDS)
         articles: list[Article] = []
+        failed: set[str | None] = set()  # paths whose old articles are kept this time
         for document in documents:
-            found = self._articles_of(document, report)
+            try:
+                found = self._articles_of(document, report)
+            except Exception as error:  # one document's failure is its own skip
+                report.skipped.append((document.path or "(upload)", _failure(error)))
+                failed.add(document.path)
+                continue
             if not found:
                 report.skipped.append((document.path or "(upload)", "no article text"))
             articles.extend(found)
         articles = list({a.id: a for a in articles}.values())  # same story twice: once
         stored = self.store.existing_ids([a.id for a in articles])
         pending = []
-        for article in articles:
+        chunking = progress_bar(len(articles), "chunking", "articles", progress)
+        for article in track(articles, chunking):
             if article.id in stored:
                 report.unchanged.append(article)
-            else:
+                continue
+            try:
                 pending.append(_Pending(article, chunk_article(
-                    article, self.settings.chunk_tokens, self.settings.chunk_overlap)))
+                    article, self.settings.chunk_tokens, self.settings.chunk_overlap,
+                    self.settings.max_article_chars)))
+            except Exception as error:
+                title = f"article {article.title!r}: " if article.title else ""
+                report.skipped.append((article.path or "(upload)", title + _failure(error)))
+                failed.add(article.path)
         self._embed_and_store(pending, report, progress)
-        self._remove_stale(documents, {a.id for a in articles}, report)
+        self._remove_stale([d for d in documents if d.path not in failed],
+                           {a.id for a in articles}, report)
         return report
 
     def _articles_of(self, document: Document, report: IngestReport) -> list[Article]:
@@ -142,7 +167,7 @@ class Ingestor:
                 continue
             articles.append(Article(
                 id=article_id_for(cleaned.text), text=cleaned.text,
-                title=cleaned.title or document.title,
+                title=document.title or cleaned.title,
                 source=document.source or cleaned.source or fallback_source,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
@@ -154,7 +179,7 @@ class Ingestor:
                          progress: bool) -> None:
         total = sum(len(p.chunks) for p in pending)
         group_size = self.settings.embed_batch_size * GROUP_BATCHES
-        with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress) as bar:
+        with progress_bar(total, "embedding", "chunks", progress) as bar:
             group: list[_Pending] = []
             for item in pending:
                 group.append(item)
@@ -164,7 +189,7 @@ class Ingestor:
             if group:
                 self._store_group(group, report, bar)
 
-    def _store_group(self, group: list[_Pending], report: IngestReport, bar: tqdm) -> None:
+    def _store_group(self, group: list[_Pending], report: IngestReport, bar: Progress) -> None:
         """Embed a few articles' chunks in one call (batching), then commit them in one write.
 
         `Store.add_articles` writes the group's chunks, then its records, in two Chroma upserts
@@ -195,6 +220,15 @@ class Ingestor:
             for stale in set(self.store.article_ids(path=path)) - current:
                 report.chunks_removed += self.store.delete_article(stale)
                 report.removed.append(stale)
+
+
+def _failure(error: Exception) -> str:
+    """One line saying why a file or an article failed: our own errors' messages as they are,
+    any other error's type too (a library's message may span lines)."""
+    if isinstance(error, ValueError) and type(error).__module__.startswith("index."):
+        return str(error)
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message[:300]}" if message else type(error).__name__
 
 
 def _normalise(text: str) -> str:
