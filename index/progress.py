@@ -57,6 +57,7 @@ class PlainLines:
         self.n = 0
         self._began = self._last = time.monotonic()
         self._written = False
+        self._written_n = 0
 
     def update(self, n: int = 1) -> None:
         self.n += n
@@ -65,7 +66,7 @@ class PlainLines:
             self._write(now)
 
     def close(self) -> None:
-        if self._written:
+        if self._written and self.n != self._written_n:
             self._write(time.monotonic())
 
     def __enter__(self) -> PlainLines:
@@ -81,4 +82,4 @@ class PlainLines:
             bar_format=_WITH_TOTAL if self.total else _WITHOUT_TOTAL)
         self.file.write(line + "\n")
         self.file.flush()
-        self._last, self._written = now, True
+        self._last, self._written, self._written_n = now, True, self.n

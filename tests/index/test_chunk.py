@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from index import chunk
+from index import chunk as chunking
 from index.chunk import ArticleTooLong, chunk_article, sentence_pieces, sentence_spans
 from index.speakers import attribute_speakers
 from rag.schemas import Article, article_id_for
@@ -96,9 +96,9 @@ def test_speakers_of_a_long_text_are_found_window_by_window(
     story = (EXAMPLES / "03_rate_decision_northwind.txt").read_text().strip()
     alone = attribute_speakers(story, sentence_spans(story))
     assert alone
-    monkeypatch.setattr(chunk, "SPEAKER_WINDOW_CHARS", len(story) + 1)
+    monkeypatch.setattr(chunking, "SPEAKER_WINDOW_CHARS", len(story) + 1)
     twice = story + "\n\n" + story
-    found = list(chunk._speakers(twice, sentence_spans(twice)))
+    found = list(chunking._speakers(twice, sentence_spans(twice)))
     shift = len(story) + 2
     assert found == alone + [dataclasses.replace(a, start=a.start + shift, end=a.end + shift)
                              for a in alone]
@@ -108,8 +108,8 @@ def test_speakers_of_a_long_text_are_found_window_by_window(
 def test_chunk_offsets_cut_where_the_splitter_cuts(tokens: int) -> None:
     """Offsets come from llama-index's splits merged as its SentenceSplitter merges them: the
     chunk texts are exactly the splitter's own output."""
-    splitter = chunk._splitter(tokens, min(32, tokens // 2))
-    bodies = sample_bodies(40) + ["Short.", "  padded  ", "One, two,, three;; four. " * 300]
+    splitter = chunking._splitter(tokens, min(32, tokens // 2))
+    bodies = [*sample_bodies(40), "Short.", "  padded  ", "One, two,, three;; four. " * 300]
     for body in bodies:
-        spans = chunk._chunk_spans(splitter, body)
+        spans = chunking._chunk_spans(splitter, body)
         assert [body[start:end] for start, end in spans] == splitter.split_text(body)

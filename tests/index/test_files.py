@@ -1,4 +1,4 @@
-"""Walking the indexed paths: never out of the tree, never into a FIFO, every entry accounted for."""
+"""Walking the indexed paths: never out of the tree, never into a FIFO, every skip reported."""
 
 from __future__ import annotations
 
