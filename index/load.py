@@ -79,7 +79,14 @@ def read_file(path: Path, skipped: list[Skip] | None = None, *,
         with open_regular(path) as file:
             if not file.peek(4).startswith(_WIDE_BOMS):  # else decoded whole, below
                 return _records(_json_lines(_lines_of(file, max_bytes)), str(path), skipped)
-    return parse_bytes(read_bytes(path, max_bytes), suffix, str(path), skipped)
+    try:
+        data = read_bytes(path, max_bytes)
+    except UnreadableFile as error:
+        if suffix == ".json" and "RAG_MAX_FILE_BYTES" in str(error):
+            raise UnreadableFile(f"{error}; as JSON Lines (.jsonl, an article a line) it "
+                                 "would be read a line at a time") from error
+        raise
+    return parse_bytes(data, suffix, str(path), skipped)
 
 
 def parse_bytes(data: bytes, suffix: str, path: str | None,

@@ -235,7 +235,7 @@ def test_bad_files_are_skipped_with_reasons(client: TestClient) -> None:
     bad = {
         "empty.txt": (b"", "empty"),
         "binary.txt": (b"GIF89a\x00\x01\x02\x00\x00text", "binary"),
-        "latin.txt": (b"\xff\xfe\xfa bad", "UTF-8"),
+        "latin.txt": (b"\xff\xfe\xfa bad", "UTF-16"),
         "report.pdf": (b"%PDF-1.4\n% not really a pdf\n", ".pdf"),
         "broken.json": (b'{"title": "x", "text": ', "JSON"),
     }
