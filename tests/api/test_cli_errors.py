@@ -99,7 +99,9 @@ def test_index_never_waits_on_a_fifo(tmp_path: Path) -> None:
 def test_a_closed_pipe_ends_the_listing_quietly(tmp_path: Path) -> None:
     """`rag docs list | head -1`: the reader is gone before the listing is written."""
     data = tmp_path / "var"
-    assert rag("index", "--quiet", str(EXAMPLES), data_dir=data, cwd=tmp_path).returncode == 0
+    story = tmp_path / "story.txt"
+    story.write_text(STORY)
+    assert rag("index", "--quiet", str(story), data_dir=data, cwd=tmp_path).returncode == 0
     reader, writer = os.pipe()
     listing = subprocess.Popen([str(RAG), "docs", "list"], env=environment(data), cwd=tmp_path,
                                stdout=writer, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
