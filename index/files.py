@@ -45,32 +45,39 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
 
 def _walk(root: Path) -> Iterator[tuple[Path, str | None]]:
     real_root = root.resolve()
-    errors: list[OSError] = []
+    errors: list[OSError] = []  # directories os.walk could not list, as it met them
     for directory, subdirectories, names in os.walk(root, onerror=errors.append):
-        yield from ((Path(e.filename), f"cannot read directory: {e.strerror}") for e in errors)
-        errors.clear()
+        yield from _unlisted(errors)
         here = Path(directory)
         subdirectories.sort()  # os.walk descends into what is left, in this order
         for name in list(subdirectories):
-            link = here / name
-            if name.startswith(".") or link.is_symlink():
+            entry = here / name
+            # Not descended into: hidden, a link (read where it leads, or reported), or unreadable.
+            reason = None if name.startswith(".") else _problem(entry, real_root, directory=True)
+            if name.startswith(".") or reason is not None or entry.is_symlink():
                 subdirectories.remove(name)
-                reason = None if name.startswith(".") else _link_problem(link, real_root)
-                if reason:
-                    yield link, reason
+            if reason:
+                yield entry, reason
         for name in sorted(names):
             if not name.startswith("."):
                 yield here / name, _problem(here / name, real_root)
+    yield from _unlisted(errors)
+
+
+def _unlisted(errors: list[OSError]) -> Iterator[tuple[Path, str]]:
+    """The directories in `errors`, each with its reason; `errors` is emptied."""
     yield from ((Path(e.filename), f"cannot read directory: {e.strerror}") for e in errors)
+    errors.clear()
 
 
-def _problem(path: Path, real_root: Path) -> str | None:
-    """Why a directory entry is not read, or None for a regular file inside the tree."""
-    if path.is_symlink():
-        reason = _link_problem(path, real_root)
-        if reason:
-            return reason
-    return _not_regular(path)
+def _problem(path: Path, real_root: Path, directory: bool = False) -> str | None:
+    """Why a directory entry is not read, or None for a regular file (a `directory`) that is
+    inside the tree, or a link to one."""
+    try:
+        reason = _link_problem(path, real_root) if path.is_symlink() else None
+    except OSError as error:  # e.g. a path longer than the system allows
+        return f"cannot read{' directory' if directory else ''}: {error.strerror or error}"
+    return reason or (None if directory else _not_regular(path))
 
 
 def _link_problem(link: Path, real_root: Path) -> str | None:

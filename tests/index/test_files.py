@@ -90,6 +90,24 @@ def test_an_unreadable_directory_is_reported(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
+def test_a_directory_that_cannot_be_listed_is_reported(tmp_path: Path) -> None:
+    """Root may read any directory, but not one whose path is longer than the system allows."""
+    name = "d" * 250
+    descriptor = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(18):  # 18 x 251 characters: past PATH_MAX (4,096)
+            os.mkdir(name, dir_fd=descriptor)
+            inner = os.open(name, os.O_RDONLY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+    finally:
+        os.close(descriptor)
+    found = walk(tmp_path)
+    ((path, reason),) = found.items()
+    assert path.startswith(str(tmp_path / name)) and len(path) > 4096
+    assert reason == "cannot read directory: File name too long"
+
+
 def test_files_over_the_size_limit_are_refused_before_reading(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 3000)
