@@ -7,7 +7,7 @@ chunked once after a warm-up on a small article, by `index.chunk.chunk_article` 
 settings (256 tokens, 32 overlap); the table gives seconds, seconds a MB and the ratio to the
 1 MB time (linear chunking stays near the size ratio: 2, 4, 8).
 
-    python -m bench.chunking [--sizes 1 2 4 8] [--one-line] [--name NAME]
+    python -m bench.chunking [--quick] [--sizes 1 2 4 8] [--one-line] [--name NAME]
 
 The size limit (RAG_MAX_ARTICLE_CHARS) is lifted for the measurement. To measure another
 version of the chunker, put its `index/` and `rag/` first on PYTHONPATH.
@@ -53,10 +53,13 @@ def article_of(size: int, bodies: list[str], separator: str) -> Article:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8], metavar="MB")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="MB",
+                        help="article sizes (default 1 2 4 8; --quick: 1 2 4)")
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one-line", action="store_true", help="one paragraph, no line breaks")
     parser.add_argument("--name", default=None, help="result file name (default: chunking)")
     args = parser.parse_args()
+    args.sizes = args.sizes or ([1, 2, 4] if args.quick else [1, 2, 4, 8])
     separator = " " if args.one_line else "\n\n"
     bodies = _bodies()
     chunk_article(article_of(20_000, bodies, separator))  # warm-up: imports, tokenizer
