@@ -88,7 +88,8 @@ def _invalid_settings(error: ValidationError) -> str:
         name = str(problem["loc"][0]) if problem["loc"] else ""
         value = "" if name in SECRET_SETTINGS or "input" not in problem \
             else f"={problem['input']!r}"
-        problems.append(f"RAG_{name.upper()}{value}: {problem['msg']}")
+        problems.append(f"RAG_{name.upper()}{value}: "
+                        f"{problem['msg'].removeprefix('Value error, ')}")
     return "invalid setting " + "; ".join(problems)
 
 
