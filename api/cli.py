@@ -1,4 +1,10 @@
-"""The `rag` command: index files, ask questions, serve the API, and manage documents."""
+"""The `rag` command: index files, ask questions, serve the API, and manage documents.
+
+Exit status: 0 success; 1 a failure while running (for `rag index`: some files or records
+skipped, the rest indexed); 2 a usage or settings error, or nothing to work on (`rag index`:
+nothing could be indexed; `rag eval`: no questions); 130 interrupted; 141 output pipe closed.
+Every error is one line on stderr, never a traceback (unless RAG_LOG_LEVEL=DEBUG).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,122 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
+
+from pydantic import ValidationError
 
 from rag.config import Settings
 from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
 
 if TYPE_CHECKING:
     from api.remote import ServerClient
+    from index.pipeline import IngestReport
+
+SECRET_SETTINGS = {"api_key", "openai_api_key"}
+
+
+class CommandError(Exception):
+    """A failure the command reports in one line, with its exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed
+        return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import bm25s  # noqa: F401  (imported first: it sets DEBUG on its own logger at import)
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return args.run(args, Settings())
+    command = f"rag {args.command}"
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        return _fail("rag", _invalid_settings(error), 2)
+    try:
+        status = args.run(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here rather than at exit
+        return status
+    except CommandError as error:
+        return _fail(command, str(error), error.status)
+    except BrokenPipeError:  # `rag docs list | head -1`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        return _fail(command, "interrupted", 130)
+    except Exception as error:
+        if settings.log_level == "DEBUG":
+            traceback.print_exc()
+        return _fail(command, _describe(error), 1)
+
+
+def _fail(command: str, message: str, status: int) -> int:
+    print(f"{command}: {message}", file=sys.stderr)
+    return status
+
+
+def _describe(error: Exception) -> str:
+    """An unexpected error in one line: an OS error's reason and file, or the type and message."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _invalid_settings(error: ValidationError) -> str:
+    problems = []
+    for problem in error.errors(include_url=False):
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        value = "" if name in SECRET_SETTINGS or "input" not in problem \
+            else f"={problem['input']!r}"
+        problems.append(f"RAG_{name.upper()}{value}: "
+                        f"{problem['msg'].removeprefix('Value error, ')}")
+    return "invalid setting " + "; ".join(problems)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _whole_number(low: int | None, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in low..high."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            allowed = f"at least {low}" if high is None else f"{low}..{high}"
+            raise argparse.ArgumentTypeError(f"{value} is outside {allowed}")
+        return value
+
+    return parse
+
+
+def _setting_range(name: str) -> Callable[[str], int]:
+    """An argparse type accepting what the setting `name` accepts (its bounds in Settings)."""
+    low = high = None
+    for rule in Settings.model_fields[name].metadata:
+        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
+    return _whole_number(low, high)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    parser = _Parser(prog="rag", description=__doc__.split("\n\n")[0],
+                     epilog=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="index article files and directories")
@@ -39,34 +138,37 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("--prune", action="store_true",
                        help="remove the articles of files under PATH that no longer exist")
-    index.set_defaults(run=_index)
+    index.set_defaults(run=_index, command="index")
 
     ask = commands.add_parser("ask", help="ask a question")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--top-k", type=_setting_range("top_k"), default=None,
+                     help="passages to draw on (1..50; default RAG_TOP_K)")
     ask.add_argument("--source", action="append", help="only this outlet (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
-    ask.set_defaults(run=_ask)
+    ask.set_defaults(run=_ask, command="ask")
 
     serve = commands.add_parser("serve", help="serve the HTTP API and the chat page")
     serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=None,
+    serve.add_argument("--port", type=_setting_range("port"), default=None,
+                       help="1..65535 (default RAG_PORT, 8000)")
+    serve.add_argument("--workers", type=_setting_range("workers"), default=None,
                        help="server processes (default RAG_WORKERS, 1)")
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, command="serve")
 
     evaluate = commands.add_parser("eval", help="score answers on a labelled question set")
     evaluate.add_argument("dataset", type=Path,
                           help="our JSONL, MultiHop-RAG queries (.json) or CLAP-NQ (.jsonl)")
     evaluate.add_argument("--url", help="ask a running server instead of in process")
-    evaluate.add_argument("--limit", type=int, default=None)
+    evaluate.add_argument("--limit", type=_whole_number(1), default=None,
+                          help="ask only the first N questions")
     evaluate.add_argument("--question-type", action="append", dest="question_types")
-    evaluate.add_argument("--top-k", type=int, default=10)
+    evaluate.add_argument("--top-k", type=_setting_range("top_k"), default=10)
     evaluate.add_argument("--index-passages", action="store_true",
                           help="first index the passages a CLAP-NQ file carries")
     evaluate.add_argument("--out", type=Path, default=Path("eval-results.json"))
     evaluate.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
-    evaluate.set_defaults(run=_eval)
+    evaluate.set_defaults(run=_eval, command="eval")
 
     grounding = commands.add_parser(
         "grounding", help="grade answers against their contexts with the grounding judge")
@@ -74,19 +176,19 @@ def _parser() -> argparse.ArgumentParser:
                            help="JSONL of {question, answer, contexts} records (Ragas' names)")
     grounding.add_argument("--out", type=Path, default=Path("grounding-results.json"))
     grounding.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
-    grounding.set_defaults(run=_grounding)
+    grounding.set_defaults(run=_grounding, command="grounding")
 
     docs = commands.add_parser("docs", help="list, show or delete indexed articles")
     docs_commands = docs.add_subparsers(required=True, metavar="ACTION")
     listing = docs_commands.add_parser("list", help="list indexed articles")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(run=_docs_list)
+    listing.set_defaults(run=_docs_list, command="docs list")
     show = docs_commands.add_parser("show", help="show one article")
     show.add_argument("id")
-    show.set_defaults(run=_docs_show)
+    show.set_defaults(run=_docs_show, command="docs show")
     delete = docs_commands.add_parser("delete", help="delete articles and all their chunks")
     delete.add_argument("ids", nargs="+", metavar="ID")
-    delete.set_defaults(run=_docs_delete)
+    delete.set_defaults(run=_docs_delete, command="docs delete")
     return parser
 
 
@@ -97,17 +199,16 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
-        print(f"rag index: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        print(f"rag index: no such file or directory: {escape(', '.join(missing))}",
+              file=sys.stderr)
         return 2
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = not args.quiet
     held = _hold_store(settings, "index")
-    if held is None:
-        return 1
     if isinstance(held, Owner):  # a running server holds the store: it does the writing
         print(f"rag index: the store is served by {held.describe()}; sending the articles "
               "there", file=sys.stderr)
         report = IngestReport()
-        documents = read_documents(args.paths, report)
+        documents = read_documents(args.paths, report, settings.max_file_bytes, progress)
         with _server(held, settings) as server:
             _index_through(server, args.paths, documents, report, args.prune, progress)
             counts = server.counts()
@@ -118,10 +219,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
                 args.paths, progress=progress, prune=args.prune)
             counts = store.article_count(), store.chunk_count()
     _print_report(report, counts, args.json)
-    return 0
+    return _index_status(report)
 
 
-def _print_report(report, counts: tuple[int, int], as_json: bool) -> None:
+def _print_report(report: IngestReport, counts: tuple[int, int], as_json: bool) -> None:
     if as_json:
         print(json.dumps({
             "added": [a.id for a in report.added], "unchanged": len(report.unchanged),
@@ -134,10 +235,10 @@ def _print_report(report, counts: tuple[int, int], as_json: bool) -> None:
         }, indent=2))
         return
     for path, reason in report.skipped:
-        print(f"skipped {path}: {reason}")
+        print(f"skipped {escape(path)}: {escape(reason)}")
     for path, article_id in report.missing:
         action = "pruned" if article_id in report.pruned else "file is gone"
-        print(f"{action} {path}: article {article_id}")
+        print(f"{action} {escape(path)}: article {article_id}")
     if report.missing and not report.pruned:
         print(f"{len(report.missing)} articles come from files that no longer exist; "
               "`rag index --prune PATH` removes them")
@@ -149,9 +250,8 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
                    progress: bool) -> None:
     """`rag index` by way of the server holding the store: the documents read here are sent
     in batches, then what they replace is removed, as `Ingestor.ingest_paths` would."""
-    from tqdm import tqdm
-
     from index.pipeline import apply_plan
+    from index.progress import progress_bar
     from index.reconcile import canonical_path, plan
     from rag.schemas import Article
 
@@ -159,13 +259,15 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
         return Article(id=summary["id"], text="", title=summary.get("title"),
                        path=summary.get("path"))
 
-    with tqdm(total=len(documents), unit="doc", desc="sending", disable=not progress) as bar:
+    with progress_bar(len(documents), "sending", "documents", progress) as bar:
         for count, result in server.ingest(documents):
             report.added += [article(d) for d in result["added"]]
             report.unchanged += [article(d) for d in result["unchanged"]]
             report.updated += [(article(d), d["changed"]) for d in result["updated"]]
             report.removed += result["replaced"]
             report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+            # What failed on the server keeps its file's earlier articles, as in process.
+            report.failed_paths.update(s["name"] for s in result["skipped"])
             report.chunks_added += result["chunks_added"]
             bar.update(count)
     texts: dict[str, str] = {}
@@ -177,10 +279,25 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
         return texts[article_id]
 
     added = {a.id: a.path for a in report.added if a.path}
-    removals = plan([canonical_path(p) for p in paths], {d.path for d in documents if d.path},
+    read = {d.path for d in documents if d.path and d.path not in report.failed_paths}
+    removals = plan([canonical_path(p) for p in paths], read,
                     {a.id for a in report.added + report.unchanged}, added,
                     server.article_paths(), text_of)
     apply_plan(removals, server.delete, report, prune)
+
+
+def _index_status(report: IngestReport) -> int:
+    """0: every file indexed (or unchanged); 1: some skipped; 2: nothing could be indexed."""
+    if not report.added and not report.unchanged:
+        if not report.skipped:
+            print("rag index: no article files found", file=sys.stderr)
+        return 2
+    return 1 if report.skipped else 0
+
+
+def escape(text: str) -> str:
+    """`text` on one line: a newline or another unprintable character as its escape (\\n)."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -190,8 +307,6 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.schemas import Answer, Filters
 
     held = _hold_store(settings, "ask")
-    if held is None:
-        return 1
     try:
         if isinstance(held, Owner):
             with _server(held, settings) as server:
@@ -235,8 +350,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
               "store is one process's (docs/operations.md)", file=sys.stderr)
         return 2
     held = _hold_store(settings, "serve", url=_local_url(host, port))
-    if held is None:
-        return 1
     if isinstance(held, Owner):
         print(f"rag serve: the store at {settings.data_dir} is already served by "
               f"{held.describe()}", file=sys.stderr)
@@ -262,24 +375,31 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
+    import httpx
 
     from api.evaluation import chart, table
-    from rag.evaluate import clapnq_passages, load_dataset, run, summarise
+    from index.progress import progress_bar, track
+    from rag.evaluate import DatasetError, clapnq_passages, load_dataset, run, summarise
 
-    items = load_dataset(args.dataset)
+    chart_path = args.chart or args.out.with_suffix(".png")
+    for path in (args.out, chart_path):  # before any question is asked
+        _check_writable(path)
+    try:
+        items = load_dataset(args.dataset)
+    except DatasetError as error:
+        raise CommandError(str(error), 2) from error
     if args.question_types:
         items = [i for i in items if i.question_type in args.question_types]
+    if not items:
+        kinds = f" of type {', '.join(args.question_types)}" if args.question_types else ""
+        raise CommandError(f"{args.dataset}: no questions{kinds}", 2)
     items = items[: args.limit]
     held = None if args.url else _hold_store(settings, "eval")
     if isinstance(held, Owner):  # the store is served: ask the server holding it
         if args.index_passages:
-            print(f"rag eval: the store is served by {held.describe()}; index the passages "
-                  "through it (`rag index`) or use another RAG_DATA_DIR", file=sys.stderr)
-            return 1
+            raise CommandError(f"the store is served by {held.describe()}; index the passages "
+                               "through it (`rag index`) or use another RAG_DATA_DIR")
         args.url = held.url
-    elif held is None and not args.url:
-        return 1
     if args.url:
         ask, method = _http_asker(args.url, args.top_k), "as reported by the server"
     else:
@@ -293,7 +413,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             return engine.ask(question, top_k=args.top_k).model_dump(mode="json")
 
         method = "extractive: answer sentences are verbatim spans of their cited passages"
-    results = run(items, ask, progress=lambda xs: tqdm(xs, desc="asking", unit="q"))
+    try:
+        results = run(items, ask, progress=lambda questions: track(
+            questions, progress_bar(len(items), "asking", "questions")))
+    except httpx.HTTPError as error:
+        raise CommandError(f"asking {args.url}: {_describe(error)}") from error
     summary = summarise(results, method)
     kinds = sorted({r.question_type for r in results if r.question_type})
     by_type = {k: summarise([r for r in results if r.question_type == k], method)
@@ -301,11 +425,46 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     args.out.write_text(json.dumps({"dataset": str(args.dataset), "summary": summary,
                                     "by_type": by_type,
                                     "results": [r.model_dump() for r in results]}, indent=2))
-    chart_path = args.chart or args.out.with_suffix(".png")
     chart(summary, f"newsrag on {args.dataset.name} ({len(results)} questions)", chart_path)
     print(table(summary, by_type))
     print(f"\nwrote {args.out} and {chart_path}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Raise `CommandError` (status 2) when a file cannot be written at `path`."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {path}: no directory {folder}", 2)
+    if path.is_dir() or not os.access(folder, os.W_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise CommandError(f"cannot write {path}: not a writable file", 2)
+
+
+def _http_asker(url: str, top_k: int):
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
+
+    def ask(question: str) -> dict:
+        response = client.post("/v1/ask", json={"question": question, "top_k": top_k})
+        if response.is_error:
+            raise CommandError(f"{url} answered {response.status_code}: "
+                               f"{' '.join(response.text.split())[:200]}")
+        return response.json()
+
+    return ask
+
+
+def _index_records(engine, settings: Settings, records: list[dict]) -> None:
+    from index.load import Document
+    from index.pipeline import Ingestor
+
+    documents = [Document(text=r["text"], kind="record", title=r["title"], source=r["source"])
+                 for r in records]
+    report = Ingestor(engine.store, engine.encoder, settings).ingest_documents(
+        documents, progress=sys.stderr.isatty())
+    print(report.summary(), file=sys.stderr)
 
 
 def _grounding(args: argparse.Namespace, settings: Settings) -> int:
@@ -345,37 +504,11 @@ def _grounding(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _http_asker(url: str, top_k: int):
-    import httpx
-
-    client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
-
-    def ask(question: str) -> dict:
-        response = client.post("/v1/ask", json={"question": question, "top_k": top_k})
-        response.raise_for_status()
-        return response.json()
-
-    return ask
-
-
-def _index_records(engine, settings: Settings, records: list[dict]) -> None:
-    from index.load import Document
-    from index.pipeline import Ingestor
-
-    documents = [Document(text=r["text"], kind="record", title=r["title"], source=r["source"])
-                 for r in records]
-    report = Ingestor(engine.store, engine.encoder, settings).ingest_documents(
-        documents, progress=sys.stderr.isatty())
-    print(report.summary(), file=sys.stderr)
-
-
 def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
     from api.remote import ServerError
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
-    if held is None:
-        return 1
     try:
         if isinstance(held, Owner):
             with _server(held, settings) as server:
@@ -402,8 +535,6 @@ def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
     from rag.store import ArticleNotFound, Store
 
     held = _hold_store(settings, "docs")
-    if held is None:
-        return 1
     article: Article | None = None
     try:
         if isinstance(held, Owner):
@@ -428,8 +559,6 @@ def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
-    if held is None:
-        return 1
     status = 0
     with contextlib.ExitStack() as stack:
         if isinstance(held, Owner):
@@ -464,11 +593,10 @@ def _local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _hold_store(settings: Settings, command: str, url: str | None = None
-                ) -> Claim | Owner | None:
+def _hold_store(settings: Settings, command: str, url: str | None = None) -> Claim | Owner:
     """This process's claim on the embedded store (waiting, with a message, while another
-    command holds it); the server's `Owner` when a running `rag serve` holds it; None (with
-    the reason printed) when it stays busy past `RAG_STORE_WAIT_SECONDS`."""
+    command holds it), or the server's `Owner` when a running `rag serve` holds it. Raises
+    `CommandError` when it stays busy past `RAG_STORE_WAIT_SECONDS`."""
     def waiting(owner: Owner | None) -> None:
         holder = owner.describe() if owner else "another process"
         print(f"rag {command}: waiting for {holder} to release the store at "
@@ -479,9 +607,8 @@ def _hold_store(settings: Settings, command: str, url: str | None = None
     except StoreServed as served:
         return served.owner
     except StoreBusy as busy:
-        print(f"rag {command}: {busy}; try again later, or raise RAG_STORE_WAIT_SECONDS",
-              file=sys.stderr)
-        return None
+        raise CommandError(f"{busy}; try again later, or raise RAG_STORE_WAIT_SECONDS") \
+            from busy
 
 
 @contextlib.contextmanager

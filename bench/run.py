@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder")
-PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start", "bench.refresh")
+PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start", "bench.refresh",
+               "bench.chunking")
 
 
 def main() -> None:

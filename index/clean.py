@@ -21,6 +21,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import itertools
 import re
@@ -175,6 +176,9 @@ _THE_NAME = re.compile(rf"The\s+{_NAME}")
 _CLAUSE_SUBJECT = re.compile(r"\s*(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})")
 _SUBJECT_AFTER_COMMA = re.compile(r"\s*,\s*(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’]?\s+")
+# Characters around an interview cue in which a speaker's name is looked for (a name of up to
+# four words, after a comma or opening the clause).
+_NAME_REACH = 200
 _NOT_NAME_WORDS = frozenset({"A", "An", "The", "He", "She", "It", "They", "We", "I", "His", "Her"})
 
 
@@ -481,19 +485,27 @@ def _interviewing_outlet(paragraphs: Sequence[str]) -> str | None:
     spoke_elsewhere: set[str] = set()
     mentions: list[tuple[str, frozenset[str]]] = []
     for paragraph in paragraphs:
-        for cue in _INTERVIEW_CUE.finditer(paragraph):
-            sentence_starts = [m.end() for m in _SENTENCE_END.finditer(paragraph, 0, cue.start())]
-            before = paragraph[sentence_starts[-1] if sentence_starts else 0 : cue.start()]
-            after = paragraph[cue.end() :]
-            described = _DESCRIBED_OUTLET.match(after)
+        cues = list(_INTERVIEW_CUE.finditer(paragraph))
+        sentence_starts = [m.end() for m in _SENTENCE_END.finditer(paragraph)] if cues else []
+        for cue in cues:
+            # The cue's sentence: from the last sentence end before it (bisect, so that a long
+            # paragraph with many cues stays linear); names are looked for near the cue.
+            before_cue = bisect.bisect_right(sentence_starts, cue.start())
+            start = sentence_starts[before_cue - 1] if before_cue else 0
+            before = paragraph[start : min(cue.start(), start + _NAME_REACH)]
+            described = _DESCRIBED_OUTLET.match(paragraph, cue.end())
             if described:
-                spoke_elsewhere |= _speaker(before, after[described.end() :])
+                spoke_elsewhere |= _speaker(before, _near(paragraph, described.end()))
                 continue
-            named = _NAMED_OUTLET.match(after)
+            named = _NAMED_OUTLET.match(paragraph, cue.end())
             if named and _OUTLET_WORD.search(named["name"]):
-                mentions.append((named["name"], _speaker(before, after[named.end() :])))
+                mentions.append((named["name"], _speaker(before, _near(paragraph, named.end()))))
     counts = Counter(name for name, who in mentions if not who & spoke_elsewhere)
     return counts.most_common(1)[0][0] if counts else None
+
+
+def _near(paragraph: str, offset: int) -> str:
+    return paragraph[offset : offset + _NAME_REACH]
 
 
 def _speaker(before: str, after: str) -> frozenset[str]:

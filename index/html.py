@@ -14,12 +14,19 @@ Decisions worth knowing:
   "© 2025" into 1 January 2025 on pages that state no date.
 - `source` is a name the page states (og:site_name, JSON-LD publisher); trafilatura's fallback
   to the URL's host name is dropped, so that a missing outlet stays None.
+- Pages are parsed here, with lxml's `huge_tree`: trafilatura's own parser drops everything
+  nested deeper than 255 elements, and a page nested past lxml's hard limit (about 2,000) is
+  refused (`UnreadablePage`) rather than read in part.
+- trafilatura's and htmldate's log messages (a discarded page, an odd date) are this module's
+  debug messages: silent unless debug logging is on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +54,12 @@ _ARTICLE_TYPES = frozenset({"ReportageNews", "BlogPosting", "LiveBlogPosting"})
 # because trafilatura rejects a bare fragment as "not HTML".
 _DOCUMENT_TAG = re.compile(r"<(?:html|head|body)\b", re.IGNORECASE)
 
+# The parser options trafilatura uses, and `huge_tree` (no 255-level depth limit).
+_PARSER_OPTIONS = {"collect_ids": False, "default_doctype": False, "encoding": "utf-8",
+                   "remove_comments": True, "remove_pis": True, "huge_tree": True}
+_LIBRARY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
+_LOG = logging.getLogger(__name__)
+
 # A markdown table rule ("|---|---|"): trafilatura's text output draws one under a table's
 # header row; it carries no words.
 _TABLE_RULE = re.compile(r"^[|:\-\s]+$")
@@ -66,6 +79,10 @@ _HTML_SIGNAL = re.compile(
     rf"|\A\s*<(?:{_KNOWN_TAGS})\b[^<>]*>",
     re.IGNORECASE,
 )
+
+
+class UnreadablePage(ValueError):
+    """A page that cannot be parsed whole; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -90,15 +107,17 @@ def extract_html(html: str, url: str | None = None) -> HtmlArticle | None:
 
     `html` is a whole page or a fragment; `url`, where the page came from, is only a fallback
     for the page's own canonical URL and a hint for dates in the path. Nothing is fetched.
+    Raises `UnreadablePage` for a page nested too deeply to parse whole.
     """
     # Imported here: trafilatura takes ~0.3-0.5 s to import, and a server that only answers
     # questions never reads a page (cold start, docs/benchmarks.md).
     import trafilatura
     from trafilatura.settings import Document as Extraction
 
+    _demote_library_logs()
     if not _DOCUMENT_TAG.search(html):
         html = f"<html><body>{html}</body></html>"
-    tree = trafilatura.load_html(html)
+    tree = _parse(html)
     if tree is None:
         return None
     extraction = trafilatura.bare_extraction(  # works on a copy: `tree` stays whole
@@ -126,6 +145,38 @@ def extract_html(html: str, url: str | None = None) -> HtmlArticle | None:
         url=page_url or _json_ld_url(stated) or url,
         source=_stated_source(extraction) or _json_ld_name(stated.get("publisher")),
     )
+
+
+def _parse(html: str) -> HtmlElement | None:
+    """The page's tree as trafilatura would load it, without its depth limit."""
+    from lxml.etree import ParserError
+    from lxml.html import HTMLParser, fromstring
+    from trafilatura.utils import repair_faulty_html
+
+    html = repair_faulty_html(html, html[:50].lower())
+    parser = HTMLParser(**_PARSER_OPTIONS)
+    try:
+        # Bytes: lxml refuses a string that declares an encoding; the text is decoded already.
+        tree = fromstring(html.encode("utf-8", errors="replace"), parser=parser)
+    except ParserError:  # nothing to parse
+        return None
+    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+        raise UnreadablePage("HTML nested too deeply to parse whole (over about 2,000 levels)")
+    return tree
+
+
+@functools.cache
+def _demote_library_logs() -> None:
+    """Hand trafilatura's and its helpers' log records to this module's logger, at DEBUG."""
+
+    class Demote(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            _LOG.debug("%s: %s", record.name, record.getMessage())
+
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.addHandler(Demote())
+        library.propagate = False
 
 
 def looks_like_html(text: str) -> bool:

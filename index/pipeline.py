@@ -4,7 +4,8 @@ Idempotent by content hash: an article whose cleaned text is already stored is n
 again (corrected metadata is applied to it in place). An article replaces an earlier one only
 when it says so: the same file (by real path, `index.reconcile`), the same canonical URL, or
 the ids it `replaces`. Articles are committed an embedding group at a time, each whole or
-absent: the group's chunks first, then its records (the commit marker; see `rag.store`).
+absent: the group's chunks first, then its records (the commit marker; see `rag.store`). A
+file, record or article that fails is skipped with its reason; the others are stored.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from index.chunk import chunk_article
 from index.clean import clean_text
-from index.load import Document, UnreadableFile, iter_files, read_file
+from index.files import iter_files
+from index.load import Document, UnreadableFile, read_file
+from index.progress import Progress, progress_bar, track
 from index.reconcile import Plan, canonical_path, plan, recorded_path
 from rag.config import Settings
 from rag.embeddings import Encoder, question_encoder_for
@@ -56,6 +57,8 @@ class IngestReport:
     missing: list[tuple[str, str]] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Files part of whose text failed this run: their earlier articles are kept.
+    failed_paths: set[str] = field(default_factory=set)
     chunks_added: int = 0
     chunks_removed: int = 0
     boilerplate_lines_removed: int = 0
@@ -104,10 +107,13 @@ class Ingestor:
                      prune: bool = False) -> IngestReport:
         """Read every supported file under `paths` and store its articles; then replace the
         older versions of what was read, and report (or, with `prune`, remove) the articles
-        of files under `paths` that are gone (`index.reconcile`)."""
+        of files under `paths` that are gone (`index.reconcile`).
+
+        `progress`: show progress on stderr (a bar on a terminal, else a line now and then).
+        """
         paths = list(paths)
         report = IngestReport()
-        documents = read_documents(paths, report)
+        documents = read_documents(paths, report, self.settings.max_file_bytes, progress)
         self.ingest_documents(documents, report, progress=progress)
         apply_plan(self.plan_removals(paths, documents, report), self._delete, report, prune)
         return report
@@ -122,7 +128,14 @@ class Ingestor:
         articles: list[Article] = []
         replaces: set[str] = set()
         for document in documents:
-            found = self._articles_of(document, report)
+            try:
+                found = self._articles_of(document, report)
+            except Exception as error:  # one document's failure is its own skip
+                report.skipped.append((document.path or document.filename or "(upload)",
+                                       _failure(error)))
+                if document.path:
+                    report.failed_paths.add(document.path)
+                continue
             if not found:
                 report.skipped.append((document.path or document.filename or "(upload)",
                                        "no article text"))
@@ -131,13 +144,22 @@ class Ingestor:
         articles = list({a.id: a for a in articles}.values())  # same story twice: once
         stored = self.store.stored_metadata([a.id for a in articles])
         pending = []
-        for article in articles:
+        chunking = progress_bar(len(articles), "chunking", "articles", progress)
+        for article in track(articles, chunking):
             if article.id in stored:
                 report.unchanged.append(article)
                 self._correct(article, stored[article.id], report)
-            else:
+                continue
+            try:
                 pending.append(_Pending(article, chunk_article(
-                    article, self.settings.chunk_tokens, self.settings.chunk_overlap)))
+                    article, self.settings.chunk_tokens, self.settings.chunk_overlap,
+                    self.settings.max_article_chars)))
+            except Exception as error:
+                title = f"article {article.title!r}: " if article.title else ""
+                report.skipped.append((article.path or article.filename or "(upload)",
+                                       title + _failure(error)))
+                if article.path:
+                    report.failed_paths.add(article.path)
         self._embed_and_store(pending, report, progress)
         produced = {a.id for a in articles}
         by_url = self.store.article_ids_by_url(
@@ -164,9 +186,9 @@ class Ingestor:
                 return added[article_id].text
             return self.store.get_article(article_id).text
 
-        return plan([canonical_path(p) for p in paths], {d.path for d in documents if d.path},
-                    produced, {i: a.path for i, a in added.items()}, self.store.article_paths(),
-                    text_of)
+        read = {d.path for d in documents if d.path and d.path not in report.failed_paths}
+        return plan([canonical_path(p) for p in paths], read, produced,
+                    {i: a.path for i, a in added.items()}, self.store.article_paths(), text_of)
 
     def _remove(self, article_ids: Iterable[str], report: IngestReport) -> None:
         for article_id in article_ids:
@@ -209,7 +231,7 @@ class Ingestor:
                 continue
             articles.append(Article(
                 id=article_id_for(cleaned.text), text=cleaned.text,
-                title=cleaned.title or document.title,
+                title=document.title or cleaned.title,
                 source=document.source or cleaned.source,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
@@ -221,7 +243,7 @@ class Ingestor:
                          progress: bool) -> None:
         total = sum(len(p.chunks) for p in pending)
         group_size = self.settings.embed_batch_size * GROUP_BATCHES
-        with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress) as bar:
+        with progress_bar(total, "embedding", "chunks", progress) as bar:
             group: list[_Pending] = []
             for item in pending:
                 group.append(item)
@@ -231,7 +253,7 @@ class Ingestor:
             if group:
                 self._store_group(group, report, bar)
 
-    def _store_group(self, group: list[_Pending], report: IngestReport, bar: tqdm) -> None:
+    def _store_group(self, group: list[_Pending], report: IngestReport, bar: Progress) -> None:
         """Embed a few articles' chunks in one call (batching), then commit them in one write.
 
         `Store.add_articles` writes the group's chunks, then its records, in two Chroma upserts
@@ -254,6 +276,15 @@ class Ingestor:
             report.added.append(item.article)
             report.chunks_added += len(item.chunks)
         bar.update(offset)
+
+
+def _failure(error: Exception) -> str:
+    """One line saying why a file or an article failed: our own errors' messages as they are,
+    any other error's type too (a library's message may span lines)."""
+    if isinstance(error, ValueError) and type(error).__module__.startswith("index."):
+        return str(error)
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message[:300]}" if message else type(error).__name__
 
 
 def _normalise(text: str) -> str:
@@ -280,15 +311,24 @@ def apply_plan(removals: Plan, delete: Callable[[str], int | None], report: Inge
                 report.chunks_removed += chunks
 
 
-def read_documents(paths: Iterable[Path], report: IngestReport) -> list[Document]:
-    """Every supported file under `paths` read into documents, each carrying its file's
-    canonical path (its identity); unreadable files go to `report.skipped`."""
+def read_documents(paths: Iterable[Path], report: IngestReport, max_bytes: int,
+                   progress: bool = False) -> list[Document]:
+    """Every supported file under `paths` (at most `max_bytes` each) read into documents, each
+    carrying its file's canonical path (its identity); what cannot be read goes to
+    `report.skipped` with the reason."""
     documents: list[Document] = []
-    for path in iter_files(paths):
+    reading = progress_bar(None, "reading", "files", progress)
+    for path, problem in track(iter_files(paths), reading):
+        if problem:
+            report.skipped.append((str(path), problem))
+            continue
         try:
-            read = read_file(path)
+            read = read_file(path, report.skipped, max_bytes=max_bytes)
         except UnreadableFile as error:
             report.skipped.append((str(path), str(error)))
+            continue
+        except Exception as error:  # a reader's failure is this file's alone
+            report.skipped.append((str(path), f"cannot be read: {_failure(error)}"))
             continue
         real = canonical_path(path)
         documents.extend(replace(d, path=real) for d in read)

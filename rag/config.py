@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=32, le=2048, description="Max tiktoken tokens a chunk.")
     chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens shared by neighbours.")
 
+    # Ingestion limits (docs/operations.md, "Ingestion limits")
+    max_file_bytes: int = Field(
+        10_000_000, ge=1_000, description="Largest file `rag index` reads whole (text, Markdown, "
+        "HTML, JSON): larger ones are skipped with the reason. A JSON Lines feed is read a line "
+        "at a time, whatever its size, each line at most this."
+    )
+    max_article_chars: int = Field(
+        5_000_000, ge=1_000, description="Longest article text indexed (as one JSON document "
+        "of the API): longer articles are skipped with the reason."
+    )
+
     # Retrieval
     top_k: int = Field(8, ge=1, le=50, description="Passages an answer draws on by default.")
     candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")
@@ -205,6 +216,14 @@ class Settings(BaseSettings):
         """Only addresses and networks: a typo must fail at start-up, not trust nobody."""
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError: pydantic reports it
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _directory(cls, value: Path) -> Path:
+        """A file where the store should be fails at start-up, not at the first write."""
+        if value.exists() and not value.is_dir():
+            raise ValueError("exists and is not a directory")
         return value
 
     @field_validator("log_level", mode="before")

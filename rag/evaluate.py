@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 RETRIEVAL_DEPTH = 10
 
@@ -178,15 +178,67 @@ def summarise(results: list[QuestionResult], grounding_method: str = "") -> dict
 
 # ---- datasets -------------------------------------------------------------------------------
 
+class DatasetError(ValueError):
+    """A dataset that cannot be read; the message names the file, the line and the problem."""
+
+
 def load_dataset(path: Path) -> list[EvalItem]:
-    """Read a dataset in any of the three supported shapes (see the module docstring)."""
-    text = path.read_text(encoding="utf-8")
+    """Read a dataset in any of the three supported shapes (see the module docstring).
+
+    Raises `DatasetError` for a file that cannot be read or a row of the wrong shape.
+    """
+    text = _read(path)
     if path.suffix == ".json":
-        rows = json.loads(text)
-        return [_multihop_item(i, row) for i, row in enumerate(rows)]
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return [_clapnq_item(row) if "input" in row else EvalItem.model_validate(row)
-            for row in rows]
+        rows = _json(text, path)
+        if not isinstance(rows, list):
+            raise DatasetError(f"{path}: not a list of MultiHop-RAG queries")
+        return [_item(f"{path} query {i + 1}", _multihop_item, i, row)
+                for i, row in enumerate(rows)]
+    return [_item(where, _jsonl_item, row) for where, row in _json_lines(text, path)]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DatasetError(f"cannot read {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text") from error
+
+
+def _json(text: str, where: str | Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{where}: invalid JSON: {error.msg} at line {error.lineno}, "
+                           f"column {error.colno}") from error
+    except RecursionError as error:
+        raise DatasetError(f"{where}: invalid JSON: nested too deeply") from error
+
+
+def _json_lines(text: str, path: Path) -> Iterable[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            where = f"{path} line {number}"
+            yield where, _json(line, where)
+
+
+def _item(where: str, make: Callable[..., EvalItem], *row: Any) -> EvalItem:
+    """`make(*row)`, any problem with the row's shape raised as a `DatasetError` at `where`."""
+    try:
+        return make(*row)
+    except KeyError as error:
+        raise DatasetError(f"{where}: no field {error.args[0]!r}") from error
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "row"
+        raise DatasetError(f"{where}: {field}: {first['msg']}") from error
+    except (TypeError, AttributeError, IndexError) as error:
+        raise DatasetError(f"{where}: not a question object of a known shape") from error
+
+
+def _jsonl_item(row: dict[str, Any]) -> EvalItem:
+    return _clapnq_item(row) if "input" in row else EvalItem.model_validate(row)
 
 
 def _multihop_item(position: int, row: dict[str, Any]) -> EvalItem:
@@ -206,11 +258,17 @@ def _clapnq_item(row: dict[str, Any]) -> EvalItem:
 
 
 def clapnq_passages(path: Path) -> list[dict[str, str]]:
-    """The passages CLAP-NQ records carry, as article records to index before asking."""
+    """The passages CLAP-NQ records carry, as article records to index before asking.
+
+    Raises `DatasetError` as `load_dataset` does.
+    """
     passages = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            for passage in json.loads(line).get("passages", []):
-                passages[passage["text"]] = {"title": passage.get("title"),
-                                             "text": passage["text"], "source": "Wikipedia"}
+    for where, row in _json_lines(_read(path), path):
+        for passage in _item(where, _passages_of, row):
+            passages[passage["text"]] = passage
     return list(passages.values())
+
+
+def _passages_of(row: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"title": passage.get("title"), "text": str(passage["text"]), "source": "Wikipedia"}
+            for passage in row.get("passages", [])]

@@ -242,11 +242,13 @@ async def _read_uploads(request: Request, max_bytes: int,
         if len(data) > max_bytes:
             report.skipped.append((name, f"larger than {max_bytes} bytes"))
             continue
+        problems: list[tuple[str | None, str]] = []  # a feed's bad lines, skipped one by one
         try:
-            parsed = parse_bytes(data, PurePath(name).suffix.lower(), None)
+            parsed = parse_bytes(data, PurePath(name).suffix.lower(), None, problems)
         except UnreadableFile as error:
             report.skipped.append((name, str(error)))
             continue
+        report.skipped.extend((name, reason) for _, reason in problems)
         documents.extend(replace(d, filename=name, replaces=replaces) for d in parsed)
     return documents
 

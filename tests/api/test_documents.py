@@ -222,7 +222,7 @@ def test_bad_files_are_skipped_with_reasons(client: TestClient) -> None:
     bad = {
         "empty.txt": (b"", "empty"),
         "binary.txt": (b"GIF89a\x00\x01\x02\x00\x00text", "binary"),
-        "latin.txt": (b"\xff\xfe\xfa bad", "UTF-8"),
+        "latin.txt": (b"\xff\xfe\xfa bad", "UTF-16"),
         "report.pdf": (b"%PDF-1.4\n% not really a pdf\n", ".pdf"),
         "broken.json": (b'{"title": "x", "text": ', "JSON"),
     }
@@ -398,3 +398,11 @@ def test_multipart_upload_needs_the_key(keyed_client: TestClient) -> None:
     result = created(upload(keyed_client, [("lighthouse.txt", LIGHTHOUSE_TXT)],
                             headers=RIGHT_KEY))
     assert len(result["added"]) == 1
+
+
+def test_an_uploaded_feed_skips_its_bad_lines_alone(client: TestClient) -> None:
+    feed = ORCHARD_JSONL + b'\n{"title": "Broken", "text": \n' + b'{"title": "No text"}\n'
+    result = created(upload(client, [("feed.jsonl", feed)]))
+    assert len(result["added"]) == 2
+    reasons = [(s["name"], s["reason"].split(":")[0]) for s in result["skipped"]]
+    assert reasons == [("feed.jsonl", "line 3"), ("feed.jsonl", "line 4")]

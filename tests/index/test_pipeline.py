@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 from api.services import Services
 from index.load import Document
 from rag.sentence_vectors import sentence_texts
-from support import EXAMPLES
+from support import EXAMPLES, make_services
 
 
 class CountingEncoder:
@@ -74,7 +75,7 @@ def test_bad_files_never_stop_a_batch(fresh_services: Services, tmp_path: Path) 
         "Monday after the port authority agreed to review night-shift rosters.\n")
     (folder / "empty.txt").write_text("")
     (folder / "binary.txt").write_bytes(b"\x00\xff\x00")
-    (folder / "latin1.md").write_bytes(b"caf\xe9")
+    (folder / "latin1.md").write_bytes(b"\xff\xfe\x00\xd8")  # UTF-16, a broken surrogate
     (folder / "notes.docx").write_bytes(b"PK")
     (folder / "broken.json").write_text("[{")
     report = fresh_services.ingestor.ingest_paths([folder])
@@ -203,3 +204,74 @@ def test_paths_recorded_as_typed_by_earlier_versions_are_still_one_file(
     report = ingestor.ingest_paths([folder.resolve()])
     assert report.removed == [old.id]
     assert stored_texts(fresh_services) == [STRIKE.format(n=2700).strip()]
+
+
+GOOD_STORY = ("Harbour pilots return to work\n\nPilots in Port Averin ended a two-day stoppage "
+              "on Monday after the port authority agreed to review night-shift rosters.\n")
+
+
+def record(title: str, text: str) -> str:
+    return json.dumps({"title": title, "text": text, "source": "Northwind Wire"}) + "\n"
+
+
+def test_one_huge_record_costs_only_itself(fresh_services: Services, tmp_path: Path) -> None:
+    """A 20 MB text field beside a normal file: the normal file and the feed's other record
+    are stored, the huge record is skipped with its reason."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "good.txt").write_text(GOOD_STORY)
+    huge = "The council met again. " * (20_000_000 // 23)
+    (folder / "feed.jsonl").write_text(
+        record("Huge", huge) + record("Ferry fares", "Ferry fares rise by 4% on 1 May, the "
+                                      "operator said on Tuesday."))
+    (folder / "dump.json").write_text(json.dumps({"title": "Huge too", "text": huge}))
+    report = fresh_services.ingestor.ingest_paths([folder])
+    assert sorted(a.title for a in report.added) == ["Ferry fares",
+                                                     "Harbour pilots return to work"]
+    skipped = {Path(path).name: reason for path, reason in report.skipped}
+    assert skipped["feed.jsonl"].startswith("line 1: line of 20,")
+    assert skipped["dump.json"].startswith("file of 20,")
+    assert all("RAG_MAX_FILE_BYTES" in reason for reason in skipped.values())
+
+
+def test_an_article_over_the_limit_is_skipped_and_its_old_version_kept(
+        encoder, tmp_path: Path) -> None:
+    services = make_services(tmp_path / "store", encoder, max_article_chars=5_000)
+    feed = tmp_path / "feed.jsonl"
+    first = "The ferry operator raised fares by 4% on Tuesday. " * 10  # 500 characters
+    feed.write_text(record("Ferry fares", first) + record("Pilots", GOOD_STORY))
+    before = services.ingestor.ingest_paths([feed])
+    assert len(before.added) == 2 and not before.skipped
+    stored = set(services.engine.store.article_ids(path=str(feed)))
+
+    feed.write_text(record("Ferry fares", first * 20) + record("Pilots", GOOD_STORY))
+    report = services.ingestor.ingest_paths([feed])
+    assert report.skipped == [(str(feed), "article 'Ferry fares': article text is 9,999 "
+                                          "characters, over the limit of 5,000 "
+                                          "(RAG_MAX_ARTICLE_CHARS)")]
+    assert not report.removed  # a file that failed in part keeps what it had
+    assert set(services.engine.store.article_ids(path=str(feed))) == stored
+
+
+def test_a_document_that_fails_is_skipped_alone(fresh_services: Services) -> None:
+    """A lone surrogate (JSON "\\ud800", as a client may post) cannot be stored as UTF-8."""
+    documents = [Document(text="Pilots returned to work on Monday in Port Averin, the port "
+                               "authority said.", kind="record", title="Pilots"),
+                 Document(text="Broken \ud800 text about the ferry.", kind="record",
+                          title="Broken", path="upload:broken.json")]
+    report = fresh_services.ingestor.ingest_documents(documents)
+    assert [a.title for a in report.added] == ["Pilots"]
+    ((where, reason),) = report.skipped
+    assert where == "upload:broken.json" and reason.startswith("UnicodeEncodeError: ")
+
+
+def test_front_matter_title_wins_over_a_heading(fresh_services: Services,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / "toll.md"
+    path.write_text("---\ntitle: Voters reject the bridge toll\nsource: The Averin Ledger\n"
+                    "date: 2025-04-02\n---\n## Results by district\n\nResidents of Port "
+                    "Averin voted against the toll on Sunday, by a wide margin.\n")
+    (added,) = fresh_services.ingestor.ingest_paths([path]).added
+    assert (added.title, added.source, str(added.published)) == (
+        "Voters reject the bridge toll", "The Averin Ledger", "2025-04-02")
+    assert "title:" not in added.text and "Residents of Port Averin" in added.text
