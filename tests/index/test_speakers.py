@@ -150,7 +150,8 @@ def test_rate_decision_speakers() -> None:
 def test_x_said() -> None:
     text = "Transport Minister Rafael Achterberg said the government would not intervene."
     (found,) = attributions(text)
-    assert found == Attribution(0, len(text), "Rafael Achterberg", "said")
+    assert found == Attribution(0, len(text), "Rafael Achterberg", "said",
+                                roles=("Transport Minister",))
 
 
 def test_said_x_the_role_of_place() -> None:
