@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from index.speakers import attribute_speakers
+from index.speakers import attribute_speakers, statements_in
 from rag.schemas import Article, Chunk
 from rag.sentences import sentence_spans
 from rag.tokens import encoding
@@ -37,8 +37,8 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32) 
     """Split an article into chunks of at most `chunk_tokens` tokens, with article offsets."""
     pieces = _splitter(chunk_tokens, min(overlap, chunk_tokens // 2)).split_text(article.text)
     sentences = sentence_spans(article.text)
-    speakers = {(a.start, a.end): a.speaker
-                for a in attribute_speakers(article.text, sentences)}
+    attributions = {(a.start, a.end): a for a in attribute_speakers(article.text, sentences)}
+    speakers = {span: a.speaker for span, a in attributions.items()}
     chunks: list[Chunk] = []
     cursor = 0
     for piece in pieces:
@@ -53,6 +53,7 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32) 
             source=article.source, published=article.published, url=article.url,
             sentences=tuple(clipped),
             speakers=tuple(speakers.get(span) for span in inside) if speakers else (),
+            statements=statements_in(attributions, inside, clipped),
         ))
     return chunks
 

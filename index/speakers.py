@@ -53,6 +53,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rag.schemas import Statement
+
 _STRONG_VERBS = (
     "said|says|say|told|tells|stated|asserted|alleged|claimed|claims|argued|argues|insisted"
     "|insists|replied|remarked|mentioned|emphasi[sz]ed|stressed|pledged|vowed|acknowledged"
@@ -282,17 +284,18 @@ def attribute_speakers(text: str, sentences: list[tuple[int, int]]) -> list[Attr
         found.append(attribution)
         own_cue.append(has_cue)
     _carry_quotations(text, sentences, quotes, found, own_cue)
-    audiences: dict[int, list[str | None]] = {}
-    for (start, end), result in zip(sentences, found, strict=True):
-        if result is not None:
-            audiences.setdefault(id(result[0]), []).append(_audience(text, start, end, quotes))
+    own = [_audience(text, start, end, quotes) if result else None
+           for (start, end), result in zip(sentences, found, strict=True)]
+    for result, audience in zip(found, own, strict=True):
+        if result is not None and audience:
+            result[0].audiences.add(audience)
     attributions = []
-    for (start, end), result in zip(sentences, found, strict=True):
+    for (start, end), result, audience in zip(sentences, found, own, strict=True):
         if result is None:
             continue
         entity, cue = result
-        named = set(audiences[id(entity)]) - {None}
-        audience = _audience(text, start, end, quotes) or (named.pop() if len(named) == 1 else None)
+        if audience is None and len(entity.audiences) == 1:
+            (audience,) = entity.audiences
         attributions.append(Attribution(
             start, end, entity.name, cue, kind=_kind(text, start, end, quotes),
             roles=tuple(entity.titles), organisation=entity.is_org, audience=audience,
@@ -565,6 +568,7 @@ class _Entity:
     subject: int = -1  # offset of the latest time it opened a sentence or spoke
     titles: list[str] = field(default_factory=list)  # titles and descriptions, as written
     forms: set[str] = field(default_factory=set)  # every name it was given, as written
+    audiences: set[str] = field(default_factory=set)  # whom it spoke to, when the text says
 
     def describe(self, phrase: _Phrase | None) -> None:
         """Keep a phrase's title or description ("the spokesperson for ..."), once; a bare
@@ -789,7 +793,12 @@ def _attribute(
     """
     opening = _clause_subject(text, start, end, quotes)
     if opening is not None:
-        registry.resolve(opening.phrase, start, create=_is_notable(opening.phrase), subject=True)
+        subject = registry.resolve(
+            opening.phrase, start, create=_is_notable(opening.phrase), subject=True
+        )
+        audience = _audience(text, start, end, quotes) if subject is not None else None
+        if audience:  # "Speaking to Sky News, Asif was asked ...": Asif spoke to Sky News
+            subject.audiences.add(audience)
     quoted = bool(quotes.within(start, end))
     has_cue = False
     finite: list[tuple[re.Match[str], _Slot]] = []
@@ -1129,3 +1138,25 @@ def _carry_quotations(
             found[index] = carried
             for quote in overlapping:  # a quotation may run on into the next sentence
                 by_chain.setdefault(quote.chain, carried)
+
+
+# --- statement records ------------------------------------------------------------------------
+
+
+def statements_in(
+    attributions: dict[tuple[int, int], Attribution],
+    sentences: Sequence[tuple[int, int]],
+    clipped: Sequence[tuple[int, int]],
+) -> tuple[Statement, ...]:
+    """The statement records of a chunk: its attributed `sentences` (article spans), each with
+    its span `clipped` to the chunk, so a record's text is always inside the chunk."""
+    found = []
+    for span, (start, end) in zip(sentences, clipped, strict=True):
+        attribution = attributions.get(span)
+        if attribution is not None:
+            found.append(Statement(
+                start=start, end=end, speaker=attribution.speaker, kind=attribution.kind,
+                cue=attribution.cue, roles=attribution.roles, aliases=attribution.aliases,
+                audience=attribution.audience, organisation=attribution.organisation,
+            ))
+    return tuple(found)

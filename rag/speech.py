@@ -1,0 +1,364 @@
+"""Answers to "what did S say about T" made of S's statements only, or an abstention saying why.
+
+The question's subject is resolved against the indexed speakers (`rag/statements.py`); the
+answer then quotes only statement records of those speakers (never sentences *about* them,
+never narration), on the topic when one is asked (its words, their other spellings from
+`rag/variants.py`, or a sentence cosine to it), to the audience when one is named ("tell Sky
+News"). Statements that run on as one quotation ("...," he said. "That proves ...") are taken
+together. The answer is grouped by article in date order, each group opened once by speaker,
+role, outlet and date (`rag/attribution.py`), direct quotes before reported speech; a statement
+two outlets carry is quoted once, "also reported by" the other.
+
+When the subject names no speaker the answer says so; when the speaker has no statement on the
+topic (or to that audience) it says that instead. A subject that is neither a name nor a role
+("What did the report say?") is left to the ordinary answerer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.attribution import attribution, outlet_phrase
+from rag.conflicts import conflict_note, find_conflicts
+from rag.coverage import term_weights
+from rag.lexical import LexicalIndex
+from rag.question import names_in, speech_of, who_said
+from rag.schemas import Answer, Citation, Context, Filters, Grounding
+from rag.statements import Said, Speaker, StatementIndex, normal_name
+from rag.variants import variants
+
+NOT_COVERED = "The indexed articles do not cover this"
+# Sentences of an answer (a quotation running over more is kept whole).
+MAX_SENTENCES = 10
+# A statement is on the topic when it holds this weighted share of the topic's terms ...
+MIN_TOPIC_COVERAGE = 0.5
+# ... or its sentence vector has at least this cosine to the topic's.
+MIN_TOPIC_COSINE = 0.55
+MEANING_WEIGHT = 0.5
+# A statement's article title counts for the topic at this share of the statement's own words.
+TITLE_CREDIT = 0.5
+# A quotation joins the answer when it scores at least this share of the best one.
+RELATIVE_FLOOR = 0.5
+# Word overlap (Jaccard) above which two outlets' sentences are one statement.
+SAME_STATEMENT = 0.8
+_PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "his", "its", "their"})
+_OPENING_QUOTES = ("\"", "“", "«", "'", "‘")
+_WORD = re.compile(r"\w+")
+_NO_TERM = "\x00"  # a term no text is analysed into
+# Characters two sentences in a row can have between them (spaces, a paragraph break): two
+# statements this close are adjacent even when their copies come from different chunks.
+_BETWEEN_SENTENCES = 4
+
+Embed = Callable[[str], np.ndarray]
+Cosines = Callable[[int, np.ndarray], np.ndarray]
+
+
+@dataclass
+class _Unit:
+    """Statements that run on as one quotation, and how well they answer the topic."""
+
+    said: list[Said]
+    score: float = 0.0
+    on_topic: bool = True
+
+
+def asks_who_said_what(question: str) -> bool:
+    """Whether a question asks what someone said ("What did S say about T?", "Who said
+    ...?"): only these are answered from statements."""
+    return speech_of(question) is not None or who_said(question) is not None
+
+
+def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
+                  embed: Embed | None = None, cosines: Cosines | None = None,
+                  filters: Filters | None = None) -> Answer | None:
+    """The answer from statements, or None when the question is not one this answers (no
+    speech question, a pronoun subject, or a subject that is neither a name nor a role)."""
+    speech = speech_of(question)
+    if speech is None:
+        topic = who_said(question)
+        if topic is None:
+            return None
+        speakers, subject = index.speakers, None
+    else:
+        if speech.subject.lower() in _PRONOUNS:
+            return None
+        resolution = index.resolve(speech.subject, speech.person)
+        if not resolution.speakers:
+            if not resolution.speaker_like:
+                return None
+            return _abstain(_not_quoted(resolution.subject, lexical), "not_a_speaker")
+        speakers, subject, topic = resolution.speakers, resolution.subject, speech.topic
+    pool = [said for speaker in speakers for said in speaker.said if _kept(said, filters)]
+    audience = speech.audience if speech else None
+    if audience:
+        pool = [said for said in pool if _same_audience(said.statement.audience, audience)]
+        if not pool:
+            return _abstain(f"{NOT_COVERED}: they quote no statement by {subject} to "
+                            f"{audience}.", "no_statement_on_topic")
+    units = _score(_units(pool), topic, lexical, embed, cosines)
+    chosen = _choose(units)
+    if not chosen:
+        what = f"on {topic}" if topic else "here"
+        if subject is None:
+            return _abstain(f"{NOT_COVERED}: they quote no one {what}.",
+                            "no_statement_on_topic")
+        return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
+                        f"{what}.", "no_statement_on_topic")
+    answer = _compose(chosen, {s.statement.speaker: sp for sp in speakers for s in sp.said})
+    conflicts = find_conflicts(answer.citations, lexical)
+    if not conflicts:
+        return answer
+    return answer.model_copy(update={"conflicts": conflicts,
+                                     "answer": f"{answer.answer} {conflict_note(conflicts)}"})
+
+
+# --- choosing ---------------------------------------------------------------------------------
+
+
+def _kept(said: Said, filters: Filters | None) -> bool:
+    if filters is None or filters.is_empty():
+        return True
+    if filters.sources() and said.source not in filters.sources():
+        return False
+    if filters.article_ids and said.article_id not in filters.article_ids:
+        return False
+    if filters.published_from and not (said.published and
+                                       said.published >= filters.published_from):
+        return False
+    return not (filters.published_to and not (said.published and
+                                              said.published <= filters.published_to))
+
+
+def _same_audience(said: str | None, asked: str) -> bool:
+    if not said:
+        return False
+    a, b = normal_name(said), normal_name(asked)
+    return a == b or a.endswith(b) or b.endswith(a)
+
+
+def _units(pool: list[Said]) -> list[_Unit]:
+    """Consecutive statements of one speaker that run on as one (`_continues`)."""
+    units: list[_Unit] = []
+    for said in sorted(pool, key=lambda s: (s.article_id, s.statement.start)):
+        last = units[-1].said[-1] if units else None
+        if (last is not None and last.article_id == said.article_id
+                and last.statement.speaker == said.statement.speaker
+                and (said.previous == last.statement.start
+                     or 0 <= said.statement.start - last.statement.end <= _BETWEEN_SENTENCES)
+                and _continues(said, last)):
+            units[-1].said.append(said)
+        else:
+            units.append(_Unit([said]))
+    return units
+
+
+def _continues(said: Said, previous: Said) -> bool:
+    """Whether a statement right after another of the same speaker goes on with it: it opens
+    a quotation, the other left one open, or it opens with a pronoun after reported speech
+    ("The party condemned the attack. It demanded ...")."""
+    first = said.text.lstrip()
+    if first.startswith(_OPENING_QUOTES) or _left_open(previous.text):
+        return True
+    return (previous.statement.kind == "reported"
+            and first.split(" ", 1)[0].lower() in _PRONOUNS)
+
+
+def _left_open(text: str) -> bool:
+    opened = text.count("“") + text.count("«")
+    closed = text.count("”") + text.count("»")
+    return opened > closed or (opened == closed == 0 and text.count('"') % 2 == 1)
+
+
+def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
+           embed: Embed | None, cosines: Cosines | None) -> list[_Unit]:
+    """Each unit's score on the topic (its best statement's), and whether it is on it."""
+    if not topic:
+        return units
+    weights = term_weights(topic, lexical)
+    spelled = _other_spellings(topic, weights, lexical)
+    vector = embed(topic) if embed is not None and cosines is not None else None
+    total = sum(weights.values()) or 1.0
+    for unit in units:
+        best, on_topic = 0.0, False
+        for said in unit.said:
+            present = lexical.terms(said.text)
+            present |= {spelled[t] for t in present if t in spelled}
+            covered = sum(w for t, w in weights.items() if t in present) / total
+            if said.title:  # "Quillfeather said the cuts ..." under "Quillfeather unveils budget"
+                titled = present | lexical.terms(said.title)
+                covered = max(covered, TITLE_CREDIT * sum(
+                    w for t, w in weights.items() if t in titled) / total)
+            cosine = 0.0
+            if vector is not None and said.sentence >= 0:
+                found = cosines(said.position, vector)
+                cosine = float(found[said.sentence]) if said.sentence < len(found) else 0.0
+            best = max(best, covered + MEANING_WEIGHT * cosine)
+            on_topic |= covered >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
+        unit.score, unit.on_topic = best, on_topic
+    return units
+
+
+def _other_spellings(topic: str, weights: dict[str, float],
+                     lexical: LexicalIndex) -> dict[str, str]:
+    """Terms of other spellings of the topic's names and words -> the topic's own term
+    ("türkiy" -> "turkey", "defenc" -> "defens")."""
+    found: dict[str, str] = {}
+    for name in {*names_in(topic), *_WORD.findall(topic)}:
+        own = lexical.terms(name) & set(weights)
+        if len(own) != 1:
+            continue
+        (term,) = own
+        for other in variants(name):
+            for variant_term in lexical.terms(other) - own:
+                found.setdefault(variant_term, term)
+    return found
+
+
+def _choose(units: list[_Unit]) -> list[_Unit]:
+    """The best units on the topic, at most `MAX_SENTENCES` sentences (the first whole), each
+    statement once."""
+    ranked = sorted((u for u in units if u.on_topic), key=lambda u: -u.score)
+    if not ranked:
+        return []
+    floor = RELATIVE_FLOOR * ranked[0].score
+    chosen: list[_Unit] = []
+    seen: set[str] = set()
+    sentences = 0
+    for unit in ranked:
+        if unit.score < floor or (chosen and sentences + len(unit.said) > MAX_SENTENCES):
+            continue
+        fresh = [s for s in unit.said if _key(s.text) not in seen]
+        if not fresh:
+            continue
+        seen.update(_key(s.text) for s in fresh)
+        chosen.append(_Unit(fresh, unit.score))
+        sentences += len(fresh)
+    return chosen
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _compose(units: list[_Unit], speakers: dict[str, Speaker]) -> Answer:
+    """Group by article (date order), open each group with who, role, outlet and date; direct
+    quotes first, then reported speech; a statement already quoted from another outlet is
+    cited as "also reported by" instead."""
+    by_group: dict[tuple[str, str], list[Said]] = {}
+    best: dict[tuple[str, str], float] = {}
+    for unit in units:
+        for said in unit.said:
+            key = (said.article_id, said.statement.speaker)
+            by_group.setdefault(key, []).append(said)
+            best[key] = max(best.get(key, 0.0), unit.score)
+    order = sorted(by_group, key=lambda k: (_day(by_group[k][0].published), -best[k]))
+    citations: list[Citation] = []
+    parts: list[str] = []
+    quoted: list[tuple[set[str], Citation]] = []
+    contexts: dict[str, Context] = {}
+    for key in order:
+        group = sorted(by_group[key], key=lambda s: (s.statement.kind != "direct",
+                                                     s.statement.start))
+        first = group[0]
+        speaker = speakers.get(first.statement.speaker)
+        name = speaker.name if speaker else first.statement.speaker
+        lines: list[str] = []
+        reported_marked = False
+        for said in group:
+            words = set(_WORD.findall(said.text.lower()))
+            twin = next((c for w, c in quoted if c.article_id != said.article_id
+                         and _jaccard(w, words) >= SAME_STATEMENT), None)
+            citation = _cite(said, len(citations) + 1, name)
+            citations.append(citation)
+            contexts.setdefault(said.chunk_id, _context(said))
+            if twin is not None:
+                parts.append(f"(The same statement was also reported by "
+                             f"{outlet_phrase(said.source, said.published, said.title)} "
+                             f"[{citation.id}].)")
+                continue
+            quoted.append((words, citation))
+            opening = ""
+            if said.statement.kind == "reported" and not reported_marked:
+                reported_marked = True
+                opening = "Reported: "
+            lines.append(f"{opening}{said.text} [{citation.id}]")
+        if lines:
+            header = _header(name, first, group)
+            parts.append(header + " ".join(lines))
+    text = " ".join(parts)
+    return Answer(answer=text, abstained=False, citations=citations,
+                  contexts=list(contexts.values()),
+                  grounding=Grounding(score=1.0, supported=len(citations),
+                                      sentences=len(citations)),
+                  mode="extractive", evidence_score=round(max(best.values(), default=0.0), 4),
+                  question_coverage=1.0)
+
+
+def _header(name: str, first: Said, group: list[Said]) -> str:
+    """The group's opening: the speaker (unless the first sentence names them already), role,
+    audience, outlet and date."""
+    statement = first.statement
+    names = {name, statement.speaker, *statement.aliases}
+    named_already = any(n and n in first.text for n in names)
+    role = statement.roles[0] if statement.roles else None
+    who = None if named_already else (f"{name} ({role})" if role else name)
+    audience = next((s.statement.audience for s in group if s.statement.audience), None)
+    if who and audience and audience not in first.text and audience != first.source:
+        who = f"{who}, speaking to {audience}"
+    return attribution(who, first.source, first.published, first.title)
+
+
+def _cite(said: Said, number: int, speaker: str) -> Citation:
+    return Citation(
+        id=number, chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
+        source=said.source, published=said.published, url=said.url, text=said.text,
+        quote=said.text, start=said.statement.start, end=said.statement.end,
+        quote_start=said.statement.start, quote_end=said.statement.end, speaker=speaker,
+        score=1.0,
+    )
+
+
+def _context(said: Said) -> Context:
+    return Context(chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
+                   source=said.source, published=said.published, text=said.text,
+                   start=said.statement.start, end=said.statement.end, score=1.0, rank=0)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _day(published: dt.date | None) -> int:
+    return published.toordinal() if published else dt.date.max.toordinal()
+
+
+def _counted(speakers: list[Speaker], pool: list[Said]) -> str:
+    names = ", ".join(s.name for s in speakers[:3]) + (" and others" if len(speakers) > 3
+                                                        else "")
+    return f"{names} ({len(pool)} statement{'s' if len(pool) != 1 else ''})"
+
+
+def _not_quoted(subject: str, lexical: LexicalIndex) -> str:
+    """Why a named subject is not answered: never quoted (though mentioned, for a name)."""
+    if not names_in(subject) or subject[:1].islower():
+        return f"{NOT_COVERED}: they quote no statement by {subject}."
+    terms = lexical.terms(subject)
+    unseen = lexical.idf(_NO_TERM)  # the weight of a term no chunk holds
+    mentioned = bool(terms) and all(lexical.idf(t) < unseen for t in terms)
+    if mentioned:
+        return f"{NOT_COVERED}: they mention {subject} but quote no statement by {subject}."
+    return f"{NOT_COVERED}: they quote no statement by {subject}."
+
+
+def _abstain(text: str, reason: str) -> Answer:
+    return Answer(answer=text, abstained=True, citations=[], contexts=[],
+                  grounding=Grounding(score=1.0, supported=0, sentences=0), mode="extractive",
+                  evidence_score=0.0, question_coverage=0.0, abstention_reason=reason)
