@@ -19,6 +19,7 @@ from tqdm import tqdm
 from index.chunk import chunk_article
 from index.clean import clean_text
 from index.load import Document, UnreadableFile, iter_files, read_file
+from index.outlets import infer_outlet
 from rag.config import Settings
 from rag.embeddings import Encoder, question_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
@@ -134,7 +135,8 @@ class Ingestor:
             return [Article(id=article_id_for(text), text=text, title=document.title,
                             source=document.source, published=document.published,
                             url=document.url, author=document.author, path=document.path)]
-        fallback_source = Path(document.path).stem if document.path else None
+        # Never the file's name: an outlet the text does not name is inferred or unknown.
+        inferred = infer_outlet(document.text, document.url)
         articles = []
         for cleaned in clean_text(document.text):
             report.boilerplate_lines_removed += cleaned.removed_lines
@@ -143,7 +145,7 @@ class Ingestor:
             articles.append(Article(
                 id=article_id_for(cleaned.text), text=cleaned.text,
                 title=cleaned.title or document.title,
-                source=document.source or cleaned.source or fallback_source,
+                source=document.source or cleaned.source or inferred,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
                 raw_text=cleaned.raw_text,
