@@ -23,13 +23,14 @@ from api.metrics import Metrics
 from api.middleware import GuardMiddleware
 from api.ratelimit import EXEMPT, RateLimitMiddleware, TokenBuckets
 from api.responses import error_responses
-from api.routes import ask, chat, documents, health, metrics, page
+from api.routes import ask, chat, documents, health, metrics, page, statements
 from api.services import Services
 from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
 from rag.store import Store
 
-ROUTERS = (health.router, ask.router, chat.router, documents.router, page.router, metrics.router)
+ROUTERS = (health.router, ask.router, chat.router, documents.router, page.router, metrics.router,
+           statements.router)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+import numpy as np
+
 from rag.answer import answer_extractive, contexts_of
 from rag.config import Settings
 from rag.embeddings import Encoder, encoder_for, question_encoder_for
@@ -13,8 +15,8 @@ from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
 from rag.llm import ChatModel, LLMError
 from rag.retrieve import Retriever
 from rag.schemas import Answer, Filters, Hit, Turn
-from rag.speech import asks_who_said_what, speech_answer
-from rag.statements import StatementIndex, for_corpus
+from rag.speech import asks_who_said_what, find_statements, speech_answer
+from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
 
 
@@ -107,6 +109,18 @@ class Engine:
         """Every statement of the current snapshot, by speaker (built on first use)."""
         return for_corpus(self.retriever.refresh().corpus, self._statement_cache)
 
+    def find_statements(self, speaker: str | None = None, topic: str | None = None,
+                        filters: Filters | None = None) -> list[Said]:
+        """Statement records by speaker, topic and filters (`rag.speech.find_statements`)."""
+        snapshot = self.retriever.refresh()
+        held = self.settings.sentence_vectors and snapshot.sentences.held
+        return find_statements(self.statements(), snapshot.lexical, speaker, topic, filters,
+                               self._embed if held else None,
+                               snapshot.sentences.cosines if held else None)
+
+    def _embed(self, text: str) -> np.ndarray:
+        return self.question_encoder.embed([text])[0]
+
     def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
         any other question (`rag/speech.py`)."""
@@ -114,12 +128,8 @@ class Engine:
             return None  # no statement is read for other questions
         snapshot = self.retriever.refresh()
         held = self.settings.sentence_vectors and snapshot.sentences.held
-
-        def embed(text: str):
-            return self.question_encoder.embed([text])[0]
-
         return speech_answer(question, self.statements(), snapshot.lexical,
-                             embed if held else None,
+                             self._embed if held else None,
                              snapshot.sentences.cosines if held else None, filters)
 
     def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:

@@ -109,12 +109,30 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
                             "no_statement_on_topic")
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
                         f"{what}.", "no_statement_on_topic")
-    answer = _compose(chosen, {s.statement.speaker: sp for sp in speakers for s in sp.said})
+    answer = _compose(chosen, index)
     conflicts = find_conflicts(answer.citations, lexical)
     if not conflicts:
         return answer
     return answer.model_copy(update={"conflicts": conflicts,
                                      "answer": f"{answer.answer} {conflict_note(conflicts)}"})
+
+
+def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str | None = None,
+                    topic: str | None = None, filters: Filters | None = None,
+                    embed: Embed | None = None, cosines: Cosines | None = None) -> list[Said]:
+    """Statement records for a listing (`GET /v1/statements`, `rag statements`): by speaker (a
+    name, alias or role, resolved as a question's subject is), within the filters, and on the
+    topic when one is given (best first; else in date order)."""
+    speakers = index.speakers
+    if speaker and speaker.strip():
+        names = names_in(speaker)
+        person = names[-1] if names and speaker.strip().endswith(names[-1]) else None
+        speakers = index.resolve(speaker.strip(), person).speakers
+    pool = [said for s in speakers for said in s.said if _kept(said, filters)]
+    if not topic or not topic.strip():
+        return sorted(pool, key=lambda s: (_day(s.published), s.article_id, s.statement.start))
+    units = _score([_Unit([said]) for said in pool], topic, lexical, embed, cosines)
+    return [u.said[0] for u in sorted(units, key=lambda u: -u.score) if u.on_topic]
 
 
 # --- choosing ---------------------------------------------------------------------------------
@@ -248,7 +266,7 @@ def _key(text: str) -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _compose(units: list[_Unit], speakers: dict[str, Speaker]) -> Answer:
+def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
     """Group by article (date order), open each group with who, role, outlet and date; direct
     quotes first, then reported speech; a statement already quoted from another outlet is
     cited as "also reported by" instead."""
@@ -268,8 +286,7 @@ def _compose(units: list[_Unit], speakers: dict[str, Speaker]) -> Answer:
         group = sorted(by_group[key], key=lambda s: (s.statement.kind != "direct",
                                                      s.statement.start))
         first = group[0]
-        speaker = speakers.get(first.statement.speaker)
-        name = speaker.name if speaker else first.statement.speaker
+        name = index.owner(first).name
         lines: list[str] = []
         reported_marked = False
         for said in group:

@@ -168,6 +168,12 @@ class StatementIndex:
     def __init__(self, said: Iterable[Said]) -> None:
         self.speakers = _group(said)
         self.statements = sum(len(s.said) for s in self.speakers)
+        self._owners = {(item.article_id, item.statement.start): speaker
+                        for speaker in self.speakers for item in speaker.said}
+
+    def owner(self, said: Said) -> Speaker:
+        """The speaker a statement is counted under."""
+        return self._owners[(said.article_id, said.statement.start)]
 
     @classmethod
     def from_corpus(cls, corpus: Corpus) -> StatementIndex:
