@@ -194,31 +194,47 @@ def _left_open(text: str) -> bool:
 
 def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
            embed: Embed | None, cosines: Cosines | None) -> list[_Unit]:
-    """Each unit's score on the topic (its best statement's), and whether it is on it."""
+    """Each unit's score on the topic (its best statement's), and whether it is on it.
+
+    A statement is scored by its own words and its sentence cosine; only when no statement
+    is on the topic so do their articles' titles count (`TITLE_CREDIT`): "Quillfeather said
+    the cuts ..." under "Quillfeather unveils budget" is on the budget.
+    """
     if not topic:
         return units
     weights = term_weights(topic, lexical)
     spelled = _other_spellings(topic, weights, lexical)
     vector = embed(topic) if embed is not None and cosines is not None else None
     total = sum(weights.values()) or 1.0
-    for unit in units:
-        best, on_topic = 0.0, False
-        for said in unit.said:
-            present = lexical.terms(said.text)
-            present |= {spelled[t] for t in present if t in spelled}
-            covered = sum(w for t, w in weights.items() if t in present) / total
-            if said.title:  # "Quillfeather said the cuts ..." under "Quillfeather unveils budget"
-                titled = present | lexical.terms(said.title)
-                covered = max(covered, TITLE_CREDIT * sum(
-                    w for t, w in weights.items() if t in titled) / total)
-            cosine = 0.0
-            if vector is not None and said.sentence >= 0:
-                found = cosines(said.position, vector)
-                cosine = float(found[said.sentence]) if said.sentence < len(found) else 0.0
-            best = max(best, covered + MEANING_WEIGHT * cosine)
-            on_topic |= covered >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
-        unit.score, unit.on_topic = best, on_topic
+
+    def covered(terms: set[str]) -> float:
+        terms |= {spelled[t] for t in terms if t in spelled}
+        return sum(w for t, w in weights.items() if t in terms) / total
+
+    for use_titles in (False, True):
+        for unit in units:
+            best, on_topic = 0.0, False
+            for said in unit.said:
+                present = lexical.terms(said.text)
+                share = covered(present)
+                if use_titles and said.title:
+                    share = max(share, TITLE_CREDIT * covered(present | lexical.terms(
+                        said.title)))
+                cosine = _cosine(said, vector, cosines)
+                best = max(best, share + MEANING_WEIGHT * cosine)
+                on_topic |= share >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
+            unit.score, unit.on_topic = best, on_topic
+        if any(unit.on_topic for unit in units):
+            break
     return units
+
+
+def _cosine(said: Said, vector: np.ndarray | None, cosines: Cosines | None) -> float:
+    """The statement's sentence cosine to the topic (0 without sentence vectors)."""
+    if vector is None or cosines is None or said.sentence < 0:
+        return 0.0
+    found = cosines(said.position, vector)
+    return float(found[said.sentence]) if said.sentence < len(found) else 0.0
 
 
 def _other_spellings(topic: str, weights: dict[str, float],
@@ -245,18 +261,36 @@ def _choose(units: list[_Unit]) -> list[_Unit]:
         return []
     floor = RELATIVE_FLOOR * ranked[0].score
     chosen: list[_Unit] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()  # an article's repeated paragraph is quoted once
     sentences = 0
     for unit in ranked:
         if unit.score < floor or (chosen and sentences + len(unit.said) > MAX_SENTENCES):
             continue
-        fresh = [s for s in unit.said if _key(s.text) not in seen]
+        fresh = [s for s in unit.said if (s.article_id, _key(s.text)) not in seen]
         if not fresh:
             continue
-        seen.update(_key(s.text) for s in fresh)
+        seen.update((s.article_id, _key(s.text)) for s in fresh)
         chosen.append(_Unit(fresh, unit.score))
         sentences += len(fresh)
-    return chosen
+    return chosen + _carried_elsewhere(chosen, units)
+
+
+def _carried_elsewhere(chosen: list[_Unit], units: list[_Unit]) -> list[_Unit]:
+    """The chosen statements as other articles carry them (to cite as "also reported by")."""
+    words = [(set(_WORD.findall(s.text.lower())), s.article_id, s.statement.start)
+             for unit in chosen for s in unit.said]
+    taken = {(article, start) for _, article, start in words}
+    twins = []
+    for unit in units:
+        for said in unit.said:
+            if (said.article_id, said.statement.start) in taken:
+                continue
+            mine = set(_WORD.findall(said.text.lower()))
+            if any(article != said.article_id and _jaccard(mine, theirs) >= SAME_STATEMENT
+                   for theirs, article, _ in words):
+                twins.append(_Unit([said]))
+                taken.add((said.article_id, said.statement.start))
+    return twins
 
 
 def _key(text: str) -> str:
@@ -279,37 +313,36 @@ def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
             best[key] = max(best.get(key, 0.0), unit.score)
     order = sorted(by_group, key=lambda k: (_day(by_group[k][0].published), -best[k]))
     citations: list[Citation] = []
-    parts: list[str] = []
-    quoted: list[tuple[set[str], Citation]] = []
+    blocks: list[tuple[str, list[str]]] = []  # each group's opening and sentences
+    quoted: list[tuple[set[str], str, int, int]] = []  # words, article, block, line
     contexts: dict[str, Context] = {}
     for key in order:
         group = sorted(by_group[key], key=lambda s: (s.statement.kind != "direct",
                                                      s.statement.start))
-        first = group[0]
-        name = index.owner(first).name
+        name = index.owner(group[0]).name
         lines: list[str] = []
-        reported_marked = False
+        shown: list[Said] = []
         for said in group:
-            words = set(_WORD.findall(said.text.lower()))
-            twin = next((c for w, c in quoted if c.article_id != said.article_id
-                         and _jaccard(w, words) >= SAME_STATEMENT), None)
             citation = _cite(said, len(citations) + 1, name)
             citations.append(citation)
             contexts.setdefault(said.chunk_id, _context(said))
-            if twin is not None:
-                parts.append(f"(The same statement was also reported by "
-                             f"{outlet_phrase(said.source, said.published, said.title)} "
-                             f"[{citation.id}].)")
+            words = set(_WORD.findall(said.text.lower()))
+            twin = next(((block, line) for w, article, block, line in quoted
+                         if article != said.article_id and _jaccard(w, words) >= SAME_STATEMENT),
+                        None)
+            if twin is not None:  # another outlet carried it: cited once, where first quoted
+                block, line = twin
+                where = outlet_phrase(said.source, said.published, said.title) or "another article"
+                blocks[block][1][line] += f" (also reported by {where} [{citation.id}])"
                 continue
-            quoted.append((words, citation))
-            opening = ""
-            if said.statement.kind == "reported" and not reported_marked:
-                reported_marked = True
-                opening = "Reported: "
-            lines.append(f"{opening}{said.text} [{citation.id}]")
+            quoted.append((words, said.article_id, len(blocks), len(lines)))
+            first_reported = said.statement.kind == "reported" and not any(
+                s.statement.kind == "reported" for s in shown)
+            lines.append(f"{'Reported: ' if first_reported else ''}{said.text} [{citation.id}]")
+            shown.append(said)
         if lines:
-            header = _header(name, first, group)
-            parts.append(header + " ".join(lines))
+            blocks.append((_header(name, shown[0], shown), lines))
+    parts = [header + " ".join(lines) for header, lines in blocks]
     text = " ".join(parts)
     return Answer(answer=text, abstained=False, citations=citations,
                   contexts=list(contexts.values()),
