@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from index.pipeline import Ingestor
 from rag.config import Settings
 from rag.engine import Engine
+from rag.variants import warm_up
 
 
 @dataclass
@@ -20,5 +21,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        # Place names for who-said-what questions load in the background (rag/variants.py).
+        threading.Thread(target=warm_up, name="place-names", daemon=True).start()
         engine = Engine(settings)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

@@ -150,7 +150,9 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
                         f"{what}.", "no_statement_on_topic")
     answer = _compose(chosen, index)
-    conflicts = find_conflicts(answer.citations, lexical)
+    # Copies cited as "also reported by" are one statement, not a change over time.
+    quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
+    conflicts = find_conflicts(quoted, lexical)
     if not conflicts:
         return answer
     return answer.model_copy(update={"conflicts": conflicts,

@@ -25,7 +25,7 @@ from functools import cached_property
 from rag.corpus import Corpus
 from rag.question import names_in
 from rag.schemas import Statement
-from rag.variants import is_place, variants
+from rag.variants import american_spelling, is_place
 
 # Only chunk records holding this hold statements: the rest are never parsed.
 _HOLDS_STATEMENTS = b'"statements":[{'
@@ -310,8 +310,7 @@ def _role_words(text: str) -> list[str]:
         if word in _DETERMINERS:
             continue
         word = _SYNONYMS.get(word, word)
-        words.append(min(variants(word), key=lambda v: (" " in v, v)) if word.isalpha()
-                     else word)
+        words.append(american_spelling(word))
     return words
 
 

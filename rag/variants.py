@@ -20,7 +20,7 @@ import threading
 import unicodedata
 from difflib import SequenceMatcher
 
-CITY_POPULATION = 100_000
+CITY_POPULATION = 500_000
 _MIN_ALTERNATE = 4  # letters: shorter alternate names are codes ("IEV") or fragments ("Ko")
 # An alternate city name is kept only this close to the name: a respelling ("Kiev", "Kyiv"),
 # not another language's name or a nickname ("Pantruche" for Paris).
@@ -42,6 +42,22 @@ def variants(name: str) -> frozenset[str]:
     for word in list(found):
         found |= _spellings(word)
     return frozenset(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def american_spelling(word: str) -> str:
+    """A lower-case word in its American spelling ("defence" -> "defense"); no place data is
+    loaded for it."""
+    from breame.spelling import get_american_spelling
+
+    return get_american_spelling(word.lower()).lower() if word.isalpha() else word.lower()
+
+
+def warm_up() -> None:
+    """Load the place data now (about a second), e.g. in a background thread at start-up,
+    rather than in the first question that needs it."""
+    _places()
+    _country_stems()
 
 
 def is_place(word: str) -> bool:
@@ -105,12 +121,15 @@ def _city_groups() -> list[set[str]]:
         name = city["name"]
         plain = _ascii(name).lower()
         group = {name.lower()}
+        likeness = SequenceMatcher(None, b=plain, autojunk=False)
         for alternate in city.get("alternatenames", ()):
             low = alternate.lower()
-            if (len(alternate) >= _MIN_ALTERNATE and _LATIN.match(alternate)
-                    and alternate[0].isupper() and low[:1] == plain[:1]
+            if not (len(alternate) >= _MIN_ALTERNATE and low[:1] == plain[:1]
                     and abs(len(low) - len(plain)) <= _MAX_LENGTH_CHANGE
-                    and SequenceMatcher(None, low, plain).ratio() >= _MIN_LIKENESS):
+                    and alternate[0].isupper() and _LATIN.match(alternate)):
+                continue
+            likeness.set_seq1(low)
+            if likeness.quick_ratio() >= _MIN_LIKENESS and likeness.ratio() >= _MIN_LIKENESS:
                 group.add(low)
         if len(group) > 1:
             groups.append(group)
