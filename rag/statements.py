@@ -86,7 +86,7 @@ class Speaker:
             counts.update(item.statement.roles)
         kept: dict[str, str] = {}
         for role, _ in counts.most_common():
-            kept.setdefault(normal_name(role), role)
+            kept.setdefault(" ".join(_role_words(role)), role)
         return list(kept.values())
 
     @cached_property
@@ -126,15 +126,15 @@ class Speaker:
     def fits_role(self, head: str, modifiers: list[str]) -> bool:
         """Whether a role-only subject ("the Indian prime minister": head "minister",
         modifiers "indian", "prime") describes this speaker: the head is one of theirs and
-        every modifier is among their words, except a country this speaker's roles do not
-        name ("Pakistan's military" is ISPR, "the military's media wing")."""
+        every modifier is among their words, except, for an organisation, a country its roles
+        do not name ("Pakistan's military" is ISPR, "the military's media wing")."""
         if _stem(head) not in self._role_heads:
             return False
         places = [w for w in self._words if is_place(w)]
         for modifier in modifiers:
             if _stem(modifier) in self._words:
                 continue
-            if is_place(modifier) and not places:
+            if self.organisation and is_place(modifier) and not places:
                 continue
             return False
         return True
