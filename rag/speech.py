@@ -40,8 +40,8 @@ MIN_TOPIC_COVERAGE = 0.5
 # ... or its sentence vector has at least this cosine to the topic's.
 MIN_TOPIC_COSINE = 0.55
 MEANING_WEIGHT = 0.5
-# A statement's article title counts for the topic at this share of the statement's own words.
-TITLE_CREDIT = 0.5
+# A statement's passage and title count for the topic at this share of its own words.
+CONTEXT_CREDIT = 0.5
 # A quotation joins the answer when it scores at least this share of the best one.
 RELATIVE_FLOOR = 0.5
 # Word overlap (Jaccard) above which two outlets' sentences are one statement.
@@ -239,8 +239,8 @@ def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
     """Each unit's score on the topic (its best statement's), and whether it is on it.
 
     A statement is scored by its own words and its sentence cosine; only when no statement
-    is on the topic so do their articles' titles count (`TITLE_CREDIT`): "Quillfeather said
-    the cuts ..." under "Quillfeather unveils budget" is on the budget.
+    is on the topic so does its passage, with its article's title, count (`CONTEXT_CREDIT`):
+    "Quillfeather said the cuts ..." under "Quillfeather unveils budget" is on the budget.
     """
     if not topic:
         return units
@@ -253,15 +253,15 @@ def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
         terms |= {spelled[t] for t in terms if t in spelled}
         return sum(w for t, w in weights.items() if t in terms) / total
 
-    for use_titles in (False, True):
+    for use_context in (False, True):
         for unit in units:
             best, on_topic = 0.0, False
             for said in unit.said:
                 present = lexical.terms(said.text)
                 share = covered(present)
-                if use_titles and said.title:
-                    share = max(share, TITLE_CREDIT * covered(present | lexical.terms(
-                        said.title)))
+                if use_context:
+                    passage = lexical.passage_terms(lexical.chunks[said.position])
+                    share = max(share, CONTEXT_CREDIT * covered(present | passage))
                 cosine = _cosine(said, vector, cosines)
                 best = max(best, share + MEANING_WEIGHT * cosine)
                 on_topic |= share >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
