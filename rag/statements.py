@@ -15,6 +15,7 @@ military", "the information minister"). Only statements are ever returned: what 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 from collections import Counter
@@ -245,16 +246,22 @@ def _group(said: Iterable[Said]) -> list[Speaker]:
     """Join the articles' speakers: organisations by acronym or name, people by family name
     and compatible initials; each is named by its most quoted spelling."""
     clusters: list[tuple[bool, list[list[str]], list[Said]]] = []
+    placed: dict[tuple[bool, str, tuple[str, ...]], int] = {}  # one article's name: its cluster
     for item in said:
         statement = item.statement
-        names = [statement.speaker, *statement.aliases]
-        words = [normal_name(n).split() for n in names]
-        for organisation, known, members in clusters:
+        key = (statement.organisation, statement.speaker, statement.aliases)
+        if key in placed:
+            clusters[placed[key]][2].append(item)
+            continue
+        words = [normal_name(n).split() for n in (statement.speaker, *statement.aliases)]
+        for number, (organisation, known, members) in enumerate(clusters):
             if organisation == statement.organisation and _joins(words, known, organisation):
                 known.extend(w for w in words if w not in known)
                 members.append(item)
+                placed[key] = number
                 break
         else:
+            placed[key] = len(clusters)
             clusters.append((statement.organisation, words, [item]))
     speakers = []
     for organisation, _, members in clusters:
@@ -289,14 +296,15 @@ def _fuller(said: Said, other: Said) -> bool:
     return (len(said.text), said.previous >= 0) > (len(other.text), other.previous >= 0)
 
 
-def _reading_order(item: Said) -> tuple[str, str, int]:
-    return (item.published.isoformat() if item.published else "9999", item.article_id,
-            item.statement.start)
+def _reading_order(item: Said) -> tuple[int, str, int]:
+    day = item.published.toordinal() if item.published else dt.date.max.toordinal()
+    return (day, item.article_id, item.statement.start)
 
 
 # --- words ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def normal_name(text: str) -> str:
     """Lower-cased, possessives and punctuation dropped, spaces single."""
     words = [_POSSESSIVE.sub("", w) for w in re.findall(r"[\w’'.-]+", text.lower())]
