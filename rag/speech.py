@@ -35,6 +35,8 @@ from rag.variants import variants
 NOT_COVERED = "The indexed articles do not cover this"
 # Sentences of an answer (a quotation running over more is kept whole).
 MAX_SENTENCES = 10
+# A sentence naming its speaker within this many opening words needs no name before it.
+_NAMING_WORDS = 6
 # A statement is on the topic when it holds this weighted share of the topic's terms ...
 MIN_TOPIC_COVERAGE = 0.5
 # ... or its sentence vector has at least this cosine to the topic's.
@@ -395,11 +397,13 @@ def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
 
 
 def _header(name: str, first: Said, group: list[Said]) -> str:
-    """The group's opening: the speaker (unless the first sentence names them already), role,
-    audience, outlet and date."""
+    """The group's opening: the speaker (unless the first sentence opens by naming them:
+    "Khawaja Muhammad Asif, Pakistan's Minister of Defense, said"), role, audience, outlet and
+    date."""
     statement = first.statement
     names = {name, statement.speaker, *statement.aliases}
-    named_already = any(n and n in first.text for n in names)
+    opening = " ".join(first.text.split()[:_NAMING_WORDS])
+    named_already = any(n and n in opening for n in names)
     role = statement.roles[0] if statement.roles else None
     who = None if named_already else (f"{name} ({role})" if role else name)
     audience = next((s.statement.audience for s in group if s.statement.audience), None)
