@@ -54,6 +54,7 @@ _WHO = re.compile(rf"^\s*who\s+(?:has\s+|had\s+)?{_SPEECH_VERB}\b(?P<rest>[^?]*)
                   re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording to\s+(?P<subject>[^,?]+?)\s*(?:,|\?|$)(?P<rest>[^?]*)",
                         re.IGNORECASE)
+_DANGLING = frozenset({"about", "on", "regarding", "concerning", "over", "that", "it", "so"})
 _TOPIC = re.compile(r"\b(?:about|regarding|concerning|on|over)\s+(?P<topic>.+)", re.IGNORECASE)
 
 
@@ -109,6 +110,8 @@ def speech_of(question: str) -> Speech | None:
             rest = rest[len(audience):].strip(" ,.?")
     about = _TOPIC.search(rest)
     topic = (about.group("topic") if about else rest).strip(" ,.?") or None
+    if topic and topic.lower() in _DANGLING:  # "What did S tell Sky News about?"
+        topic = None
     return Speech(subject=subject, topic=topic, names=names_in(subject), audience=audience)
 
 
@@ -120,8 +123,10 @@ def who_said(question: str) -> str | None:
         return None
     rest = match.group("rest").strip(" ,.?")
     about = _TOPIC.match(rest)
-    topic = about.group("topic") if about else rest.removeprefix("that ")
-    return topic.strip(" ,.?") or None
+    topic = (about.group("topic") if about else rest.removeprefix("that ")).strip(" ,.?")
+    if topic.lower() in QUESTION_WORDS or topic.lower() in _DANGLING:  # "Who said what?"
+        return None
+    return topic or None
 
 
 def family_name(name: str) -> str:

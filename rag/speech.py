@@ -59,6 +59,7 @@ _DOCUMENT_NOUNS = frozenset({
 _RELATIVES = frozenset({"whose", "which", "that", "who", "whom", "where", "when", "while"})
 _SUBJECT_OPENINGS = frozenset({"the", "a", "an", "he", "she", "they", "it"})
 _MAX_SUBJECT_WORDS = 8
+_LOWER_CASE_NAME_WORDS = 3
 # How a question about what someone said opens: "What did", "How has", "Did", "According to".
 _OPENS_AS_SPEECH = re.compile(
     r"\s*(?:(?:and|so|then)\s+)?(?:(?:what|how|why|when|where|which)\s+(?:\w+\s+)?)?"
@@ -107,8 +108,9 @@ def speech_question(question: str, outlets: Iterable[str] = ()) -> Speech | None
     if (not words or len(words) > _MAX_SUBJECT_WORDS or words[-1] in ("the", "a", "an")
             or any(w in _DOCUMENT_NOUNS or w in _RELATIVES for w in words)):
         return None
-    first = subject.split()[0]
-    if not (words[0] in _SUBJECT_OPENINGS or first[:1].isupper() or _POSSESSIVE.search(first)):
+    first = subject.split()[0].strip("()[]")
+    if not (words[0] in _SUBJECT_OPENINGS or first[:1].isupper() or _POSSESSIVE.search(first)
+            or len(words) <= _LOWER_CASE_NAME_WORDS):  # "what did varnholt say"
         return None
     if any(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", subject) for outlet in outlets):
         return None

@@ -213,6 +213,9 @@ class StatementIndex:
         words = _role_words(subject)
         if not words:
             return Resolution([], subject, speaker_like=False)
+        written = [s for s in self.speakers if s.answers_to(subject)]
+        if written:  # a name as the question wrote it: "varnholt", "(Varnholt)"
+            return Resolution(written, subject, speaker_like=True)
         names = [n for n in names_in(subject) if not _POSSESSIVE.search(n)]
         named = [s for n in names for s in self.speakers if s.answers_to(n)]
         if named and subject.lower().removeprefix("the ").strip() in (n.lower() for n in names):

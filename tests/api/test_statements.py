@@ -241,3 +241,22 @@ def test_no_outlet_is_a_file_name_and_no_speaker_is_named_twice(
     # A group whose first sentence names the speaker is not opened with the name again.
     assert not re.search(r"Khawaja Muhammad Asif[^:\]]*, according to [^:\]]+: "
                          r"Khawaja Muhammad Asif", text)
+
+
+@pytest.mark.parametrize("question", [
+    "What did (Varnholt) say?", "what did varnholt say about the kessa pass?",
+    "What did Varnholt tell Radio Selmarq about?",
+])
+def test_a_speaker_written_loosely_is_still_found(news_client: TestClient, question: str) -> None:
+    assert_only(ask(news_client, question), "Livia Varnholt")
+
+
+@pytest.mark.parametrize("question", [
+    "Who said what?", "What did say?", "What did the say about?", "According to , what?",
+    "What did " + "A " * 300 + "say?", "Does the Northwind Wire article suggest that pay rose?",
+])
+def test_odd_speech_questions_get_an_answer_or_an_abstention(news_client: TestClient,
+                                                             question: str) -> None:
+    answer = ask(news_client, question)
+    assert answer["abstention_reason"] is None  # none of them names a speaker
+    assert answer["abstained"] or answer["citations"]
