@@ -124,9 +124,9 @@ class Engine:
     def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
         any other question (`rag/speech.py`)."""
-        snapshot = self.retriever.refresh()
-        if not asks_who_said_what(question, snapshot.lexical.outlet_names()):
+        if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
             return None  # no statement is read for other questions
+        snapshot = self.retriever.refresh()
         held = self.settings.sentence_vectors and snapshot.sentences.held
         return speech_answer(question, self.statements(), snapshot.lexical,
                              self._embed if held else None,
