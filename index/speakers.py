@@ -577,14 +577,19 @@ class _Entity:
             return
         if phrase.kind == "role" and phrase.head not in _TITLE_OR_ORG_WORDS:
             return  # "Asif's", "this decision": a reference, not a description
+        if phrase.kind == "name" and not phrase.titled:
+            return  # "I am summarizing briefly because <name>": words before a name, no title
         words = list(phrase.title)
         if words and _is_possessive(words[-1]):
             return  # "Imran Khan's (party)": an owner, not a title
-        while words and (words[0].lower() in _DETERMINERS or _role_word(words[0]) in _HONORIFICS):
-            words.pop(0)
+        while words and (words[0].lower() in _DETERMINERS or _role_word(words[0]) in _HONORIFICS
+                         or words[0].lower() in _BREAK_WORDS or _CUE.fullmatch(words[0])):
+            words.pop(0)  # "said coach", "of head coach": the title starts after them
         while words and _role_word(words[-1]) in _HONORIFICS:
             words.pop()
         title = " ".join(words)
+        if not _role_words(words) & _TITLE_OR_ORG_WORDS:
+            return  # "—", "said": no title word left
         if title and not any(title.lower() in known.lower() for known in self.titles):
             self.titles = [known for known in self.titles if known.lower() not in title.lower()]
             self.titles.append(title)

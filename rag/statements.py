@@ -110,6 +110,8 @@ class Speaker:
         heads: set[str] = set()
         for role in self.roles:
             words = _role_words(role)
+            if not words:
+                continue
             head, _ = _head(words)
             heads.add(head)
             heads.update(_stem(w) for w in _possessors(role))
@@ -151,6 +153,9 @@ class Speaker:
         words = wanted.split()
         if self.organisation:
             return any(set(words) <= set(n.split()) for n in known) and len(words) > 1
+        full = [n.split() for n in known if len(n.split()) > 1]
+        if len(words) > 1 and full:  # "Elon Musk" is not "Bloomberg Businessweek Musk"
+            return any(_same_person(words, n) for n in full)
         return any(_same_person(words, n.split()) for n in known)
 
 
@@ -275,12 +280,16 @@ def _group(said: Iterable[Said]) -> list[Speaker]:
 
 
 def _joins(words: list[list[str]], known: list[list[str]], organisation: bool) -> bool:
-    if any(w in known for w in words):
-        return True
+    """Whether an article's speaker (its name, then its other names) is a cluster's: an
+    organisation by any name or acronym in common; a person by a full name in common or
+    compatible with one, or, named by one word only, by that family name. A one-word short
+    form ("Kelce") never joins two full names ("Jason Kelce", "Travis Kelce")."""
     if organisation:
-        return False
-    return any(_same_person(a, b) for a in words for b in known
-               if len(a) > 1 and len(b) > 1)
+        return any(w in known for w in words)
+    full = words[0]
+    if len(full) == 1:
+        return any(name[-1] == full[0] for name in known)
+    return any(len(name) > 1 and _same_person(full, name) for name in known)
 
 
 def _same_person(asked: list[str], known: list[str]) -> bool:

@@ -311,3 +311,11 @@ def test_a_name_inside_a_role_and_a_pronoun_after_it() -> None:
     found = attributions(text)
     assert [a.speaker for a in found] == ["Pakistan Tehreek-e-Insaf"] * 2
     assert [a.cue for a in found] == ["condemned", "demanded"]
+
+
+def test_a_role_is_a_title_never_the_words_before_a_name() -> None:
+    text = ("I am summarizing briefly because Gary Wang said the code was changed. "
+            "Chelsea said coach Mauricio Pochettino would stay, said head coach Pochettino.")
+    roles = {a.speaker: a.roles for a in attributions(text)}
+    assert roles.get("Gary Wang", ()) == ()
+    assert all(not role.startswith(("said", "of ")) for r in roles.values() for role in r)

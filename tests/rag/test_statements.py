@@ -87,3 +87,18 @@ def test_other_spellings_come_from_maintained_data() -> None:
     assert variants("Kessa Pass") == {"kessa pass"}
     assert american_spelling("Defence") == "defense"
     assert is_place("Pakistani") and is_place("indian") and not is_place("military")
+
+
+def test_short_forms_never_join_two_people_and_a_full_name_finds_its_own() -> None:
+    index = StatementIndex([
+        said("Jason Kelce", "a", aliases=("Kelce",)), said("Jason Kelce", "a", 20),
+        said("Travis Kelce", "b", aliases=("Kelce",)),
+        said("Elon Musk", "c", aliases=("Musk",)),
+        said("Bloomberg Businessweek Musk", "d", aliases=("Musk",)),
+        said("Kelce", "e"),  # named by one word only: the family name's first cluster
+    ])
+    assert index.speaker("Travis Kelce").name == "Travis Kelce"
+    assert index.speaker("Jason Kelce").name == "Jason Kelce"
+    assert len(index.speaker("Jason Kelce").said) == 3
+    assert [s.name for s in index.resolve("Elon Musk", "Elon Musk").speakers] == ["Elon Musk"]
+    assert index.resolve("the", None).speakers == []
