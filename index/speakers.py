@@ -231,7 +231,7 @@ _DATELINE_CHARS = 60  # "PORT AVERIN, March 3 (Northwind Wire) - ..."
 _FRONTED_PARTS = 3  # fronted phrases skipped before a clause's subject ("On Gaza, ...")
 _FULL_NAME_WORDS = (2, 4)  # words in an untitled full name ("Jada Pinkett Smith")
 _PHRASE_CACHE = 4096
-_DIRECT_WORDS = 4  # quoted words that make a sentence a direct quotation
+_DIRECT_SHARE = 0.5  # of a sentence's words quoted, that make it a direct quotation
 _AUDIENCE_WORDS = 7  # words read after "told" for the name of whom it was told to
 _AUDIENCE_CUE = re.compile(
     r"\b(?:told|tells|telling|[Ss]peaking to|[Tt]alking to|[Ii]n an interview with|"
@@ -248,10 +248,10 @@ class Attribution:
     the reporting verb or phrase, lower-cased ("said", "told", "according to"); a sentence that
     only continues a quotation carries the cue of the sentence that attributed the quotation.
 
-    The rest describes the statement: `kind` is "direct" when the sentence quotes at least
-    `_DIRECT_WORDS` words, else "reported"; `roles` are the titles and descriptions the article
-    gives the speaker, as written ("Defense Minister", "spokesperson for the Ministry of
-    Interior"); `aliases` the other names it uses for them ("Asif", "ISPR"); `audience` the
+    The rest describes the statement: `kind` is "direct" when most of the sentence's words
+    are quoted (`_DIRECT_SHARE`), else "reported"; `roles` are the titles and descriptions the
+    article gives the speaker, as written ("Defense Minister", "spokesperson for the Ministry
+    of Interior"); `aliases` the other names it uses for them ("Asif", "ISPR"); `audience` the
     outlet or person the text says the speaker was talking to ("told Sky News", "speaking to
     Daily Sabah"), for every statement of that speaker in the article when it names one only.
     """
@@ -305,12 +305,12 @@ def attribute_speakers(text: str, sentences: list[tuple[int, int]]) -> list[Attr
 
 
 def _kind(text: str, start: int, end: int, quotes: _Quotations) -> Literal["direct", "reported"]:
-    """Direct when the sentence quotes `_DIRECT_WORDS` words or more (a quoted word or two,
-    "described it as "fragile"", is reported speech)."""
+    """Direct when most of the sentence's words are quoted ('"I am in disbelief," he said.');
+    a paraphrase holding a quoted phrase or two ('described it as "fragile"') is reported."""
     quoted = sum(
         len(text[max(start, q.start) : min(end, q.end)].split()) for q in quotes.within(start, end)
     )
-    return "direct" if quoted >= _DIRECT_WORDS else "reported"
+    return "direct" if quoted >= _DIRECT_SHARE * len(text[start:end].split()) else "reported"
 
 
 def _audience(text: str, start: int, end: int, quotes: _Quotations) -> str | None:

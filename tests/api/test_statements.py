@@ -113,7 +113,8 @@ def test_an_unknown_outlet_is_named_by_date_and_title_never_by_file(
     answer = ask(news_client, "What did Calloway say about the flood barriers?")
     assert_only(answer, "Ines Calloway")
     assert answer["answer"].startswith(
-        "According to an article of 2 October 2025, “Brannock approves river flood barriers")
+        "Ines Calloway (Mayor), according to an article of 2 October 2025, “Brannock approves "
+        "river flood barriers")
     assert "10_brannock" not in answer["answer"]
     assert {c["source"] for c in answer["citations"]} == {None}
 
