@@ -28,7 +28,7 @@ from rag.conflicts import conflict_note, find_conflicts
 from rag.coverage import term_weights
 from rag.lexical import LexicalIndex
 from rag.question import Speech, names_in, speech_of, who_said
-from rag.schemas import Answer, Citation, Context, Filters, Grounding
+from rag.schemas import Answer, Chunk, Citation, Context, Filters, Grounding
 from rag.statements import Said, Speaker, StatementIndex, normal_name
 from rag.variants import variants
 
@@ -153,7 +153,7 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
                             "no_statement_on_topic")
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
                         f"{what}.", "no_statement_on_topic")
-    answer = _compose(chosen, index)
+    answer = _compose(chosen, index, lexical)
     # Copies cited as "also reported by" are one statement, not a change over time.
     quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
     conflicts = find_conflicts(quoted, lexical)
@@ -346,7 +346,7 @@ def _key(text: str) -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
+def _compose(units: list[_Unit], index: StatementIndex, lexical: LexicalIndex) -> Answer:
     """Group by article (date order), open each group with who, role, outlet and date; direct
     quotes first, then reported speech; a statement already quoted from another outlet is
     cited as "also reported by" instead."""
@@ -362,6 +362,7 @@ def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
     blocks: list[tuple[str, list[str]]] = []  # each group's opening and sentences
     quoted: list[tuple[set[str], str, int, int]] = []  # words, article, block, line
     contexts: dict[str, Context] = {}
+    chunks: dict[int, Chunk] = {}  # each cited chunk parsed once
     for key in order:
         group = sorted(by_group[key], key=lambda s: (s.statement.kind != "direct",
                                                      s.statement.start))
@@ -369,9 +370,10 @@ def _compose(units: list[_Unit], index: StatementIndex) -> Answer:
         lines: list[str] = []
         shown: list[Said] = []
         for said in group:
-            citation = _cite(said, len(citations) + 1, name)
+            chunk = chunks.setdefault(said.position, lexical.chunks[said.position])
+            citation = _cite(said, len(citations) + 1, name, chunk)
             citations.append(citation)
-            contexts.setdefault(said.chunk_id, _context(said))
+            contexts.setdefault(said.chunk_id, _context(said, chunk, len(contexts) + 1))
             words = set(_WORD.findall(said.text.lower()))
             twin = next(((block, line) for w, article, block, line in quoted
                          if article != said.article_id and _jaccard(w, words) >= SAME_STATEMENT),
@@ -414,20 +416,21 @@ def _header(name: str, first: Said, group: list[Said]) -> str:
     return attribution(who, first.source, first.published, first.title)
 
 
-def _cite(said: Said, number: int, speaker: str) -> Citation:
+def _cite(said: Said, number: int, speaker: str, chunk: Chunk) -> Citation:
+    """The statement's citation: its sentence as the quote, inside its chunk's passage."""
     return Citation(
         id=number, chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
-        source=said.source, published=said.published, url=said.url, text=said.text,
-        quote=said.text, start=said.statement.start, end=said.statement.end,
+        source=said.source, published=said.published, url=said.url, text=chunk.text,
+        quote=said.text, start=chunk.start, end=chunk.end,
         quote_start=said.statement.start, quote_end=said.statement.end, speaker=speaker,
         score=1.0,
     )
 
 
-def _context(said: Said) -> Context:
+def _context(said: Said, chunk: Chunk, rank: int) -> Context:
     return Context(chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
-                   source=said.source, published=said.published, text=said.text,
-                   start=said.statement.start, end=said.statement.end, score=1.0, rank=0)
+                   source=said.source, published=said.published, text=chunk.text,
+                   start=chunk.start, end=chunk.end, score=1.0, rank=rank)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

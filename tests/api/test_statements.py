@@ -41,6 +41,8 @@ def assert_verbatim(client: TestClient, answer: dict) -> None:
             texts[article] = client.get(f"/v1/documents/{article}").json()["text"]
         text = texts[article]
         assert text[citation["quote_start"]: citation["quote_end"]] == citation["quote"]
+        assert text[citation["start"]: citation["end"]] == citation["text"]  # the passage
+        assert citation["quote"] in citation["text"]
         # Quoted where it is cited, or cited as the same statement in another outlet.
         assert (f"{citation['quote']} [{citation['id']}]" in answer["answer"]
                 or f"[{citation['id']}])" in answer["answer"])
