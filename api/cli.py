@@ -189,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     delete = docs_commands.add_parser("delete", help="delete articles and all their chunks")
     delete.add_argument("ids", nargs="+", metavar="ID")
     delete.set_defaults(run=_docs_delete, command="docs delete")
+    _add_statement_commands(commands)
     return parser
 
 
@@ -621,6 +622,87 @@ def _server(owner: Owner, settings: Settings) -> Iterator[ServerClient]:
         yield client
     finally:
         client.close()
+
+
+def _add_statement_commands(commands: argparse._SubParsersAction) -> None:
+    speakers = commands.add_parser("speakers", help="list who the indexed articles quote")
+    speakers.add_argument("--json", action="store_true")
+    speakers.set_defaults(run=_speakers, command="speakers")
+    statements = commands.add_parser("statements", help="list what a speaker said")
+    statements.add_argument("--speaker", help="a name, alias or role ('the defence minister')")
+    statements.add_argument("--q", dest="topic", help="only statements on this topic")
+    statements.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    statements.add_argument("--from", dest="published_from", type=_date)
+    statements.add_argument("--to", dest="published_to", type=_date)
+    statements.add_argument("--limit", type=_whole_number(1, 1000), default=50)
+    statements.add_argument("--json", action="store_true")
+    statements.set_defaults(run=_statements, command="statements")
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from error
+
+
+def _speakers(args: argparse.Namespace, settings: Settings) -> int:
+    from api.routes.statements import SpeakerOut, speaker_out
+
+    held = _hold_store(settings, "speakers")
+    if isinstance(held, Owner):
+        with _server(held, settings) as server:
+            speakers = [SpeakerOut.model_validate(s)
+                        for s in server.pages("/v1/speakers", "speakers")]
+    else:
+        from rag.engine import Engine
+
+        with held:
+            speakers = [speaker_out(s) for s in Engine(settings).statements().speakers]
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json") for s in speakers], indent=2))
+        return 0
+    for speaker in speakers:
+        role = f" ({speaker.roles[0]})" if speaker.roles else ""
+        also = f"; also {', '.join(speaker.aliases)}" if speaker.aliases else ""
+        print(f"{speaker.statements:5}  {speaker.name}{role}{also}"
+              f"  [{', '.join(speaker.outlets) or 'unknown outlet'}]")
+    print(f"{len(speakers)} speakers")
+    return 0
+
+
+def _statements(args: argparse.Namespace, settings: Settings) -> int:
+    from api.routes.statements import StatementOut, statement_out
+    from rag.schemas import Filters
+
+    held = _hold_store(settings, "statements")
+    if isinstance(held, Owner):
+        query = {"speaker": args.speaker, "q": args.topic, "source": args.source,
+                 "from": args.published_from, "to": args.published_to, "limit": args.limit}
+        with _server(held, settings) as server:
+            found = server.get("/v1/statements", {k: v for k, v in query.items() if v})
+        records = [StatementOut.model_validate(s) for s in found["statements"]]
+    else:
+        from rag.engine import Engine
+
+        with held:
+            engine = Engine(settings)
+            filters = Filters(source=args.source, published_from=args.published_from,
+                              published_to=args.published_to)
+            index = engine.statements()
+            records = [statement_out(s, index.owner(s).name) for s in
+                       engine.find_statements(args.speaker, args.topic, filters)[: args.limit]]
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        return 0
+    for record in records:
+        where = ", ".join(str(x) for x in (record.source or "unknown outlet", record.published)
+                          if x)
+        print(f"{record.speaker} ({record.kind}, {record.cue}; {where}):\n    “{record.quote}”")
+    print(f"{len(records)} statements")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from typing import Any
 
 RATE_METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "citation_precision",
                 "citation_recall", "grounding", "abstention_accuracy", "false_abstention",
-                "answer_accuracy")
+                "answer_accuracy", "statement_recall", "statement_precision",
+                "statement_abstention")
 
 
 def table(summary: dict[str, Any], by_type: dict[str, dict[str, Any]]) -> str:

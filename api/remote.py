@@ -66,25 +66,11 @@ class ServerClient:
 
     def article_paths(self) -> dict[str, str]:
         """Every stored article recorded under a file path, by id."""
-        paths: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = self._call("GET", "/v1/documents",
-                              params={"offset": offset, "limit": PAGE, "facets": "false"})
-            paths.update((d["id"], d["path"]) for d in page["documents"] if d.get("path"))
-            offset += PAGE
-            if offset >= page["total"] or not page["documents"]:
-                return paths
+        return {d["id"]: d["path"] for d in self.articles() if d.get("path")}
 
     def articles(self) -> list[dict[str, Any]]:
         """Every stored article's summary."""
-        found: list[dict[str, Any]] = []
-        while True:
-            page = self._call("GET", "/v1/documents",
-                              params={"offset": len(found), "limit": PAGE, "facets": "false"})
-            found += page["documents"]
-            if len(found) >= page["total"] or not page["documents"]:
-                return found
+        return self.pages("/v1/documents", "documents", {"facets": "false"})
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         """One article with its text, or None when there is none with that id."""
@@ -95,6 +81,20 @@ class ServerClient:
         """Delete an article; its chunk count, or None when there is none with that id."""
         done = self._call("DELETE", f"/v1/documents/{article_id}", accept=(200, 404))
         return None if "error" in done else int(done["chunks_deleted"])
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A read route's JSON body."""
+        return self._call("GET", path, params=params)
+
+    def pages(self, path: str, key: str, params: dict[str, Any] | None = None
+              ) -> list[dict[str, Any]]:
+        """Every item of a paged listing (`{key: [...], total}`, `offset` and `limit`)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.get(path, {**(params or {}), "offset": len(found), "limit": PAGE})
+            found += page[key]
+            if len(found) >= page["total"] or not page[key]:
+                return found
 
     def counts(self) -> tuple[int, int]:
         """The articles and chunks the store holds (`/readyz`)."""

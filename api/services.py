@@ -10,6 +10,7 @@ from index.pipeline import REPAIR_GRACE_SECONDS, Ingestor
 from rag.config import Settings
 from rag.engine import Engine
 from rag.store import Store
+from rag.variants import warm_up
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         """Open the store, sweep what an interrupted write left (so counts and searches see
         committed articles only), and load the engine."""
+        # Place names for who-said-what questions load in the background (rag/variants.py).
+        threading.Thread(target=warm_up, name="place-names", daemon=True).start()
         store = Store.open(settings)
         grace = REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0
         store.repair(grace_seconds=grace)

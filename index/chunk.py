@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from index.speakers import Attribution, attribute_speakers
+from index.speakers import Attribution, attribute_speakers, statements_in
 from rag.config import Settings
 from rag.schemas import Article, Chunk
 from rag.sentences import sentence_spans
@@ -57,17 +57,20 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32,
     sentences = sentence_spans(text)
     starts = [start for start, _ in sentences]
     ends = [end for _, end in sentences]
-    speakers = {(a.start, a.end): a.speaker for a in _speakers(text, sentences)}
+    attributions = {(a.start, a.end): a for a in _speakers(text, sentences)}
+    speakers = {span: a.speaker for span, a in attributions.items()}
     chunks: list[Chunk] = []
     for start, end in spans:
         # Sentences are in order and disjoint: those overlapping [start, end) are a slice.
         inside = sentences[bisect.bisect_right(ends, start) : bisect.bisect_left(starts, end)]
+        clipped = [(max(s, start), min(e, end)) for s, e in inside]
         chunks.append(Chunk(
             id=f"{article.id}:{len(chunks)}", article_id=article.id, ordinal=len(chunks),
             text=text[start:end], start=start, end=end, title=article.title,
             source=article.source, published=article.published, url=article.url,
-            sentences=tuple((max(s, start), min(e, end)) for s, e in inside),
+            sentences=tuple(clipped),
             speakers=tuple(speakers.get(span) for span in inside) if speakers else (),
+            statements=statements_in(attributions, inside, clipped),
         ))
     return chunks
 

@@ -21,6 +21,7 @@ from index.chunk import chunk_article
 from index.clean import clean_text
 from index.files import iter_files
 from index.load import Document, UnreadableFile, read_file
+from index.outlets import infer_outlet
 from index.progress import Progress, progress_bar, track
 from index.reconcile import Plan, canonical_path, plan, recorded_path
 from rag.config import Settings
@@ -224,6 +225,8 @@ class Ingestor:
                             source=document.source, published=document.published,
                             url=document.url, author=document.author, path=document.path,
                             filename=document.filename)]
+        # Never the file's name: an outlet the text does not name is inferred or unknown.
+        inferred = infer_outlet(document.text, document.url)
         articles = []
         for cleaned in clean_text(document.text):
             report.boilerplate_lines_removed += cleaned.removed_lines
@@ -232,7 +235,7 @@ class Ingestor:
             articles.append(Article(
                 id=article_id_for(cleaned.text), text=cleaned.text,
                 title=document.title or cleaned.title,
-                source=document.source or cleaned.source,
+                source=document.source or cleaned.source or inferred,
                 published=document.published or cleaned.published,
                 url=document.url, author=document.author or cleaned.author, path=document.path,
                 filename=document.filename, raw_text=cleaned.raw_text,

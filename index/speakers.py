@@ -50,23 +50,27 @@ import functools
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from rag.schemas import Statement
+
 _STRONG_VERBS = (
-    "said|says|say|told|tells|stated|asserted|alleged|claimed|argued|insisted|replied|remarked"
-    "|mentioned|emphasi[sz]ed|stressed|pledged|vowed|acknowledged|admitted|explained|reiterated"
-    "|warned|cautioned|urged|conceded"
+    "said|says|say|told|tells|stated|asserted|alleged|claimed|claims|argued|argues|insisted"
+    "|insists|replied|remarked|mentioned|emphasi[sz]ed|stressed|pledged|vowed|acknowledged"
+    "|admitted|explained|explains|reiterated|warned|warns|cautioned|urged|conceded|denied|denies"
+    "|deny|condemned|demanded|expressed|assured|tweeted|recalled|recalls|testified"
 )
 # Verbs with common non-speech senses ("added 200 jobs", "called a meeting"): cues only with a
 # quotation in the sentence, or before "that" or a colon.
 _WEAK_VERBS = (
-    "added|adds|noted|notes|announced|described|called|accused|critici[sz]ed|condemned|confirmed"
-    "|denied|responded|concluded|observed|suggested|promised|declared|questioned|wrote"
+    "added|adds|noted|notes|announced|described|called|accused|critici[sz]ed|confirmed"
+    "|responded|concluded|observed|suggested|suggests|promised|declared|questioned|wrote|writes"
+    "|continued|asked|asks"
 )
 _PARTICIPLES = (
     "saying|adding|telling|noting|warning|arguing|stressing|insisting|claiming|explaining"
-    "|asserting|declaring"
+    "|asserting|declaring|accusing|describing"
 )
 # Case-sensitive on purpose: a capitalised "Announced" or "SAYS" is a headline, not a cue, and
 # the lookahead on the first letter makes the search about eight times faster.
@@ -77,10 +81,12 @@ _CUE = re.compile(
 )
 _THAT_OR_COLON = re.compile(r"\s*(?:that\b|:)")
 _PASSIVE_OR_INFINITIVE = frozenset({"was", "were", "is", "are", "be", "been", "being", "to"})
+# Before a participle these make it a finite verb: "is telling reporters", "are saying".
+_PROGRESSIVE = frozenset({"is", "are", "was", "were"})
 
 # Quotation marks: straight quotes toggle, curly and guillemets say their direction. Single quotes
 # are left alone: they double as apostrophes ("Pakistan’s").
-_QUOTE_MARK = re.compile(r"[\"“”«»]")
+_QUOTE_MARK = re.compile(r"[\"“”«»]|''")
 _OPENING_MARKS = "“«"
 _CLOSING_MARKS = "”»"
 # A clause boundary before a cue: a dateline ("ISLAMABAD: ..."), a semicolon, a spaced dash.
@@ -149,6 +155,11 @@ _FILLERS = frozenset(
      "had", "was", "is", "would", "will", "did", "does", "do", "not", "never", "once", "now", "too",
      "today", "yesterday", "tonight"}
 )
+# Words opening a subordinate clause whose subject is a cue's speaker ("a day after X said").
+_SUBORDINATORS = frozenset(
+    {"after", "when", "while", "because", "since", "before", "until", "although", "though",
+     "whereas", "where"}
+)
 # Opening words of a fronted phrase ("On Gaza, Asif ...") rather than a clause subject.
 _FRONTED = _BREAK_WORDS | frozenset(
     {"however", "meanwhile", "previously", "later", "earlier", "also", "then", "still", "yet",
@@ -173,6 +184,11 @@ _TITLE_HEADS = frozenset(
 _MALE_TITLES = frozenset(
     {"mr", "sir", "lord", "king", "prince", "spokesman", "chairman", "congressman", "businessman"}
 )
+# Titles that say no role: left out of a speaker's roles.
+_HONORIFICS = frozenset(
+    {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "madam", "her", "his", "excellency",
+     "honourable", "honorable"}
+)
 _FEMALE_TITLES = frozenset(
     {"mrs", "ms", "miss", "madam", "dame", "lady", "queen", "princess", "spokeswoman",
      "chairwoman", "congresswoman", "businesswoman"}
@@ -186,7 +202,7 @@ _ORG_WORDS = frozenset(
      "parliament", "assembly", "senate", "congress", "league", "coalition", "movement", "network",
      "news", "times", "wire", "post", "tribune", "press", "television", "tv", "radio", "ledger",
      "airlines", "exchange", "embassy", "cabinet", "directorate", "bureau", "command", "corps",
-     "emirate", "secretariat", "forces", "club", "trust", "reuters", "xinhua", "bloomberg",
+     "emirate", "secretariat", "forces", "club", "trust", "wing", "reuters", "xinhua", "bloomberg",
      "anadolu", "yonhap", "kyodo", "bernama", "interfax"}
 )
 # Capitalised common nouns that open sentences as anonymous sources: never names.
@@ -215,6 +231,12 @@ _DATELINE_CHARS = 60  # "PORT AVERIN, March 3 (Northwind Wire) - ..."
 _FRONTED_PARTS = 3  # fronted phrases skipped before a clause's subject ("On Gaza, ...")
 _FULL_NAME_WORDS = (2, 4)  # words in an untitled full name ("Jada Pinkett Smith")
 _PHRASE_CACHE = 4096
+_DIRECT_SHARE = 0.5  # of a sentence's words quoted, that make it a direct quotation
+_AUDIENCE_WORDS = 7  # words read after "told" for the name of whom it was told to
+_AUDIENCE_CUE = re.compile(
+    r"\b(?:told|tells|telling|[Ss]peaking to|[Tt]alking to|[Ii]n an interview with|"
+    r"interview with|[Ss]peaking with|[Tt]alking with)\s+"
+)
 
 
 @dataclass(frozen=True)
@@ -225,12 +247,24 @@ class Attribution:
     article gives the person or organisation, without title ("Khawaja Muhammad Asif"). `cue` is
     the reporting verb or phrase, lower-cased ("said", "told", "according to"); a sentence that
     only continues a quotation carries the cue of the sentence that attributed the quotation.
+
+    The rest describes the statement: `kind` is "direct" when most of the sentence's words
+    are quoted (`_DIRECT_SHARE`), else "reported"; `roles` are the titles and descriptions the
+    article gives the speaker, as written ("Defense Minister", "spokesperson for the Ministry
+    of Interior"); `aliases` the other names it uses for them ("Asif", "ISPR"); `audience` the
+    outlet or person the text says the speaker was talking to ("told Sky News", "speaking to
+    Daily Sabah"), for every statement of that speaker in the article when it names one only.
     """
 
     start: int
     end: int
     speaker: str
     cue: str
+    kind: Literal["direct", "reported"] = "reported"
+    roles: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    audience: str | None = None
+    organisation: bool = False
 
 
 def attribute_speakers(text: str, sentences: list[tuple[int, int]]) -> list[Attribution]:
@@ -250,12 +284,54 @@ def attribute_speakers(text: str, sentences: list[tuple[int, int]]) -> list[Attr
         found.append(attribution)
         own_cue.append(has_cue)
     _carry_quotations(text, sentences, quotes, found, own_cue)
+    own = [_audience(text, start, end, quotes) if result else None
+           for (start, end), result in zip(sentences, found, strict=True)]
+    for result, audience in zip(found, own, strict=True):
+        if result is not None and audience:
+            result[0].audiences.add(audience)
     attributions = []
-    for (start, end), result in zip(sentences, found, strict=True):
-        if result is not None:
-            entity, cue = result
-            attributions.append(Attribution(start, end, entity.name, cue))
+    for (start, end), result, audience in zip(sentences, found, own, strict=True):
+        if result is None:
+            continue
+        entity, cue = result
+        if audience is None and len(entity.audiences) == 1:
+            (audience,) = entity.audiences
+        attributions.append(Attribution(
+            start, end, entity.name, cue, kind=_kind(text, start, end, quotes),
+            roles=tuple(entity.titles), organisation=entity.is_org, audience=audience,
+            aliases=tuple(sorted(entity.forms - {entity.name})),
+        ))
     return attributions
+
+
+def _kind(text: str, start: int, end: int, quotes: _Quotations) -> Literal["direct", "reported"]:
+    """Direct when most of the sentence's words are quoted ('"I am in disbelief," he said.');
+    a paraphrase holding a quoted phrase or two ('described it as "fragile"') is reported."""
+    quoted = sum(
+        len(text[max(start, q.start) : min(end, q.end)].split()) for q in quotes.within(start, end)
+    )
+    return "direct" if quoted >= _DIRECT_SHARE * len(text[start:end].split()) else "reported"
+
+
+def _audience(text: str, start: int, end: int, quotes: _Quotations) -> str | None:
+    """The name a sentence says its speaker talked to: "told Dawn News", "Speaking to the
+    British news outlet Sky News", "in an interview with Arab News". A name only: "told
+    reporters in Sialkot" names no audience."""
+    for cue in _AUDIENCE_CUE.finditer(text, start, end):
+        if quotes.at(cue.start()) is not None:
+            continue
+        words: list[str] = []
+        for token in text[cue.end() : end].split()[:_AUDIENCE_WORDS]:
+            core = _strip(token)
+            if not core or core.lower() in _BREAK_WORDS or _CUE.fullmatch(core):
+                break
+            words.append(core)
+            if token.endswith(_PHRASE_END_MARKS) or token.endswith("."):
+                break
+        run = list(itertools.takewhile(_is_name_word, reversed(words)))
+        if run:
+            return " ".join(reversed(run))
+    return None
 
 
 # --- quotations ----------------------------------------------------------------------------
@@ -334,6 +410,7 @@ class _Phrase:
     alias: str | None = None  # "ISPR" from "Inter-Services Public Relations (ISPR)"
     gender: str | None = None
     titled: bool = False  # a person title came with the name
+    title: tuple[str, ...] = ()  # a name's title words as written ("Defence Minister")
 
 
 def _strip(token: str) -> str:
@@ -447,7 +524,7 @@ def _analyse(phrase: str) -> _Phrase | None:
                 name = name[: name.index("of")]
         return _Phrase(
             "name", tuple(name), head=_head(title) if titled else "", roles=title_roles,
-            alias=alias, gender=gender, titled=titled,
+            alias=alias, gender=gender, titled=titled, title=tuple(title),
         )
     first = words[0].lower()
     if first not in _DEFINITE and not _is_possessive(words[0]):
@@ -456,7 +533,8 @@ def _analyse(phrase: str) -> _Phrase | None:
     if head in _DETERMINERS:
         return None
     return _Phrase(
-        "role", tuple(words), head=head, roles=title_roles | _role_words(rest), gender=gender
+        "role", tuple(words), head=head, roles=title_roles | _role_words(rest), gender=gender,
+        title=tuple(words + rest),
     )
 
 
@@ -488,6 +566,33 @@ class _Entity:
     seen: int = -1  # offset of the latest mention outside quotations
     spoke: int = -1  # offset of the latest attribution to it
     subject: int = -1  # offset of the latest time it opened a sentence or spoke
+    titles: list[str] = field(default_factory=list)  # titles and descriptions, as written
+    forms: set[str] = field(default_factory=set)  # every name it was given, as written
+    audiences: set[str] = field(default_factory=set)  # whom it spoke to, when the text says
+
+    def describe(self, phrase: _Phrase | None) -> None:
+        """Keep a phrase's title or description ("the spokesperson for ..."), once; a bare
+        title word already inside a longer one ("minister") is left out."""
+        if phrase is None:
+            return
+        if phrase.kind == "role" and phrase.head not in _TITLE_OR_ORG_WORDS:
+            return  # "Asif's", "this decision": a reference, not a description
+        if phrase.kind == "name" and not phrase.titled:
+            return  # "I am summarizing briefly because <name>": words before a name, no title
+        words = list(phrase.title)
+        if words and _is_possessive(words[-1]):
+            return  # "Imran Khan's (party)": an owner, not a title
+        while words and (words[0].lower() in _DETERMINERS or _role_word(words[0]) in _HONORIFICS
+                         or words[0].lower() in _BREAK_WORDS or _CUE.fullmatch(words[0])):
+            words.pop(0)  # "said coach", "of head coach": the title starts after them
+        while words and _role_word(words[-1]) in _HONORIFICS:
+            words.pop()
+        title = " ".join(words)
+        if not _role_words(words) & _TITLE_OR_ORG_WORDS:
+            return  # "—", "said": no title word left
+        if title and not any(title.lower() in known.lower() for known in self.titles):
+            self.titles = [known for known in self.titles if known.lower() not in title.lower()]
+            self.titles.append(title)
 
 
 def _is_surely_person(entity: _Entity) -> bool:
@@ -562,6 +667,12 @@ class _Registry:
                 self.entities.append(entity)
         if entity is None:
             return None
+        if phrase.kind == "name":
+            entity.forms.add(" ".join(phrase.words))
+        if entity.alias:
+            entity.forms.add(entity.alias)
+        entity.describe(phrase if phrase.kind != "pronoun" else None)
+        entity.describe(apposition)
         if not entity.is_org:
             self.known.update(entity.words)
         if entity.alias:
@@ -605,7 +716,13 @@ class _Registry:
         return entity
 
     def _by_role(self, phrase: _Phrase) -> _Entity | None:
-        """The entity titled or named by the role's head, with the most shared modifiers."""
+        """The entity titled or named by the role's head, with the most shared modifiers; a
+        name inside the role comes first ("Khan's PTI party" is the PTI)."""
+        for word in phrase.words[1:]:
+            if _is_name_word(word) and not _is_possessive(word):
+                named = self._by_name(_Phrase("name", (word,)))
+                if named is not None:
+                    return named
         candidates = [
             entity for entity in self.entities
             if phrase.head in entity.heads or phrase.head in entity.words
@@ -681,16 +798,24 @@ def _attribute(
     """
     opening = _clause_subject(text, start, end, quotes)
     if opening is not None:
-        registry.resolve(opening.phrase, start, create=_is_notable(opening.phrase), subject=True)
+        subject = registry.resolve(
+            opening.phrase, start, create=_is_notable(opening.phrase), subject=True
+        )
+        audience = _audience(text, start, end, quotes) if subject is not None else None
+        if audience:  # "Speaking to Sky News, Asif was asked ...": Asif spoke to Sky News
+            subject.audiences.add(audience)
     quoted = bool(quotes.within(start, end))
     has_cue = False
     finite: list[tuple[re.Match[str], _Slot]] = []
     participles: list[tuple[re.Match[str], _Slot]] = []
     for cue in _CUE.finditer(text, start, end):
-        if quotes.at(cue.start()) is not None or not _is_cue(text, start, cue, quoted):
+        if quotes.at(cue.start()) is not None:
+            continue
+        form = _cue_form(text, start, cue, quoted)
+        if form is None:
             continue
         has_cue = True
-        if cue["participle"]:
+        if form == "participle":
             slot = _clause_subject(text, start, cue.start(), quotes)
             if slot is not None:
                 participles.append((cue, slot))
@@ -703,7 +828,7 @@ def _attribute(
         _scan_mentions(text, scanned, slot.start, quotes, registry)
         scanned = max(scanned, slot.start)
         # A participle's subject is read loosely, so it names no one new ("Shipping agents").
-        create = not cue["participle"] or _is_notable(slot.phrase)
+        create = (cue, slot) in finite or _is_notable(slot.phrase)
         entity = registry.resolve(
             slot.phrase, slot.start, slot.apposition, create=create, subject=True
         )
@@ -715,16 +840,26 @@ def _attribute(
     return None, has_cue
 
 
-def _is_cue(text: str, start: int, cue: re.Match[str], quoted: bool) -> bool:
-    """Rule out passives ("was told"), infinitives ("to say") and weak verbs out of context."""
+def _cue_form(
+    text: str, start: int, cue: re.Match[str], quoted: bool
+) -> Literal["finite", "participle"] | None:
+    """How a cue reads: a finite verb (or "according to"), a participle after a comma, or no cue.
+
+    Rules out passives ("was told"), infinitives ("to say") and weak verbs out of context; a
+    participle after "is"/"was" is a finite verb ("is telling reporters").
+    """
     previous = _words_before(text, start, cue.start(), 1)
-    if previous and previous[0].lower() in _PASSIVE_OR_INFINITIVE and not cue["according"]:
-        return False
+    before = previous[0].lower() if previous else ""
+    if cue["participle"] and before in _PROGRESSIVE:
+        return "finite"
+    if before in _PASSIVE_OR_INFINITIVE and not cue["according"]:
+        return None
     if cue["weak"]:
-        return quoted or _THAT_OR_COLON.match(text, cue.end()) is not None
+        return "finite" if quoted or _THAT_OR_COLON.match(text, cue.end()) else None
     if cue["participle"]:
-        return text[max(start, cue.start() - 3) : cue.start()].rstrip().endswith(",")
-    return True
+        after_comma = text[max(start, cue.start() - 3) : cue.start()].rstrip().endswith(",")
+        return "participle" if after_comma else None
+    return "finite"
 
 
 def _words_before(text: str, start: int, at: int, count: int) -> list[str]:
@@ -766,9 +901,17 @@ def _subject_before(left: str, start: int, end: int) -> _Slot | None:
         appositive = True
     if not parts:
         return None
+    words = parts[-1].split()
+    # "... a day after Foreign Minister Ishaq Dar expressed": the verb's subject is in the
+    # clause the subordinator opens.
+    opening = max((i for i, word in enumerate(words[:-1]) if word.lower() in _SUBORDINATORS),
+                  default=-1)
+    if opening >= 0 and not appositive:
+        parts[-1] = " ".join(words[opening + 1 :])
     last = _analyse(parts[-1])
     if appositive and len(parts) >= 2:
-        before = _analyse(parts[-2])
+        last = last or _indefinite_role(parts[-1])
+        before = _analyse(parts[-2]) or _indefinite_role(parts[-2])
         if last is not None and last.kind == "name":
             role = before if before is not None and before.kind == "role" else None
             return _Slot(last, start, end, role)
@@ -776,6 +919,16 @@ def _subject_before(left: str, start: int, end: int) -> _Slot | None:
             role = last if last is not None and last.kind == "role" else None
             return _Slot(before, start, end, role)
     return _Slot(last, start, end) if last is not None else None
+
+
+def _indefinite_role(part: str) -> _Phrase | None:
+    """An appositive description with an indefinite article ("a military affairs expert",
+    "another official"), read as a role."""
+    first, _, rest = part.partition(" ")
+    if first.lower() not in ("a", "an", "another") or not rest:
+        return None
+    phrase = _analyse(f"the {rest}")
+    return phrase if phrase is not None and phrase.kind == "role" else None
 
 
 def _phrase_after(text: str, at: int, end: int, slot_start: int) -> _Slot | None:
@@ -990,3 +1143,25 @@ def _carry_quotations(
             found[index] = carried
             for quote in overlapping:  # a quotation may run on into the next sentence
                 by_chain.setdefault(quote.chain, carried)
+
+
+# --- statement records ------------------------------------------------------------------------
+
+
+def statements_in(
+    attributions: dict[tuple[int, int], Attribution],
+    sentences: Sequence[tuple[int, int]],
+    clipped: Sequence[tuple[int, int]],
+) -> tuple[Statement, ...]:
+    """The statement records of a chunk: its attributed `sentences` (article spans), each with
+    its span `clipped` to the chunk, so a record's text is always inside the chunk."""
+    found = []
+    for span, (start, end) in zip(sentences, clipped, strict=True):
+        attribution = attributions.get(span)
+        if attribution is not None:
+            found.append(Statement(
+                start=start, end=end, speaker=attribution.speaker, kind=attribution.kind,
+                cue=attribution.cue, roles=attribution.roles, aliases=attribution.aliases,
+                audience=attribution.audience, organisation=attribution.organisation,
+            ))
+    return tuple(found)

@@ -1,9 +1,10 @@
 """The attribution that opens a group of quoted sentences ("X, according to Outlet (date): "),
 written and read back in one place.
 
-An attribution is built only from citation metadata (speaker, outlet, date), never from the
-passage, so it adds no claim to an extractive answer; the sentences after it stay verbatim.
-The follow-up rewrite reads the speakers back out of an earlier answer, so "he" in the next
+An attribution is built only from citation metadata (speaker, role, outlet, date), never from
+the passage, so it adds no claim to an extractive answer; the sentences after it stay verbatim.
+An article of no known outlet is named by its date and title, never by its file's name. The
+follow-up rewrite reads the speakers back out of an earlier answer, so "he" in the next
 question can become the person the answer quoted.
 """
 
@@ -15,20 +16,35 @@ from collections import Counter
 
 from rag.question import names_in
 
-# Starts the answer, or follows the previous sentence's "[n] " marker.
-_ATTRIBUTED = re.compile(r"(?:^|(?<=\] ))(?P<speaker>[^,:\[\]\n]{2,80}), according to [^:\n]+: ")
+# Starts the answer, or follows the previous sentence's "[n] " marker: the speaker, maybe a
+# role in parentheses and an audience ("speaking to Sky News"), then the outlet.
+_ATTRIBUTED = re.compile(
+    r"(?:^|(?<=\] ))(?P<speaker>[^,:()\[\]\n]{2,80}?)(?: \([^()\n]{1,120}\))?"
+    r"(?:, speaking to [^,:\n]{1,80})?, according to [^:\n]+: "
+)
+
+
+def outlet_phrase(source: str | None, published: dt.date | None,
+                  title: str | None = None) -> str | None:
+    """How prose names where an article appeared: "Arab News (2024-03-17)"; with no known
+    outlet, "an article of 17 March 2024, “<title>”"; None when nothing is known."""
+    if source:
+        return f"{source} ({published.isoformat()})" if published else source
+    day = f"{published.day} {published:%B %Y}" if published else None
+    if title:
+        return f"an article of {day}, “{title}”" if day else f"an article, “{title}”"
+    return f"an article of {day}" if day else None
 
 
 def attribution(speaker: str | None, source: str | None, published: dt.date | None,
                 title: str | None = None) -> str:
     """The opening of a group: who spoke (when the article says), where, and when.
 
-    The outlet is the article's source, or its quoted title when the source is unknown; with
-    neither, only the speaker is named, and with nothing known there is no attribution.
+    The outlet is the article's source, or its date and quoted title when the source is
+    unknown (`outlet_phrase`); with neither, only the speaker is named, and with nothing known
+    there is no attribution.
     """
-    outlet = source or (f"“{title}”" if title else None)
-    if outlet and published:
-        outlet = f"{outlet} ({published.isoformat()})"
+    outlet = outlet_phrase(source, published, title)
     if speaker and outlet:
         return f"{speaker}, according to {outlet}: "
     if outlet:

@@ -121,6 +121,18 @@ class Corpus(Sequence[Chunk]):
         """The codes of these outlet names (names not held are left out)."""
         return np.flatnonzero(np.isin(self.sources, list(names)))
 
+    def positions_holding(self, needle: bytes) -> list[int]:
+        """The rows whose record (the chunk's JSON) contains `needle`, in order: one scan of
+        the records, no record parsed."""
+        found: list[int] = []
+        begins = self._bounds[:, 0]
+        at = self._records.find(needle)
+        while at >= 0:
+            row = int(np.searchsorted(begins, at, side="right")) - 1
+            found.append(row)
+            at = self._records.find(needle, int(self._bounds[row, 1]))
+        return found
+
     def present_sources(self) -> set[str]:
         """Every outlet at least one held chunk names."""
         return {str(s) for s in self.sources[np.unique(self.source)] if s}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from rag.answer import answer_extractive
+import numpy as np
+
+from rag.answer import answer_extractive, contexts_of
 from rag.config import Settings
 from rag.embeddings import Encoder, encoder_for, question_encoder_for
 from rag.followup import llm_standalone_question, standalone_question
@@ -16,6 +18,8 @@ from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
 from rag.retrieve import Retriever
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
+from rag.speech import asks_who_said_what, find_statements, speech_answer
+from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
 
 
@@ -38,6 +42,7 @@ class Engine:
         self.attribute = attribute
         self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings, attribute)
                     if settings.llm_configured else None)
+        self._statement_cache: dict[int, StatementIndex] = {}
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
             mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -50,7 +55,15 @@ class Engine:
         question, use_llm = self._checked(question, mode, history or [])
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
+        spoken = None if use_llm else self._answer_speech(question, filters)
+        if spoken is not None and not spoken.abstained:
+            return spoken.model_copy(update={"standalone_question": question,
+                                             "timings_ms": _timings(began, began)})
         result = self.retriever.search(question, top_k, filters)
+        if spoken is not None:  # an abstention still shows what the search found
+            return spoken.model_copy(update={
+                "standalone_question": question, "contexts": contexts_of(result.hits),
+                "timings_ms": _timings(began, time.perf_counter())})
         retrieved = time.perf_counter()
         answer = (self._answer_llm(question, result.hits) if use_llm
                   else self._answer_extractive(question, result.hits))
@@ -130,6 +143,33 @@ class Engine:
             raise InvalidRequest("mode 'llm' needs an LLM: set RAG_LLM_BASE_URL or "
                                  "OPENAI_API_KEY (mode 'auto' falls back to extractive)")
         return question, mode != "extractive" and self.llm is not None
+
+    def statements(self) -> StatementIndex:
+        """Every statement of the current snapshot, by speaker (built on first use)."""
+        return for_corpus(self.retriever.refresh().corpus, self._statement_cache)
+
+    def find_statements(self, speaker: str | None = None, topic: str | None = None,
+                        filters: Filters | None = None) -> list[Said]:
+        """Statement records by speaker, topic and filters (`rag.speech.find_statements`)."""
+        snapshot = self.retriever.refresh()
+        held = self.settings.sentence_vectors and snapshot.sentences.held
+        return find_statements(self.statements(), snapshot.lexical, speaker, topic, filters,
+                               self._embed if held else None,
+                               snapshot.sentences.cosines if held else None)
+
+    def _embed(self, text: str) -> np.ndarray:
+        return self.question_encoder.embed([text])[0]
+
+    def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
+        """The answer from statements to a question about what someone said, or None for
+        any other question (`rag/speech.py`)."""
+        if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
+            return None  # no statement is read for other questions
+        snapshot = self.retriever.refresh()
+        held = self.settings.sentence_vectors and snapshot.sentences.held
+        return speech_answer(question, self.statements(), snapshot.lexical,
+                             self._embed if held else None,
+                             snapshot.sentences.cosines if held else None, filters)
 
     def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
         return answer_extractive(question, hits, self.retriever.lexical,

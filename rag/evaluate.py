@@ -6,11 +6,18 @@ Datasets come in three shapes, all read into `EvalItem`s: the project's JSONL
 and CLAP-NQ records (`{id, input, passages, output: [{answer, selected_sentences}]}`, an empty
 answer meaning unanswerable). Evidence matches as MultiHop-RAG's scoring does: spaces and
 newlines removed from both sides, then a substring test.
+
+A *statements* set (rows with `speaker` and `gold`: phrases of the speaker's statements, as in
+`dev_statements.jsonl`) is also scored on who said what: statement recall (the share of gold
+phrases the answer's quotes hold), statement precision (the share of cited quotes that are the
+asked speaker's: the citation names that speaker, or the quote holds a gold phrase) and
+abstention on rows whose speaker said nothing on the topic.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +38,13 @@ class EvalItem(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     answer: str | None = None
     question_type: str | None = None
+    speaker: str | None = Field(None, description="A statements row: who the answer must quote.")
+    gold: list[str] | None = Field(None, description="A statements row: phrases of that "
+                                                     "speaker's statements the answer must quote.")
+
+    @property
+    def is_statement(self) -> bool:
+        return self.gold is not None
 
 
 class QuestionResult(BaseModel):
@@ -48,6 +62,11 @@ class QuestionResult(BaseModel):
     citations_with_evidence: int = 0
     grounding: float | None = None
     answer_correct: bool | None = None
+    gold_phrases: int = 0  # statements rows: gold phrases, and how many the quotes hold
+    gold_quoted: int = 0
+    quotes: int = 0  # statements rows: cited quotes, and how many are the asked speaker's
+    quotes_by_speaker: int = 0
+    is_statement: bool = False
     latency_ms: float
 
 
@@ -99,7 +118,9 @@ def score(item: EvalItem, response: dict[str, Any], latency_ms: float) -> Questi
     abstained = bool(response.get("abstained"))
     result = QuestionResult(id=item.id, question_type=item.question_type,
                             answerable=item.answerable, abstained=abstained,
-                            latency_ms=latency_ms)
+                            latency_ms=latency_ms, is_statement=item.is_statement)
+    if item.is_statement:
+        _score_statements(item, response, result)
     if not item.answerable:
         return result
     passages = [c["text"] for c in response.get("contexts", [])]
@@ -119,6 +140,36 @@ def score(item: EvalItem, response: dict[str, Any], latency_ms: float) -> Questi
         result.answer_correct = (normalise_answer(item.answer)
                                  in normalise_answer(response.get("answer", "")))
     return result
+
+
+def _score_statements(item: EvalItem, response: dict[str, Any], result: QuestionResult) -> None:
+    """Fill in a statements row's counts (see the module docstring)."""
+    gold = [squash(g) for g in item.gold or [] if g.strip()]
+    quotes = [] if result.abstained else response.get("citations", [])
+    flat = [squash(c.get("quote") or c.get("text", "")) for c in quotes]
+    result.gold_phrases = len(gold) if item.answerable else 0
+    result.gold_quoted = sum(any(g in q for q in flat) for g in gold) if item.answerable else 0
+    result.quotes = len(quotes)
+    result.quotes_by_speaker = sum(
+        any(g in q for g in gold) or speaker_matches(item.speaker, c.get("speaker"))
+        for c, q in zip(quotes, flat, strict=True))
+
+
+_PARENTHESES = re.compile(r"\s*\((?P<inner>[^)]*)\)")
+
+
+def speaker_matches(gold: str | None, cited: str | None) -> bool:
+    """Whether a citation's speaker is the gold speaker: a statements set names a speaker once
+    ("Khawaja Muhammad Asif", "Pakistan Tehreek-e-Insaf (PTI)"); a citation may give the
+    same family name, the acronym in parentheses, or the name without it."""
+    if not gold or not cited:
+        return False
+    names = {_PARENTHESES.sub("", gold).strip().lower()}
+    names |= {m["inner"].strip().lower() for m in _PARENTHESES.finditer(gold)}
+    wanted = {_PARENTHESES.sub("", cited).strip().lower()}
+    wanted |= {m["inner"].strip().lower() for m in _PARENTHESES.finditer(cited)}
+    return bool(names & wanted) or any(a.split()[-1] == b.split()[-1]
+                                       for a in names for b in wanted if a and b)
 
 
 def run(items: list[EvalItem], ask: Callable[[str], dict[str, Any]],
@@ -170,9 +221,26 @@ def summarise(results: list[QuestionResult], grounding_method: str = "") -> dict
         "false_abstention": _mean([float(r.abstained) for r in answerable]),
         "answer_accuracy": _mean([float(r.answer_correct) for r in answered
                                   if r.answer_correct is not None]),
+        **_statement_figures([r for r in results if r.is_statement]),
         "latency_p50_ms": _percentile(latencies, 0.50),
         "latency_p95_ms": _percentile(latencies, 0.95),
         "latency_p99_ms": _percentile(latencies, 0.99),
+    }
+
+
+def _statement_figures(results: list[QuestionResult]) -> dict[str, float | None]:
+    """Statement recall and precision (pooled over phrases and quotes) and abstention on
+    no-statement rows; None for each when the set has no statements rows."""
+    phrases = sum(r.gold_phrases for r in results)
+    quotes = sum(r.quotes for r in results if r.answerable and not r.abstained)
+    return {
+        "statement_recall": round(sum(r.gold_quoted for r in results) / phrases, 4)
+        if phrases else None,
+        "statement_precision": round(sum(r.quotes_by_speaker for r in results
+                                         if r.answerable and not r.abstained) / quotes, 4)
+        if quotes else None,
+        "statement_abstention": _mean([float(r.abstained) for r in results
+                                       if not r.answerable]),
     }
 
 

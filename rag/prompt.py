@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 
 import prompts
-from rag.schemas import Hit
+from rag.schemas import Chunk, Hit
+
+_OPENING_WORDS = 10  # of a sentence, to say which one a statement record is
 
 
 def fence(number: int, hit: Hit) -> str:
@@ -21,7 +23,26 @@ def fence(number: int, hit: Hit) -> str:
                   "date": chunk.published.isoformat() if chunk.published else None}
     tag = " ".join(f'{name}="{html.escape(value, quote=True)}"'
                    for name, value in attributes.items() if value)
-    return f"<source {tag}>\n{chunk.text.replace('<', '&lt;')}\n</source>"
+    body = chunk.text + statements_note(chunk)
+    return f"<source {tag}>\n{body.replace('<', '&lt;')}\n</source>"
+
+
+def statements_note(chunk: Chunk) -> str:
+    """The chunk's statement records, one line each after its text: who said which sentence
+    (by its opening words), in what role, directly or reported, and to whom."""
+    if not chunk.statements:
+        return ""
+    lines = ["", "Statements in this passage (who said which sentence):"]
+    for record in chunk.statements:
+        sentence = chunk.text[record.start - chunk.start : record.end - chunk.start].split()
+        opening = " ".join(sentence[:_OPENING_WORDS]) + (" …" if len(sentence) > _OPENING_WORDS
+                                                         else "")
+        details = [record.roles[0]] if record.roles else []
+        details.append(f"{record.kind}, {record.cue}")
+        if record.audience:
+            details.append(f"to {record.audience}")
+        lines.append(f"- {record.speaker} ({'; '.join(details)}): {opening}")
+    return "\n".join(lines)
 
 
 def answer_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:

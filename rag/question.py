@@ -45,11 +45,16 @@ _SPEECH_VERB = (
 _SPEECH = re.compile(
     r"\b(?:did|does|do|has|have|had|will|would|was|is|can|could)\s+"
     r"(?P<subject>(?:[^\s?,;]+\s+){0,7}?[^\s?,;]+)\s+(?:been\s+)?"
-    rf"{_SPEECH_VERB}\b(?P<rest>[^?]*)",
+    rf"(?P<verb>{_SPEECH_VERB})\b(?P<rest>[^?]*)",
     re.IGNORECASE,
 )
+_TELL = re.compile(r"tell|tells|told|telling", re.IGNORECASE)
+# "Who said that ...?", "Who warned about ...?": a speech question without a subject.
+_WHO = re.compile(rf"^\s*who\s+(?:has\s+|had\s+)?{_SPEECH_VERB}\b(?P<rest>[^?]*)",
+                  re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording to\s+(?P<subject>[^,?]+?)\s*(?:,|\?|$)(?P<rest>[^?]*)",
                         re.IGNORECASE)
+_DANGLING = frozenset({"about", "on", "regarding", "concerning", "over", "that", "it", "so"})
 _TOPIC = re.compile(r"\b(?:about|regarding|concerning|on|over)\s+(?P<topic>.+)", re.IGNORECASE)
 
 
@@ -73,6 +78,7 @@ class Speech:
     subject: str
     topic: str | None
     names: list[str] = field(default_factory=list)
+    audience: str | None = None  # "What did Asif tell <Sky News>?"
 
     @property
     def person(self) -> str | None:
@@ -96,9 +102,31 @@ def speech_of(question: str) -> Speech | None:
     if subject.lower() in QUESTION_WORDS:  # "What did what say" is no reading at all
         return None
     rest = match.group("rest").strip(" ,.?")
+    audience = None
+    if "verb" in match.groupdict() and _TELL.fullmatch(match.group("verb")):
+        told = names_in(rest)
+        if told and rest.startswith(told[0]):  # "tell Sky News about ..."
+            audience = told[0]
+            rest = rest[len(audience):].strip(" ,.?")
     about = _TOPIC.search(rest)
     topic = (about.group("topic") if about else rest).strip(" ,.?") or None
-    return Speech(subject=subject, topic=topic, names=names_in(subject))
+    if topic and topic.lower() in _DANGLING:  # "What did S tell Sky News about?"
+        topic = None
+    return Speech(subject=subject, topic=topic, names=names_in(subject), audience=audience)
+
+
+def who_said(question: str) -> str | None:
+    """The topic of a "Who said ...?" question ("that terrorism fell", "about the border"),
+    or None when the question is not one."""
+    match = _WHO.match(question)
+    if match is None:
+        return None
+    rest = match.group("rest").strip(" ,.?")
+    about = _TOPIC.match(rest)
+    topic = (about.group("topic") if about else rest.removeprefix("that ")).strip(" ,.?")
+    if topic.lower() in QUESTION_WORDS or topic.lower() in _DANGLING:  # "Who said what?"
+        return None
+    return topic or None
 
 
 def family_name(name: str) -> str:

@@ -41,6 +41,28 @@ class Article(BaseModel):
     )
 
 
+class Statement(BaseModel):
+    """A sentence an article attributes to someone: who, how, to whom (`index/speakers.py`).
+
+    `start`/`end` are the sentence's article offsets (within its chunk); `speaker` is the name
+    the article gives, `roles` and `aliases` the titles and other names it uses for them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+    speaker: str
+    kind: Literal["direct", "reported"] = Field(
+        description="direct: the sentence quotes the speaker; reported: it paraphrases them.")
+    cue: str = Field(description="The reporting verb or phrase: said, told, according to ...")
+    roles: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    audience: str | None = Field(None, description="Whom it was said to, when the text says "
+                                                   "(told Sky News).")
+    organisation: bool = False
+
+
 class Chunk(BaseModel):
     """A passage of an article; `text == article.text[start:end]` always holds."""
 
@@ -61,6 +83,9 @@ class Chunk(BaseModel):
     )
     speakers: tuple[str | None, ...] = Field(
         default=(), description="Who spoke each sentence (None: reports no speech), or empty."
+    )
+    statements: tuple[Statement, ...] = Field(
+        default=(), description="The chunk's attributed sentences as statement records."
     )
 
     def speaker_of(self, start: int, end: int) -> str | None:
@@ -278,3 +303,7 @@ class Answer(BaseModel):
         None, description="What was searched: the question, rewritten to stand alone when "
                           "it followed earlier turns of a conversation."
     )
+    abstention_reason: Literal["not_a_speaker", "no_statement_on_topic"] | None = Field(
+        None, description="Why a question about what someone said was not answered: the "
+                          "articles quote no such speaker, or none of their statements is on "
+                          "the topic (or to the audience) asked about.")

@@ -493,7 +493,15 @@ def _chunk_metadata(chunk: Chunk, sentence_vectors: str | None = None) -> dict[s
         "url": chunk.url,
         "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
         "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
+        "statements": _statements_json(chunk),
     })
+
+
+def _statements_json(chunk: Chunk) -> str | None:
+    """The chunk's statement records as JSON (Chroma metadata holds no lists), or None."""
+    if not chunk.statements:
+        return None
+    return json.dumps([s.model_dump(exclude_defaults=True) for s in chunk.statements])
 
 
 def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
@@ -520,6 +528,7 @@ def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         source=meta.get("source"), published=_date(meta.get("published")), url=meta.get("url"),
         sentences=_spans(meta.get("sentences", "")),
         speakers=tuple(json.loads(meta["speakers"])) if meta.get("speakers") else (),
+        statements=tuple(json.loads(meta["statements"])) if meta.get("statements") else (),
     )
 
 

@@ -145,6 +145,13 @@ def test_commands_beside_a_server_go_through_it(tmp_path: Path, corpus: Path) ->
         assert shown.returncode == 0 and json.loads(shown.stdout)["text"]
         answered = run(["ask", "--json", QUESTION], data, cwd)
         assert answered.returncode == 0 and json.loads(answered.stdout)["citations"]
+        speakers = run(["speakers", "--json"], data, cwd)
+        assert speakers.returncode == 0, speakers.stderr
+        quoted = json.loads(speakers.stdout)
+        assert quoted and all(s["statements"] > 0 for s in quoted)
+        said = run(["statements", "--json", "--speaker", quoted[0]["name"]], data, cwd)
+        assert said.returncode == 0, said.stderr
+        assert {r["speaker"] for r in json.loads(said.stdout)} == {quoted[0]["name"]}
 
         # An edit, a deletion and a prune, through the server.
         strike = next(corpus.glob("*port_strike*"))

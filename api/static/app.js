@@ -248,21 +248,24 @@
     turn.status.querySelector(".status-text").textContent = message;
   }
 
-  /** Render the answer text with each complete [n] as a link to its card. */
+  /** Render the answer text with each complete [n] as a link to its card, and each quoted
+   * speaker's name as a link to what they said. */
   function renderAnswer(turn) {
     const fragment = document.createDocumentFragment();
     const pattern = /\[(\d{1,3})\]/g;
     const checks = markerChecks(turn);
+    const speakers = speakersOf(turn);
     let last = 0;
     let index = 0;
     for (const match of turn.text.matchAll(pattern)) {
       // A marker sits tight against the sentence it closes.
-      fragment.append(turn.text.slice(last, match.index).replace(/[ \t]+$/, ""));
+      fragment.append(...linkSpeakers(turn.text.slice(last, match.index).replace(/[ \t]+$/, ""),
+        speakers));
       fragment.append(markerLink(turn, match[1], checks[index]));
       last = match.index + match[0].length;
       index += 1;
     }
-    fragment.append(turn.text.slice(last));
+    fragment.append(...linkSpeakers(turn.text.slice(last), speakers));
     turn.answer.replaceChildren(fragment);
   }
 
@@ -278,6 +281,36 @@
       for (const marker of verdict.markers || []) checks.push({ verdict, marker });
     }
     return checks;
+  }
+
+  /** The speakers the answer's citations name, longest name first. */
+  function speakersOf(turn) {
+    const names = new Set((turn.citations || []).map((c) => c.speaker).filter(Boolean));
+    return [...names].sort((a, b) => b.length - a.length);
+  }
+
+  /** A link that asks what a speaker said: the page answers it from their statements. */
+  function speakerLink(name) {
+    return el("a", {
+      class: "speaker-link", href: `/?${new URLSearchParams({ q: `What did ${name} say?` })}`,
+      title: `What ${name} said, statement by statement`, text: name,
+    });
+  }
+
+  /** Text with each speaker's name (outside the verbatim quotes' words, by whole name) linked. */
+  function linkSpeakers(text, speakers) {
+    if (!speakers.length || !text) return [text];
+    const escaped = speakers.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const pattern = new RegExp(`(^|[^\\p{L}])(${escaped.join("|")})(?![\\p{L}])`, "gu");
+    const nodes = [];
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      const start = match.index + match[1].length;
+      nodes.push(text.slice(last, start), speakerLink(match[2]));
+      last = start + match[2].length;
+    }
+    nodes.push(text.slice(last));
+    return nodes;
   }
 
   function markerLink(turn, number, check) {
@@ -340,7 +373,8 @@
     passage(citation));
     if (citation.speaker) {
       card.append(el("div", { class: "card-foot" },
-        el("span", {}, "Highlighted words attributed to ", el("strong", { text: citation.speaker }))));
+        el("span", {}, "Highlighted words attributed to ",
+          el("strong", {}, speakerLink(citation.speaker)))));
     }
     return card;
   }

@@ -141,7 +141,8 @@ def test_a_follow_up_is_answered_about_the_same_person(client: OpenAI) -> None:
     assert any(INDIA in c["quote"] for c in citations), content
     india = next(c for c in citations if INDIA in c["quote"])
     assert india["speaker"] == "Khawaja Muhammad Asif"
-    assert f"Khawaja Muhammad Asif, according to {india['source']}" in content
+    assert f"Khawaja Muhammad Asif (Pakistan’s Defense Minister), according to {india['source']}" \
+        in content
 
 
 # ---- with an LLM configured (the scripted OpenAI-compatible server) ------------------------

@@ -22,10 +22,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_index_ask_list_show_delete(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["index", str(EXAMPLES), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert len(first["added"]) == 9 and first["chunks_added"] > 0 and not first["skipped"]
+    assert len(first["added"]) == 12 and first["chunks_added"] > 0 and not first["skipped"]
 
     assert main(["index", str(EXAMPLES)]) == 0
-    assert "0 added (0 chunks), 9 unchanged" in capsys.readouterr().out
+    assert "0 added (0 chunks), 12 unchanged" in capsys.readouterr().out
 
     assert main(["ask", "How many dockworkers walked off the job at Port Averin?"]) == 0
     out = capsys.readouterr().out

@@ -180,8 +180,8 @@ def test_filters_come_from_the_facets_and_narrow_the_search(browser_page: Browse
     browser_page.open()
     outlet = page.get_by_label("Outlet")
     expect(outlet.locator("option")).to_have_count(3)  # all, Northwind Wire, The Averin Ledger
-    expect(page.locator("#articles li")).to_have_count(9)
-    expect(page.locator("#article-count")).to_have_text("(9)")
+    expect(page.locator("#articles li")).to_have_count(12)
+    expect(page.locator("#article-count")).to_have_text("(12)")
     assert page.get_by_label("From").get_attribute("min") == "2025-03-03"
     assert page.get_by_label("To").get_attribute("max") == "2025-11-12"
 
@@ -278,4 +278,42 @@ def test_screenshots(browser_page: BrowserPage, scheme: str) -> None:
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"), animations="disabled",
                         caret="hide")
+    assert browser_page.errors == []
+
+
+def test_a_speech_answer_links_its_speaker_to_their_statements(
+        browser_page: BrowserPage) -> None:
+    """Who said what: speaker names in the answer and on the cards ask what they said; an
+    article of no known outlet says so; the screenshot is in docs/screenshots/."""
+    page = browser_page.page
+    question = "What did Ostmark's foreign minister say about the Kessa Pass?"
+    browser_page.open(f"/?q={quote(question)}")
+    # The first such question gathers the statements and loads the place names: a moment more.
+    expect(last_turn(page).locator("[data-answer]")).to_have_attribute("data-state", "done",
+                                                                        timeout=30_000)
+    turn = last_turn(page)
+    answer = turn.locator("[data-answer]")
+    expect(answer).to_contain_text("also reported by The Averin Ledger")
+    links = answer.locator("a.speaker-link")
+    expect(links.first).to_have_text("Livia Varnholt")
+    says = "/?" + urlencode({"q": "What did Livia Varnholt say?"})
+    expect(links.first).to_have_attribute("href", says)
+    card_link = turn.locator(".card-foot a.speaker-link").first
+    expect(card_link).to_have_text("Livia Varnholt")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "statements-desktop-light.png"),
+                    animations="disabled", caret="hide")
+
+    card_link.click()
+    wait_for_answer(page)
+    turn = last_turn(page)
+    expect(turn.get_by_role("heading", name="What did Livia Varnholt say?")).to_be_visible()
+    speakers = {text for text in turn.locator(".card-foot strong").all_text_contents()}
+    assert speakers == {"Livia Varnholt"}
+
+    browser_page.open(f"/?q={quote('What did Calloway say about the flood barriers?')}")
+    wait_for_answer(page)
+    expect(last_turn(page).locator(".card-outlet").first).to_have_text("Unknown outlet")
     assert browser_page.errors == []

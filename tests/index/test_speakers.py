@@ -150,7 +150,8 @@ def test_rate_decision_speakers() -> None:
 def test_x_said() -> None:
     text = "Transport Minister Rafael Achterberg said the government would not intervene."
     (found,) = attributions(text)
-    assert found == Attribution(0, len(text), "Rafael Achterberg", "said")
+    assert found == Attribution(0, len(text), "Rafael Achterberg", "said",
+                                roles=("Transport Minister",))
 
 
 def test_said_x_the_role_of_place() -> None:
@@ -255,3 +256,66 @@ def test_attributions_are_frozen_and_point_at_sentences() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         found[0].speaker = "someone else"  # type: ignore[misc]
     assert attribute_speakers("", []) == []
+
+
+# --- statement details: direct or reported, roles, aliases, audience ---------------------------
+
+
+def test_a_statement_says_direct_or_reported_and_to_whom() -> None:
+    text = ('Speaking to Radio Selmarq, Foreign Minister Livia Varnholt said the talks would '
+            'resume. "Our door is open, and our negotiators are ready," she said. '
+            'She described the offer as "fair."')
+    found = {text[a.start:a.end].split()[0]: a for a in attributions(text)}
+    assert found["Speaking"].kind == "reported" and found['"Our'].kind == "direct"
+    assert found["She"].kind == "reported"  # two quoted words are not a direct quotation
+    assert {a.audience for a in found.values()} == {"Radio Selmarq"}
+    assert found["Speaking"].roles == ("Foreign Minister",)
+
+
+def test_an_audience_is_named_never_described_or_quoted() -> None:
+    told = 'Asif told reporters in Sialkot that talks had failed. Asif told Dawn News: "No."'
+    audiences = [a.audience for a in attributions(told)]
+    assert audiences == ["Dawn News", "Dawn News"]  # one named audience for the article
+    inside = 'Zazi said: "We have repeatedly told Pakistan to provide evidence."'
+    assert [a.audience for a in attributions(inside)] == [None]
+
+
+def test_roles_and_aliases_are_kept_as_the_article_gives_them() -> None:
+    text = ("Abdul Matin Qani, the spokesperson for the Ministry of Interior, pledged support. "
+            "Sadiq Shinwari, a military affairs expert, told TOLOnews: \"It is good.\" "
+            "The military's media wing, Inter-Services Public Relations (ISPR), said it was "
+            "ready. ISPR said the drills went well.")
+    by_speaker = {a.speaker: a for a in attributions(text)}
+    assert by_speaker["Abdul Matin Qani"].roles == ("spokesperson for the Ministry of Interior",)
+    assert by_speaker["Sadiq Shinwari"].roles == ("military affairs expert",)
+    ispr = by_speaker["Inter-Services Public Relations"]
+    assert ispr.aliases == ("ISPR",) and ispr.organisation
+
+
+@pytest.mark.parametrize(("text", "speaker", "cue"), [
+    ("Kabul denies the allegations and has assured Islamabad of its help.", "Kabul", "denies"),
+    ("The Florida senator Marco Ruiz is telling reporters that he will win.", "Marco Ruiz",
+     "telling"),
+    ("Asif's allegations come a day after Foreign Minister Ishaq Dar expressed his preference "
+     "for closer ties.", "Ishaq Dar", "expressed"),
+    ("''We will win,'' Mr. Cruz wrote.", "Cruz", "wrote"),
+])
+def test_more_of_how_news_reports_speech(text: str, speaker: str, cue: str) -> None:
+    (found,) = attributions(text)
+    assert (found.speaker, found.cue) == (speaker, cue)
+
+
+def test_a_name_inside_a_role_and_a_pronoun_after_it() -> None:
+    text = ("Imran Khan's Pakistan Tehreek-e-Insaf (PTI) party was blamed. Khan's PTI party "
+            "condemned the attack in a statement. It demanded the government take action.")
+    found = attributions(text)
+    assert [a.speaker for a in found] == ["Pakistan Tehreek-e-Insaf"] * 2
+    assert [a.cue for a in found] == ["condemned", "demanded"]
+
+
+def test_a_role_is_a_title_never_the_words_before_a_name() -> None:
+    text = ("I am summarizing briefly because Gary Wang said the code was changed. "
+            "Chelsea said coach Mauricio Pochettino would stay, said head coach Pochettino.")
+    roles = {a.speaker: a.roles for a in attributions(text)}
+    assert roles.get("Gary Wang", ()) == ()
+    assert all(not role.startswith(("said", "of ")) for r in roles.values() for role in r)

@@ -302,4 +302,5 @@ def test_asifs_words_on_india_come_first(news_services: Services) -> None:
     first = answer.citations[0]
     assert "India wants to engage Pakistan on both borders" in first.quote
     assert first.speaker == "Khawaja Muhammad Asif"
-    assert answer.answer.startswith("Khawaja Muhammad Asif, according to Daily Sabah: ")
+    assert answer.answer.startswith(
+        "Khawaja Muhammad Asif (Pakistan’s Defense Minister), according to Daily Sabah: ")

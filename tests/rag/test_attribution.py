@@ -15,8 +15,11 @@ def test_an_attribution_names_who_where_and_when_as_far_as_known() -> None:
     assert attribution("Khawaja Muhammad Asif", "Daily Sabah", None) == \
         "Khawaja Muhammad Asif, according to Daily Sabah: "
     assert attribution(None, "TOLOnews", DAY) == "According to TOLOnews (2024-03-17): "
+    # No known outlet: the article is named by its date and title, never by a file name.
     assert attribution(None, None, DAY, title="Terrorism Down") == \
-        "According to “Terrorism Down” (2024-03-17): "
+        "According to an article of 17 March 2024, “Terrorism Down”: "
+    assert attribution(None, None, None, title="Terrorism Down") == \
+        "According to an article, “Terrorism Down”: "
     assert attribution("Asif", None, None) == "Asif: "
     assert attribution(None, None, None) == ""
 
@@ -29,6 +32,14 @@ def test_speakers_are_read_back_most_named_first() -> None:
               + attribution("Khawaja Muhammad Asif", "Arab News", DAY) + "Terror. [5]")
     assert speakers_named(answer) == ["Khawaja Muhammad Asif", "Khwaja M Asif",
                                       "Abdul Matin Qani"]
+
+
+def test_speakers_are_read_back_past_their_role_and_audience() -> None:
+    answer = (attribution("Khawaja Muhammad Asif (Defence Minister), speaking to Sky News",
+                          "India Today", DAY) + "We did. [1] "
+              + attribution("Abdul Matin Qani (spokesperson for the Ministry of Interior)",
+                            "TOLOnews", None) + "We do not. [2]")
+    assert speakers_named(answer) == ["Khawaja Muhammad Asif", "Abdul Matin Qani"]
 
 
 def test_text_that_is_no_attribution_names_no_one() -> None:

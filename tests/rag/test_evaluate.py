@@ -96,3 +96,30 @@ def test_the_three_dataset_shapes(tmp_path: Path) -> None:
     first, null = load_dataset(multihop)
     assert (first.evidence, first.answerable, null.answerable) == (["f1", "f2"], True, False)
     assert load_dataset(clapnq)[0].answerable is False
+
+
+def test_statement_figures_by_hand() -> None:
+    asked = EvalItem(id="s1", question="What did Asif say?", answerable=True,
+                     speaker="Khawaja Muhammad Asif", gold=["dirty work", "unimpeachable"])
+    silent = EvalItem(id="s2", question="What did Bajwa say?", answerable=False, gold=[])
+    answer = {"abstained": False, "citations": [
+        {"quote": "We have been doing this dirty\nwork", "text": "", "speaker": None},  # gold
+        {"quote": "Terrorism is conducted from there.", "text": "", "speaker": "Asif"},  # his
+        {"quote": "Imran Khan backed the Taliban.", "text": "",
+         "speaker": "Ataullah Tarar"}]}  # not his
+    results = [score(asked, answer, 1.0), score(silent, {"abstained": True}, 1.0),
+               score(silent, {"abstained": False, "citations": [{"quote": "x"}]}, 1.0)]
+    summary = summarise(results)
+    assert summary["statement_recall"] == 0.5  # "unimpeachable" is not quoted
+    assert summary["statement_precision"] == round(2 / 3, 4)
+    assert summary["statement_abstention"] == 0.5
+
+
+def test_statement_speakers_match_by_family_name_or_acronym() -> None:
+    from rag.evaluate import speaker_matches
+
+    assert speaker_matches("Khawaja Muhammad Asif", "Khwaja M Asif")
+    assert speaker_matches("Pakistan Tehreek-e-Insaf (PTI)", "PTI")
+    assert speaker_matches("Kabul (Afghan authorities)", "Kabul")
+    assert not speaker_matches("Khawaja Muhammad Asif", "Imran Khan")
+    assert not speaker_matches("Khawaja Muhammad Asif", None)

@@ -57,3 +57,22 @@ def test_a_question_with_braces_is_sent_as_written() -> None:
 
 def test_the_abstention_reply_verification_recognises_is_the_one_the_prompt_asks_for() -> None:
     assert f'reply exactly: "{ABSTENTION_REPLY}"' in prompts.load("answer_system")
+
+
+def test_a_source_block_lists_who_said_which_sentence() -> None:
+    from rag.schemas import Statement
+
+    text = ('Kabul denies it. "Most of the militants killed by our armed forces in recent weeks '
+            'were Afghans," Asif told Daily Sabah.')
+    said = text.index('"Most')
+    chunk = hit(text).chunk.model_copy(update={
+        "sentences": ((0, 16), (said, len(text))),
+        "statements": (Statement(start=said, end=len(text), speaker="Khawaja Muhammad Asif",
+                                 kind="direct", cue="told", roles=("Defense Minister",),
+                                 audience="Daily Sabah"),)})
+    block = fence(1, Hit(chunk=chunk, score=1.0))
+    assert block.endswith(
+        "\nStatements in this passage (who said which sentence):\n"
+        "- Khawaja Muhammad Asif (Defense Minister; direct, told; to Daily Sabah): "
+        '"Most of the militants killed by our armed forces in …\n</source>')
+    assert "Kabul" not in block.split("Statements in this passage")[1]

@@ -1,0 +1,465 @@
+"""Answers to "what did S say about T" made of S's statements only, or an abstention saying why.
+
+The question's subject is resolved against the indexed speakers (`rag/statements.py`); the
+answer then quotes only statement records of those speakers (never sentences *about* them,
+never narration), on the topic when one is asked (its words, their other spellings from
+`rag/variants.py`, or a sentence cosine to it), to the audience when one is named ("tell Sky
+News"). Statements that run on as one quotation ("...," he said. "That proves ...") are taken
+together. The answer is grouped by article in date order, each group opened once by speaker,
+role, outlet and date (`rag/attribution.py`), direct quotes before reported speech; a statement
+two outlets carry is quoted once, "also reported by" the other.
+
+When the subject names no speaker the answer says so; when the speaker has no statement on the
+topic (or to that audience) it says that instead. A subject that is neither a name nor a role
+("What did the report say?") is left to the ordinary answerer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.attribution import attribution, outlet_phrase
+from rag.conflicts import conflict_note, find_conflicts
+from rag.coverage import term_weights
+from rag.lexical import LexicalIndex
+from rag.question import Speech, names_in, speech_of, who_said
+from rag.schemas import Answer, Chunk, Citation, Context, Filters, Grounding
+from rag.statements import Said, Speaker, StatementIndex, normal_name
+from rag.variants import variants
+
+NOT_COVERED = "The indexed articles do not cover this"
+# Sentences of an answer (a quotation running over more is kept whole).
+MAX_SENTENCES = 10
+# A sentence naming its speaker within this many opening words needs no name before it.
+_NAMING_WORDS = 6
+# A statement is on the topic when it holds this weighted share of the topic's terms ...
+MIN_TOPIC_COVERAGE = 0.5
+# ... or its sentence vector has at least this cosine to the topic's.
+MIN_TOPIC_COSINE = 0.55
+MEANING_WEIGHT = 0.5
+# A statement's passage and title count for the topic at this share of its own words.
+CONTEXT_CREDIT = 0.5
+# A quotation joins the answer when it scores at least this share of the best one.
+RELATIVE_FLOOR = 0.5
+# Word overlap (Jaccard) above which two outlets' sentences are one statement.
+SAME_STATEMENT = 0.8
+# Words of a subject that make it a document or an outlet's report, not a speaker.
+_DOCUMENT_NOUNS = frozenset({
+    "article", "articles", "report", "reports", "reporting", "story", "stories", "piece",
+    "coverage", "post", "posts", "blog", "analysis", "news", "publication", "study",
+    "studies", "data", "survey", "paper", "papers", "source", "sources", "website", "site",
+    "outlet", "outlets", "headline", "headlines", "column", "editorial", "review", "podcast",
+    "video", "statement", "statements", "document", "documents", "book", "film", "show",
+})
+_RELATIVES = frozenset({"whose", "which", "that", "who", "whom", "where", "when", "while"})
+_SUBJECT_OPENINGS = frozenset({"the", "a", "an", "he", "she", "they", "it"})
+_MAX_SUBJECT_WORDS = 8
+_LOWER_CASE_NAME_WORDS = 3
+# How a question about what someone said opens: "What did", "How has", "Did", "According to".
+_OPENS_AS_SPEECH = re.compile(
+    r"\s*(?:(?:and|so|then)\s+)?(?:(?:what|how|why|when|where|which)\s+(?:\w+\s+)?)?"
+    r"(?:did|does|do|has|have|had|will|would|can|could)\s|\s*according to\s",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"[’']s$")
+_PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "his", "its", "their"})
+_OPENING_QUOTES = ("\"", "“", "«", "'", "‘")
+_WORD = re.compile(r"\w+")
+_NO_TERM = "\x00"  # a term no text is analysed into
+# Characters two sentences in a row can have between them (spaces, a paragraph break): two
+# statements this close are adjacent even when their copies come from different chunks.
+_BETWEEN_SENTENCES = 4
+
+Embed = Callable[[str], np.ndarray]
+Cosines = Callable[[int, np.ndarray], np.ndarray]
+
+
+@dataclass
+class _Unit:
+    """Statements that run on as one quotation, and how well they answer the topic."""
+
+    said: list[Said]
+    score: float = 0.0
+    on_topic: bool = True
+
+
+def asks_who_said_what(question: str, outlets: Iterable[str] = ()) -> bool:
+    """Whether a question asks what someone said ("What did S say about T?", "Who said
+    ...?"): only these are answered from statements (see `speech_question`)."""
+    return speech_question(question, outlets) is not None or who_said(question) is not None
+
+
+def speech_question(question: str, outlets: Iterable[str] = ()) -> Speech | None:
+    """The question's speech reading when its subject may be a speaker: a name or a role,
+    not a document or an outlet ("Does the TechCrunch article suggest ...?", "according to
+    Sporting News": what an outlet reported is the ordinary answerer's), nor a clause the
+    pattern caught ("the individual associated with FTX whose ...")."""
+    opening = _OPENS_AS_SPEECH.match(question)
+    speech = speech_of(question) if opening else None
+    if speech is None or not question[opening.end():].lstrip().startswith(speech.subject):
+        return None  # the pattern matched a later clause, not the question's subject
+    subject = speech.subject.strip(" '\"‘’“”")
+    words = [w.strip("'\"‘’“”,.").lower() for w in subject.split()]
+    if (not words or len(words) > _MAX_SUBJECT_WORDS or words[-1] in ("the", "a", "an")
+            or any(w in _DOCUMENT_NOUNS or w in _RELATIVES for w in words)):
+        return None
+    first = subject.split()[0].strip("()[]")
+    if not (words[0] in _SUBJECT_OPENINGS or first[:1].isupper() or _POSSESSIVE.search(first)
+            or len(words) <= _LOWER_CASE_NAME_WORDS):  # "what did varnholt say"
+        return None
+    if any(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", subject) for outlet in outlets):
+        return None
+    return speech
+
+
+def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
+                  embed: Embed | None = None, cosines: Cosines | None = None,
+                  filters: Filters | None = None) -> Answer | None:
+    """The answer from statements, or None when the question is not one this answers (no
+    speech question, a pronoun subject, or a subject that is neither a name nor a role)."""
+    speech = speech_question(question, lexical.outlet_names())
+    if speech is None:
+        topic = who_said(question)
+        if topic is None:
+            return None
+        speakers, subject = index.speakers, None
+    else:
+        if speech.subject.lower() in _PRONOUNS:
+            return None
+        resolution = index.resolve(speech.subject, speech.person)
+        if not resolution.speakers:
+            if not resolution.speaker_like:
+                return None
+            return _abstain(_not_quoted(resolution.subject, lexical), "not_a_speaker")
+        speakers, subject, topic = resolution.speakers, resolution.subject, speech.topic
+    pool = [said for speaker in speakers for said in speaker.said if _kept(said, filters)]
+    audience = speech.audience if speech else None
+    if audience:
+        pool = [said for said in pool if _same_audience(said.statement.audience, audience)]
+        if not pool:
+            return _abstain(f"{NOT_COVERED}: they quote no statement by {subject} to "
+                            f"{audience}.", "no_statement_on_topic")
+    units = _score(_units(pool), topic, lexical, embed, cosines)
+    chosen = _choose(units)
+    if not chosen:
+        what = f"on {topic}" if topic else "here"
+        if subject is None:
+            return _abstain(f"{NOT_COVERED}: they quote no one {what}.",
+                            "no_statement_on_topic")
+        return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
+                        f"{what}.", "no_statement_on_topic")
+    answer = _compose(chosen, index, lexical)
+    # Copies cited as "also reported by" are one statement, not a change over time.
+    quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
+    conflicts = find_conflicts(quoted, lexical)
+    if not conflicts:
+        return answer
+    return answer.model_copy(update={"conflicts": conflicts,
+                                     "answer": f"{answer.answer} {conflict_note(conflicts)}"})
+
+
+def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str | None = None,
+                    topic: str | None = None, filters: Filters | None = None,
+                    embed: Embed | None = None, cosines: Cosines | None = None) -> list[Said]:
+    """Statement records for a listing (`GET /v1/statements`, `rag statements`): by speaker (a
+    name, alias or role, resolved as a question's subject is), within the filters, and on the
+    topic when one is given (best first; else in date order)."""
+    speakers = index.speakers
+    if speaker and speaker.strip():
+        names = names_in(speaker)
+        person = names[-1] if names and speaker.strip().endswith(names[-1]) else None
+        speakers = index.resolve(speaker.strip(), person).speakers
+    pool = [said for s in speakers for said in s.said if _kept(said, filters)]
+    if not topic or not topic.strip():
+        return sorted(pool, key=lambda s: (_day(s.published), s.article_id, s.statement.start))
+    units = _score([_Unit([said]) for said in pool], topic, lexical, embed, cosines)
+    return [u.said[0] for u in sorted(units, key=lambda u: -u.score) if u.on_topic]
+
+
+# --- choosing ---------------------------------------------------------------------------------
+
+
+def _kept(said: Said, filters: Filters | None) -> bool:
+    if filters is None or filters.is_empty():
+        return True
+    if filters.sources() and said.source not in filters.sources():
+        return False
+    if filters.article_ids and said.article_id not in filters.article_ids:
+        return False
+    if filters.published_from and not (said.published and
+                                       said.published >= filters.published_from):
+        return False
+    return not (filters.published_to and not (said.published and
+                                              said.published <= filters.published_to))
+
+
+def _same_audience(said: str | None, asked: str) -> bool:
+    if not said:
+        return False
+    a, b = normal_name(said), normal_name(asked)
+    return a == b or a.endswith(b) or b.endswith(a)
+
+
+def _units(pool: list[Said]) -> list[_Unit]:
+    """Consecutive statements of one speaker that run on as one (`_continues`)."""
+    units: list[_Unit] = []
+    for said in sorted(pool, key=lambda s: (s.article_id, s.statement.start)):
+        last = units[-1].said[-1] if units else None
+        if (last is not None and last.article_id == said.article_id
+                and last.statement.speaker == said.statement.speaker
+                and (said.previous == last.statement.start
+                     or 0 <= said.statement.start - last.statement.end <= _BETWEEN_SENTENCES)
+                and _continues(said, last)):
+            units[-1].said.append(said)
+        else:
+            units.append(_Unit([said]))
+    return units
+
+
+def _continues(said: Said, previous: Said) -> bool:
+    """Whether a statement right after another of the same speaker goes on with it: it opens
+    a quotation, the other left one open, or it opens with a pronoun after reported speech
+    ("The party condemned the attack. It demanded ...")."""
+    first = said.text.lstrip()
+    if first.startswith(_OPENING_QUOTES) or _left_open(previous.text):
+        return True
+    return (previous.statement.kind == "reported"
+            and first.split(" ", 1)[0].lower() in _PRONOUNS)
+
+
+def _left_open(text: str) -> bool:
+    opened = text.count("“") + text.count("«")
+    closed = text.count("”") + text.count("»")
+    return opened > closed or (opened == closed == 0 and text.count('"') % 2 == 1)
+
+
+def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
+           embed: Embed | None, cosines: Cosines | None) -> list[_Unit]:
+    """Each unit's score on the topic (its best statement's), and whether it is on it.
+
+    A statement is scored by its own words and its sentence cosine; only when no statement
+    is on the topic so does its passage, with its article's title, count (`CONTEXT_CREDIT`):
+    "Quillfeather said the cuts ..." under "Quillfeather unveils budget" is on the budget.
+    """
+    if not topic:
+        return units
+    weights = term_weights(topic, lexical)
+    spelled = _other_spellings(topic, weights, lexical)
+    vector = embed(topic) if embed is not None and cosines is not None else None
+    total = sum(weights.values()) or 1.0
+
+    def covered(terms: set[str]) -> float:
+        terms |= {spelled[t] for t in terms if t in spelled}
+        return sum(w for t, w in weights.items() if t in terms) / total
+
+    for use_context in (False, True):
+        for unit in units:
+            best, on_topic = 0.0, False
+            for said in unit.said:
+                present = lexical.terms(said.text)
+                share = covered(present)
+                if use_context:
+                    passage = lexical.passage_terms(lexical.chunks[said.position])
+                    share = max(share, CONTEXT_CREDIT * covered(present | passage))
+                cosine = _cosine(said, vector, cosines)
+                best = max(best, share + MEANING_WEIGHT * cosine)
+                on_topic |= share >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
+            unit.score, unit.on_topic = best, on_topic
+        if any(unit.on_topic for unit in units):
+            break
+    return units
+
+
+def _cosine(said: Said, vector: np.ndarray | None, cosines: Cosines | None) -> float:
+    """The statement's sentence cosine to the topic (0 without sentence vectors)."""
+    if vector is None or cosines is None or said.sentence < 0:
+        return 0.0
+    found = cosines(said.position, vector)
+    return float(found[said.sentence]) if said.sentence < len(found) else 0.0
+
+
+def _other_spellings(topic: str, weights: dict[str, float],
+                     lexical: LexicalIndex) -> dict[str, str]:
+    """Terms of other spellings of the topic's names and words -> the topic's own term
+    ("türkiy" -> "turkey", "defenc" -> "defens")."""
+    found: dict[str, str] = {}
+    for name in {*names_in(topic), *_WORD.findall(topic)}:
+        own = lexical.terms(name) & set(weights)
+        if len(own) != 1:
+            continue
+        (term,) = own
+        for other in variants(name):
+            for variant_term in lexical.terms(other) - own:
+                found.setdefault(variant_term, term)
+    return found
+
+
+def _choose(units: list[_Unit]) -> list[_Unit]:
+    """The best units on the topic, at most `MAX_SENTENCES` sentences (the first whole), each
+    statement once."""
+    ranked = sorted((u for u in units if u.on_topic), key=lambda u: -u.score)
+    if not ranked:
+        return []
+    floor = RELATIVE_FLOOR * ranked[0].score
+    chosen: list[_Unit] = []
+    seen: set[tuple[str, str]] = set()  # an article's repeated paragraph is quoted once
+    sentences = 0
+    for unit in ranked:
+        if unit.score < floor or (chosen and sentences + len(unit.said) > MAX_SENTENCES):
+            continue
+        fresh = [s for s in unit.said if (s.article_id, _key(s.text)) not in seen]
+        if not fresh:
+            continue
+        seen.update((s.article_id, _key(s.text)) for s in fresh)
+        chosen.append(_Unit(fresh, unit.score))
+        sentences += len(fresh)
+    return chosen + _carried_elsewhere(chosen, units)
+
+
+def _carried_elsewhere(chosen: list[_Unit], units: list[_Unit]) -> list[_Unit]:
+    """The chosen statements as other articles carry them (to cite as "also reported by")."""
+    words = [(set(_WORD.findall(s.text.lower())), s.article_id, s.statement.start)
+             for unit in chosen for s in unit.said]
+    taken = {(article, start) for _, article, start in words}
+    twins = []
+    for unit in units:
+        for said in unit.said:
+            if (said.article_id, said.statement.start) in taken:
+                continue
+            mine = set(_WORD.findall(said.text.lower()))
+            if any(article != said.article_id and _jaccard(mine, theirs) >= SAME_STATEMENT
+                   for theirs, article, _ in words):
+                twins.append(_Unit([said]))
+                taken.add((said.article_id, said.statement.start))
+    return twins
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _compose(units: list[_Unit], index: StatementIndex, lexical: LexicalIndex) -> Answer:
+    """Group by article (date order), open each group with who, role, outlet and date; direct
+    quotes first, then reported speech; a statement already quoted from another outlet is
+    cited as "also reported by" instead."""
+    by_group: dict[tuple[str, str], list[Said]] = {}
+    best: dict[tuple[str, str], float] = {}
+    for unit in units:
+        for said in unit.said:
+            key = (said.article_id, said.statement.speaker)
+            by_group.setdefault(key, []).append(said)
+            best[key] = max(best.get(key, 0.0), unit.score)
+    order = sorted(by_group, key=lambda k: (_day(by_group[k][0].published), -best[k]))
+    citations: list[Citation] = []
+    blocks: list[tuple[str, list[str]]] = []  # each group's opening and sentences
+    quoted: list[tuple[set[str], str, int, int]] = []  # words, article, block, line
+    contexts: dict[str, Context] = {}
+    chunks: dict[int, Chunk] = {}  # each cited chunk parsed once
+    for key in order:
+        group = sorted(by_group[key], key=lambda s: (s.statement.kind != "direct",
+                                                     s.statement.start))
+        name = index.owner(group[0]).name
+        lines: list[str] = []
+        shown: list[Said] = []
+        for said in group:
+            chunk = chunks.setdefault(said.position, lexical.chunks[said.position])
+            citation = _cite(said, len(citations) + 1, name, chunk)
+            citations.append(citation)
+            contexts.setdefault(said.chunk_id, _context(said, chunk, len(contexts) + 1))
+            words = set(_WORD.findall(said.text.lower()))
+            twin = next(((block, line) for w, article, block, line in quoted
+                         if article != said.article_id and _jaccard(w, words) >= SAME_STATEMENT),
+                        None)
+            if twin is not None:  # another outlet carried it: cited once, where first quoted
+                block, line = twin
+                where = outlet_phrase(said.source, said.published, said.title) or "another article"
+                blocks[block][1][line] += f" (also reported by {where} [{citation.id}])"
+                continue
+            quoted.append((words, said.article_id, len(blocks), len(lines)))
+            first_reported = said.statement.kind == "reported" and not any(
+                s.statement.kind == "reported" for s in shown)
+            lines.append(f"{'Reported: ' if first_reported else ''}{said.text} [{citation.id}]")
+            shown.append(said)
+        if lines:
+            blocks.append((_header(name, shown[0], shown), lines))
+    parts = [header + " ".join(lines) for header, lines in blocks]
+    text = " ".join(parts)
+    return Answer(answer=text, abstained=False, citations=citations,
+                  contexts=list(contexts.values()),
+                  grounding=Grounding(score=1.0, supported=len(citations),
+                                      sentences=len(citations)),
+                  mode="extractive", evidence_score=round(max(best.values(), default=0.0), 4),
+                  question_coverage=1.0)
+
+
+def _header(name: str, first: Said, group: list[Said]) -> str:
+    """The group's opening: the speaker (unless the first sentence opens by naming them:
+    "Khawaja Muhammad Asif, Pakistan's Minister of Defense, said"), role, audience, outlet and
+    date."""
+    statement = first.statement
+    names = {name, statement.speaker, *statement.aliases}
+    opening = " ".join(first.text.split()[:_NAMING_WORDS])
+    named_already = any(n and n in opening for n in names)
+    role = statement.roles[0] if statement.roles else None
+    who = None if named_already else (f"{name} ({role})" if role else name)
+    audience = next((s.statement.audience for s in group if s.statement.audience), None)
+    if who and audience and audience not in first.text and audience != first.source:
+        who = f"{who}, speaking to {audience}"
+    return attribution(who, first.source, first.published, first.title)
+
+
+def _cite(said: Said, number: int, speaker: str, chunk: Chunk) -> Citation:
+    """The statement's citation: its sentence as the quote, inside its chunk's passage."""
+    return Citation(
+        id=number, chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
+        source=said.source, published=said.published, url=said.url, text=chunk.text,
+        quote=said.text, start=chunk.start, end=chunk.end,
+        quote_start=said.statement.start, quote_end=said.statement.end, speaker=speaker,
+        score=1.0,
+    )
+
+
+def _context(said: Said, chunk: Chunk, rank: int) -> Context:
+    return Context(chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
+                   source=said.source, published=said.published, text=chunk.text,
+                   start=chunk.start, end=chunk.end, score=1.0, rank=rank)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _day(published: dt.date | None) -> int:
+    return published.toordinal() if published else dt.date.max.toordinal()
+
+
+def _counted(speakers: list[Speaker], pool: list[Said]) -> str:
+    names = ", ".join(s.name for s in speakers[:3]) + (" and others" if len(speakers) > 3
+                                                        else "")
+    return f"{names} ({len(pool)} statement{'s' if len(pool) != 1 else ''})"
+
+
+def _not_quoted(subject: str, lexical: LexicalIndex) -> str:
+    """Why a named subject is not answered: never quoted (though mentioned, for a name)."""
+    if not names_in(subject) or subject[:1].islower():
+        return f"{NOT_COVERED}: they quote no statement by {subject}."
+    terms = lexical.terms(subject)
+    unseen = lexical.idf(_NO_TERM)  # the weight of a term no chunk holds
+    mentioned = bool(terms) and all(lexical.idf(t) < unseen for t in terms)
+    if mentioned:
+        return f"{NOT_COVERED}: they mention {subject} but quote no statement by {subject}."
+    return f"{NOT_COVERED}: they quote no statement by {subject}."
+
+
+def _abstain(text: str, reason: str) -> Answer:
+    return Answer(answer=text, abstained=True, citations=[], contexts=[],
+                  grounding=Grounding(score=1.0, supported=0, sentences=0), mode="extractive",
+                  evidence_score=0.0, question_coverage=0.0, abstention_reason=reason)
