@@ -80,7 +80,7 @@ def main() -> None:
     product = products["chunks_only"]
 
     # 2. The encoders alone: the shipped model batched on the same chunk texts (how documents
-    # were embedded before session 7, and how llama-index embeds them), and the int8 model on
+    # were embedded before commit 434079e, and how llama-index embeds them), and the int8 model on
     # the texts the default pipeline embeds (each chunk, each distinct sentence), a run a text.
     articles = len(report.added)
 
