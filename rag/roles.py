@@ -40,7 +40,7 @@ BODY_NOUNS = frozenset({
 })
 # A subject's head ending so names a person ("contractor", "economist", "spokeswoman"): a
 # speaker-like subject even when no one quoted has that role.
-AGENT_ENDINGS = ("er", "or", "ist", "ian", "ant", "ent", "man", "woman", "person")
+AGENT_ENDINGS = ("er", "or", "ist", "ian", "man", "woman", "person")
 # Titles whose holders speak for their country's government.
 _GOVERNMENT_TITLES = frozenset({"minister", "premier", "chancellor"})
 GOVERNMENT = "government"

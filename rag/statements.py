@@ -8,7 +8,8 @@ the same organisation under its acronym is one `Speaker`, named by its most quot
 
 A question's subject is resolved against them (`StatementIndex.resolve`): by name, alias or
 acronym ("Asif", "the PTI"), or by role ("the Pakistani defence minister", "Pakistan's
-military", "the information minister"). Only statements are ever returned: what others said
+military", "the information minister"); a body with the people who speak for it ("the union":
+its secretary too, `rag/roles.py`). Only statements are ever returned: what others said
 *about* a speaker is not theirs.
 """
 

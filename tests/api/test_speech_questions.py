@@ -69,7 +69,7 @@ def test_a_role_near_the_articles_wording_names_who_they_do_quote(http: httpx.Cl
     assert "Ilse Brandvold (union secretary)" in answer["answer"]
 
 
-# --- bodies and those who speak for them --------------------------------------------------------
+# --- bodies, topics and roles in other words ----------------------------------------------------
 
 
 @pytest.mark.parametrize(("question", "speaker", "said"), [
@@ -84,26 +84,7 @@ def test_a_role_near_the_articles_wording_names_who_they_do_quote(http: httpx.Cl
     # A minister speaks for their country's government.
     ("What did the Ostmark government say about the Kessa Pass?", "Livia Varnholt",
      "ready to reopen talks"),
-])
-def test_a_body_is_answered_by_those_who_speak_for_it(http: httpx.Client, question: str,
-                                                      speaker: str, said: str) -> None:
-    answer = ask(http, question)
-    assert said in quoted(answer)
-    assert speakers(answer) == {speaker}
-
-
-def test_a_company_and_its_chief_executive_both_speak_for_it(http: httpx.Client) -> None:
-    answer = ask(http, "What did Lumenfield Systems say about the breach?")
-    cited = quoted(answer)
-    assert "hackers had stolen the names" in cited
-    assert "We failed our customers" in cited  # a bare "chief executive" in its story
-    assert speakers(answer) == {"Lumenfield Systems", "Ravi Castellane"}
-
-
-# --- topics and roles worded differently --------------------------------------------------------
-
-
-@pytest.mark.parametrize(("question", "speaker", "said"), [
+    # A topic in other words than the article's.
     ("What did Oyelaran say about the stoppage?", "Marcus Oyelaran", "fair and fully funded"),
     ("What did Lindqvar say about the redrawn districts?", "Oskar Lindqvar",
      "The commission followed the census"),
@@ -115,11 +96,19 @@ def test_a_company_and_its_chief_executive_both_speak_for_it(http: httpx.Client)
     ("What did the fire chief say about the cause of the fire?", "Elena Mirov",
      "too early to determine the cause"),
 ])
-def test_a_topic_or_role_in_other_words_finds_the_statement(http: httpx.Client, question: str,
-                                                            speaker: str, said: str) -> None:
+def test_a_body_topic_or_role_in_other_words_finds_who_said_it(
+        http: httpx.Client, question: str, speaker: str, said: str) -> None:
     answer = ask(http, question)
     assert said in quoted(answer)
     assert speakers(answer) == {speaker}
+
+
+def test_a_company_and_its_chief_executive_both_speak_for_it(http: httpx.Client) -> None:
+    answer = ask(http, "What did Lumenfield Systems say about the breach?")
+    cited = quoted(answer)
+    assert "hackers had stolen the names" in cited
+    assert "We failed our customers" in cited  # a bare "chief executive" in its story
+    assert speakers(answer) == {"Lumenfield Systems", "Ravi Castellane"}
 
 
 @pytest.mark.parametrize(("question", "nearest"), [
