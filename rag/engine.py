@@ -18,9 +18,11 @@ from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
 from rag.retrieve import Retriever
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
+from rag.snapshot import Snapshot
 from rag.speech import asks_who_said_what, find_statements, speech_answer
 from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
+from rag.topics import STORY_CANDIDATES, Meaning
 
 
 class InvalidRequest(ValueError):
@@ -152,13 +154,23 @@ class Engine:
                         filters: Filters | None = None) -> list[Said]:
         """Statement records by speaker, topic and filters (`rag.speech.find_statements`)."""
         snapshot = self.retriever.refresh()
-        held = self.settings.sentence_vectors and snapshot.sentences.held
         return find_statements(self.statements(), snapshot.lexical, speaker, topic, filters,
-                               self._embed if held else None,
-                               snapshot.sentences.cosines if held else None)
+                               self._meaning(snapshot, filters))
 
     def _embed(self, text: str) -> np.ndarray:
         return self.question_encoder.embed([text])[0]
+
+    def _meaning(self, snapshot: Snapshot, filters: Filters | None) -> Meaning | None:
+        """What statements' meaning is read with (`rag.topics.Meaning`): None without
+        sentence vectors, when only words count."""
+        if not (self.settings.sentence_vectors and snapshot.sentences.held):
+            return None
+
+        def related(text: str) -> list[str]:
+            hits = self.retriever.search(text, STORY_CANDIDATES, filters).hits
+            return list(dict.fromkeys(hit.chunk.article_id for hit in hits))
+
+        return Meaning(self._embed, snapshot.sentences.cosines, related)
 
     def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
@@ -166,10 +178,8 @@ class Engine:
         if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
             return None  # no statement is read for other questions
         snapshot = self.retriever.refresh()
-        held = self.settings.sentence_vectors and snapshot.sentences.held
         return speech_answer(question, self.statements(), snapshot.lexical,
-                             self._embed if held else None,
-                             snapshot.sentences.cosines if held else None, filters)
+                             self._meaning(snapshot, filters), filters)
 
     def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
         return answer_extractive(question, hits, self.retriever.lexical,

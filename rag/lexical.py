@@ -350,6 +350,10 @@ class LexicalIndex:
             return frozenset(self.terms(lexical_text(chunk)))
         return self._held_passage(position)
 
+    def terms_at(self, position: int) -> frozenset[str]:
+        """The terms of the indexed chunk at a corpus row (title, outlet, date, passage)."""
+        return self._held_passage(position)
+
     def _passage_at(self, position: int) -> frozenset[str]:
         terms = self.tokens.terms
         return frozenset(terms[i] for i in np.unique(self.tokens.text(position)[0]).tolist())

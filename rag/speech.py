@@ -1,51 +1,44 @@
 """Answers to "what did S say about T" made of S's statements only, or an abstention saying why.
 
-The question's subject is resolved against the indexed speakers (`rag/statements.py`); the
-answer then quotes only statement records of those speakers (never sentences *about* them,
-never narration), on the topic when one is asked (its words, their other spellings from
-`rag/variants.py`, or a sentence cosine to it), to the audience when one is named ("tell Sky
-News"). Statements that run on as one quotation ("...," he said. "That proves ...") are taken
-together. The answer is grouped by article in date order, each group opened once by speaker,
-role, outlet and date (`rag/attribution.py`), direct quotes before reported speech; a statement
-two outlets carry is quoted once, "also reported by" the other.
+The question's subject is resolved against the indexed speakers (`rag/statements.py`: a body
+with those who speak for it); the answer then quotes only statement records of those speakers
+(never sentences *about* them, never narration), on the topic when one is asked (by words and
+meaning, or by the story it names: `rag/topics.py`), to the audience when one is named ("tell
+Sky News"). "Who said X?" quotes the statements that say X, whoever said them. Statements
+that run on as one quotation ("...," he said. "That proves ...") are taken together. The
+answer is grouped by article in date order, each group opened once by speaker, role, outlet
+and date (`rag/attribution.py`), direct quotes before reported speech; a statement two outlets
+carry is quoted once, "also reported by" the other.
 
-When the subject names no speaker the answer says so; when the speaker has no statement on the
-topic (or to that audience) it says that instead. A subject that is neither a name nor a role
-("What did the report say?") is left to the ordinary answerer.
+When the subject names no speaker the answer says so (and, for a role, who the articles quote
+nearest to it); when the speaker has no statement on the topic (or to that audience) it says
+that instead. A subject that is neither a name nor a role ("What did the report say?") is left
+to the ordinary answerer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-
-import numpy as np
+from collections.abc import Iterable
 
 from rag.attribution import attribution, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
-from rag.coverage import term_weights
 from rag.lexical import LexicalIndex
 from rag.question import Speech, names_in, speech_of, who_said
 from rag.schemas import Answer, Chunk, Citation, Context, Filters, Grounding
-from rag.statements import Said, Speaker, StatementIndex, normal_name
-from rag.variants import variants
+from rag.statements import MAX_NEAR, Resolution, Said, Speaker, StatementIndex, normal_name
+from rag.topics import MIN_CLAIM_COSINE, Meaning, TopicScorer, Unit
 
 NOT_COVERED = "The indexed articles do not cover this"
 # Sentences of an answer (a quotation running over more is kept whole).
 MAX_SENTENCES = 10
 # A sentence naming its speaker within this many opening words needs no name before it.
 _NAMING_WORDS = 6
-# A statement is on the topic when it holds this weighted share of the topic's terms ...
-MIN_TOPIC_COVERAGE = 0.5
-# ... or its sentence vector has at least this cosine to the topic's.
-MIN_TOPIC_COSINE = 0.55
-MEANING_WEIGHT = 0.5
-# A statement's passage and title count for the topic at this share of its own words.
-CONTEXT_CREDIT = 0.5
 # A quotation joins the answer when it scores at least this share of the best one.
 RELATIVE_FLOOR = 0.5
+# A claim's statements: those within this cosine of the best match ("Who said ...?").
+CLAIM_MARGIN = 0.03
 # Word overlap (Jaccard) above which two outlets' sentences are one statement.
 SAME_STATEMENT = 0.8
 # Words of a subject that make it a document or an outlet's report, not a speaker.
@@ -55,6 +48,8 @@ _DOCUMENT_NOUNS = frozenset({
     "studies", "data", "survey", "paper", "papers", "source", "sources", "website", "site",
     "outlet", "outlets", "headline", "headlines", "column", "editorial", "review", "podcast",
     "video", "statement", "statements", "document", "documents", "book", "film", "show",
+    "letter", "letters", "newsletter", "chapter", "charter", "poster", "flyer", "banner",
+    "order", "answer", "indicator", "poll", "polls", "figure", "figures",
 })
 _RELATIVES = frozenset({"whose", "which", "that", "who", "whom", "where", "when", "while"})
 _SUBJECT_OPENINGS = frozenset({"the", "a", "an", "he", "she", "they", "it"})
@@ -69,24 +64,15 @@ _OPENS_AS_SPEECH = re.compile(
 _POSSESSIVE = re.compile(r"[’']s$")
 _PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "his", "its", "their"})
 _OPENING_QUOTES = ("\"", "“", "«", "'", "‘")
+_WHO = re.compile(r"^\s*who\s+", re.IGNORECASE)
+# "Who warned about T?", "Who commented on T?": a topic, not a claim.
+_WHO_ABOUT = re.compile(r"^\s*who\s+(?:has\s+|had\s+)?\w+\s+(?:about|on|regarding|concerning)\s",
+                        re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _NO_TERM = "\x00"  # a term no text is analysed into
 # Characters two sentences in a row can have between them (spaces, a paragraph break): two
 # statements this close are adjacent even when their copies come from different chunks.
 _BETWEEN_SENTENCES = 4
-
-Embed = Callable[[str], np.ndarray]
-Cosines = Callable[[int, np.ndarray], np.ndarray]
-
-
-@dataclass
-class _Unit:
-    """Statements that run on as one quotation, and how well they answer the topic."""
-
-    said: list[Said]
-    score: float = 0.0
-    on_topic: bool = True
-
 
 def asks_who_said_what(question: str, outlets: Iterable[str] = ()) -> bool:
     """Whether a question asks what someone said ("What did S say about T?", "Who said
@@ -118,54 +104,47 @@ def speech_question(question: str, outlets: Iterable[str] = ()) -> Speech | None
 
 
 def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
-                  embed: Embed | None = None, cosines: Cosines | None = None,
-                  filters: Filters | None = None) -> Answer | None:
+                  meaning: Meaning | None = None, filters: Filters | None = None,
+                  ) -> Answer | None:
     """The answer from statements, or None when the question is not one this answers (no
-    speech question, a pronoun subject, or a subject that is neither a name nor a role)."""
+    speech question, a pronoun subject, or a subject that is neither a name nor a role).
+
+    "Who said X?" quotes the statements closest to X in meaning, whoever said them; "What did
+    S say about T?" only S's statements (or, for a body, those who speak for it) on T."""
     speech = speech_question(question, lexical.outlet_names())
     if speech is None:
-        topic = who_said(question)
-        if topic is None:
+        claim = who_said(question)
+        if claim is None:
             return None
-        speakers, subject = index.speakers, None
-    else:
-        if speech.subject.lower() in _PRONOUNS:
+        return _who_said(question, claim, index, lexical, meaning, filters)
+    if speech.subject.lower() in _PRONOUNS:
+        return None
+    resolution = index.resolve(speech.subject, speech.person)
+    if not resolution.speakers:
+        if not resolution.speaker_like:
             return None
-        resolution = index.resolve(speech.subject, speech.person)
-        if not resolution.speakers:
-            if not resolution.speaker_like:
-                return None
-            return _abstain(_not_quoted(resolution.subject, lexical), "not_a_speaker")
-        speakers, subject, topic = resolution.speakers, resolution.subject, speech.topic
+        return _abstain(_not_quoted(resolution, lexical, meaning), "not_a_speaker")
+    speakers, subject, topic = resolution.speakers, resolution.subject, speech.topic
     pool = [said for speaker in speakers for said in speaker.said if _kept(said, filters)]
-    audience = speech.audience if speech else None
+    audience = speech.audience
     if audience:
         pool = [said for said in pool if _same_audience(said.statement.audience, audience)]
         if not pool:
             return _abstain(f"{NOT_COVERED}: they quote no statement by {subject} to "
                             f"{audience}.", "no_statement_on_topic")
-    units = _score(_units(pool), topic, lexical, embed, cosines)
+    units = _units(pool)
+    if topic:
+        units = TopicScorer(topic, index, lexical, meaning).score(units)
     chosen = _choose(units)
     if not chosen:
-        what = f"on {topic}" if topic else "here"
-        if subject is None:
-            return _abstain(f"{NOT_COVERED}: they quote no one {what}.",
-                            "no_statement_on_topic")
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
-                        f"{what}.", "no_statement_on_topic")
-    answer = _compose(chosen, index, lexical)
-    # Copies cited as "also reported by" are one statement, not a change over time.
-    quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
-    conflicts = find_conflicts(quoted, lexical)
-    if not conflicts:
-        return answer
-    return answer.model_copy(update={"conflicts": conflicts,
-                                     "answer": f"{answer.answer} {conflict_note(conflicts)}"})
+                        f"{_on(topic, filters)}.", "no_statement_on_topic")
+    return _with_conflicts(_compose(chosen, index, lexical), lexical)
 
 
 def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str | None = None,
                     topic: str | None = None, filters: Filters | None = None,
-                    embed: Embed | None = None, cosines: Cosines | None = None) -> list[Said]:
+                    meaning: Meaning | None = None) -> list[Said]:
     """Statement records for a listing (`GET /v1/statements`, `rag statements`): by speaker (a
     name, alias or role, resolved as a question's subject is), within the filters, and on the
     topic when one is given (best first; else in date order)."""
@@ -177,8 +156,56 @@ def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str |
     pool = [said for s in speakers for said in s.said if _kept(said, filters)]
     if not topic or not topic.strip():
         return sorted(pool, key=lambda s: (_day(s.published), s.article_id, s.statement.start))
-    units = _score([_Unit([said]) for said in pool], topic, lexical, embed, cosines)
+    units = TopicScorer(topic, index, lexical, meaning).score([Unit([said]) for said in pool])
     return [u.said[0] for u in sorted(units, key=lambda u: -u.score) if u.on_topic]
+
+
+def _who_said(question: str, claim: str, index: StatementIndex, lexical: LexicalIndex,
+              meaning: Meaning | None, filters: Filters | None) -> Answer:
+    """"Who said X?": the statements that say X (by meaning and words), grouped by who said
+    them; "Who warned about T?": every statement on T, as for a speaker. An abstention names
+    what was asked when none does."""
+    pool = [said for speaker in index.speakers for said in speaker.said if _kept(said, filters)]
+    scorer = TopicScorer(claim, index, lexical, meaning)
+    if _WHO_ABOUT.match(question):
+        chosen, strong = _choose(scorer.score(_units(pool))), True
+    else:
+        units = scorer.score_claim(_units(pool))
+        best = max((u.cosine for u in units if u.on_topic), default=0.0)
+        chosen = _choose([u for u in units if u.on_topic and u.cosine >= best - CLAIM_MARGIN])
+        strong = best >= MIN_CLAIM_COSINE
+    if not chosen:
+        asked = _WHO.sub("", question.strip().rstrip("?.! ")).strip()
+        return _abstain(f"{NOT_COVERED}: they quote no one who {asked}.",
+                        "no_statement_on_topic")
+    answer = _with_conflicts(_compose(chosen, index, lexical), lexical)
+    if strong:
+        return answer
+    # Matched only within the claim's story: say the match is by meaning, not by words.
+    nearest = "statement" if sum(len(u.said) for u in chosen) == 1 else "statements"
+    return answer.model_copy(update={
+        "answer": f"No one is quoted saying exactly that; the {nearest} closest in meaning: "
+                  f"{answer.answer}"})
+
+
+def _with_conflicts(answer: Answer, lexical: LexicalIndex) -> Answer:
+    # Copies cited as "also reported by" are one statement, not a change over time.
+    quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
+    conflicts = find_conflicts(quoted, lexical)
+    if not conflicts:
+        return answer
+    return answer.model_copy(update={"conflicts": conflicts,
+                                     "answer": f"{answer.answer} {conflict_note(conflicts)}"})
+
+
+def _on(topic: str | None, filters: Filters | None) -> str:
+    """What the answer looked for, as the end of "none ...": "on the strike", "saying that
+    talks would resume", "within the filters"."""
+    if topic:
+        clause = re.match(r"(?:that)\s+(?P<rest>.+)", topic, re.IGNORECASE)
+        return f"saying that {clause['rest']}" if clause else f"on {topic}"
+    return "within the filters asked" if filters is not None and not filters.is_empty() else (
+        "at all")
 
 
 # --- choosing ---------------------------------------------------------------------------------
@@ -205,9 +232,9 @@ def _same_audience(said: str | None, asked: str) -> bool:
     return a == b or a.endswith(b) or b.endswith(a)
 
 
-def _units(pool: list[Said]) -> list[_Unit]:
+def _units(pool: list[Said]) -> list[Unit]:
     """Consecutive statements of one speaker that run on as one (`_continues`)."""
-    units: list[_Unit] = []
+    units: list[Unit] = []
     for said in sorted(pool, key=lambda s: (s.article_id, s.statement.start)):
         last = units[-1].said[-1] if units else None
         if (last is not None and last.article_id == said.article_id
@@ -217,7 +244,7 @@ def _units(pool: list[Said]) -> list[_Unit]:
                 and _continues(said, last)):
             units[-1].said.append(said)
         else:
-            units.append(_Unit([said]))
+            units.append(Unit([said]))
     return units
 
 
@@ -238,75 +265,14 @@ def _left_open(text: str) -> bool:
     return opened > closed or (opened == closed == 0 and text.count('"') % 2 == 1)
 
 
-def _score(units: list[_Unit], topic: str | None, lexical: LexicalIndex,
-           embed: Embed | None, cosines: Cosines | None) -> list[_Unit]:
-    """Each unit's score on the topic (its best statement's), and whether it is on it.
-
-    A statement is scored by its own words and its sentence cosine; only when no statement
-    is on the topic so does its passage, with its article's title, count (`CONTEXT_CREDIT`):
-    "Quillfeather said the cuts ..." under "Quillfeather unveils budget" is on the budget.
-    """
-    if not topic:
-        return units
-    weights = term_weights(topic, lexical)
-    spelled = _other_spellings(topic, weights, lexical)
-    vector = embed(topic) if embed is not None and cosines is not None else None
-    total = sum(weights.values()) or 1.0
-
-    def covered(terms: set[str]) -> float:
-        terms |= {spelled[t] for t in terms if t in spelled}
-        return sum(w for t, w in weights.items() if t in terms) / total
-
-    for use_context in (False, True):
-        for unit in units:
-            best, on_topic = 0.0, False
-            for said in unit.said:
-                present = lexical.terms(said.text)
-                share = covered(present)
-                if use_context:
-                    passage = lexical.passage_terms(lexical.chunks[said.position])
-                    share = max(share, CONTEXT_CREDIT * covered(present | passage))
-                cosine = _cosine(said, vector, cosines)
-                best = max(best, share + MEANING_WEIGHT * cosine)
-                on_topic |= share >= MIN_TOPIC_COVERAGE or cosine >= MIN_TOPIC_COSINE
-            unit.score, unit.on_topic = best, on_topic
-        if any(unit.on_topic for unit in units):
-            break
-    return units
-
-
-def _cosine(said: Said, vector: np.ndarray | None, cosines: Cosines | None) -> float:
-    """The statement's sentence cosine to the topic (0 without sentence vectors)."""
-    if vector is None or cosines is None or said.sentence < 0:
-        return 0.0
-    found = cosines(said.position, vector)
-    return float(found[said.sentence]) if said.sentence < len(found) else 0.0
-
-
-def _other_spellings(topic: str, weights: dict[str, float],
-                     lexical: LexicalIndex) -> dict[str, str]:
-    """Terms of other spellings of the topic's names and words -> the topic's own term
-    ("türkiy" -> "turkey", "defenc" -> "defens")."""
-    found: dict[str, str] = {}
-    for name in {*names_in(topic), *_WORD.findall(topic)}:
-        own = lexical.terms(name) & set(weights)
-        if len(own) != 1:
-            continue
-        (term,) = own
-        for other in variants(name):
-            for variant_term in lexical.terms(other) - own:
-                found.setdefault(variant_term, term)
-    return found
-
-
-def _choose(units: list[_Unit]) -> list[_Unit]:
+def _choose(units: list[Unit]) -> list[Unit]:
     """The best units on the topic, at most `MAX_SENTENCES` sentences (the first whole), each
     statement once."""
     ranked = sorted((u for u in units if u.on_topic), key=lambda u: -u.score)
     if not ranked:
         return []
     floor = RELATIVE_FLOOR * ranked[0].score
-    chosen: list[_Unit] = []
+    chosen: list[Unit] = []
     seen: set[tuple[str, str]] = set()  # an article's repeated paragraph is quoted once
     sentences = 0
     for unit in ranked:
@@ -316,12 +282,12 @@ def _choose(units: list[_Unit]) -> list[_Unit]:
         if not fresh:
             continue
         seen.update((s.article_id, _key(s.text)) for s in fresh)
-        chosen.append(_Unit(fresh, unit.score))
+        chosen.append(Unit(fresh, unit.score))
         sentences += len(fresh)
     return chosen + _carried_elsewhere(chosen, units)
 
 
-def _carried_elsewhere(chosen: list[_Unit], units: list[_Unit]) -> list[_Unit]:
+def _carried_elsewhere(chosen: list[Unit], units: list[Unit]) -> list[Unit]:
     """The chosen statements as other articles carry them (to cite as "also reported by")."""
     words = [(set(_WORD.findall(s.text.lower())), s.article_id, s.statement.start)
              for unit in chosen for s in unit.said]
@@ -334,7 +300,7 @@ def _carried_elsewhere(chosen: list[_Unit], units: list[_Unit]) -> list[_Unit]:
             mine = set(_WORD.findall(said.text.lower()))
             if any(article != said.article_id and _jaccard(mine, theirs) >= SAME_STATEMENT
                    for theirs, article, _ in words):
-                twins.append(_Unit([said]))
+                twins.append(Unit([said]))
                 taken.add((said.article_id, said.statement.start))
     return twins
 
@@ -346,7 +312,7 @@ def _key(text: str) -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _compose(units: list[_Unit], index: StatementIndex, lexical: LexicalIndex) -> Answer:
+def _compose(units: list[Unit], index: StatementIndex, lexical: LexicalIndex) -> Answer:
     """Group by article (date order), open each group with who, role, outlet and date; direct
     quotes first, then reported speech; a statement already quoted from another outlet is
     cited as "also reported by" instead."""
@@ -442,21 +408,49 @@ def _day(published: dt.date | None) -> int:
 
 
 def _counted(speakers: list[Speaker], pool: list[Said]) -> str:
-    names = ", ".join(s.name for s in speakers[:3]) + (" and others" if len(speakers) > 3
-                                                        else "")
-    return f"{names} ({len(pool)} statement{'s' if len(pool) != 1 else ''})"
+    """"Livia Varnholt (10 statements)", "A, B and C (4 statements)", "A, B, C and others"."""
+    names = [s.name for s in speakers[:3]] + (["others"] if len(speakers) > 3 else [])
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed} ({len(pool)} statement{'s' if len(pool) != 1 else ''})"
 
 
-def _not_quoted(subject: str, lexical: LexicalIndex) -> str:
-    """Why a named subject is not answered: never quoted (though mentioned, for a name)."""
+def _not_quoted(resolution: Resolution, lexical: LexicalIndex,
+                meaning: Meaning | None) -> str:
+    """Why a subject is not answered: never quoted (though mentioned, for a name); for a role
+    no one quoted holds, who the articles do quote nearest to it."""
+    subject = resolution.subject
+    said = f"{NOT_COVERED}: they quote no statement by {subject}"
+    if resolution.near:
+        return f"{said}. The nearest they quote {_nearest(resolution, meaning)}."
     if not names_in(subject) or subject[:1].islower():
-        return f"{NOT_COVERED}: they quote no statement by {subject}."
+        return f"{said}."
     terms = lexical.terms(subject)
     unseen = lexical.idf(_NO_TERM)  # the weight of a term no chunk holds
-    mentioned = bool(terms) and all(lexical.idf(t) < unseen for t in terms)
-    if mentioned:
+    if terms and all(lexical.idf(t) < unseen for t in terms):
         return f"{NOT_COVERED}: they mention {subject} but quote no statement by {subject}."
-    return f"{NOT_COVERED}: they quote no statement by {subject}."
+    return f"{said}."
+
+
+def _nearest(resolution: Resolution, meaning: Meaning | None) -> str:
+    """"is the union secretary Ilse Brandvold", "are ... and ...": the speakers nearest to a
+    role no one holds, closest in meaning first (their description's cosine to the role)."""
+    near = resolution.near
+    if meaning is not None and len(near) > 1:
+        wanted = meaning.embed(resolution.subject)
+        closeness = {id(s): float(meaning.embed(_description(s)) @ wanted) for s in near}
+        near = sorted(near, key=lambda s: -closeness[id(s)])
+    named = [_described(s) for s in near[:MAX_NEAR]]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return f"{'is' if len(named) == 1 else 'are'} {listed}"
+
+
+def _description(speaker: Speaker) -> str:
+    return speaker.roles[0] if speaker.roles else speaker.name
+
+
+def _described(speaker: Speaker) -> str:
+    """A speaker as a reader knows them: "Ilse Brandvold (union secretary)"."""
+    return f"{speaker.name} ({speaker.roles[0]})" if speaker.roles else speaker.name
 
 
 def _abstain(text: str, reason: str) -> Answer:

@@ -8,34 +8,61 @@ the same organisation under its acronym is one `Speaker`, named by its most quot
 
 A question's subject is resolved against them (`StatementIndex.resolve`): by name, alias or
 acronym ("Asif", "the PTI"), or by role ("the Pakistani defence minister", "Pakistan's
-military", "the information minister"). Only statements are ever returned: what others said
+military", "the information minister"); a body with the people who speak for it ("the union":
+its secretary too, `rag/roles.py`). Only statements are ever returned: what others said
 *about* a speaker is not theirs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
+
 from rag.corpus import Corpus
 from rag.question import names_in
+from rag.roles import (
+    AGENT_ENDINGS,
+    BODY_NOUNS,
+    GOVERNMENT,
+    LEADER_WORDS,
+    TITLE_QUALIFIERS,
+    Membership,
+    anchored,
+    body_beside,
+    body_membership,
+    head,
+    head_stem,
+    leads,
+    normal_name,
+    officer_only,
+    possessors,
+    role_bodies,
+    role_words,
+    same_name,
+    shares_common_noun,
+    stem,
+    title_head,
+)
 from rag.schemas import Statement
-from rag.variants import american_spelling, is_place
+from rag.variants import is_place
+
+SETTING_SENTENCES = 1  # the lead: how many of an article's first sentences set its scene
 
 # Only chunk records holding this hold statements: the rest are never parsed.
 _HOLDS_STATEMENTS = b'"statements":[{'
-_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "its", "his", "her", "their", "our"})
-_PREPOSITIONS = frozenset({"for", "of", "at", "in", "on", "to", "from", "with"})
 _POSSESSIVE = re.compile(r"[’']s$")
-_SYNONYMS = {"spokesman": "spokesperson", "spokeswoman": "spokesperson",
-             "chairman": "chair", "chairwoman": "chair", "chairperson": "chair"}
-_STEM = 5  # role words compare by this many leading letters: "Pakistani" meets "Pakistan's"
+_LEADERS = frozenset(head_stem(w) for w in LEADER_WORDS)
+# Near a role no speaker fits: at most this many speakers are named instead.
+MAX_NEAR = 3
+# A body a role names weighs this much more than its other words when none fits it.
+_BODY_WEIGHT = 3
 # Role heads a subject may have to be read as a speaker even when no indexed speaker has that
 # role: such a subject resolving to no one is abstained on, not searched as a topic.
 SPEAKER_HEADS = frozenset({
@@ -45,6 +72,7 @@ SPEAKER_HEADS = frozenset({
     "queen", "prince", "general", "envoy", "senator", "judge", "court", "party", "union",
     "company", "bank", "council", "agency", "department", "office", "embassy", "president's",
 })
+_SPEAKER_HEADS = frozenset(head_stem(w) for w in SPEAKER_HEADS)
 
 
 @dataclass(frozen=True)
@@ -71,6 +99,8 @@ class Speaker:
     name: str
     organisation: bool
     said: list[Said] = field(default_factory=list)
+    # Bodies a person speaks for (`rag.roles.Membership`), set by the index that groups them.
+    memberships: list[Membership] = field(default_factory=list)
 
     @cached_property
     def aliases(self) -> list[str]:
@@ -87,7 +117,7 @@ class Speaker:
             counts.update(item.statement.roles)
         kept: dict[str, str] = {}
         for role, _ in counts.most_common():
-            kept.setdefault(" ".join(_role_words(role)), role)
+            kept.setdefault(" ".join(role_words(role)), role)
         return list(kept.values())
 
     @cached_property
@@ -109,38 +139,83 @@ class Speaker:
         possessor ("the military's media wing": wing, military), an organisation's words."""
         heads: set[str] = set()
         for role in self.roles:
-            words = _role_words(role)
-            if not words:
+            title = title_head(role)
+            if title is None:
                 continue
-            head, _ = _head(words)
-            heads.add(head)
-            heads.update(_stem(w) for w in _possessors(role))
+            heads.add(title)
+            heads.update(head_stem(w) for w in possessors(role))
         if self.organisation:
-            heads.update(_stem(w) for name in [self.name, *self.aliases]
-                         for w in _role_words(name))
+            heads.update(head_stem(w) for name in [self.name, *self.aliases]
+                         for w in role_words(name))
         return heads
 
     @cached_property
     def _words(self) -> set[str]:
-        found = {_stem(w) for role in self.roles for w in _role_words(role)}
-        found.update(_stem(w) for name in [self.name, *self.aliases] for w in _role_words(name))
+        found = {stem(w) for role in self.roles for w in role_words(role)}
+        found.update(stem(w) for name in [self.name, *self.aliases] for w in role_words(name))
         return found
 
-    def fits_role(self, head: str, modifiers: list[str]) -> bool:
+    @cached_property
+    def _leads(self) -> bool:
+        return any(leads(role) for role in self.roles)
+
+    @cached_property
+    def anchored(self) -> bool:
+        """Whether a role names the speaker's own country or body ("Veltara's defence
+        minister"): then no article's setting may stand in for words the roles lack."""
+        return any(anchored(role) for role in self.roles)
+
+    def fits_role(self, role_head: str, modifiers: list[str],
+                  settings: Iterable[frozenset[str]] = (),
+                  qualifiers: frozenset[str] = frozenset()) -> bool:
         """Whether a role-only subject ("the Indian prime minister": head "minister",
-        modifiers "indian", "prime") describes this speaker: the head is one of theirs and
-        every modifier is among their words, except, for an organisation, a country its roles
-        do not name ("Pakistan's military" is ISPR, "the military's media wing")."""
-        if _stem(head) not in self._role_heads:
-            return False
+        modifiers "indian", "prime") describes this speaker.
+
+        The head must be one of theirs: a title's head ("leader", "chief" for any title that
+        leads its body), a body they speak for ("the union" for its secretary, "the government"
+        for a minister) or, for an organisation, a word of its name. Every modifier must be
+        among their words (a body's too) except, for an organisation, a country its roles do
+        not name ("Pakistan's military" is ISPR). Modifiers the speaker's words lack may be
+        read from the setting of one of their articles (its headline and lead: "the Brannock
+        mayor"), unless one is among the title `qualifiers` ("prime", "deputy": a title's own
+        words) or a role anchors the speaker elsewhere."""
+        wanted = role_head
+        descriptions: list[set[str]] = []
+        if wanted in self._role_heads or (wanted in _LEADERS and self._leads):
+            descriptions.append(self._words)
+        descriptions.extend(self._words | m.words for m in self.memberships
+                            if m.head == wanted)
         places = [w for w in self._words if is_place(w)]
-        for modifier in modifiers:
-            if _stem(modifier) in self._words:
-                continue
-            if self.organisation and is_place(modifier) and not places:
-                continue
-            return False
-        return True
+        for words in descriptions:
+            missing = [m for m in modifiers if stem(m) not in words
+                       and not (self.organisation and is_place(m) and not places)]
+            if not missing:
+                return True
+            if (not self.anchored and not any(stem(m) in qualifiers for m in missing)
+                    and any(all(_in_setting(m, setting) for m in missing)
+                            for setting in settings)):
+                return True
+        return False
+
+    def near_role(self, role_head: str, modifiers: list[str],
+                  settings: Iterable[frozenset[str]] = ()) -> float:
+        """How close this speaker's description comes to a role no one fits: its head shared
+        (1), each body noun ("union": `_BODY_WEIGHT`) and other word (1) among their words, a
+        word only in one of their articles' settings at half that. 0 unless the head or a body
+        noun is among their own: what ranks the speakers named instead."""
+        words = self._words.union(*(m.words for m in self.memberships))
+        heads = self._role_heads | {m.head for m in self.memberships}
+        weights = {m: _BODY_WEIGHT if m in BODY_NOUNS else 1 for m in modifiers}
+        score = float(role_head in heads or (role_head in _LEADERS and self._leads))
+        if not score and not any(stem(m) in words for m in modifiers if m in BODY_NOUNS):
+            return 0.0
+        settings = [] if self.anchored else list(settings)
+        for modifier, weight in weights.items():
+            if stem(modifier) in words:
+                score += weight
+            elif any(_in_setting(modifier, setting) for setting in settings):
+                score += weight / 2
+        return score
 
     def answers_to(self, name: str) -> bool:
         """Whether a name in a question is this speaker's: the same name, alias or acronym, a
@@ -158,6 +233,20 @@ class Speaker:
             return any(_same_person(words, n) for n in full)
         return any(_same_person(words, n.split()) for n in known)
 
+    def speaks_for(self, name: str) -> bool:
+        """Whether a person speaks for the body a name names: their role names it ("VeltaRail
+        chief executive", "Civic Alliance leader") or they belong to it ("Councillor Yusuf
+        Brennholt of the Green List"; "union secretary" quoted beside the Harbour Workers'
+        Union of Veltara)."""
+        if self.organisation:
+            return False
+        wanted = set(role_words(name)) - {"of", "and", "for"}
+        if not wanted:
+            return False
+        role_sets = [set(role_words(r)) for r in self.roles]
+        role_sets += [set(role_words(m.body)) for m in self.memberships if m.body != GOVERNMENT]
+        return any(wanted <= words for words in role_sets)
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -166,16 +255,30 @@ class Resolution:
     speakers: list[Speaker]
     subject: str
     speaker_like: bool  # a name or a role: abstain when no speaker fits, rather than search
+    # When no speaker fits a role: those whose descriptions come closest, best first.
+    near: list[Speaker] = field(default_factory=list)
 
 
 class StatementIndex:
     """Every statement of one snapshot, by speaker. Built once per snapshot (`for_corpus`)."""
 
-    def __init__(self, said: Iterable[Said]) -> None:
+    def __init__(self, said: Iterable[Said], corpus: Corpus | None = None) -> None:
+        """`corpus` (the snapshot's chunks) gives each article's setting: its headline and lead
+        sentence; without it a subject's words must all be among a speaker's own."""
         self.speakers = _group(said)
+        _join_bodies(self.speakers)
         self.statements = sum(len(s.said) for s in self.speakers)
         self._owners = {(item.article_id, item.statement.start): speaker
                         for speaker in self.speakers for item in speaker.said}
+        self._corpus = corpus
+        self._qualifiers = title_qualifiers(self.speakers)
+        self._settings: dict[str, frozenset[str]] = {}
+        self._leads: dict[str, str | None] = {}
+        self._titles = {item.article_id: item.title for s in self.speakers for item in s.said}
+        # What questions derive from statements and headlines (their content's vectors, their
+        # terms), kept for the snapshot.
+        self.vectors: dict[tuple[str, ...], np.ndarray] = {}
+        self.terms: dict[tuple[str, ...], set[str]] = {}
 
     def owner(self, said: Said) -> Speaker:
         """The speaker a statement is counted under."""
@@ -202,20 +305,61 @@ class StatementIndex:
                 key = (chunk.article_id, statement.start)
                 if key not in kept or _fuller(said, kept[key]):
                     kept[key] = said
-        return cls(kept.values())
+        return cls(kept.values(), corpus)
 
     def speaker(self, name: str) -> Speaker | None:
         """The speaker a name (canonical, alias or family name) stands for, or None."""
         found = [s for s in self.speakers if s.answers_to(name)]
         return max(found, key=lambda s: len(s.said), default=None)
 
+    def positions(self, article_id: str) -> np.ndarray:
+        """The corpus rows of an article's chunks (none without a corpus)."""
+        if self._corpus is None:
+            return np.zeros(0, dtype=np.int64)
+        codes = np.flatnonzero(self._corpus.articles == article_id)
+        if not codes.size:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self._corpus.article == codes[0])
+
+    def lead_position(self, article_id: str) -> int | None:
+        """The corpus row of an article's first chunk (whose first sentence is its lead)."""
+        rows = self.positions(article_id)
+        return int(rows[np.argmin(self._corpus.start[rows])]) if rows.size else None
+
+    def title(self, article_id: str) -> str | None:
+        """An article's headline (any article of the corpus, quoted or not)."""
+        if article_id not in self._titles:
+            self.lead(article_id)
+        return self._titles.get(article_id)
+
+    def lead(self, article_id: str) -> str | None:
+        """An article's lead: the first sentence of its first chunk (None without a corpus)."""
+        if article_id not in self._leads:
+            position = self.lead_position(article_id)
+            text = None
+            if position is not None:
+                chunk = self._corpus[position]
+                spans = chunk.sentences[:SETTING_SENTENCES] or [(chunk.start, chunk.end)]
+                text = " ".join(chunk.text[a - chunk.start: b - chunk.start] for a, b in spans)
+                self._titles.setdefault(article_id, chunk.title)
+            self._leads[article_id] = text
+        return self._leads[article_id]
+
+    def setting(self, article_id: str) -> frozenset[str]:
+        """The words of an article's headline and lead sentence: where its story is set."""
+        found = self._settings.get(article_id)
+        if found is None:
+            text = f"{self.title(article_id) or ''} {self.lead(article_id) or ''}"
+            found = self._settings[article_id] = frozenset(role_words(text))
+        return found
+
     def resolve(self, subject: str, person: str | None) -> Resolution:
         """The speakers a question's subject stands for: by the name it ends with (`person`),
-        else by the names or the role it holds."""
+        with, for a body, the people who speak for it; else by the names or the role it
+        holds (`Speaker.fits_role`)."""
         if person:
-            found = [s for s in self.speakers if s.answers_to(person)]
-            return Resolution(found, person, speaker_like=True)
-        words = _role_words(subject)
+            return Resolution(self._named(person), person, speaker_like=True)
+        words = role_words(subject)
         if not words:
             return Resolution([], subject, speaker_like=False)
         written = [s for s in self.speakers if s.answers_to(subject)]
@@ -225,11 +369,40 @@ class StatementIndex:
         named = [s for n in names for s in self.speakers if s.answers_to(n)]
         if named and subject.lower().removeprefix("the ").strip() in (n.lower() for n in names):
             return Resolution(named, subject, speaker_like=True)  # "the PTI"
-        head, modifiers = _head(words)
-        found = [s for s in self.speakers if s.fits_role(head, modifiers)]
-        known_head = head in SPEAKER_HEADS or any(
-            _stem(head) in s._role_heads for s in self.speakers)
-        return Resolution(found, subject, speaker_like=known_head or bool(named))
+        role_head, modifiers = head(words)
+        proper = {stem(w) for w in role_words(" ".join(
+            w for w in subject.split() if w[:1].isupper()))}
+        qualifiers = self._qualifiers - proper  # a name the question capitalises places
+        found = [s for s in self.speakers
+                 if s.fits_role(role_head, modifiers, self._settings_of(s), qualifiers)]
+        known_head = (role_head in _SPEAKER_HEADS or role_head in _LEADERS
+                      or words[-1].endswith(AGENT_ENDINGS)) or any(
+            role_head in s._role_heads or any(m.head == role_head for m in s.memberships)
+            for s in self.speakers)
+        near = [] if found else self._near(role_head, modifiers)
+        return Resolution(found, subject, speaker_like=known_head or bool(named), near=near)
+
+    def _named(self, name: str) -> list[Speaker]:
+        """The speakers a name stands for; for a body (quoted or not), with those who speak
+        for it ("VeltaRail": its chief executive)."""
+        found = [s for s in self.speakers if s.answers_to(name)]
+        if any(not s.organisation for s in found):
+            return found
+        return found + [s for s in self.speakers if s not in found and s.speaks_for(name)]
+
+    def _settings_of(self, speaker: Speaker) -> Iterator[frozenset[str]]:
+        for article in dict.fromkeys(item.article_id for item in speaker.said):
+            yield self.setting(article)
+
+    def _near(self, role_head: str, modifiers: list[str]) -> list[Speaker]:
+        """Speakers whose descriptions share most of a role no one fits, when few do."""
+        scored = [(s.near_role(role_head, modifiers, self._settings_of(s)), s)
+                  for s in self.speakers]
+        best = max((score for score, _ in scored), default=0.0)
+        closest = [s for score, s in scored if score == best]
+        if not best or (best < 2 and len(closest) > MAX_NEAR):
+            return []
+        return closest
 
 
 _cache_lock = threading.Lock()
@@ -313,40 +486,50 @@ def _reading_order(item: Said) -> tuple[int, str, int]:
     return (day, item.article_id, item.statement.start)
 
 
-# --- words ------------------------------------------------------------------------------------
+# --- memberships ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8192)
-def normal_name(text: str) -> str:
-    """Lower-cased, possessives and punctuation dropped, spaces single."""
-    words = [_POSSESSIVE.sub("", w) for w in re.findall(r"[\w’'.-]+", text.lower())]
-    return " ".join(w.strip(".’'-") for w in words if w.strip(".’'-"))
-
-
-def _role_words(text: str) -> list[str]:
-    """A role's words without determiners, in one spelling ("defence" -> "defense")."""
-    words = []
-    for word in normal_name(text).split():
-        if word in _DETERMINERS:
+def _join_bodies(speakers: list[Speaker]) -> None:
+    """Give each person the bodies they speak for: those their roles name, the one named right
+    after their name, a body quoted in the same article that their role's common nouns name
+    ("union secretary" beside the Harbour Workers' Union of Veltara), and, for a bare
+    officer's title ("chief executive"), the only body their article quotes."""
+    bodies: dict[str, list[Speaker]] = {}
+    for speaker in speakers:
+        if speaker.organisation:
+            for article in {item.article_id for item in speaker.said}:
+                bodies.setdefault(article, []).append(speaker)
+    for person in speakers:
+        if person.organisation:
             continue
-        word = _SYNONYMS.get(word, word)
-        words.append(american_spelling(word))
-    return words
+        found = [m for role in person.roles for m in role_bodies(role)]
+        names = [person.name, *person.aliases]
+        for item in person.said:
+            beside = body_beside(item.text, [item.statement.speaker, *item.statement.aliases])
+            if beside and beside not in names:
+                found.append(body_membership(beside))
+            quoted = bodies.get(item.article_id, [])
+            for body in quoted:
+                if any(shares_common_noun(role, body.name) for role in item.statement.roles):
+                    found.append(body_membership(body.name))
+            if len(quoted) == 1 and officer_only(list(item.statement.roles)):
+                found.append(body_membership(quoted[0].name))
+        person.memberships = list(dict.fromkeys(found))
 
 
-def _head(words: list[str]) -> tuple[str, list[str]]:
-    """A role's head noun (its last word before a preposition) and its other words."""
-    cut = next((i for i, w in enumerate(words) if w in _PREPOSITIONS and i), len(words))
-    head = words[cut - 1] if cut else words[-1]
-    modifiers = [w for i, w in enumerate(words) if i != cut - 1 and w not in _PREPOSITIONS]
-    return _stem(head), modifiers
+def _in_setting(word: str, setting: frozenset[str]) -> bool:
+    return word in setting or any(same_name(word, other) for other in setting)
 
 
-def _possessors(role: str) -> list[str]:
-    """Words a role makes possessive ("the military's media wing" -> "military")."""
-    return [_POSSESSIVE.sub("", w).lower() for w in role.split()
-            if _POSSESSIVE.search(w) and w[:1].islower()]
-
-
-def _stem(word: str) -> str:
-    return word[:_STEM]
+def title_qualifiers(speakers: list[Speaker]) -> frozenset[str]:
+    """Stems of words that qualify a title rather than place its holder, never read from an
+    article's setting: `rag.roles.TITLE_QUALIFIERS` and every word a quoted role puts before
+    its head ("finance" of "Finance Minister", "regional" of "regional fire commander")."""
+    qualifiers = {stem(w) for w in TITLE_QUALIFIERS}
+    for speaker in speakers:
+        for role in speaker.roles:
+            words = role_words(role)
+            if words:
+                _, modifiers = head(words)
+                qualifiers.update(stem(w) for w in modifiers)
+    return frozenset(qualifiers)
