@@ -32,12 +32,13 @@ class Engine:
         speaker check on claims and inline sources (the API passes index/speakers.py's)."""
         self.settings = settings
         self.store = store or Store.open(settings)
-        self.encoder = encoder or encoder_for(settings)  # documents (and LLM claims)
+        self.encoder = encoder or encoder_for(settings)  # documents
+        # Questions, and the claims of answers with the passages they are checked against.
         self.question_encoder = question_encoder_for(settings, self.encoder)
         self.retriever = Retriever(self.store, self.question_encoder, settings)
         self.attribute = attribute
-        self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings, attribute)
-                    if settings.llm_configured else None)
+        self.llm = (LLMAnswerer(ChatModel(settings), self.question_encoder, settings,
+                                attribute) if settings.llm_configured else None)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
             mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -101,7 +102,7 @@ class Engine:
             hits = [Hit(chunk=chunk, score=1.0) for chunk in sources]
             lexical = LexicalIndex(sources)
         ids = ids or list(range(1, len(hits) + 1))
-        return grade(answer, hits, ids, self.encoder, lexical, self.attribute)
+        return grade(answer, hits, ids, self.question_encoder, lexical, self.attribute)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.
