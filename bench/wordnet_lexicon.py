@@ -56,6 +56,8 @@ LEXNAMES = (
     "adj.ppl",
 )
 SATELLITE_SENSES = 2
+# A word takes the antonyms of its synonyms in its most common senses.
+SYNSET_SENSES = 2
 
 
 def reader(wordnet: Path):
@@ -104,6 +106,9 @@ def build(wordnet: Path) -> dict:
             if synset.pos() == "n":  # nouns' antonyms are mostly technical: offense/defense
                 continue
             found = set().union(*(opposite(a) for a in lemma.antonyms()))
+            if synset in wn.synsets(word)[:SYNSET_SENSES]:  # "allow" shares "permit"'s
+                found |= set().union(*(opposite(a) for other in synset.lemmas()
+                                       for a in other.antonyms()))
             if synset.pos() == "s" and synset in wn.synsets(word)[:SATELLITE_SENSES]:
                 for head in synset.similar_tos():
                     for head_lemma in head.lemmas():
