@@ -10,7 +10,9 @@ WordNet reader and stored as Snowball stems (rag.lexical's analysis):
   antonyms (nouns' are mostly technical senses: "offense" / "defense"), the antonyms of
   the head of an adjective satellite in the word's first two senses ("robust" -> "weak", via
   "strong"), with the antonym's synonyms in the same synset and its derivational forms
-  ("praise" -> "criticise", "criticism");
+  ("praise" -> "criticise", "criticism"); in a word's two most common senses, the antonyms
+  of its synonyms too (WordNet gives "forbid" as the antonym of "permit" only; "allow", in
+  the same synset, takes it);
 - `common`: stems of every lower-case single-word lemma, so a capitalised word that opens a
   sentence ("Roughly", "Councillors") is not read as a name;
 - `irregular`: the stems of WordNet's irregular forms mapped to their base's ("fell" -> "fall",
