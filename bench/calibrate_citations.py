@@ -25,7 +25,8 @@ and the passage holds `lexical` of its terms, or `paraphrase_lexical` of them at
 below it is aligned clause by clause), so the judge is run once for every value of it; the
 term shares and the paraphrase cosine are then a grid over the recorded signals. Every point
 is scored by balanced accuracy over the fitted groups (`FITTED_GROUPS`, each counting equally
-whatever its size); among the best, the point nearest their centre is chosen. Claims are
+whatever its size; the hand-written claims pooled, `POOLED`); among the best, the point
+nearest their centre is chosen. Claims are
 embedded by the int8 encoder the verifier uses. Results go to
 bench/results/citation_calibration.json.
 """
@@ -33,7 +34,6 @@ bench/results/citation_calibration.json.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 from pathlib import Path
 
@@ -56,16 +56,21 @@ SHARED = ROOT.parent / "shared"
 QUESTIONS = [SHARED / "corpus" / "dev_qa.jsonl", ROOT / "examples" / "qa.jsonl"]
 CLAIMS = ROOT / "bench" / "data" / "citation_claims.jsonl"
 CLAPNQ = SHARED / "bench" / "clapnq" / "clapnq_dev_answerable.jsonl"
-LEXICAL_GRID = np.round(np.arange(0.30, 0.8001, 0.05), 2)
+# Term shares are fractions of a few words (2/3, 7/10), so they are searched finely too.
+LEXICAL_GRID = np.round(np.arange(0.30, 0.8001, 0.01), 2)
 EMBEDDING_GRID = np.round(np.arange(0.45, 0.7001, 0.01), 2)
 PARAPHRASE_EMBEDDING_GRID = np.round(np.arange(0.60, 0.9501, 0.01), 2)
 # The groups the thresholds are fitted on, and whether each should be accepted as supported.
-FITTED_GROUPS = {"paraphrase": True, "fabrication": False, "other_retrieved": False,
-                 "clapnq_own_fit": True, "clapnq_other_fit": False,
-                 "grounding_faithful_fit": True, "grounding_fabricated_fit": False}
+# Hand-written claims on a passage are pooled (the development paraphrases and fabrications
+# with the fit half of the grounding claims): as groups of their own, each of the 20
+# development pairs weighed three times a grounding claim (docs/citation-verification.md).
+FITTED_GROUPS = {"written_faithful_fit": True, "written_fabricated_fit": False,
+                 "other_retrieved": False, "clapnq_own_fit": True, "clapnq_other_fit": False}
+POOLED = {"written_faithful_fit": ("paraphrase", "grounding_faithful_fit"),
+          "written_fabricated_fit": ("fabrication", "grounding_fabricated_fit")}
 SUPPORTED_GROUPS = {"verbatim", "paraphrase", "clapnq_own_fit", "clapnq_own_held_out",
                     "grounding_faithful_fit", "grounding_faithful_held_out",
-                    "added_faithful_held_out"}
+                    "added_faithful_held_out", "written_faithful_fit"}
 
 Pairs = list[tuple[str, Chunk]]
 # One row a pair: (term share, cosine to the aligned sentences, 1.0 if the passage holds every
@@ -189,31 +194,42 @@ def accepted(rows: Signals, limits: Thresholds) -> float:
     return float((worded & (cosine >= limits.embedding) & (numbers > 0) & (meaning > 0)).mean())
 
 
-def grid(embedding: float) -> list[Thresholds]:
-    return [Thresholds(float(lex), embedding, float(low), float(near))
-            for lex, low, near in itertools.product(LEXICAL_GRID, LEXICAL_GRID,
-                                                    PARAPHRASE_EMBEDDING_GRID)
-            if low <= lex and near >= embedding]
+def accepted_grid(rows: Signals, embedding: float) -> np.ndarray:
+    """`accepted` at every (lexical, paraphrase_lexical, paraphrase_embedding) of the grids,
+    the cosine threshold being `embedding` (rows scored at it)."""
+    lexical, cosine, numbers, meaning = rows.T
+    ok = (cosine >= embedding) & (numbers > 0) & (meaning > 0)
+    enough = lexical[None, :] >= LEXICAL_GRID[:, None]
+    near = cosine[None, :] >= PARAPHRASE_EMBEDDING_GRID[:, None]
+    worded = enough[:, None, None, :] | (enough[None, :, None, :] & near[None, None, :, :])
+    return (worded & ok).mean(axis=-1)
 
 
-def balanced(signals: dict[str, Signals], limits: Thresholds) -> float:
-    return float(np.mean([accepted(signals[g], limits) if keep
-                          else 1 - accepted(signals[g], limits)
-                          for g, keep in FITTED_GROUPS.items()]))
+def pooled(signals: dict[str, Signals]) -> dict[str, Signals]:
+    """The groups with the `POOLED` ones added."""
+    return signals | {name: np.vstack([signals[g] for g in parts])
+                      for name, parts in POOLED.items()}
 
 
 def fit(by_embedding: dict[float, dict[str, Signals]]) -> tuple[Thresholds, float]:
-    """The best thresholds by balanced accuracy; among equals, the one nearest their centre
-    (each threshold measured in steps of its grid)."""
-    scored = [(balanced(signals, limits), limits)
-              for embedding, signals in by_embedding.items() for limits in grid(embedding)]
-    best = max(score for score, _ in scored)
-    points = np.array([(t.lexical / 0.05, t.embedding / 0.01, t.paraphrase_lexical / 0.05,
-                        t.paraphrase_embedding / 0.01)
-                       for score, t in scored if np.isclose(score, best)])
-    chosen = [t for score, t in scored if np.isclose(score, best)]
-    centre = points.mean(axis=0)
-    return chosen[int(np.argmin(((points - centre) ** 2).sum(axis=1)))], best
+    """The best thresholds by balanced accuracy over the fitted groups (a paraphrase share
+    above the term share, or a paraphrase cosine below the cosine, are left out); among
+    equals, the one nearest their centre, each threshold measured in steps of its grid."""
+    lex, low, near = np.meshgrid(LEXICAL_GRID, LEXICAL_GRID, PARAPHRASE_EMBEDDING_GRID,
+                                 indexing="ij")
+    scores = {}
+    for embedding, signals in by_embedding.items():
+        score = np.mean([accepted_grid(signals[g], embedding) if keep
+                         else 1 - accepted_grid(signals[g], embedding)
+                         for g, keep in FITTED_GROUPS.items()], axis=0)
+        score[(low > lex) | (near < embedding)] = -1.0
+        scores[embedding] = score
+    best = max(float(score.max()) for score in scores.values())
+    points = np.array([(lex[i] / 0.01, embedding / 0.01, low[i] / 0.01, near[i] / 0.01)
+                       for embedding, score in scores.items()
+                       for i in zip(*np.nonzero(np.isclose(score, best)), strict=True)])
+    chosen = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
+    return Thresholds(*(round(float(step) * 0.01, 2) for step in chosen)), best
 
 
 def summary(rows: Signals, limits: Thresholds) -> dict[str, float]:
@@ -225,6 +241,35 @@ def summary(rows: Signals, limits: Thresholds) -> dict[str, float]:
             "cosine_p90": round(float(np.percentile(rows[:, 1], 90)), 3)}
 
 
+def score_all(engine: Engine, clapnq: int,
+              splits: tuple[str, ...]) -> dict[float, dict[str, Signals]]:
+    """Every group scored at every cosine threshold of `EMBEDDING_GRID`."""
+    Ingestor(engine.store, engine.encoder, engine.settings).ingest_paths(
+        [ROOT / "examples" / "articles", SHARED / "corpus"])
+    engine.retriever.refresh()
+    groups = (development_pairs(engine) | grounding_pairs(engine, splits)
+              | clapnq_pairs(clapnq, splits))
+    lexical = LexicalIndex(list({c.id: c for pairs in groups.values()
+                                 for _, c in pairs}.values()))
+    encoder = CachedEncoder(engine.claim_encoder)
+    by_embedding = {}
+    for embedding in EMBEDDING_GRID:
+        by_embedding[float(embedding)] = {name: score(pairs, encoder, lexical, float(embedding))
+                                          for name, pairs in groups.items()}
+        print(f"scored at cosine {embedding:.2f}", flush=True)
+    return by_embedding
+
+
+def load_signals(path: Path) -> dict[float, dict[str, Signals]]:
+    """Scored pairs kept by `--signals`."""
+    by_embedding: dict[float, dict[str, Signals]] = {}
+    with np.load(path) as saved:
+        for key in saved.files:
+            embedding, name = key.split("/", 1)
+            by_embedding.setdefault(float(embedding), {})[name] = saved[key]
+    return by_embedding
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-citations"))
@@ -233,23 +278,21 @@ def main() -> None:
                         help="score the fitted groups only (no held-out figures)")
     parser.add_argument("--out", type=Path,
                         default=Path("bench/results/citation_calibration.json"))
+    parser.add_argument("--signals", type=Path, help="keep the scored pairs in this .npz file "
+                        "and fit from it when it exists (scoring takes minutes, fitting seconds)")
     args = parser.parse_args()
 
     engine = Engine(Settings(data_dir=args.data_dir, _env_file=None))
-    Ingestor(engine.store, engine.encoder, engine.settings).ingest_paths(
-        [ROOT / "examples" / "articles", SHARED / "corpus"])
-    engine.retriever.refresh()
-    splits = ("fit",) if args.fit_only else ("fit", "held_out")
-    groups = (development_pairs(engine) | grounding_pairs(engine, splits)
-              | clapnq_pairs(args.clapnq, splits))
-    lexical = LexicalIndex(list({c.id: c for pairs in groups.values()
-                                 for _, c in pairs}.values()))
-    encoder = CachedEncoder(engine.question_encoder)
-    by_embedding = {}
-    for embedding in EMBEDDING_GRID:
-        by_embedding[float(embedding)] = {name: score(pairs, encoder, lexical, float(embedding))
-                                          for name, pairs in groups.items()}
-        print(f"scored at cosine {embedding:.2f}", flush=True)
+    if args.signals and args.signals.exists():
+        by_embedding = load_signals(args.signals)
+    else:
+        by_embedding = score_all(engine, args.clapnq,
+                                 ("fit",) if args.fit_only else ("fit", "held_out"))
+        if args.signals:
+            np.savez_compressed(args.signals, **{f"{e:.2f}/{name}": rows
+                                                 for e, at in by_embedding.items()
+                                                 for name, rows in at.items()})
+    by_embedding = {e: pooled(at) for e, at in by_embedding.items()}
     limits, best = fit(by_embedding)
     signals = by_embedding[limits.embedding]
 
@@ -287,7 +330,7 @@ def main() -> None:
         "lexical_threshold": limits.lexical, "embedding_threshold": limits.embedding,
         "paraphrase_lexical_threshold": limits.paraphrase_lexical,
         "paraphrase_embedding_threshold": limits.paraphrase_embedding,
-        "encoder": engine.question_encoder.name, "balanced_accuracy": round(best, 4),
+        "encoder": engine.claim_encoder.name, "balanced_accuracy": round(best, 4),
         "groups": results, "cosine_curve": curve}, indent=2))
 
 

@@ -8,9 +8,11 @@ share and embedding cosine); these checks then compare the claim with them, in t
   the passage gives another number in the same place ("voted 6-1" for "voted 5-2");
 - `date_mismatch`: a month, day or weekday the passage does not give;
 - `wrong_speaker`: the claim says X said it, the passage's sentence is someone else's;
-- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold, or the
-  passage names someone else in the same place;
-- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned");
+- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold; or the
+  passage names someone else in the same place, writes the name with a word changed, says
+  of another name what the claim says of this one, or puts the claim's place elsewhere;
+- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned"),
+  or the claim denies what the passage asserts with another word in the same place;
 - `contradiction`: opposite words about the same thing ("raised" / "cut", "robust" / "weak");
 - `quantifier`: an absolute the passage does not state ("only", "all", "never", "first");
 - `modality`: the passage plans, expects or conditions what the claim states as fact.
@@ -21,6 +23,7 @@ docs/citation-verification.md gives what each check measured.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -74,11 +77,11 @@ class Facts:
     metadata: Reading  # title, outlet and date, as the prompt showed them
     published: dt.date | None
 
-    @property
+    @functools.cached_property
     def words(self) -> frozenset[str]:
         return _passage_words(self)
 
-    @property
+    @functools.cached_property
     def numbers(self) -> frozenset[str]:
         return frozenset().union(self.metadata.numbers, *(r.numbers for r in self.readings))
 
@@ -246,31 +249,47 @@ def _name_finding(claim: Reading, facts: Facts, sentences: list[Reading],
             or _moved_place(claim, sentences))
 
 
-# Words around a passage's name within which the rest of a claim's name may stand
-# ("Martin Luther King, Jr." is "Martin Luther King Jr.").
-_NAME_REACH = 3
-
-
 def _altered_name(claim: Reading, facts: Facts) -> Finding | None:
     """A name of several words that the passage writes with one of them changed: every word
     is in the passage, but where the passage names the rest, it gives another word instead
     ("the Central Bank of Kessa" for "the Cooperative Bank of Kessa", "Ana Malinde" for
-    "Joost Malinde")."""
+    "Ana Ferreyra and Joost Malinde"). Names joined by "and" or a possessive are read one
+    by one."""
     passage_runs = [(reading, run) for reading in (*facts.readings, facts.metadata)
-                    for run in reading.names]
-    for run in claim.names:
+                    for run in _single_names(reading)]
+    for run in _single_names(claim):
         words = _name_words(claim, run)
         if len(words) < 2:
             continue
         sharing = [(reading, other) for reading, other in passage_runs
                    if _same_names(_name_words(reading, other), words)]
-        if not sharing or any(_spells(reading, other, words) for reading, other in sharing):
+        if not sharing or any(all(_same_names({word}, _name_words(reading, other))
+                                  for word in words) for reading, other in sharing):
             continue
         reading, other = sharing[0]
         if any(not _same_names({word}, words) for word in _name_words(reading, other)):
             return Finding("entity_mismatch", f"the passage names {reading.name_text(other)}"
                                               f", not {claim.name_text(run)}")
     return None
+
+
+def _single_names(reading: Reading) -> list[tuple[int, ...]]:
+    """A reading's runs of name words, split where "and" joins two names or a possessive
+    ends one ("TV Insider's Michael Logan")."""
+    runs = []
+    for run in reading.names:
+        part: list[int] = []
+        for i in run:
+            if reading.words[i].lower == "and":
+                runs.append(tuple(part))
+                part = []
+                continue
+            part.append(i)
+            if reading.words[i].possessive:
+                runs.append(tuple(part))
+                part = []
+        runs.append(tuple(part))
+    return [run for run in runs if run]
 
 
 def _moved_place(claim: Reading, sentences: list[Reading]) -> Finding | None:
@@ -305,14 +324,6 @@ def _name_words(reading: Reading, run: tuple[int, ...]) -> set[str]:
     return {_plain(reading.words[i].lower) for i in run
             if reading.words[i].stem not in GENERIC_NAME_WORDS
             and reading.words[i].lower not in GENERIC_NAME_WORDS}
-
-
-def _spells(reading: Reading, run: tuple[int, ...], words: set[str]) -> bool:
-    """Whether the passage's name, with the words just around it, holds every word of a
-    claim's name."""
-    start, end = max(0, run[0] - _NAME_REACH), min(len(reading.words), run[-1] + 1 + _NAME_REACH)
-    around = {_plain(w.lower) for w in reading.words[start:end]}
-    return all(_same_names({word}, around) for word in words)
 
 
 def _swapped_name(claim: Reading, sentences: list[Reading],

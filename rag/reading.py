@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from text_to_num import alpha2digit
@@ -64,6 +65,7 @@ class Word:
     month: int | None  # 1-12 when it names a month
     clause: int
     opening: bool = False  # first of the sentence, a quotation or a clause after a colon
+    possessive: bool = False  # written with "'s" ("Insider's"), which was taken off
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,15 @@ class Reading:
     def named(self) -> frozenset[int]:
         return frozenset(i for run in self.names for i in run)
 
-    @property
+    @functools.cached_property
     def stems(self) -> frozenset[str]:
         return frozenset(w.stem for w in self.words if w.content)
 
-    @property
+    @functools.cached_property
     def lowers(self) -> frozenset[str]:
         return frozenset(w.lower for w in self.words)
 
-    @property
+    @functools.cached_property
     def numbers(self) -> frozenset[str]:
         return frozenset(w.number for w in self.words if w.number)
 
@@ -192,7 +194,12 @@ def read(text: str) -> Reading:
                 opening = opening or token in _OPENINGS
                 continue
         if token[0].isdigit():
-            words.append(Word(token, lower, lower, False, False, _number(token), None, clause))
+            number = _number(token)
+            if number in _SCALES and words and words[-1].number and words[-1].clause == clause:
+                # "1.2 million" (text2num writes "1.2 1000000") is 1200000, as "1,200,000" is.
+                words[-1] = replace(words[-1], number=_scaled(words[-1].number, number))
+                continue
+            words.append(Word(token, lower, lower, False, False, number, None, clause))
             opening = False
             continue
         if not token[0].isalpha():
@@ -202,11 +209,24 @@ def read(text: str) -> Reading:
         base = lexicon.base(stem(bare_lower))
         month = _month(bare_lower)
         words.append(Word(bare, bare_lower, base, bare_lower not in STOPWORDS, bare[0].isupper(),
-                          None, month, clause, opening))
+                          None, month, clause, opening, possessive=bare != token))
         opening = False
     negated, negative = _negations(words)
     return Reading(tuple(words), negated, negative, _hedged(words), _names(words),
                    _dates(words), frozenset(w.lower for w in words if w.lower in WEEKDAYS))
+
+
+# Scale words as text2num writes them.
+_SCALES = frozenset({"1000", "1000000", "1000000000", "1000000000000"})
+
+
+def _scaled(number: str, scale: str) -> str:
+    """A number times a scale, written as `_number` writes numbers ("1.2" x 10^6: "1200000")."""
+    try:
+        value = Decimal(number) * int(scale)
+    except InvalidOperation:  # "1.2.3": not one number
+        return number
+    return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
 
 
 def _spell_out(text: str) -> str:
