@@ -473,7 +473,7 @@ def _grounding(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.attribution import attribute, inline_chunk
     from api.grounding_report import chart, grade_records, read_records, summarise, table
-    from rag.embeddings import encoder_for
+    from rag.embeddings import claim_encoder_for, encoder_for
     from rag.grounding import GroundingReport, grade
     from rag.lexical import LexicalIndex
     from rag.schemas import Hit
@@ -481,7 +481,7 @@ def _grounding(args: argparse.Namespace, settings: Settings) -> int:
     if not args.records.is_file():
         print(f"rag grounding: no such file: {args.records}", file=sys.stderr)
         return 2
-    encoder = encoder_for(settings)
+    encoder = claim_encoder_for(settings, encoder_for(settings))  # the judge's, as served
 
     def grade_one(answer: str, contexts: list[str]) -> GroundingReport:
         chunks = [inline_chunk(text) for text in contexts]

@@ -10,7 +10,9 @@ WordNet reader and stored as Snowball stems (rag.lexical's analysis):
   antonyms (nouns' are mostly technical senses: "offense" / "defense"), the antonyms of
   the head of an adjective satellite in the word's first two senses ("robust" -> "weak", via
   "strong"), with the antonym's synonyms in the same synset and its derivational forms
-  ("praise" -> "criticise", "criticism");
+  ("praise" -> "criticise", "criticism"); in a word's two most common senses, the antonyms
+  of its synonyms too (WordNet gives "forbid" as the antonym of "permit" only; "allow", in
+  the same synset, takes it);
 - `common`: stems of every lower-case single-word lemma, so a capitalised word that opens a
   sentence ("Roughly", "Councillors") is not read as a name;
 - `irregular`: the stems of WordNet's irregular forms mapped to their base's ("fell" -> "fall",
@@ -56,6 +58,8 @@ LEXNAMES = (
     "adj.ppl",
 )
 SATELLITE_SENSES = 2
+# A word takes the antonyms of its synonyms in its most common senses.
+SYNSET_SENSES = 2
 
 
 def reader(wordnet: Path):
@@ -104,6 +108,9 @@ def build(wordnet: Path) -> dict:
             if synset.pos() == "n":  # nouns' antonyms are mostly technical: offense/defense
                 continue
             found = set().union(*(opposite(a) for a in lemma.antonyms()))
+            if synset in wn.synsets(word)[:SYNSET_SENSES]:  # "allow" shares "permit"'s
+                found |= set().union(*(opposite(a) for other in synset.lemmas()
+                                       for a in other.antonyms()))
             if synset.pos() == "s" and synset in wn.synsets(word)[:SATELLITE_SENSES]:
                 for head in synset.similar_tos():
                     for head_lemma in head.lemmas():

@@ -129,13 +129,20 @@ class OnnxMiniLM:
             parts[i] = hidden[inside].mean(axis=0) if inside.any() else vector
         return vector, _normalise(parts)
 
-    def _embed_side_by_side(self, texts: list[str]) -> np.ndarray:
-        """Many texts, a run each, on one single-threaded session a core, side by side.
+    def embed_one_thread(self, texts: list[str]) -> np.ndarray:
+        """`embed`, every text in a run of its own on one thread (several side by side): a
+        short text runs as fast on one thread as on two when the cores are free, and is not
+        slowed when they are busy (docs/citation-verification.md, Speed)."""
+        if len(texts) > 1 and self._threads > 1:
+            return self._embed_side_by_side(texts)
+        session = self._single_threaded()[0]
+        out = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._embed_batch([text], session)[0]
+        return out
 
-        A short text's run is many small operators that two threads split badly: sentences
-        took 3.3 ms each on one session of two threads, 2.3 ms on two sessions of one thread
-        (MultiHop-RAG, measured). The vectors are the same bits either way.
-        """
+    def _single_threaded(self) -> list[object]:
+        """One single-threaded session a core, made on first use."""
         with self._running_lock:
             if not self._side_by_side:
                 import onnxruntime as ort
@@ -144,6 +151,16 @@ class OnnxMiniLM:
                     ort.InferenceSession(self._path, _options(1, spin=False),
                                          providers=["CPUExecutionProvider"])
                     for _ in range(self._threads)]
+            return self._side_by_side
+
+    def _embed_side_by_side(self, texts: list[str]) -> np.ndarray:
+        """Many texts, a run each, on one single-threaded session a core, side by side.
+
+        A short text's run is many small operators that two threads split badly: sentences
+        took 3.3 ms each on one session of two threads, 2.3 ms on two sessions of one thread
+        (MultiHop-RAG, measured). The vectors are the same bits either way.
+        """
+        self._single_threaded()
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
 
         def embed_every(k: int) -> None:
@@ -319,6 +336,27 @@ def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
         log.warning("questions use the documents' encoder: no int8 model under %s (%s)",
                     settings.model_cache_dir, error)
         return documents
+
+
+class OneThreadRuns:
+    """An encoder whose every run takes one thread (`OnnxMiniLM.embed_one_thread`)."""
+
+    def __init__(self, encoder: OnnxMiniLM) -> None:
+        self.name, self.dimensions = encoder.name, encoder.dimensions
+        self._encoder = encoder
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._encoder.embed_one_thread(texts)
+
+
+def claim_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
+    """The encoder the grounding judge embeds answer sentences and passage sentences with:
+    the questions' int8 encoder, each run on one thread (the documents' own when there is no
+    int8 model)."""
+    questions = question_encoder_for(settings, documents)
+    if questions is documents or not isinstance(questions, OnnxMiniLM):
+        return documents
+    return OneThreadRuns(questions)
 
 
 @functools.lru_cache(maxsize=2)

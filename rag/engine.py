@@ -9,7 +9,7 @@ import numpy as np
 
 from rag.answer import answer_extractive, contexts_of
 from rag.config import Settings
-from rag.embeddings import Encoder, encoder_for, question_encoder_for
+from rag.embeddings import Encoder, claim_encoder_for, encoder_for, question_encoder_for
 from rag.followup import llm_standalone_question, standalone_question
 from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
 from rag.grounding import GroundingReport, grade
@@ -38,12 +38,14 @@ class Engine:
         speaker check on claims and inline sources (the API passes index/speakers.py's)."""
         self.settings = settings
         self.store = store or Store.open(settings)
-        self.encoder = encoder or encoder_for(settings)  # documents (and LLM claims)
+        self.encoder = encoder or encoder_for(settings)  # documents
         self.question_encoder = question_encoder_for(settings, self.encoder)
+        # Answer sentences and the passage sentences they are checked against.
+        self.claim_encoder = claim_encoder_for(settings, self.encoder)
         self.retriever = Retriever(self.store, self.question_encoder, settings)
         self.attribute = attribute
-        self.llm = (LLMAnswerer(ChatModel(settings), self.encoder, settings, attribute)
-                    if settings.llm_configured else None)
+        self.llm = (LLMAnswerer(ChatModel(settings), self.claim_encoder, settings,
+                                attribute) if settings.llm_configured else None)
         self._statement_cache: dict[int, StatementIndex] = {}
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
@@ -116,7 +118,7 @@ class Engine:
             hits = [Hit(chunk=chunk, score=1.0) for chunk in sources]
             lexical = LexicalIndex(sources)
         ids = ids or list(range(1, len(hits) + 1))
-        return grade(answer, hits, ids, self.encoder, lexical, self.attribute)
+        return grade(answer, hits, ids, self.claim_encoder, lexical, self.attribute)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.

@@ -8,9 +8,11 @@ share and embedding cosine); these checks then compare the claim with them, in t
   the passage gives another number in the same place ("voted 6-1" for "voted 5-2");
 - `date_mismatch`: a month, day or weekday the passage does not give;
 - `wrong_speaker`: the claim says X said it, the passage's sentence is someone else's;
-- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold, or the
-  passage names someone else in the same place;
-- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned");
+- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold; or the
+  passage names someone else in the same place, writes the name with a word changed, says
+  of another name what the claim says of this one, or puts the claim's place elsewhere;
+- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned"),
+  or the claim denies what the passage asserts with another word in the same place;
 - `contradiction`: opposite words about the same thing ("raised" / "cut", "robust" / "weak");
 - `quantifier`: an absolute the passage does not state ("only", "all", "never", "first");
 - `modality`: the passage plans, expects or conditions what the claim states as fact.
@@ -21,12 +23,22 @@ docs/citation-verification.md gives what each check measured.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.lexicon import DOWN, GENERIC_NAME_WORDS, HEDGES, QUANTIFIERS, UP, WEEKDAYS, wordnet
+from rag.lexicon import (
+    DOWN,
+    GENERIC_NAME_WORDS,
+    HEDGES,
+    QUANTIFIERS,
+    UP,
+    WEEKDAYS,
+    privative,
+    wordnet,
+)
 from rag.question import same_person
 from rag.reading import DateMention, Reading, read
 
@@ -65,11 +77,11 @@ class Facts:
     metadata: Reading  # title, outlet and date, as the prompt showed them
     published: dt.date | None
 
-    @property
+    @functools.cached_property
     def words(self) -> frozenset[str]:
         return _passage_words(self)
 
-    @property
+    @functools.cached_property
     def numbers(self) -> frozenset[str]:
         return frozenset().union(self.metadata.numbers, *(r.numbers for r in self.readings))
 
@@ -203,14 +215,8 @@ def _named(lower: str, words: frozenset[str], facts: Facts) -> bool:
     ("Afghan" / "Afghanistan", "Iran" / "Iranian"), or the initials it abbreviates ("US")."""
     lower = _plain(lower.replace(".", ""))
     words = frozenset(_plain(w) for w in words)
-    if lower in words:
+    if lower in words or any(_related_forms(lower, other) for other in words):
         return True
-    for other in words:
-        if len(lower) >= _PREFIX and other[:_PREFIX] == lower[:_PREFIX]:
-            return True
-        if len(lower) >= 4 and (other.startswith(lower) or lower.startswith(other)) \
-                and len(other) >= 4:
-            return True
     if 2 <= len(lower) <= 5:
         return lower in _initials(facts)
     return False
@@ -239,13 +245,95 @@ def _name_finding(claim: Reading, facts: Facts, sentences: list[Reading],
     name = _missing_name(claim, facts)
     if name:
         return Finding("entity_not_in_source", f"the passage does not name {name}")
-    return _swapped_name(claim, sentences, claim_speaker)
+    return (_altered_name(claim, facts) or _swapped_name(claim, sentences, claim_speaker)
+            or _moved_place(claim, sentences))
+
+
+def _altered_name(claim: Reading, facts: Facts) -> Finding | None:
+    """A name of several words that the passage writes with one of them changed: every word
+    is in the passage, but where the passage names the rest, it gives another word instead
+    ("the Central Bank of Kessa" for "the Cooperative Bank of Kessa", "Ana Malinde" for
+    "Ana Ferreyra and Joost Malinde"). Names joined by "and" or a possessive are read one
+    by one."""
+    passage_runs = [(reading, run) for reading in (*facts.readings, facts.metadata)
+                    for run in _single_names(reading)]
+    for run in _single_names(claim):
+        words = _name_words(claim, run)
+        if len(words) < 2:
+            continue
+        sharing = [(reading, other) for reading, other in passage_runs
+                   if _same_names(_name_words(reading, other), words)]
+        if not sharing or any(all(_same_names({word}, _name_words(reading, other))
+                                  for word in words) for reading, other in sharing):
+            continue
+        reading, other = sharing[0]
+        if any(not _same_names({word}, words) for word in _name_words(reading, other)):
+            return Finding("entity_mismatch", f"the passage names {reading.name_text(other)}"
+                                              f", not {claim.name_text(run)}")
+    return None
+
+
+def _single_names(reading: Reading) -> list[tuple[int, ...]]:
+    """A reading's runs of name words, split where "and" joins two names or a possessive
+    ends one ("TV Insider's Michael Logan")."""
+    runs = []
+    for run in reading.names:
+        part: list[int] = []
+        for i in run:
+            if reading.words[i].lower == "and":
+                runs.append(tuple(part))
+                part = []
+                continue
+            part.append(i)
+            if reading.words[i].possessive:
+                runs.append(tuple(part))
+                part = []
+        runs.append(tuple(part))
+    return [run for run in runs if run]
+
+
+def _moved_place(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """A place the claim puts where its sentences put another: after the same word, a phrase
+    of place that shares no word with the passage's ("speaking at the bank's headquarters"
+    where the passage says "speaking in parliament"; "a plant near the reserve" for "a plant
+    on the edge of the harbour"), in a sentence that does not name the claim's place at all.
+    Times ("on Monday", "in 2019") are left to the date check."""
+    for anchor, phrase in claim.places():
+        words = {claim.words[i].stem for i in phrase}
+        stem = claim.words[anchor].stem
+        found = [(sentence, other) for sentence in sentences
+                 for other_anchor, other in sentence.places()
+                 if sentence.words[other_anchor].stem == stem]
+        if any(_shares(words, frozenset(s.words[i].stem for i in other)) for s, other in found):
+            continue
+        for sentence, other in found:
+            if not words & sentence.stems:  # "in Mir Ali, in the tribal area" says both
+                return Finding("entity_mismatch", f"the passage says “"
+                               f"{sentence.text_of(other[0] - 1, other[-1])}” where the claim "
+                               f"says “{claim.text_of(phrase[0] - 1, phrase[-1])}”")
+    return None
+
+
+def _shares(words: set[str], others: frozenset[str]) -> bool:
+    """Whether two sets of stems share a word, or forms of one ("south" / "southern")."""
+    return bool(words & others) or any(_related_forms(a, b) for a in words for b in others)
+
+
+def _name_words(reading: Reading, run: tuple[int, ...]) -> set[str]:
+    """The words of a name that tell it apart (not "Bank", "of", "Minister")."""
+    return {_plain(reading.words[i].lower) for i in run
+            if reading.words[i].stem not in GENERIC_NAME_WORDS
+            and reading.words[i].lower not in GENERIC_NAME_WORDS}
 
 
 def _swapped_name(claim: Reading, sentences: list[Reading],
                   claim_speaker: str | None) -> Finding | None:
     """A name the passage holds, but where its sentence names someone or something else (the
-    claim's speaker is left to the speaker check)."""
+    claim's speaker is left to the speaker check): a name the claim does not give, in a
+    sentence without the claim's name; or another name of the claim, in the very words the
+    claim puts around its own (two names trading places: "the crisis in Turkey was far more
+    intense than the one in Greece" where the passage says "the crisis in Greece was far more
+    intense")."""
     claim_names = {claim.words[i].lower for run in claim.names for i in run}
     for run in claim.names:
         position = run[0]
@@ -255,21 +343,43 @@ def _swapped_name(claim: Reading, sentences: list[Reading],
             continue
         context = claim.context(position) | claim.context(run[-1])
         lowers = {claim.words[i].lower for i in run}
+        slot = claim.slot(run)
         own, other, other_name = 0, 0, None
+        swapped_name, in_own_slot = None, False
         for sentence in sentences:
-            holds_it = bool(lowers & sentence.lowers)
+            holds_it = _same_names(lowers, sentence.lowers)
             for other_run in sentence.names:
                 names = {sentence.words[i].lower for i in other_run}
                 overlap = len(context & (sentence.context(other_run[0])
                                          | sentence.context(other_run[-1])))
-                if names & lowers:
+                if _same_names(names, lowers):
                     own = max(own, overlap)
-                elif not holds_it and not names & claim_names and overlap > other:
+                    in_own_slot = in_own_slot or sentence.slot(other_run) == slot
+                elif _same_names(names, claim_names):
+                    if holds_it and None not in slot and sentence.slot(other_run) == slot:
+                        swapped_name = sentence.name_text(other_run)
+                elif not holds_it and overlap > other and not sentence.reports(other_run):
                     other, other_name = overlap, sentence.name_text(other_run)
-        if other >= 2 and other > own:
+        if other >= _CONTEXT_SHARED and other > own and own < _CONTEXT_SHARED:
             return Finding("entity_mismatch", f"the passage names {other_name} where the claim "
                                               f"names {claim.name_text(run)}")
+        if swapped_name and not in_own_slot:
+            return Finding("entity_mismatch", f"the passage says of {swapped_name} what the "
+                                              f"claim says of {claim.name_text(run)}")
     return None
+
+
+def _same_names(names: set[str], others: set[str]) -> bool:
+    """Whether two sets of name words share a name, written alike or as forms of one name
+    ("Mexican" / "Mexico", "Afghan" / "Afghanistan")."""
+    return any(_plain(a) == _plain(b) or _related_forms(_plain(a), _plain(b))
+               for a in names for b in others)
+
+
+def _related_forms(a: str, b: str) -> bool:
+    if len(a) >= _PREFIX and len(b) >= _PREFIX and a[:_PREFIX] == b[:_PREFIX]:
+        return True
+    return min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))
 
 
 # ---- speaker ---------------------------------------------------------------------------------
@@ -280,11 +390,26 @@ def _speaker_finding(claim_speaker: str | None,
     if not claim_speaker:
         return None
     known = [s for s in speakers if s]
-    if not known or any(same_person(claim_speaker, s) or same_person(s, claim_speaker)
-                        for s in known):
+    if not known or any(_same_speaker(claim_speaker, s) for s in known):
         return None
     return Finding("wrong_speaker", f"the passage attributes this to {known[0]}, not to "
                                     f"{claim_speaker}")
+
+
+def _same_speaker(claim: str, passage: str) -> bool:
+    """Whether two ways of naming a speaker name one: the same family name; one word of the
+    other's name ("Sasuke" for "Sasuke Uchiha"); or its initials ("ISPR" for "Inter-Services
+    Public Relations")."""
+    if same_person(claim, passage) or same_person(passage, claim):
+        return True
+    words = [w for w in re.split(r"[\s-]+", claim) if w]
+    other = [w for w in re.split(r"[\s-]+", passage) if w]
+    short, long = sorted((words, other), key=len)
+    if len(short) == 1:
+        lowered = short[0].lower().replace(".", "")
+        return lowered in {w.lower() for w in long} or lowered == "".join(
+            w[0] for w in long if w[0].isupper()).lower()
+    return False
 
 
 # ---- negation, opposites, quantifiers, modality ------------------------------------------------
@@ -302,6 +427,10 @@ def _negation(claim: Reading, sentences: list[Reading]) -> Finding | None:
                      for s in sentences for j, w in enumerate(s.words))
         if asserted and not denied:
             return Finding("negation", f"the passage does not deny “{word.text}”")
+        stated = _stated_instead(claim, position, nearest)
+        if stated is not None:
+            return Finding("negation", f"the passage says “{stated}” where the claim says "
+                                       f"“not {word.text}”")
     for sentence in sentences:
         for position in sentence.negated:
             word = sentence.words[position]
@@ -312,6 +441,27 @@ def _negation(claim: Reading, sentences: list[Reading]) -> Finding | None:
                          for j, w in enumerate(claim.words))
             if asserted and not denied:
                 return Finding("negation", f"the passage denies “{word.text}”")
+    return None
+
+
+def _stated_instead(claim: Reading, position: int, sentence: Reading) -> str | None:
+    """The word a sentence that denies nothing asserts where the claim denies its word at
+    `position`, of the same thing ("would hit the valley's harvest" against "would not hurt
+    the valley's harvest": the same word follows, the words around agree); None when there
+    is none, or when the word itself denies (an opposite, "failed", "spared")."""
+    if sentence.negative:
+        return None
+    lexicon = wordnet()
+    word = claim.words[position]
+    after = claim.slot((position,))[1]
+    context = claim.context(position)
+    for j, other in enumerate(sentence.words):
+        if (other.content and j not in sentence.named and other.stem not in claim.stems
+                and after is not None and sentence.slot((j,))[1] == after
+                and len(context & sentence.context(j)) >= _CONTEXT_SHARED
+                and other.stem not in privative() and other.lower not in HEDGES
+                and not lexicon.opposed(word.stem, other.stem)):
+            return other.text
     return None
 
 
@@ -354,11 +504,22 @@ def _same_direction(a: str, b: str) -> bool:
 
 
 def _quantifier(claim: Reading, sentences: list[Reading]) -> Finding | None:
+    """An absolute of the claim that its sentences do not say. "All" floated after the verb
+    or a pronoun ("pools and car washing are all banned", "they all") only gathers what the
+    claim has listed, and says nothing more."""
     said = frozenset().union(*(s.lowers for s in sentences))
-    for word in claim.words:
-        if word.lower in QUANTIFIERS and word.lower not in said:
+    for i, word in enumerate(claim.words):
+        floated = word.lower in _FLOATING and i > 0 and claim.words[i - 1].lower in _HOSTS
+        if word.lower in QUANTIFIERS and word.lower not in said and not floated:
             return Finding("quantifier", f"the passage does not say “{word.text}”")
     return None
+
+
+_FLOATING = frozenset({"all", "both", "each"})
+# Words a floating quantifier follows: forms of "be" and "have", modals, plural pronouns.
+_HOSTS = frozenset({"are", "were", "is", "was", "be", "been", "have", "had", "has", "will",
+                    "would", "can", "could", "may", "might", "must", "should", "they", "we",
+                    "you", "these", "those", "them", "us"})
 
 
 def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
@@ -370,9 +531,8 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     for sentence in sentences:
         for j in sorted(sentence.hedged):
             word = sentence.words[j]
-            context = sentence.context(j)
-            if word.content and any(w.stem == word.stem and context & claim.context(i)
-                                    for i, w in enumerate(claim.words)):
+            hedged = _said_of(claim, word.stem, sentence.context(j))
+            if word.content and hedged and hedged > _stated(claim, word.stem, sentences):
                 hedge = next(w.text for w in reversed(sentence.words[:j]) if w.lower in HEDGES)
                 return Finding("modality", f"the passage says “{hedge}”: not a settled fact")
     nearest = sentences[0]
@@ -393,10 +553,25 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     return None
 
 
+def _said_of(claim: Reading, stem: str, context: frozenset[str]) -> int:
+    """How many context words the claim's nearest use of `stem` shares with `context`."""
+    return max((len(context & claim.context(i)) for i, w in enumerate(claim.words)
+                if w.stem == stem), default=0)
+
+
+def _stated(claim: Reading, stem: str, sentences: list[Reading]) -> int:
+    """How closely the sentences state `stem` plainly (no hedge on it) of what the claim says
+    it of: the most context words shared, 0 when they never state it plainly."""
+    return max((_said_of(claim, stem, sentence.context(j)) for sentence in sentences
+                for j, w in enumerate(sentence.words)
+                if w.stem == stem and j not in sentence.hedged), default=0)
+
+
 def _verb_after(sentence: Reading, position: int) -> str | None:
-    """The verb a "will"/"would" carries ("would *arrive*", "will be *fined*")."""
-    following = [w for w in sentence.words[position + 1 : position + 3]
-                 if w.lower not in ("be", "not", "have")]
+    """The verb a "will"/"would" carries ("would *arrive*", "will be *fined*", "will try to
+    *start*")."""
+    following = [w for w in sentence.words[position + 1 : position + 5]
+                 if w.lower not in ("be", "not", "have", "to") and w.lower not in HEDGES]
     return following[0].stem if following else None
 
 

@@ -33,6 +33,16 @@ HEDGES = frozenset({
     "whether", "suspected", "believe", "believes", "believed", "perhaps", "probably",
     "reportedly", "allegedly",
 })
+# Words that deny by their meaning (negative implicatives and privatives): "did not hurt" may
+# be put as "spared", "did not attend" as "missed", so a denial set against one of them is no
+# contradiction. `privative` reads them as stems.
+PRIVATIVE = frozenset({
+    "fail", "refuse", "decline", "neglect", "avoid", "forget", "miss", "lack", "spare",
+    "escape", "prevent", "stop", "halt", "block", "ban", "bar", "forbid", "prohibit", "deny",
+    "reject", "exclude", "omit", "skip", "abstain", "refrain", "withhold", "cancel", "scrap",
+    "abandon", "resist", "absent", "unable", "immune", "exempt", "free", "safe", "end",
+    "cease", "quit", "drop", "lose", "without", "spared", "lost",
+})
 # Words that make a claim absolute or exclusive: a claim may repeat them, not add them.
 QUANTIFIERS = frozenset({
     "only", "all", "every", "entire", "entirely", "whole", "never", "always", "none", "sole",
@@ -122,3 +132,9 @@ def stem(word: str) -> str:
         if american in wordnet().antonyms:
             return american
     return found
+
+
+@functools.cache
+def privative() -> frozenset[str]:
+    """The stems of `PRIVATIVE`'s words."""
+    return frozenset(wordnet().base(stem(word)) for word in PRIVATIVE)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from text_to_num import alpha2digit
@@ -64,6 +65,7 @@ class Word:
     month: int | None  # 1-12 when it names a month
     clause: int
     opening: bool = False  # first of the sentence, a quotation or a clause after a colon
+    possessive: bool = False  # written with "'s" ("Insider's"), which was taken off
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,15 @@ class Reading:
     def named(self) -> frozenset[int]:
         return frozenset(i for run in self.names for i in run)
 
-    @property
+    @functools.cached_property
     def stems(self) -> frozenset[str]:
         return frozenset(w.stem for w in self.words if w.content)
 
-    @property
+    @functools.cached_property
     def lowers(self) -> frozenset[str]:
         return frozenset(w.lower for w in self.words)
 
-    @property
+    @functools.cached_property
     def numbers(self) -> frozenset[str]:
         return frozenset(w.number for w in self.words if w.number)
 
@@ -113,6 +115,55 @@ class Reading:
         before = [s for s in reversed(self._plain[:position]) if s][:reach]
         after = [s for s in self._plain[position + 1 :] if s][:reach]
         return frozenset(before + after)
+
+    def reports(self, run: tuple[int, ...]) -> bool:
+        """Whether a run of name words is who speaks or is spoken to ("Carrandel said",
+        "told the Ledger", "according to Reuters"), not what the sentence is about."""
+        before = [w for w in self.words[max(0, run[0] - 2) : run[0]] if w.lower != "the"]
+        after = self.words[run[-1] + 1] if run[-1] + 1 < len(self.words) else None
+        return bool(before and before[-1].stem in _REPORTING) or (
+            after is not None and after.stem in _REPORTING)
+
+    def places(self) -> list[tuple[int, tuple[int, ...]]]:
+        """Phrases of place and the word they follow: (the word before a preposition of place,
+        the content words of the phrase after it, up to `PLACE_REACH` words and through
+        "of"): "speaking *at* the bank's headquarters". Phrases of time are left out."""
+        found = []
+        for i, word in enumerate(self.words[1:], start=1):
+            anchor = self.words[i - 1]
+            if word.lower not in _PLACE_PREPOSITIONS or not anchor.content \
+                    or anchor.clause != word.clause:
+                continue
+            phrase = []
+            for j in range(i + 1, min(len(self.words), i + 1 + PLACE_REACH)):
+                following = self.words[j]
+                if following.clause != word.clause or following.lower in _PLACE_ENDS:
+                    break
+                if following.content:
+                    phrase.append(j)
+            if phrase and not any(self.words[j].number or self.words[j].month
+                                  or self.words[j].lower in _TIMES for j in phrase):
+                found.append((i - 1, tuple(phrase)))
+        return found
+
+    def text_of(self, first: int, last: int) -> str:
+        """Words `first` to `last` as written (without punctuation)."""
+        return " ".join(w.text for w in self.words[first : last + 1])
+
+    def slot(self, run: tuple[int, ...]) -> tuple[str | None, str | None]:
+        """The place a run of words fills in the sentence's wording: the next word on each side
+        that is not a stopword, as its stem or number (None at an end, or where it is a name:
+        names do not mark a place)."""
+        def mark(position: int | None) -> str | None:
+            if position is None or position in self.named:
+                return None
+            word = self.words[position]
+            return word.number or word.stem
+        before = next((i for i in range(run[0] - 1, -1, -1)
+                       if self.words[i].content or self.words[i].number), None)
+        after = next((i for i in range(run[-1] + 1, len(self.words))
+                      if self.words[i].content or self.words[i].number), None)
+        return mark(before), mark(after)
 
     @functools.cached_property
     def _plain(self) -> tuple[str | None, ...]:
@@ -143,7 +194,12 @@ def read(text: str) -> Reading:
                 opening = opening or token in _OPENINGS
                 continue
         if token[0].isdigit():
-            words.append(Word(token, lower, lower, False, False, _number(token), None, clause))
+            number = _number(token)
+            if number in _SCALES and words and words[-1].number and words[-1].clause == clause:
+                # "1.2 million" (text2num writes "1.2 1000000") is 1200000, as "1,200,000" is.
+                words[-1] = replace(words[-1], number=_scaled(words[-1].number, number))
+                continue
+            words.append(Word(token, lower, lower, False, False, number, None, clause))
             opening = False
             continue
         if not token[0].isalpha():
@@ -153,11 +209,24 @@ def read(text: str) -> Reading:
         base = lexicon.base(stem(bare_lower))
         month = _month(bare_lower)
         words.append(Word(bare, bare_lower, base, bare_lower not in STOPWORDS, bare[0].isupper(),
-                          None, month, clause, opening))
+                          None, month, clause, opening, possessive=bare != token))
         opening = False
     negated, negative = _negations(words)
     return Reading(tuple(words), negated, negative, _hedged(words), _names(words),
                    _dates(words), frozenset(w.lower for w in words if w.lower in WEEKDAYS))
+
+
+# Scale words as text2num writes them.
+_SCALES = frozenset({"1000", "1000000", "1000000000", "1000000000000"})
+
+
+def _scaled(number: str, scale: str) -> str:
+    """A number times a scale, written as `_number` writes numbers ("1.2" x 10^6: "1200000")."""
+    try:
+        value = Decimal(number) * int(scale)
+    except InvalidOperation:  # "1.2.3": not one number
+        return number
+    return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
 
 
 def _spell_out(text: str) -> str:
@@ -266,7 +335,7 @@ def _names(words: list[Word]) -> tuple[tuple[int, ...], ...]:
     """Runs of capitalised words that name someone or something.
 
     A capitalised word opening a sentence or a quotation is a name only when it is not an
-    ordinary English word (WordNet's lower-case lemmas); months, weekdays and the pronoun "I"
+    ordinary English word (WordNet's lower-case lemmas); months, weekdays and pronouns
     are not names.
     """
     lexicon = wordnet()
@@ -274,7 +343,7 @@ def _names(words: list[Word]) -> tuple[tuple[int, ...], ...]:
     run: list[int] = []
     for i, word in enumerate(words):
         is_name = (word.capital and word.month is None and word.lower not in WEEKDAYS
-                   and word.lower != "i" and word.number is None
+                   and word.lower not in _PRONOUNS and word.number is None
                    and not (word.opening and (word.lower in STOPWORDS
                                               or lexicon.is_common(word.stem))))
         joins = (run and word.lower in ("of", "and", "de", "al", "e") and i + 1 < len(words)
@@ -288,6 +357,29 @@ def _names(words: list[Word]) -> tuple[tuple[int, ...], ...]:
     if run:
         runs.append(tuple(run))
     return tuple(runs)
+
+
+# Prepositions of place, the words a phrase of place reaches, and the words that make one a
+# phrase of time ("on Monday", "in the morning").
+_PLACE_PREPOSITIONS = frozenset({"at", "in", "on", "near", "outside", "inside", "beside",
+                                 "behind", "across", "along", "off", "into", "onto", "within",
+                                 "around", "toward", "towards", "beneath", "under", "above"})
+PLACE_REACH = 5
+# Words a phrase of place ends before: other prepositions, and adverbs of time or sequence
+# ("speaking in parliament *later* on Wednesday").
+_PLACE_ENDS = _PLACE_PREPOSITIONS | {"that", "later", "earlier", "then", "now", "again", "also",
+                                     "still", "soon", "recently", "ago", "after", "before",
+                                     "since", "when", "where", "while", "until", "during"}
+_TIMES = frozenset({*WEEKDAYS, "morning", "afternoon", "evening", "night", "day", "week",
+                    "weekend", "month", "year", "time", "spring", "summer", "autumn", "fall",
+                    "winter", "today", "yesterday", "tomorrow", "hour", "hours", "minutes",
+                    "past", "future", "moment", "period", "decade", "century", "era",
+                    "season", "days", "weeks", "months", "years", "times", "end", "start",
+                    "beginning", "middle", "wake", "run", "meantime"})
+
+# Pronouns are never names, capitalised or not ("..., and It is bordered by").
+_PRONOUNS = frozenset({"i", "it", "he", "she", "they", "we", "you", "his", "her", "its",
+                       "their", "our", "this", "that", "these", "those"})
 
 
 def _dates(words: list[Word]) -> tuple[DateMention, ...]:

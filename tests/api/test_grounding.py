@@ -38,6 +38,8 @@ FABRICATIONS = [
     ("Okafor said the port of Vessby would never raise its fees.", "quantifier"),
     ("The port will build a rail link to Ostrava by 2027.", "modality"),
     ("Okafor said a second terminal will open in March 2026.", "modality"),
+    ("Union leader Tomas Okafor criticised the plan.", "entity_mismatch"),
+    ("The port did not ship 4.2 million containers in 2024.", "negation"),
 ]
 PARAPHRASES = [
     "Lena Okafor, the harbour minister, said Vessby would not increase its fees this year.",
@@ -45,6 +47,10 @@ PARAPHRASES = [
     "Brandt, a union leader, criticised the plan and said dock crews had not been consulted.",
     "A second terminal could open in March 2026 if funding is approved, Okafor said.",
     "The port plans a rail link to Ostrava by 2027.",
+    # Two facts of two sentences in one, and other words for most of them.
+    "The port handled 4.2 million containers in 2024, and it plans to build a rail link to "
+    "Ostrava by 2027.",
+    "Container volumes at Vessby went up by 6 percent in 2024 to 4.2 million.",
 ]
 
 
@@ -76,7 +82,8 @@ def test_faithful_paraphrases_are_kept(news_client: TestClient) -> None:
     assert [(s["supported"], s["reason"]) for s in report["sentences"]] == \
         [(True, "supported")] * len(PARAPHRASES), report["sentences"]
     assert all(s["supported_by"] == [1] for s in report["sentences"])
-    assert (report["supported"], report["total"], report["score"]) == (5, 5, 1.0)
+    assert (report["supported"], report["total"], report["score"]) == \
+        (len(PARAPHRASES), len(PARAPHRASES), 1.0)
     assert report["method"].startswith("lexical+embedding+meaning")
 
 

@@ -3,10 +3,12 @@ viewports, and the objects the fixtures hand to tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Dialog, Page
 
 from api.services import Services
 
@@ -48,3 +50,26 @@ class BrowserPage:
     def open(self, path: str = "/") -> None:
         self.page.goto(self.base_url + path)
 
+
+
+@contextmanager
+def new_tab(context: BrowserContext, base_url: str) -> Iterator[BrowserPage]:
+    """A fresh tab on `base_url` at the desktop size in light mode, recording every dialog
+    (dismissed) and script error; closed at the end."""
+    page = context.new_page()
+    page.set_viewport_size(DESKTOP)
+    page.emulate_media(color_scheme="light")
+    tab = BrowserPage(page, base_url)
+
+    def on_dialog(dialog: Dialog) -> None:
+        tab.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: tab.errors.append(f"page error: {error}"))
+    page.on("console", lambda message: tab.errors.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    try:
+        yield tab
+    finally:
+        page.close()

@@ -15,11 +15,19 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import BrowserContext, Dialog, sync_playwright
+from playwright.sync_api import BrowserContext, sync_playwright
 
 from api.app import create_app
 from api.services import Services
-from e2e.browser import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, STARTUP_SECONDS, BrowserPage, LiveServer
+from e2e.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    DESKTOP,
+    STARTUP_SECONDS,
+    BrowserPage,
+    LiveServer,
+    new_tab,
+)
 from rag.embeddings import Encoder
 from support import EXAMPLES, make_services
 
@@ -98,20 +106,5 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
 
 @pytest.fixture
 def browser_page(browser_context: BrowserContext, live_server: LiveServer) -> Iterator[BrowserPage]:
-    page = browser_context.new_page()
-    page.set_viewport_size(DESKTOP)
-    page.emulate_media(color_scheme="light")
-    tab = BrowserPage(page, live_server.url)
-
-    def on_dialog(dialog: Dialog) -> None:
-        tab.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: tab.errors.append(f"page error: {error}"))
-    page.on("console", lambda message: tab.errors.append(f"console: {message.text}")
-            if message.type == "error" else None)
-    try:
+    with new_tab(browser_context, live_server.url) as tab:
         yield tab
-    finally:
-        page.close()

@@ -14,6 +14,8 @@ from rag.answer import ABSTENTION
 from rag.cite import (
     EMBEDDING_THRESHOLD,
     LEXICAL_THRESHOLD,
+    PARAPHRASE_EMBEDDING_THRESHOLD,
+    PARAPHRASE_LEXICAL_THRESHOLD,
     VerifiedAnswer,
     numbers_in,
     split_answer,
@@ -226,3 +228,5 @@ def test_the_thresholds_are_the_calibrated_ones() -> None:
     fitted = json.loads((ROOT / "bench" / "results" / "citation_calibration.json").read_text())
     assert fitted["lexical_threshold"] == LEXICAL_THRESHOLD
     assert fitted["embedding_threshold"] == EMBEDDING_THRESHOLD
+    assert fitted["paraphrase_lexical_threshold"] == PARAPHRASE_LEXICAL_THRESHOLD
+    assert fitted["paraphrase_embedding_threshold"] == PARAPHRASE_EMBEDDING_THRESHOLD

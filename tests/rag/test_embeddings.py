@@ -17,6 +17,7 @@ from rag.embeddings import (
     Encoder,
     LazyEncoder,
     OnnxMiniLM,
+    claim_encoder_for,
     encoder_for,
     load_encoder,
     quantized_model,
@@ -111,6 +112,22 @@ def test_a_question_gets_the_same_vector_alone_or_among_concurrent_ones(
     np.testing.assert_array_equal(np.stack(together), np.concatenate([expected] * 8))
     # Many texts in one call (ingestion) run side by side, a single-threaded session a core.
     np.testing.assert_array_equal(adaptive.embed(NEWS * 3), np.concatenate([expected] * 3))
+
+
+def test_the_grounding_judge_embeds_as_questions_are_embedded(encoder: Encoder,
+                                                             model_cache: Path) -> None:
+    # Answer sentences are embedded on one thread a run, passage sentences side by side:
+    # the same vectors as the questions' encoder gives, so one calibration holds for both.
+    settings = Settings(_env_file=None, model_cache_dir=model_cache)
+    questions = question_encoder_for(settings, encoder)
+    claims = claim_encoder_for(settings, encoder)
+    assert claims.name == questions.name == "all-MiniLM-L6-v2-onnx-q8"
+    expected = np.stack([questions.embed([text])[0] for text in NEWS])
+    np.testing.assert_array_equal(np.stack([claims.embed([text])[0] for text in NEWS]),
+                                  expected)
+    np.testing.assert_array_equal(claims.embed(NEWS), expected)
+    same = settings.model_copy(update={"question_encoder": "same"})
+    assert claim_encoder_for(same, encoder) is encoder
 
 
 def test_without_a_writable_cache_questions_use_the_documents_encoder(

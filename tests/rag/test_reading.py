@@ -1,0 +1,71 @@
+"""How the grounding judge reads a sentence (rag/reading.py): numbers however they are written,
+and the phrases of place it compares; and how it judges a claim against passage sentences
+(rag/judge.py), on sentences whose truth is known by construction."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.judge import Facts, finding
+from rag.reading import read
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("about 1.2 million customers", "about 1,200,000 customers"),
+    ("two million users", "2 million users"),
+    ("2.3 billion veltars", "2,300,000,000 veltars"),
+    ("forty vessels", "40 vessels"),
+])
+def test_numbers_read_alike_however_they_are_written(one: str, other: str) -> None:
+    assert read(one).numbers == read(other).numbers != frozenset()
+
+
+def test_phrases_of_place_are_read_and_times_are_not() -> None:
+    reading = read("Speaking at the bank's headquarters later on Wednesday, Morrow said rates "
+                   "would rise in 2026.")
+    places = [(reading.words[a].text, [reading.words[i].text for i in p])
+              for a, p in reading.places()]
+    assert places == [("Speaking", ["bank", "headquarters"])]
+
+
+def judge(claim: str, *passage: str) -> str | None:
+    readings = tuple(read(sentence) for sentence in passage)
+    facts = Facts(readings=readings, speakers=(None,) * len(readings), metadata=read(""),
+                  published=None)
+    found = finding(read(claim), facts, list(range(len(readings))), None)
+    return found.reason if found else None
+
+
+@pytest.mark.parametrize(("claim", "passage", "reason"), [
+    # A denial set against another word in the same place.
+    ("Farmers said the cuts would not hurt the valley's apricot harvest.",
+     "Farmers said the cuts would hit the valley's apricot harvest hardest.", "negation"),
+    # ... but not against a word that itself denies.
+    ("Farmers said the cuts would not hurt the valley's apricot harvest.",
+     "Farmers said the cuts would spare the valley's apricot harvest.", None),
+    # Two names trading places in the same words.
+    ("The crisis in Turkey was far more intense than the one in Greece.",
+     "The crisis in Greece was far more intense than the one in Turkey.", "entity_mismatch"),
+    ("Greece and Turkey were historic rivals.", "Turkey and Greece were historic rivals.", None),
+    # A name with one word changed; a name spelled out around it is the same name.
+    ("Deputy Governor Ana Malinde voted to keep the rate.",
+     "Deputy Governors Ana Ferreyra and Joost Malinde voted to keep the rate.",
+     "entity_mismatch"),
+    ("Martin Luther King Jr. is buried there.", "Martin Luther King , Jr. is buried there.",
+     None),
+    # A place moved after the same word; a sentence naming both places says both.
+    ("Speaking at the bank's headquarters, Morrow said rates would rise.",
+     "Speaking in parliament, Morrow said rates would rise.", "entity_mismatch"),
+    ("Seven soldiers were killed in Mir Ali.",
+     "Seven soldiers were killed in Mir Ali, in the restive northwestern tribal area.", None),
+    # A hedged word the passage also states plainly.
+    ("The discovery disproves a 3rd-century date for any book.",
+     "Scholars tried to date the books as late as the 3rd century, but the discovery "
+     "disproves a 3rd-century date for any book.", None),
+    # "All" floated after the verb gathers what the claim lists.
+    ("Car washing and garden watering are all banned.",
+     "Car washing and garden watering are banned outright.", None),
+    ("All car washing is banned.", "Car washing is banned outright.", "quantifier"),
+])
+def test_the_meaning_checks(claim: str, passage: str, reason: str | None) -> None:
+    assert judge(claim, passage) == reason
