@@ -44,7 +44,9 @@ _SPEECH_VERB = (
 )
 _SPEECH = re.compile(
     r"\b(?:did|does|do|has|have|had|will|would|was|is|can|could)\s+"
-    r"(?P<subject>(?:[^\s?,;]+\s+){0,7}?[^\s?,;]+)\s+(?:been\s+)?"
+    # The subject never ends on a word that needs a noun after it: "the secretary of state".
+    r"(?P<subject>(?:[^\s?,;]+\s+){0,7}?"
+    r"(?!(?:of|for|in|on|at|to|from|with|by|and|or|the|a|an)\s)[^\s?,;]+)\s+(?:been\s+)?"
     rf"(?P<verb>{_SPEECH_VERB})\b(?P<rest>[^?]*)",
     re.IGNORECASE,
 )

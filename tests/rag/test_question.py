@@ -70,3 +70,18 @@ def test_dates_in_reads_the_usual_written_forms() -> None:
     assert dates_in(text) == [dt.date(2023, 10, 7), dt.date(2023, 10, 30),
                               dt.date(2023, 12, 5), dt.date(2023, 12, 15)]
     assert dates_in("What happened on February 30, 2023 in 2023?") == []
+
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("What did the secretary of state say about the talks?", "the secretary of state"),
+    ("What has the minister for transport said?", "the minister for transport"),
+])
+def test_a_subject_runs_on_past_of_and_for_to_its_noun(question: str, subject: str) -> None:
+    """"State" after "secretary of" is a noun, not the verb of saying."""
+    speech = speech_of(question)
+    assert speech is not None and speech.subject == subject
+
+
+def test_a_noun_like_a_verb_of_saying_makes_no_speech_question() -> None:
+    assert speech_of("When does the secretary of state become president?") is None
