@@ -240,10 +240,13 @@ _FROM_NOW = {"next": 1, "last": -1, "this": 0}
 
 def _dated(time: str, facts: Facts, given: list[DateMention]) -> bool:
     """Whether the passage gives, as a date, the month or year a time counted from its
-    publication names ("next month" in a passage of September that says "October")."""
+    publication names ("next month" in a passage of September that says "October"); "this
+    week" or "this year" is the publication's own, when it has a date."""
     counted, _, unit = time.partition(" ")
     if facts.published is None or counted not in _FROM_NOW:
         return False
+    if counted == "this":
+        return True
     if unit == "year":
         return str(facts.published.year + _FROM_NOW[counted]) in facts.numbers
     if unit == "month":

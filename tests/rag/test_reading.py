@@ -4,6 +4,8 @@ and the phrases of place it compares; and how it judges a claim against passage 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from rag.judge import Facts, finding
@@ -121,6 +123,20 @@ def judge(claim: str, *passage: str) -> str | None:
 ])
 def test_the_meaning_checks(claim: str, passage: str, reason: str | None) -> None:
     assert judge(claim, passage) == reason
+
+
+def test_a_time_counted_from_the_publication_is_read_against_its_date() -> None:
+    def dated(claim: str, passage: str) -> str | None:
+        facts = Facts(readings=(read(passage),), speakers=(None,), metadata=read(""),
+                      published=dt.date(2025, 9, 15))
+        found = finding(read(claim), facts, [0], None)
+        return found.reason if found else None
+
+    assert dated("The envoys will meet next month.", "The envoys will meet in October.") is None
+    assert dated("The envoys will meet next month.",
+                 "The envoys will meet in December.") == "date_mismatch"
+    assert dated("The envoys met this week.", "The envoys met in Vienna.") is None
+    assert dated("The envoys will meet next year.", "The envoys will meet in 2026.") is None
 
 
 def test_a_place_moved_to_a_name_the_passage_gives_elsewhere() -> None:
