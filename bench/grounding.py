@@ -1,5 +1,6 @@
 """Score the grounding judge on the labelled claims of `bench/data/grounding_claims.jsonl` (and
-the claims added later, `grounding_claims_added.jsonl`, reported apart and together).
+the claims added later, `grounding_claims_added.jsonl` and `grounding_claims_more.jsonl`, each
+reported apart, and all together).
 
     python -m bench.grounding [--data-dir DIR] [--split held_out|fit|all]
 
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CLAIMS = ROOT / "bench" / "data" / "grounding_claims.jsonl"
 ADDED_CLAIMS = ROOT / "bench" / "data" / "grounding_claims_added.jsonl"
+MORE_CLAIMS = ROOT / "bench" / "data" / "grounding_claims_more.jsonl"
 CLAPNQ = SHARED / "bench" / "clapnq" / "clapnq_dev_answerable.jsonl"
 CLAPNQ_UNANSWERABLE = SHARED / "bench" / "clapnq" / "clapnq_dev_unanswerable.jsonl"
 DEV_GROUNDING = SHARED / "corpus" / "dev_grounding.jsonl"
@@ -217,12 +219,16 @@ def main() -> None:
     splits = ("fit", "held_out") if args.split == "all" else (args.split,)
     original = [c for c in read_jsonl(CLAIMS) if c["split"] in splits]
     added = [c for c in read_jsonl(ADDED_CLAIMS) if c["split"] in splits]
-    rows = run(original + added, passages_for(original + added, engine), engine)
-    first = {c["id"] for c in original}
-    sets = {"original": [r for r in rows if r["id"] in first],
-            "added": [r for r in rows if r["id"] not in first], "enlarged": rows}
-    results = {"timing": timing(sets["original"]), "timing_enlarged": timing(rows),
-               "encoder": engine.claim_encoder.name}
+    more = [c for c in read_jsonl(MORE_CLAIMS) if c["split"] in splits]
+    claims = original + added + more
+    rows = run(claims, passages_for(claims, engine), engine)
+    ids = {name: {c["id"] for c in chosen}
+           for name, chosen in (("original", original), ("added", added), ("more", more))}
+    sets = {name: [r for r in rows if r["id"] in ids[name]] for name in ids}
+    sets["enlarged"] = [r for r in rows if r["id"] not in ids["more"]]
+    sets["all"] = rows
+    results = {"timing": timing(sets["original"]), "timing_enlarged": timing(sets["enlarged"]),
+               "timing_all": timing(rows), "encoder": engine.claim_encoder.name}
     for split in splits:
         for name, chosen in sets.items():
             chosen = [r for r in chosen if r["split"] == split]
@@ -242,7 +248,7 @@ def main() -> None:
           f"(the documents' encoder in the same run: p50 "
           f"{results['timing']['documents_encoder_judge_p50_ms']} ms; "
           f"passage preparation p50 {results['timing']['passage_prepare_p50_ms']} ms; "
-          f"all {len(rows)} claims: p50 {results['timing_enlarged']['judge_p50_ms']} ms)")
+          f"all {len(rows)} claims: p50 {results['timing_all']['judge_p50_ms']} ms)")
     if args.split == "all":
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2))

@@ -196,6 +196,17 @@ class _Alignment:
     alone: tuple[int, ...]
 
 
+def _term_share(terms: set[str] | frozenset[str], held: frozenset[str], facts: Facts) -> float:
+    """The share of a claim's terms a passage holds; a number the claim writes otherwise than
+    the passage ("five to two" for "5-2", "eighteen" for "18") is held when the passage
+    states its value."""
+    if not terms:
+        return 0.0
+    found = sum(term in held or bool(read(term).numbers and read(term).numbers <= facts.numbers)
+                for term in terms)
+    return found / len(terms)
+
+
 def _whole(cosines: np.ndarray, claim: Reading, facts: Facts) -> _Alignment:
     """The claim aligned whole: its nearest sentence, and those nearly as near or holding its
     other terms."""
@@ -313,7 +324,7 @@ class Verifier:
         facts = self.facts(number)
         spans, vectors = self._spans[number - 1], self._vectors[number - 1]
         terms = claim.terms
-        lexical = len(terms & self._terms[number - 1]) / len(terms) if terms else 0.0
+        lexical = _term_share(terms, self._terms[number - 1], facts)
         missing = frozenset(claim.reading.numbers - facts.numbers)
         aligned = _whole(vectors @ claim.vector, claim.reading, facts)
         limits = self.thresholds

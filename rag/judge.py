@@ -37,10 +37,11 @@ from rag.lexicon import (
     UP,
     WEEKDAYS,
     privative,
+    stem,
     wordnet,
 )
 from rag.question import same_person
-from rag.reading import DateMention, Reading, read
+from rag.reading import DateMention, Reading, Word, read
 
 # Who spoke each of a text's sentences (given as offsets), None where nobody is quoted; the
 # API passes index/speakers.py's attribution, so rag/ needs no import of it.
@@ -83,7 +84,8 @@ class Facts:
 
     @functools.cached_property
     def numbers(self) -> frozenset[str]:
-        return frozenset().union(self.metadata.numbers, *(r.numbers for r in self.readings))
+        readings = (self.metadata, *self.readings)
+        return frozenset().union(*(r.numbers for r in readings), *(r.shares for r in readings))
 
 
 def _passage_words(facts: Facts) -> frozenset[str]:
@@ -155,7 +157,47 @@ def _swapped_number(claim: Reading, sentences: list[Reading]) -> Finding | None:
         if other >= _CONTEXT_SHARED and not own:
             return Finding("number_mismatch",
                            f"the passage gives {other_value} where the claim says {word.text}")
+        measured = _measured_otherwise(claim, position, sentences)
+        if measured:
+            return Finding("number_mismatch", f"the passage gives {word.text} {measured} where "
+                                              f"the claim says {word.text} "
+                                              f"{claim.words[position + 1].text}")
     return None
+
+
+# Units of measure, as stems, by what they measure: the same number in another unit of the
+# same measure ("two days" / "two weeks") is another quantity.
+_MEASURES = {
+    **dict.fromkeys(("second", "minut", "hour", "day", "week", "month", "year", "decad",
+                     "centuri"), "time"),
+    **dict.fromkeys(("metr", "meter", "kilometr", "kilomet", "km", "mile", "cm", "mm"),
+                    "length"),
+    **dict.fromkeys(("hectar", "acr"), "area"),
+    **dict.fromkeys(("kg", "kilogram", "kilo", "gram", "tonn", "ton", "pound"), "weight"),
+}
+_SAME_UNITS = {"km": "kilometr", "kilomet": "kilometr", "meter": "metr", "ton": "tonn"}
+
+
+def _measured_otherwise(claim: Reading, position: int, sentences: list[Reading]) -> str | None:
+    """The unit a passage sentence gives the claim's number in, of the claim unit's measure
+    but another unit, said of the same thing; None when any sentence gives the claim's unit
+    (or none) to that number."""
+    unit = _unit(claim, position)
+    measure = _MEASURES.get(unit or "")
+    if measure is None:
+        return None
+    other = None
+    for sentence in sentences:
+        for j, candidate in enumerate(sentence.words):
+            if candidate.number != claim.words[position].number:
+                continue
+            theirs = _unit(sentence, j)
+            if _SAME_UNITS.get(theirs or "", theirs) == _SAME_UNITS.get(unit or "", unit):
+                return None
+            if (_MEASURES.get(theirs or "") == measure and len(
+                    claim.context(position) & sentence.context(j)) >= _CONTEXT_SHARED):
+                other = sentence.words[j + 1].text
+    return other
 
 
 def _unit(reading: Reading, position: int) -> str | None:
@@ -184,7 +226,33 @@ def _missing_date(claim: Reading, facts: Facts) -> str | None:
         if not any(_fits(date, other) for other in given):
             return _date_text(date)
     missing = sorted(claim.weekdays - weekdays)
-    return missing[0].capitalize() if missing else None
+    if missing:
+        return missing[0].capitalize()
+    times = frozenset().union(*(r.times for r in (*facts.readings, facts.metadata)))
+    for time in sorted(claim.times - times):
+        if not _dated(time, facts, given):
+            return time
+    return None
+
+
+_FROM_NOW = {"next": 1, "last": -1, "this": 0}
+
+
+def _dated(time: str, facts: Facts, given: list[DateMention]) -> bool:
+    """Whether the passage gives, as a date, the month or year a time counted from its
+    publication names ("next month" in a passage of September that says "October"); "this
+    week" or "this year" is the publication's own, when it has a date."""
+    counted, _, unit = time.partition(" ")
+    if facts.published is None or counted not in _FROM_NOW:
+        return False
+    if counted == "this":
+        return True
+    if unit == "year":
+        return str(facts.published.year + _FROM_NOW[counted]) in facts.numbers
+    if unit == "month":
+        month = (facts.published.month - 1 + _FROM_NOW[counted]) % 12 + 1
+        return any(d.month == month for d in given)
+    return False
 
 
 def _fits(claim: DateMention, passage: DateMention) -> bool:
@@ -538,8 +606,15 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     nearest = sentences[0]
     condition = next((j for j, w in enumerate(nearest.words) if w.lower in _CONDITIONS), None)
     if condition is not None:
-        clause = nearest.words[condition - 1].clause if condition else -1
-        stated = {w.stem for w in nearest.words[:condition] if w.content and w.clause == clause}
+        word = nearest.words[condition]
+        opens = condition == 0 or nearest.words[condition - 1].clause != word.clause
+        if opens:  # "If we do nothing, the taps run dry": what follows the condition's clause
+            stated = {w.stem for w in nearest.words[condition:] if w.content
+                      and w.clause == word.clause + 1}
+        else:
+            clause = nearest.words[condition - 1].clause
+            stated = {w.stem for w in nearest.words[:condition]
+                      if w.content and w.clause == clause}
         if len(stated) >= 2 and len(stated & stems) >= _CONDITIONED_SHARE * len(stated):
             return Finding("modality", f"the passage says “{nearest.words[condition].text}”: "
                                        "a condition the claim leaves out")
@@ -548,9 +623,14 @@ def _modality(claim: Reading, sentences: list[Reading]) -> Finding | None:
     if any(w.lower in _FUTURE for w in claim.words):
         return None
     for word in claim.words:
-        if word.stem in future and word.lower.endswith("ed"):
+        if word.stem in future and (word.lower.endswith("ed") or _irregular_past(word)):
             return Finding("modality", f"the passage puts “{word.text}” in the future")
     return None
+
+
+def _irregular_past(word: Word) -> bool:
+    """Whether a word is an irregular form WordNet gives of its base ("taken", "began")."""
+    return stem(word.lower) != word.stem and not word.lower.endswith("s")
 
 
 def _said_of(claim: Reading, stem: str, context: frozenset[str]) -> int:

@@ -93,15 +93,35 @@ class WordNet:
             return stem[:-3] + "man"
         return stem
 
+    def degree_base(self, stem: str) -> str:
+        """The adjective a regular comparative or superlative is formed from ("cheapest",
+        "cheaper" -> "cheap"; "hotter" -> "hot"), by WordNet's morphy rules for adjectives; a
+        word WordNet lists itself ("worker", "closest") stays as it is."""
+        stem = self.base(stem)
+        if stem in self.common or stem in self.antonyms:
+            return stem
+        for suffix in ("est", "er"):
+            if not stem.endswith(suffix):
+                continue
+            root = stem[: -len(suffix)]
+            roots = [root, stemmer().stemWord(root + "e")]
+            if len(root) > 2 and root[-1] == root[-2]:
+                roots.append(root[:-1])  # "hotter" -> "hot"
+            if root.endswith("i"):
+                roots.append(root)  # "easier" -> "easi", the stem of "easy"
+            return next((r for r in roots if r in self.antonyms), stem)
+        return stem
+
     def opposed(self, a: str, b: str) -> bool:
-        """Whether two stems are antonyms, or name opposite directions."""
-        a, b = self.base(a), self.base(b)
+        """Whether two stems are antonyms, or name opposite directions (a comparative or
+        superlative read as its adjective)."""
+        a, b = self.degree_base(a), self.degree_base(b)
         if (a in UP and b in DOWN) or (a in DOWN and b in UP):
             return True
         return b in self.antonyms.get(a, ()) or a in self.antonyms.get(b, ())
 
     def has_opposite(self, stem: str) -> bool:
-        stem = self.base(stem)
+        stem = self.degree_base(stem)
         return stem in self.antonyms or stem in UP or stem in DOWN
 
     def is_common(self, stem: str) -> bool:

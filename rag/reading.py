@@ -103,6 +103,36 @@ class Reading:
     def numbers(self) -> frozenset[str]:
         return frozenset(w.number for w in self.words if w.number)
 
+    @functools.cached_property
+    def shares(self) -> frozenset[str]:
+        """The numbers it states as shares, written the other way: "50 percent" as 0.5 ("a
+        half"), "25 basis points" as 0.25 ("a quarter of a point"), 0.5 as 50."""
+        found = set()
+        for i, word in enumerate(self.words):
+            if not word.number:
+                continue
+            value = Decimal(word.number)
+            following = self.words[i + 1].lower if i + 1 < len(self.words) else ""
+            if following in _PERCENT:  # 25 basis points are 0.25 of a percentage point
+                found.add(_written(value / 100))
+            elif 0 < value < 1:
+                found.add(_written(value * 100))
+        return frozenset(found)
+
+    @functools.cached_property
+    def times(self) -> frozenset[str]:
+        """Times of the calendar it names without a date: seasons ("summer", "the fall" as
+        "autumn") and times counted from now ("next month", "last year"; "coming" is
+        "next", "past" and "previous" are "last")."""
+        found = set()
+        for i, word in enumerate(self.words):
+            before = self.words[i - 1].lower if i else ""
+            if word.lower in _SEASONS and (word.lower != "fall" or before in ("the", "this")):
+                found.add(_SEASONS[word.lower])
+            if word.stem in _COUNTED_TIMES and before in _COUNTED_FROM_NOW:
+                found.add(f"{_COUNTED_FROM_NOW[before]} {word.stem}")
+        return frozenset(found)
+
     @property
     def hedges(self) -> bool:
         """Whether the sentence is hedged anywhere (a plan, an expectation, a condition)."""
@@ -134,11 +164,14 @@ class Reading:
             if word.lower not in _PLACE_PREPOSITIONS or not anchor.content \
                     or anchor.clause != word.clause:
                 continue
-            phrase = []
+            phrase: list[int] = []
+            named = self.named
             for j in range(i + 1, min(len(self.words), i + 1 + PLACE_REACH)):
                 following = self.words[j]
                 if following.clause != word.clause or following.lower in _PLACE_ENDS:
                     break
+                if phrase and phrase[0] in named and j not in named:
+                    break  # "traders in Port Averin said": the place is the name
                 if following.content:
                     phrase.append(j)
             if phrase and not any(self.words[j].number or self.words[j].month
@@ -180,7 +213,7 @@ class Reading:
 @functools.lru_cache(maxsize=20_000)
 def read(text: str) -> Reading:
     """Read a sentence (cached: passages' sentences are read once for many claims)."""
-    normal = alpha2digit(_spell_out(text), "en", threshold=_NUMBER_WORD_THRESHOLD)
+    normal = _fractions(alpha2digit(_spell_out(text), "en", threshold=_NUMBER_WORD_THRESHOLD))
     words: list[Word] = []
     clause = 0
     opening = True
@@ -214,6 +247,50 @@ def read(text: str) -> Reading:
     negated, negative = _negations(words)
     return Reading(tuple(words), negated, negative, _hedged(words), _names(words),
                    _dates(words), frozenset(w.lower for w in words if w.lower in WEEKDAYS))
+
+
+# Fractions as words, after text2num (which writes "a third" as "a 3rd"): "half", "a third",
+# "two thirds", "a quarter", read as decimals when nothing a fraction could be the ordinal
+# of follows ("a third term", "the first quarter" stay words).
+_FRACTION = re.compile(r"\b(?:(a|an|one|\d+)\s+)?(half|halves|3rds?|thirds?|4ths?|quarters?|"
+                       r"5ths?|fifths?)\b(?=(\s+[\w']+|\s*[^\w\s]|\s*$))", re.IGNORECASE)
+_DENOMINATORS = {"half": 2, "halv": 2, "3rd": 3, "thir": 3, "4th": 4, "quar": 4, "5th": 5,
+                 "fift": 5}
+# Words a fraction can stand before: "a third of", "by half if", "half a percent".
+_AFTER_FRACTION = frozenset({"of", "a", "an", "the", "off", "if", "and", "but", "or", "from",
+                             "to", "in", "on", "at", "by", "for", "than", "percent", "point",
+                             "percentage", "since", "over", "last", "this", "next", "when"})
+
+
+def _fractions(text: str) -> str:
+    def decimal(match: re.Match) -> str:
+        count, word, after = match.group(1), match.group(2).lower(), match.group(3).strip()
+        if after[:1].isalnum() and after.lower() not in _AFTER_FRACTION:
+            return match.group()
+        if not word.startswith("half") and count is None:
+            return match.group()  # "third" alone is an ordinal
+        times = int(count) if count and count.isdigit() else 1
+        if word.startswith("half") and count and count.isdigit():
+            return match.group()  # "2 halves": two things, not a share
+        value = Decimal(times) / next(n for w, n in _DENOMINATORS.items() if word.startswith(w))
+        share = format(round(value, 2).normalize(), "f")
+        article = f"{count} " if count and not count.isdigit() else ""
+        return f"{article}{share}"
+    return _FRACTION.sub(decimal, text)
+
+
+_SEASONS = {"spring": "spring", "summer": "summer", "autumn": "autumn", "fall": "autumn",
+            "winter": "winter"}
+_COUNTED_TIMES = frozenset({"week", "month", "year", "weekend", "decad", "centuri"})
+_COUNTED_FROM_NOW = {"next": "next", "coming": "next", "last": "last", "past": "last",
+                     "previous": "last", "this": "this"}
+_PERCENT = frozenset({"percent", "per", "basis", "pct"})
+
+
+def _written(value: Decimal) -> str:
+    """A number as `_number` writes it ("0.50" -> "0.5", "50.0" -> "50")."""
+    value = round(value, 2)
+    return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
 
 
 # Scale words as text2num writes them.

@@ -17,13 +17,16 @@ from rag.cite import (
     PARAPHRASE_EMBEDDING_THRESHOLD,
     PARAPHRASE_LEXICAL_THRESHOLD,
     VerifiedAnswer,
+    _term_share,
     numbers_in,
     split_answer,
     stream_sentences,
     verify_citations,
 )
 from rag.embeddings import Encoder
+from rag.judge import Facts
 from rag.lexical import LexicalIndex
+from rag.reading import read
 from rag.schemas import Article, Hit, article_id_for
 from support import ROOT
 
@@ -222,6 +225,15 @@ def test_streamed_sentences_match_the_whole_answer() -> None:
 def test_numbers_are_compared_however_they_are_written() -> None:
     assert numbers_in("About 2,400 on 2025-03-03, at 4.75 percent") == {"2400", "2025", "3",
                                                                         "4.75"}
+
+
+def test_a_number_written_otherwise_counts_as_a_term_the_passage_holds() -> None:
+    passage = "The board voted 5-2 in favour of the increase."
+    facts = Facts(readings=(read(passage),), speakers=(None,), metadata=read(""),
+                  published=None)
+    held = frozenset({"board", "vote", "5", "2", "favour", "increas"})
+    assert _term_share({"board", "vote", "five", "two"}, held, facts) == 1.0
+    assert _term_share({"board", "vote", "five", "three"}, held, facts) == 0.75
 
 
 def test_the_thresholds_are_the_calibrated_ones() -> None:
