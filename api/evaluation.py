@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from api.charts import RATE_COLOUR, rate_chart
+
 RATE_METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "citation_precision",
                 "citation_recall", "grounding", "abstention_accuracy", "false_abstention",
                 "answer_accuracy", "statement_recall", "statement_precision",
@@ -25,19 +27,5 @@ def table(summary: dict[str, Any], by_type: dict[str, dict[str, Any]]) -> str:
 
 def chart(summary: dict[str, Any], title: str, path: Path) -> None:
     """A horizontal bar chart of the rate metrics (latency is in the table)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display here: render straight to a file
-    import matplotlib.pyplot as plt
-
-    names = [m for m in RATE_METRICS if summary.get(m) is not None]
-    values = [summary[m] for m in names]
-    figure, axes = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
-    bars = axes.barh(names, values, color="#3b6ea5")
-    axes.bar_label(bars, fmt="%.3f", padding=3)
-    axes.set_xlim(0, 1.1)
-    axes.invert_yaxis()
-    axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    rate_chart([(m, summary[m], RATE_COLOUR) for m in RATE_METRICS if summary.get(m) is not None],
+               title, path)

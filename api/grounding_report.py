@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from api.charts import FAILURE_COLOUR, RATE_COLOUR, rate_chart
 from rag.grounding import GroundingReport, InvalidCitation
 
 # Each field, and the other names tools give it (Ragas 0.2+: user_input, response, ...).
@@ -94,22 +95,9 @@ def table(summary: dict[str, Any]) -> str:
 
 def chart(summary: dict[str, Any], title: str, path: Path) -> None:
     """Horizontal bars: the grounding rates, then each reason's share of the sentences."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display here: render straight to a file
-    import matplotlib.pyplot as plt
-
     total = summary["sentences"] or 1
-    bars = [("grounding (sentences supported)", summary["grounding"] or 0.0, "#3b6ea5"),
-            ("records fully supported", summary["fully_supported_records"] or 0.0, "#3b6ea5")]
-    bars += [(f"not supported: {reason}", count / total, "#b5523b")
+    bars = [("grounding (sentences supported)", summary["grounding"] or 0.0, RATE_COLOUR),
+            ("records fully supported", summary["fully_supported_records"] or 0.0, RATE_COLOUR)]
+    bars += [(f"not supported: {reason}", count / total, FAILURE_COLOUR)
              for reason, count in summary["unsupported_reasons"].items()]
-    figure, axes = plt.subplots(figsize=(7, 0.45 * len(bars) + 1.2))
-    drawn = axes.barh([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
-    axes.bar_label(drawn, fmt="%.3f", padding=3)
-    axes.set_xlim(0, 1.1)
-    axes.invert_yaxis()
-    axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    rate_chart(bars, title, path)
