@@ -1,20 +1,29 @@
-"""Who said what over HTTP: speech questions answered from statements only (or abstained on,
-with the reason), /v1/speakers and /v1/statements. The fictional examples know the truth by
-construction; the real seed articles check each case a new user met before."""
+"""Who said what over real HTTP (a server on 127.0.0.1): speech questions answered from
+statements only (or abstained on, with the reason), /v1/speakers and /v1/statements. The
+fictional examples know the truth by construction; the real seed articles check each case a new
+user met before."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from support import needs_shared
 
 MARKER = re.compile(r"\[(\d+)\]")
 
 
-def ask(client: TestClient, question: str, **options: object) -> dict:
+@pytest.fixture(scope="module")
+def news_client(live_url: str) -> Iterator[httpx.Client]:
+    """A client of `rag serve`'s protocol on 127.0.0.1 over the shared news store."""
+    with httpx.Client(base_url=live_url, timeout=60) as client:
+        yield client
+
+
+def ask(client: httpx.Client, question: str, **options: object) -> dict:
     response = client.post("/v1/ask", json={"question": question, **options})
     assert response.status_code == 200, response.text
     return response.json()
@@ -33,7 +42,7 @@ def assert_only(answer: dict, speaker: str) -> None:
     assert markers == {c["id"] for c in answer["citations"]}
 
 
-def assert_verbatim(client: TestClient, answer: dict) -> None:
+def assert_verbatim(client: httpx.Client, answer: dict) -> None:
     texts: dict[str, str] = {}
     for citation in answer["citations"]:
         article = citation["article_id"]
@@ -52,7 +61,7 @@ def assert_verbatim(client: TestClient, answer: dict) -> None:
 
 
 def test_a_speaker_is_quoted_by_a_role_across_outlets_and_spellings(
-        news_client: TestClient) -> None:
+        news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Ostmark's foreign minister say about the Kessa Pass?")
     assert_only(answer, "Livia Varnholt")
     assert_verbatim(news_client, answer)
@@ -60,7 +69,7 @@ def test_a_speaker_is_quoted_by_a_role_across_outlets_and_spellings(
     assert any("Kessa Pass crossing" in q for q in quotes(answer))
 
 
-def test_someone_only_talked_about_is_never_quoted(news_client: TestClient) -> None:
+def test_someone_only_talked_about_is_never_quoted(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Dario Kestrel say about the Kessa Pass?")
     assert answer["abstained"] and answer["citations"] == []
     assert answer["abstention_reason"] == "not_a_speaker"
@@ -69,14 +78,14 @@ def test_someone_only_talked_about_is_never_quoted(news_client: TestClient) -> N
     assert "stoking tension" not in answer["answer"]
 
 
-def test_a_speaker_with_nothing_on_the_topic_is_told_apart(news_client: TestClient) -> None:
+def test_a_speaker_with_nothing_on_the_topic_is_told_apart(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Varnholt say about the weather?")
     assert answer["abstained"] and answer["abstention_reason"] == "no_statement_on_topic"
     assert "quote Livia Varnholt" in answer["answer"] and "none on the weather" in answer["answer"]
     assert answer["contexts"], "an abstention still shows what the search found"
 
 
-def test_what_was_said_to_an_audience(news_client: TestClient) -> None:
+def test_what_was_said_to_an_audience(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Varnholt tell Radio Selmarq?")
     assert_only(answer, "Livia Varnholt")
     assert any("Our door is open" in q for q in quotes(answer))
@@ -85,7 +94,7 @@ def test_what_was_said_to_an_audience(news_client: TestClient) -> None:
 
 
 def test_reported_speech_is_marked_and_comes_after_direct_quotes(
-        news_client: TestClient) -> None:
+        news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Varnholt say about the crossing fee?")
     assert_only(answer, "Livia Varnholt")
     text = answer["answer"]
@@ -94,14 +103,14 @@ def test_reported_speech_is_marked_and_comes_after_direct_quotes(
     assert text.index("She added that Ostmark would cut the crossing fee") > reported
 
 
-def test_one_statement_in_two_outlets_is_quoted_once(news_client: TestClient) -> None:
+def test_one_statement_in_two_outlets_is_quoted_once(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Ostmark's foreign minister say about the Kessa Pass?")
     text = answer["answer"]
     assert text.count("We will not let a mountain road decide") == 1
     assert "(also reported by The Averin Ledger (2025-09-16) [" in text
 
 
-def test_a_place_is_found_under_another_name_and_spelling(news_client: TestClient) -> None:
+def test_a_place_is_found_under_another_name_and_spelling(news_client: httpx.Client) -> None:
     czechia = ask(news_client, "What did Varnholt say about Czechia?")
     assert_only(czechia, "Livia Varnholt")
     assert any("Czech Republic" in q for q in quotes(czechia))
@@ -111,7 +120,7 @@ def test_a_place_is_found_under_another_name_and_spelling(news_client: TestClien
 
 
 def test_an_unknown_outlet_is_named_by_date_and_title_never_by_file(
-        news_client: TestClient) -> None:
+        news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Calloway say about the flood barriers?")
     assert_only(answer, "Ines Calloway")
     assert answer["answer"].startswith(
@@ -121,7 +130,7 @@ def test_an_unknown_outlet_is_named_by_date_and_title_never_by_file(
     assert {c["source"] for c in answer["citations"]} == {None}
 
 
-def test_an_ordinary_question_is_answered_as_before(news_client: TestClient) -> None:
+def test_an_ordinary_question_is_answered_as_before(news_client: httpx.Client) -> None:
     answer = ask(news_client, "How many dockworkers walked off the job at Port Averin?")
     assert not answer["abstained"] and answer["abstention_reason"] is None
     assert "2,400" in answer["answer"] and len(answer["contexts"]) > 1
@@ -131,7 +140,7 @@ def test_an_ordinary_question_is_answered_as_before(news_client: TestClient) -> 
 
 
 def test_speakers_are_listed_with_aliases_roles_counts_outlets_and_dates(
-        news_client: TestClient) -> None:
+        news_client: httpx.Client) -> None:
     response = news_client.get("/v1/speakers", params={"q": "varnholt"})
     assert response.status_code == 200, response.text
     (speaker,) = response.json()["speakers"]
@@ -143,7 +152,7 @@ def test_speakers_are_listed_with_aliases_roles_counts_outlets_and_dates(
     assert any("foreign minister" in role for role in speaker["roles"])
 
 
-def test_statements_by_role_with_kind_cue_audience_and_offsets(news_client: TestClient) -> None:
+def test_statements_by_role_with_kind_cue_audience_and_offsets(news_client: httpx.Client) -> None:
     response = news_client.get("/v1/statements", params={
         "speaker": "the Ostmark foreign minister", "source": "The Averin Ledger"})
     assert response.status_code == 200, response.text
@@ -159,7 +168,7 @@ def test_statements_by_role_with_kind_cue_audience_and_offsets(news_client: Test
     assert warned["kind"] == "reported"
 
 
-def test_statements_on_a_topic_within_dates(news_client: TestClient) -> None:
+def test_statements_on_a_topic_within_dates(news_client: httpx.Client) -> None:
     response = news_client.get("/v1/statements", params={
         "speaker": "Varnholt", "q": "trade court", "from": "2025-09-16", "to": "2025-09-16"})
     records = response.json()["statements"]
@@ -172,13 +181,13 @@ def test_statements_on_a_topic_within_dates(news_client: TestClient) -> None:
 @pytest.mark.parametrize("params", [{"from": "2025-13-01"}, {"from": "2025-09-16",
                                                               "to": "2025-09-01"},
                                     {"limit": 0}, {"speaker": "x" * 501}])
-def test_bad_statement_queries_are_422(news_client: TestClient, params: dict) -> None:
+def test_bad_statement_queries_are_422(news_client: httpx.Client, params: dict) -> None:
     response = news_client.get("/v1/statements", params=params)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_request"
 
 
-def test_the_statement_routes_are_in_the_schema(news_client: TestClient) -> None:
+def test_the_statement_routes_are_in_the_schema(news_client: httpx.Client) -> None:
     paths = news_client.get("/openapi.json").json()["paths"]
     assert "/v1/speakers" in paths and "/v1/statements" in paths
     names = {p["name"] for p in paths["/v1/statements"]["get"]["parameters"]}
@@ -189,7 +198,7 @@ def test_the_statement_routes_are_in_the_schema(news_client: TestClient) -> None
 
 
 @needs_shared
-def test_imran_khan_said_nothing_in_these_articles(news_client: TestClient) -> None:
+def test_imran_khan_said_nothing_in_these_articles(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Imran Khan say about the Taliban?")
     assert answer["abstained"] and answer["citations"] == []
     assert answer["abstention_reason"] == "not_a_speaker"
@@ -197,7 +206,7 @@ def test_imran_khan_said_nothing_in_these_articles(news_client: TestClient) -> N
 
 
 @needs_shared
-def test_nobody_is_the_indian_prime_minister(news_client: TestClient) -> None:
+def test_nobody_is_the_indian_prime_minister(news_client: httpx.Client) -> None:
     answer = ask(news_client,
                  "What did the Indian prime minister say about the Pahalgam attack?")
     assert answer["abstained"] and answer["abstention_reason"] == "not_a_speaker"
@@ -205,7 +214,7 @@ def test_nobody_is_the_indian_prime_minister(news_client: TestClient) -> None:
 
 
 @needs_shared
-def test_what_the_minister_told_sky_news(news_client: TestClient) -> None:
+def test_what_the_minister_told_sky_news(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did the minister tell Sky News?")
     assert_only(answer, "Khawaja Muhammad Asif")
     assert_verbatim(news_client, answer)
@@ -217,14 +226,14 @@ def test_what_the_minister_told_sky_news(news_client: TestClient) -> None:
 
 
 @needs_shared
-def test_turkey_finds_turkiye(news_client: TestClient) -> None:
+def test_turkey_finds_turkiye(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Asif say about Turkey?")
     assert_only(answer, "Khawaja Muhammad Asif")
     assert any("Pakistan and Türkiye share history" in q for q in quotes(answer))
 
 
 @needs_shared
-def test_pakistans_military_is_ispr(news_client: TestClient) -> None:
+def test_pakistans_military_is_ispr(news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Pakistan's military say about the exercise?")
     assert_only(answer, "Inter-Services Public Relations")
     cited = quotes(answer)
@@ -235,7 +244,7 @@ def test_pakistans_military_is_ispr(news_client: TestClient) -> None:
 
 @needs_shared
 def test_no_outlet_is_a_file_name_and_no_speaker_is_named_twice(
-        news_client: TestClient) -> None:
+        news_client: httpx.Client) -> None:
     answer = ask(news_client, "What did Asif say about terrorism in Afghanistan?")
     assert_only(answer, "Khawaja Muhammad Asif")
     text = answer["answer"]
@@ -250,7 +259,7 @@ def test_no_outlet_is_a_file_name_and_no_speaker_is_named_twice(
     "What did (Varnholt) say?", "what did varnholt say about the kessa pass?",
     "What did Varnholt tell Radio Selmarq about?",
 ])
-def test_a_speaker_written_loosely_is_still_found(news_client: TestClient, question: str) -> None:
+def test_a_speaker_written_loosely_is_still_found(news_client: httpx.Client, question: str) -> None:
     assert_only(ask(news_client, question), "Livia Varnholt")
 
 
@@ -258,7 +267,7 @@ def test_a_speaker_written_loosely_is_still_found(news_client: TestClient, quest
     "Who said what?", "What did say?", "What did the say about?", "According to , what?",
     "What did " + "A " * 300 + "say?", "Does the Northwind Wire article suggest that pay rose?",
 ])
-def test_odd_speech_questions_get_an_answer_or_an_abstention(news_client: TestClient,
+def test_odd_speech_questions_get_an_answer_or_an_abstention(news_client: httpx.Client,
                                                              question: str) -> None:
     answer = ask(news_client, question)
     assert answer["abstention_reason"] is None  # none of them names a speaker
