@@ -1,24 +1,7 @@
-"""What every HTTP exchange gets, whatever the route: security headers, a request size limit,
-and no writes from another site's page.
-
-A plain ASGI middleware rather than Starlette's `BaseHTTPMiddleware`, so streamed answers pass
-through untouched. The body limit is checked twice: against `Content-Length` before the app
-runs (the usual case: a 413 without reading a byte), and while the body is read, for bodies
-sent without a length (chunked), where the route then fails with the same 413.
-
-The body also has a deadline: once a route starts reading it, all of it must arrive within
-`body_timeout` seconds (RAG_BODY_TIMEOUT_SECONDS), else a 408 and the connection is closed.
-uvicorn would wait forever for a client that declares a length and then stalls or trickles
-(slowloris); the headers' own deadline is in api/protocol.py.
-
-Cross-origin requests: a page of another site can make a browser send a POST (a form, or
-`fetch` with `mode: "no-cors"`) that no CORS rule stops, since CORS only keeps the page from
-reading the answer. Any request but GET, HEAD and OPTIONS is therefore refused (403
-`cross_origin_forbidden`) when the browser says it comes from another origin: by
-`Sec-Fetch-Site` (anything but `same-origin` or `none`), or, from browsers that do not send it,
-by an `Origin` whose host is not the request's `Host`. Origins listed in RAG_CORS_ORIGINS are
-let through. Requests with neither header (curl, programs, the `openai` client) are not a
-browser's and pass. The same rules as Go's `net/http.CrossOriginProtection`.
+"""What every HTTP exchange gets, whatever the route: security headers, a request size limit
+(413), a deadline for the body (408), and no writes from another site's page (403). A plain ASGI
+middleware, so streamed answers pass through untouched (docs/operations.md, "Limits", "Slow
+clients" and "Security").
 """
 
 from __future__ import annotations

@@ -1,24 +1,6 @@
 """The HTTP protocol `rag serve` runs: uvicorn's httptools protocol, with a deadline for each
-request's headers and a bound on their size and number.
-
-Deadline: uvicorn closes a keep-alive connection left idle (`timeout_keep_alive`), but once a
-byte has arrived it waits for the rest of the headers forever, and it never times out a
-connection that sends nothing at all: a client that opens many connections and sends its
-headers a byte at a time (slowloris) holds every one of them. Here a request's headers must be
-complete within `RAG_HEADER_TIMEOUT_SECONDS` of the connection opening or of the previous
-response ending; otherwise the server answers 408 (when part of a request had come) and closes
-the connection. A request whose headers are in is left alone: its body has a deadline of its
-own (`RAG_BODY_TIMEOUT_SECONDS`, api/middleware.py), and a slow answer is not the client's fault.
-
-Size: httptools has no limit of its own and gathers a header in memory until its line ends,
-so one endless header would take all memory. Bytes are handed to the parser in pieces, and
-bytes that are not body (the request line and headers, a chunked body's framing and trailers)
-are counted from the last point the parser made progress (headers complete, body, message
-complete): past `RAG_MAX_HEADER_BYTES` the server answers 431 and closes the connection.
-While a request's head is being read the pieces end at the limit, so no more than the limit is
-ever held; in a body, pieces are `BODY_PIECE` bytes, so a head or trailer that starts inside
-one can pass the limit by at most that much. Header fields past `RAG_MAX_HEADERS` (trailers
-included) are not kept, and the request gets the same 431.
+request's headers (408) and a bound on their size and number (431), so a slow or endless head
+cannot hold a connection or fill memory (docs/operations.md, "Request heads" and "Slow clients").
 """
 
 from __future__ import annotations

@@ -1,19 +1,6 @@
-"""Who-said-what attribution (`index/speakers.py`) against PolNeAR's hand annotations.
-
-PolNeAR (github networkdynamics/PolNeAR, US political news of 2015-16) marks every attribution's
-source, cue and content. This scores, sentence by sentence (`rag.sentences` splits the text as
-ingestion does), what the product finds against it:
-
-- detection: precision (sentences we attribute that hold a gold attribution's cue or are mostly
-  its content) and recall, over all gold attributions and over those whose cue is a verb of
-  saying (PolNeAR also marks beliefs and intentions: "wants", "figures", "showed");
-- speaker: of detected sentences whose gold source is a name, the share whose speaker we give
-  has that name's last word (pronoun sources are left out: resolving them is what is scored);
-- cue: of detected sentences holding a gold cue and a cue of ours, the share where ours is in it;
-- direct or reported: of detected sentences, agreement with the gold content (direct when most
-  of it is inside quotation marks).
-
-Only the train and dev compartments are read; the test compartment is never opened.
+"""Who-said-what attribution (`index/speakers.py`) scored sentence by sentence against PolNeAR's
+hand annotations: detection, speaker, cue, and direct or reported. Only the train and dev
+compartments are read (docs/evaluation.md, "Attribution on PolNeAR (train and dev)").
 `python -m bench.attribution_polnear /path/to/PolNeAR/data [--splits train dev] [--out FILE]`
 """
 

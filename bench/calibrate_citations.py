@@ -1,34 +1,8 @@
 """Calibrate citation verification's thresholds (rag/cite.py `Thresholds`) on labelled
-claim-passage pairs, with the grounding judge's meaning checks (rag/judge.py) on.
-
-    python -m bench.calibrate_citations [--data-dir DIR] [--fit-only]
-
-Indexes `examples/articles` and `../shared/corpus` into DIR (idempotent), then scores pairs:
-- supported: each passage sentence of `bench/data/citation_claims.jsonl` (one that answers a
-  question of `../shared/corpus/dev_qa.jsonl` or `examples/qa.jsonl`) against its passage, and
-  the hand-written paraphrase of that sentence against the same passage;
-- unsupported: the hand-written fabrication (same people and places, a claim the passage does
-  not make) against that passage; the sentence and its paraphrase against the other passages
-  retrieved for the same question (other articles, none holding the question's evidence); and
-  against the best passage of every other question (unrelated).
-The fit half of the grounding claims (`bench/data/grounding_claims.jsonl` and
-`grounding_claims_added.jsonl`: faithful paraphrases and fabrications of every kind,
-bench/grounding.py) adds two groups; their held-out halves are reported, never fitted.
-CLAP-NQ's answerable dev records add realistic grounded answers: each sentence of a
-human-written answer against its own passage (supported) and against the next record's
-passage (unsupported); even-numbered records join the fit, odd ones are held out.
-
-A pair is accepted when the passage holds every number of the claim, the meaning checks find
-nothing against it, the claim is at cosine >= `embedding` to the sentences it is aligned to,
-and the passage holds `lexical` of its terms, or `paraphrase_lexical` of them at cosine >=
-`paraphrase_embedding`. Which sentences a claim is aligned to depends on `embedding` (a claim
-below it is aligned clause by clause), so the judge is run once for every value of it; the
-term shares and the paraphrase cosine are then a grid over the recorded signals. Every point
-is scored by balanced accuracy over the fitted groups (`FITTED_GROUPS`, each counting equally
-whatever its size; the hand-written claims pooled, `POOLED`); among the best, the point
-nearest their centre is chosen. Claims are
-embedded by the int8 encoder the verifier uses. Results go to
-bench/results/citation_calibration.json.
+claim-passage pairs, with the grounding judge's meaning checks (rag/judge.py) on; results go to
+bench/results/citation_calibration.json. The pairs, the grid and how a point is chosen:
+docs/citation-verification.md, "The labelled claims, and the figures".
+`python -m bench.calibrate_citations [--data-dir DIR] [--fit-only]`
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
-"""How chunking one article scales with its size: 1, 2, 4 and 8 MB of real news text.
-
-Each article is MultiHop-RAG bodies (or, without ../shared, the example articles) joined with
-blank lines until the size is reached: a long article of ordinary paragraphs. `--one-line`
-joins them with spaces instead (one paragraph, the case that used to time out). Each size is
-chunked once after a warm-up on a small article, by `index.chunk.chunk_article` with the default
-settings (256 tokens, 32 overlap); the table gives seconds, seconds a MB and the ratio to the
-1 MB time (linear chunking stays near the size ratio: 2, 4, 8).
-
-    python -m bench.chunking [--quick] [--sizes 1 2 4 8] [--one-line] [--name NAME]
-
-The size limit (RAG_MAX_ARTICLE_CHARS) is lifted for the measurement. To measure another
-version of the chunker, put its `index/` and `rag/` first on PYTHONPATH.
+"""How chunking one article scales with its size: 1, 2, 4 and 8 MB of real news text, or one
+paragraph with `--one-line`, timed with the size limit lifted (docs/benchmarks.md, section 6).
+`python -m bench.chunking [--quick] [--sizes 1 2 4 8] [--one-line] [--name NAME]`
 """
 
 from __future__ import annotations

@@ -1,22 +1,8 @@
-"""Score the grounding judge on the labelled claims of `bench/data/grounding_claims.jsonl` (and
-the claims added later, `grounding_claims_added.jsonl` and `grounding_claims_more.jsonl`, each
-reported apart, and all together).
-
-    python -m bench.grounding [--data-dir DIR] [--split held_out|fit|all]
-
-Each claim is judged against its passage as an LLM sentence citing it would be: the indexed
-chunk of `examples/articles` or `../shared/corpus` holding the claim's `evidence` phrase, a
-CLAP-NQ record's passage, or a `dev_grounding.jsonl` passage (the last two sent inline, as
-`/v1/grounding` receives them, so their speakers come from attribution run on the text).
-The split is fixed in the files (within each kind, claims ordered by the SHA-256 of their
-text alternate fit / held-out, in each file apart); thresholds and word lists are tuned on
-`fit` only.
-
-Reported per kind and split: claims kept (paraphrases: want all) or rejected (fabrications:
-want all), with the reasons given; the judge of before this change (term share, digits, cosine
-by the documents' encoder) on the same pairs, measured in the same run; and the time to judge
-one claim against its prepared passage (p50, p95), with the passage's one-off preparation
-timed apart. Results go to `bench/results/grounding.json`.
+"""Score the grounding judge on the labelled claims of `bench/data/grounding_claims*.jsonl`, each
+file apart and all together, against the judge of before, with the time to judge a claim;
+results go to `bench/results/grounding.json` (docs/citation-verification.md, "The labelled
+claims, and the figures").
+`python -m bench.grounding [--data-dir DIR] [--split held_out|fit|all]`
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""Ingestion throughput on MultiHop-RAG, beside the raw encoder and llama-index's pipeline.
-
-Our pipeline (by default, and with chunks only: `RAG_SENTENCE_VECTORS=false`) beside the raw
-encoder on the same chunk texts (the floor on this CPU) and beside llama-index's
-IngestionPipeline into a ChromaVectorStore with the same model, all in one run; then re-indexing
-the unchanged corpus.
-
-    python -m bench.ingestion [--quick] [--articles N]
-
---quick takes a 40-article slice. Re-indexing always uses the whole 609-article corpus, over a
-copy of the embedded store (bench/common.py `SOURCE_STORE`), so every article is unchanged.
-Throughput excludes loading the model (one encoder, warmed up, serves all three).
+"""Ingestion throughput on MultiHop-RAG, beside the raw encoder and llama-index's pipeline, then
+re-indexing the unchanged corpus (docs/benchmarks.md, section 2).
+`python -m bench.ingestion [--quick] [--articles N]`
 """
 
 from __future__ import annotations

@@ -1,23 +1,8 @@
-"""Build `rag/data/wordnet.json.gz`, the lexical data the grounding judge reads, from WordNet 3.0.
-
-    apt-get install wordnet-base      # Debian's package of Princeton WordNet 3.0
-    python -m bench.wordnet_lexicon [--wordnet /usr/share/wordnet]
-
-No PyPI package ships WordNet's data (nltk's corpus, `wn` and `oewn` download it at run time,
-docs/citation-verification.md), so the judge ships what it uses, derived here by nltk's
-WordNet reader and stored as Snowball stems (rag.lexical's analysis):
-- `antonyms`: stem -> stems of its opposites: every verb's, adjective's and adverb's direct
-  antonyms (nouns' are mostly technical senses: "offense" / "defense"), the antonyms of
-  the head of an adjective satellite in the word's first two senses ("robust" -> "weak", via
-  "strong"), with the antonym's synonyms in the same synset and its derivational forms
-  ("praise" -> "criticise", "criticism"); in a word's two most common senses, the antonyms
-  of its synonyms too (WordNet gives "forbid" as the antonym of "permit" only; "allow", in
-  the same synset, takes it);
-- `common`: stems of every lower-case single-word lemma, so a capitalised word that opens a
-  sentence ("Roughly", "Councillors") is not read as a name;
-- `irregular`: the stems of WordNet's irregular forms mapped to their base's ("fell" -> "fall",
-  "men" -> "man"), from its exception lists.
-WordNet's licence (below) travels in the file.
+"""Build `rag/data/wordnet.json.gz`, the lexical data the grounding judge reads (antonyms, common
+words, irregular forms, as stems), from WordNet 3.0 (docs/citation-verification.md, "Lexical
+data, and what was looked for"). WordNet's licence (below) travels in the file.
+`apt-get install wordnet-base` (Princeton WordNet 3.0), then
+`python -m bench.wordnet_lexicon [--wordnet /usr/share/wordnet]`
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
-"""Sentence-aware chunks counted in tiktoken tokens, each with character offsets into its article.
-
-llama-index's `SentenceSplitter` decides where chunks break: its splits (paragraphs, then
-sentences, then clauses, words, characters) merged up to the token budget with overlap. Its
-sentences come from BlingFire (`rag.sentences`) rather than nltk punkt, whose regular
-expressions run under a wall-clock limit and fail on a long paragraph. The splits are kept as
-offsets and merged here as the splitter merges them, so a chunk's text is always
-`article.text[start:end]` (a citation can point at the exact span) even where the same words
-recur, which searching for the splitter's text could not tell apart. The same BlingFire
-sentences are kept inside each chunk, computed once at ingestion, so answering a question
-never re-segments text. Every step is linear in the article's length (bench/chunking.py;
-docs/operations.md, "Ingestion limits").
+"""Sentence-aware chunks counted in tiktoken tokens, each with character offsets into its article
+and the BlingFire sentences it holds. Breaks are llama-index's `SentenceSplitter`'s, merged here
+from offsets, so a chunk's text is always `article.text[start:end]` (docs/ingestion.md,
+"Chunks"; docs/operations.md, "Ingestion limits").
 """
 
 from __future__ import annotations

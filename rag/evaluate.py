@@ -1,17 +1,6 @@
-"""Scoring a labelled question set: retrieval, citations, grounding, abstention, latency.
-
-Datasets come in three shapes, all read into `EvalItem`s: the project's JSONL
-(`{id, question, answerable, evidence, answer?}`, DESIGN.md), MultiHop-RAG's query file
-(`[{query, answer, question_type, evidence_list: [{fact, ...}]}]`, null queries unanswerable)
-and CLAP-NQ records (`{id, input, passages, output: [{answer, selected_sentences}]}`, an empty
-answer meaning unanswerable). Evidence matches as MultiHop-RAG's scoring does: spaces and
-newlines removed from both sides, then a substring test.
-
-A *statements* set (rows with `speaker` and `gold`: phrases of the speaker's statements, as in
-`dev_statements.jsonl`) is also scored on who said what: statement recall (the share of gold
-phrases the answer's quotes hold), statement precision (the share of cited quotes that are the
-asked speaker's: the citation names that speaker, or the quote holds a gold phrase) and
-abstention on rows whose speaker said nothing on the topic.
+"""Scoring a labelled question set: retrieval, citations, grounding, abstention, latency, and for a
+statements set who said what. Reads the project's JSONL, MultiHop-RAG's query file and CLAP-NQ
+records into `EvalItem`s (docs/evaluation.md, its summary and "Who said what").
 """
 
 from __future__ import annotations

@@ -1,40 +1,6 @@
 """Rewrite a follow-up question so it stands alone before retrieval: by the configured LLM
-(`llm_standalone_question`), or by rules that need no model (`standalone_question`).
-
-Retrieval sees one question, so "And what did he say about India?" must say who "he" is. The
-rules read only the conversation's text, deterministically, in this order:
-
-1. Dependence. A question depends on the conversation when it holds a pronoun (he, she, him,
-   his, her, they, them, their, it, its) with no name before it in the question ("What did
-   Asif say about his critics?" stands alone), opens with "and"/"also"/"but"/"so"/"then" or
-   "what about"/"how about", has at most three words ("India?", "Why?"), or names nothing (no
-   capitalised name). Any other question is returned unchanged, as is any question asked
-   without an earlier user turn.
-2. The antecedent. Earlier user turns are rewritten the same way, in order, so the latest one
-   stands alone and already carries what came before it; only the last `MAX_TURNS` turns are
-   read, each up to the question limit's length. When it asked what someone said, its subject
-   and topic are kept ("the Pakistani defence minister", "Afghanistan"). Its *person* is the
-   subject when that is a name, or, for a description ("the ... minister"), the speaker the
-   assistant's answer to it named most (`rag/attribution.py`): speaker metadata matches names,
-   not roles. Its *context* is subject and topic, or for other questions its content words
-   (names kept whole, question and function words left out).
-3. The rewrite, first rule that applies:
-   - "What about X?", "And X?", or a short question not opening with a question word or an
-     auxiliary: the antecedent with its topic replaced by X, or, without a topic, the
-     antecedent with X in parentheses.
-   - A short question opening with one ("Why?", "Is it true?"): the question with the context
-     in parentheses ("Why (the Pakistani defence minister, Afghanistan)?").
-   - Pronouns: he/she/him become the person by family name, as news text names people after
-     the first mention ("Asif"; measured, the full name pulls the evidence score down enough
-     to abstain on answerable follow-ups), or the subject when no person is known; they/them
-     become the subject; his/her/their the possessive of these; it the topic ("it" right
-     after a verb of saying is the statement: "say it" becomes "say that about <topic>"). A
-     leading "and"/"also"/... is dropped.
-   - Otherwise the question, opener dropped, with the context in parentheses.
-   Parentheses add only words of the conversation: a word the articles never use would count
-   as an unmatched, rare question term and push the answer toward abstaining.
-4. The bound. A rewrite longer than the question limit (`max_chars`) is not made: the turn or
-   question is kept as asked, so what is searched is never longer than a question may be.
+(`llm_standalone_question`), or by rules that need no model (`standalone_question`). A rewrite
+is never longer than a question may be (docs/answering.md, "Follow-up questions").
 """
 
 from __future__ import annotations

@@ -1,23 +1,7 @@
 """Whether a passage states what a claim says, beyond sharing its words: the checks that catch a
-fabrication built from the passage's own words, each with the reason it gives.
-
-The citation verifier (`rag/cite.py`) first finds the passage sentences a claim is about (term
-share and embedding cosine); these checks then compare the claim with them, in this order:
-
-- `number_mismatch`: a number the claim states (in digits or words) is not in the passage, or
-  the passage gives another number in the same place ("voted 6-1" for "voted 5-2");
-- `date_mismatch`: a month, day or weekday the passage does not give;
-- `wrong_speaker`: the claim says X said it, the passage's sentence is someone else's;
-- `entity_not_in_source` / `entity_mismatch`: a name the passage does not hold; or the
-  passage names someone else in the same place, writes the name with a word changed, says
-  of another name what the claim says of this one, or puts the claim's place elsewhere;
-- `negation`: one of them denies what the other asserts ("did not condemn" / "condemned"),
-  or the claim denies what the passage asserts with another word in the same place;
-- `contradiction`: opposite words about the same thing ("raised" / "cut", "robust" / "weak");
-- `quantifier`: an absolute the passage does not state ("only", "all", "never", "first");
-- `modality`: the passage plans, expects or conditions what the claim states as fact.
-
-docs/citation-verification.md gives what each check measured.
+fabrication built from the passage's own words, each with the reason it gives. The checks, their
+order and what each measured: docs/citation-verification.md, "When a passage supports a
+sentence".
 """
 
 from __future__ import annotations

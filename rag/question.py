@@ -1,18 +1,6 @@
 """What a question is about: its names and, when it asks what someone said, who and on what.
-
-Rules, not a model: questions are short, and both the follow-up rewrite (`rag/followup.py`) and
-the who-said-what answer (`rag/answer.py`) need the same few predictable readings of them.
-
-- A *name* is a run of capitalised words ("Khawaja Muhammad Asif", "Daily Sabah", "Bank of
-  Veltara"), with a possessive "'s" dropped and leading function words ("What", "And", "Did")
-  left out, so the capital that starts a sentence does not make a name of it.
-- A *speech question* asks what someone said: an auxiliary, the subject, then a verb of saying
-  ("What did <the Pakistani defence minister> say about <Afghanistan>?", "How did <Asif>
-  explain ...?"), or "according to <X>". Its *topic* is what follows "about"/"on"/"regarding"
-  after the verb, else everything after the verb.
-- The *person* asked about is the name the subject ends with ("the Pakistani defence minister
-  Khawaja Muhammad Asif" -> "Khawaja Muhammad Asif"); a description ("the Pakistani defence
-  minister") names none.
+Rules, not a model, shared by the follow-up rewrite and the who-said-what answer
+(docs/answering.md, "What a question asks").
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
-"""Hybrid search: dense and lexical (bm25s) candidates, fused by score, diversified.
-
-Fusion is a weighted sum of each retriever's scores, scaled to the candidate pool, rather than
-equal-weight reciprocal-rank fusion: on news, equal RRF measured worse than BM25 alone, because
-it gives a weak dense ranking the same say as a strong lexical one (DESIGN.md). Every candidate
-gets both scores (BM25 scores exist for all chunks, and so do vectors), so a chunk found by one
-retriever is still judged by the other. We fuse by hand rather than through llama-index's
-QueryFusionRetriever: it would need both retrievers to go through its node wrappers and an
-event loop on every request, for a sum of two arrays.
-
-Both retrievers read one in-memory snapshot of the committed chunks (`rag.snapshot`: columns,
-vectors, BM25), replaced when the store changes. A query is the question's embedding plus
-arithmetic: the dense pool is one matrix-vector product (Chroma's HNSW index above
-`exact_search_max_chunks`), and only the returned chunks become `Chunk` objects. The Chroma
-round trips the profile found in every query (a dense query returning documents and metadata,
-the vectors of lexical-only candidates, the committed-article check of the whole pool) cost
-more than the rest of retrieval together (docs/benchmarks.md); one small check is left, `_live`.
+"""Hybrid search: dense and lexical (bm25s) candidates over the search snapshot, fused by a
+weighted sum of their scores, diversified. Why a weighted sum and not reciprocal-rank fusion,
+and what Chroma requests were taken out of a query: docs/answering.md, "Hybrid search".
 """
 
 from __future__ import annotations

@@ -1,23 +1,7 @@
 """What a search reads, derived from one revision of the store: the committed chunks as columns,
-their vectors, and the BM25 index over them.
-
-Built from the store (every committed chunk and vector read from Chroma, then tokenised and
-indexed), or loaded from the copy a previous build saved under `RAG_DATA_DIR/snapshots/`.
-Building took most of a start-up (13 s at 10k chunks, 59 s at 100k); loading takes well under
-a second, because the arrays are memory-mapped rather than parsed (docs/benchmarks.md).
-
-After a write, the next snapshot is derived from the previous one when it can be
-(`Snapshot.update`): only the articles added since are read from Chroma and analysed, the
-removed ones dropped, and the BM25 index rebuilt from the analysed texts the snapshot keeps
-(saved beside it). A rebuild from scratch re-reads and re-analyses every chunk, which at
-100k chunks took over a minute during which searches waited.
-
-A saved snapshot is named after the store revision it was built at (`Store.revision()`: a token
-replaced by every write, plus the article and chunk counts), and is loaded only when the store
-reports that very revision, so a snapshot is never used after any process changed the store.
-Each is written to a temporary directory and renamed into place, so a reader (another worker,
-a process killed mid-write) sees a whole snapshot or none. Never a source of truth: deleting
-the directory costs one rebuild.
+their vectors, and the BM25 index over them. Built from the store, updated after a write, or
+loaded from the copy saved for that very revision under `RAG_DATA_DIR/snapshots/`; never a source
+of truth (docs/operations.md, "How search follows the shared store").
 """
 
 from __future__ import annotations

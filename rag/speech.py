@@ -1,19 +1,6 @@
 """Answers to "what did S say about T" made of S's statements only, or an abstention saying why.
-
-The question's subject is resolved against the indexed speakers (`rag/statements.py`: a body
-with those who speak for it); the answer then quotes only statement records of those speakers
-(never sentences *about* them, never narration), on the topic when one is asked (by words and
-meaning, or by the story it names: `rag/topics.py`), to the audience when one is named ("tell
-Sky News"). "Who said X?" quotes the statements that say X, whoever said them. Statements
-that run on as one quotation ("...," he said. "That proves ...") are taken together. The
-answer is grouped by article in date order, each group opened once by speaker, role, outlet
-and date (`rag/attribution.py`), direct quotes before reported speech; a statement two outlets
-carry is quoted once, "also reported by" the other.
-
-When the subject names no speaker the answer says so (and, for a role, who the articles quote
-nearest to it); when the speaker has no statement on the topic (or to that audience) it says
-that instead. A subject that is neither a name nor a role ("What did the report say?") is left
-to the ordinary answerer.
+Statements are grouped by article in date order, direct quotes first; a subject that is neither
+a name nor a role is left to the ordinary answerer (docs/answering.md, "Who said what").
 """
 
 from __future__ import annotations

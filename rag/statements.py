@@ -1,16 +1,6 @@
-"""Who said what across the corpus: every statement record of a snapshot, grouped by speaker.
-
-Ingestion stores, with each chunk, the statement records of its sentences (`Statement`: the
-speaker as the article names them, roles, direct or reported, cue, audience). Here they are
-gathered once per search snapshot and joined across articles: the same person under several
-spellings ("Khwaja M Asif", "Khawaja Muhammad Asif": one family name, compatible initials) or
-the same organisation under its acronym is one `Speaker`, named by its most quoted spelling.
-
-A question's subject is resolved against them (`StatementIndex.resolve`): by name, alias or
-acronym ("Asif", "the PTI"), or by role ("the Pakistani defence minister", "Pakistan's
-military", "the information minister"); a body with the people who speak for it ("the union":
-its secretary too, `rag/roles.py`). Only statements are ever returned: what others said
-*about* a speaker is not theirs.
+"""Who said what across the corpus: every statement record of a snapshot, grouped by speaker
+(one `Speaker` for each person or organisation, whatever the spelling), and a question's
+subject resolved against them by name, acronym or role (docs/answering.md, "Who said what").
 """
 
 from __future__ import annotations

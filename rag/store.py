@@ -1,15 +1,7 @@
 """The only module that talks to Chroma: articles and their chunks, written, read and searched.
-
-Two collections share a name prefix: `<prefix>_chunks` holds every chunk with its vector and
-metadata; `<prefix>_articles` holds one record per article (its cleaned text, metadata, and the
-normalised mean of its chunk vectors). The article record is written after its chunks and
-deleted before them, so it acts as the commit marker: an article is listed only once all its
-chunks are stored, and `repair()` sweeps chunks left behind by an interrupted write.
-
-A third, `<prefix>_meta`, holds one record whose `revision` token is replaced after every write,
-so processes sharing a Chroma server can tell that another one changed the store (`revision()`;
-docs/operations.md), and one `edit:<article id>` record for each article whose metadata was
-corrected in place, whose token says which correction a search snapshot has seen (`edits()`).
+Chunks, article records (the commit marker) and the revision and edit tokens live in three
+collections sharing a prefix (docs/operations.md, "How search follows the shared store",
+"Crash safety").
 """
 
 from __future__ import annotations

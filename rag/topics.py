@@ -1,14 +1,6 @@
-"""How well statements answer a topic or a claim, and whether they are on it.
-
-A statement is on a topic by its own words (other spellings counted, `rag/variants.py`) or by
-meaning: the cosine of its sentence vector, or of what it says without its attribution ("its
-members would stay out for at least 72 hours", not "The union said ..."), to the topic's.
-When none of a speaker's statements is, the story around them may be: a statement is on the
-topic when its article's headline and lead sentence hold the topic's words, or when, of the
-articles the search finds for the topic, its article's headline or lead comes closest to it in
-meaning ("the strike" is the story of "Dockworkers walk out ...") and it names every name the
-topic does (a name is never paraphrased: no story about "Saudi Arabia" leaves it unnamed).
-What the thresholds are and how they were fitted is in docs/evaluation.md ("Who said what").
+"""How well statements answer a topic or a claim, and whether they are on it: by their own words
+(other spellings counted), by meaning, or by the story around them. The rules, their thresholds
+and how they were fitted: docs/evaluation.md, "Who said what".
 """
 
 from __future__ import annotations

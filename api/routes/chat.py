@@ -1,16 +1,7 @@
 """OpenAI-compatible chat: POST /v1/chat/completions and GET /v1/models, so chat front-ends and
-the `openai` client can use the service as a model.
-
-The last message is the question (it must be the user's); every message before it is the
-conversation, and counts toward the history limits as /v1/ask's `history` does
-(RAG_MAX_HISTORY_TURNS messages, RAG_MAX_HISTORY_CHARS characters in all, a user message at most
-RAG_MAX_QUESTION_CHARS). Its follow-up rewrite reads the user and assistant messages; system and
-tool messages are left out, since the answer comes from the articles and no prompt steers it.
-The reply is the engine's answer with its `[n]` markers, and the response carries `citations`
-beside `choices`, a field clients that do not know it ignore. Any `model` name is answered by
-the one model, `newsrag`. Sampling options (temperature, top_p, max_tokens, n, ...) are accepted
-and ignored: an extractive answer is not sampled. `top_k` and `filters` are our extensions, as
-on /v1/ask.
+the `openai` client can use the service as a model. The last message is the question and the
+ones before it its history; the reply is the engine's answer, with `citations` beside `choices`
+(docs/answering.md, "The chat route").
 """
 
 from __future__ import annotations
