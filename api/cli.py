@@ -763,8 +763,10 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    from api.routes.feeds import FeedOut
+
     with _feed_store(settings, "feeds") as (server, store):
-        feeds = server.feeds() if server else store.feeds()
+        feeds = [FeedOut(**f).model_dump() for f in (server.feeds() if server else store.feeds())]
     if args.json:
         print(json.dumps(feeds, indent=2))
         return 0
