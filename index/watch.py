@@ -86,8 +86,8 @@ def poll_feed(feed: dict[str, Any], destination: Destination, fetcher: Fetcher,
             destination.record(feed["id"], poll)
             return FeedResult(feed, poll)
         parsed = parse_feed(fetched.body, fetched.content_type, settings.feed_max_entries)
-    except (FetchError, UnreadableFeed) as error:
-        poll = PollRecord(polled_at=began, status="error", error=str(error)[:2000])
+    except Exception as error:  # FetchError, UnreadableFeed, or a reader's own failure
+        poll = PollRecord(polled_at=began, status="error", error=_reason(error)[:2000])
         destination.record(feed["id"], poll)
         return FeedResult(feed, poll)
     result = FeedResult(feed, PollRecord(
@@ -100,14 +100,14 @@ def poll_feed(feed: dict[str, Any], destination: Destination, fetcher: Fetcher,
         label = entry.link or entry.title or f"entry {position + 1}"
         try:
             documents.append(entry_document(entry, parsed, fetcher))
-        except (FetchError, UnreadablePage, ValueError) as error:  # UnreadableFile too
-            report.skipped.append((label, str(error)))
+        except Exception as error:  # one entry's failure is its own skip
+            report.skipped.append((label, _reason(error)))
     if documents:
         try:
             destination.ingest(documents, report)
         except Exception as error:  # the store or the server failed: this feed's failure
-            message = " ".join(str(error).split()) or type(error).__name__
-            result.poll = PollRecord(polled_at=began, status="error", error=message[:2000])
+            result.poll = PollRecord(polled_at=began, status="error",
+                                     error=_reason(error)[:2000])
     # Validators are kept only once the entries are stored: a run that failed before that
     # downloads the feed whole again next time.
     destination.record(feed["id"], result.poll)
@@ -142,6 +142,15 @@ def entry_document(entry: FeedEntry, feed: Feed, fetcher: Fetcher) -> Document:
         published=entry.published or (page.published if page else None),
         url=entry.link or (page.url if page else None),
         author=entry.author or (page.author if page else None))
+
+
+def _reason(error: Exception) -> str:
+    """Why something failed, on one line: our own errors' messages as they are, any other
+    error's type too."""
+    message = " ".join(str(error).split())
+    if isinstance(error, FetchError | UnreadableFeed | UnreadablePage | ValueError):
+        return message or type(error).__name__
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 class StoreDestination:

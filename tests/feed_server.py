@@ -18,6 +18,7 @@ ROUTES = {
     "/ledger/brannock-barrier-builder.html": ("brannock-barrier-builder.html",
                                               "text/html; charset=utf-8"),
 }
+# ... and "/loop" redirects to itself.
 
 
 class FeedServer:
@@ -31,6 +32,13 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/loop":  # redirects to itself, for ever
+                    served.requests.append((self.path, 302))
+                    self.send_response(302)
+                    self.send_header("Location", "/loop")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body, kind = served.body(self.path)
                 if body is None:
                     self._answer(404, b"not found", "text/plain")

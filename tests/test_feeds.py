@@ -14,7 +14,9 @@ import pytest
 
 from api.app import create_app
 from feed_server import FeedServer
+from index.fetch import Fetcher, FetchError
 from processes import RAG, rag_env, serve
+from rag.config import Settings
 from rag.embeddings import Encoder
 from support import make_services, served
 
@@ -105,6 +107,34 @@ def test_the_number_of_feeds_is_limited(feeds_api: str) -> None:
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "too_many_feeds"
         # One subscribed already is still found.
         assert http.post("/v1/feeds", json={"url": "https://x.example/0"}).status_code == 200
+
+
+# ---- downloads -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/feed", "http://localhost:8080/feed", "http://10.1.2.3/feed",
+    "http://192.168.0.7/feed", "http://169.254.169.254/latest/meta-data/", "http://[::1]/feed",
+    "http://[fe80::1]/feed", "http://[::ffff:10.0.0.1]/feed", "http://0.0.0.0/feed",
+])
+def test_non_public_addresses_are_refused(url: str) -> None:
+    fetcher = Fetcher(Settings(_env_file=None))
+    with pytest.raises(FetchError, match="not a public address"):
+        fetcher.get(url)
+    fetcher.close()
+
+
+def test_downloads_are_bounded(feed_server: FeedServer) -> None:
+    settings = Settings(_env_file=None, feeds_allow_private=True, feed_max_bytes=1000,
+                        feed_max_redirects=3)
+    fetcher = Fetcher(settings)
+    with pytest.raises(FetchError, match="larger than 1000 bytes"):
+        fetcher.get(f"{feed_server.url}/feeds/harbour.rss")
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        fetcher.get(f"{feed_server.url}/loop")
+    assert feed_server.statuses("/loop") == [302] * 4
+    with pytest.raises(FetchError, match="not an http"):
+        fetcher.get("file:///etc/passwd")
+    fetcher.close()
 
 
 # ---- rag watch ------------------------------------------------------------------------
