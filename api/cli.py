@@ -253,25 +253,16 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
                    progress: bool) -> None:
     """`rag index` by way of the server holding the store: the documents read here are sent
     in batches, then what they replace is removed, as `Ingestor.ingest_paths` would."""
+    from api.remote import add_result
     from index.pipeline import apply_plan
     from index.progress import progress_bar
     from index.reconcile import canonical_path, plan
-    from rag.schemas import Article
-
-    def article(summary: dict) -> Article:
-        return Article(id=summary["id"], text="", title=summary.get("title"),
-                       path=summary.get("path"))
 
     with progress_bar(len(documents), "sending", "documents", progress) as bar:
         for count, result in server.ingest(documents):
-            report.added += [article(d) for d in result["added"]]
-            report.unchanged += [article(d) for d in result["unchanged"]]
-            report.updated += [(article(d), d["changed"]) for d in result["updated"]]
-            report.removed += result["replaced"]
-            report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+            add_result(report, result)
             # What failed on the server keeps its file's earlier articles, as in process.
             report.failed_paths.update(s["name"] for s in result["skipped"])
-            report.chunks_added += result["chunks_added"]
             bar.update(count)
     texts: dict[str, str] = {}
 

@@ -205,19 +205,25 @@ class ServerDestination:
         return self.server.feeds()
 
     def ingest(self, documents: list[Document], report: IngestReport) -> None:
-        from rag.schemas import Article
-
-        def article(summary: dict[str, Any]) -> Article:
-            return Article(id=summary["id"], text="", title=summary.get("title"),
-                           url=summary.get("url"))
-
         for _, result in self.server.ingest(documents):
-            report.added += [article(d) for d in result["added"]]
-            report.unchanged += [article(d) for d in result["unchanged"]]
-            report.updated += [(article(d), d["changed"]) for d in result["updated"]]
-            report.removed += result["replaced"]
-            report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
-            report.chunks_added += result["chunks_added"]
+            add_result(report, result)
 
     def record(self, feed_id: str, poll: PollRecord) -> None:
         self.server.record_poll(feed_id, poll.model_dump())
+
+
+def add_result(report: IngestReport, result: dict[str, Any]) -> None:
+    """Add what the server did with a batch (`IngestResult`) to a report; its articles are
+    their summaries, without text."""
+    from rag.schemas import Article
+
+    def article(summary: dict[str, Any]) -> Article:
+        return Article(id=summary["id"], text="", title=summary.get("title"),
+                       path=summary.get("path"), url=summary.get("url"))
+
+    report.added += [article(d) for d in result["added"]]
+    report.unchanged += [article(d) for d in result["unchanged"]]
+    report.updated += [(article(d), d["changed"]) for d in result["updated"]]
+    report.removed += result["replaced"]
+    report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+    report.chunks_added += result["chunks_added"]
