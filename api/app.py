@@ -24,7 +24,18 @@ from api.metrics import Metrics
 from api.middleware import GuardMiddleware
 from api.ratelimit import EXEMPT, RateLimitMiddleware, TokenBuckets
 from api.responses import error_responses
-from api.routes import ask, chat, docs, documents, grounding, health, metrics, page, statements
+from api.routes import (
+    ask,
+    chat,
+    docs,
+    documents,
+    feeds,
+    grounding,
+    health,
+    metrics,
+    page,
+    statements,
+)
 from api.services import Services
 from api.telemetry import TelemetryMiddleware
 from rag.config import Settings
@@ -33,8 +44,8 @@ from rag.store import Store
 
 log = logging.getLogger("newsrag.api")
 
-ROUTERS = (health.router, ask.router, chat.router, documents.router, page.router, metrics.router,
-           grounding.router, statements.router)
+ROUTERS = (health.router, ask.router, chat.router, documents.router, feeds.router, page.router,
+           metrics.router, grounding.router, statements.router)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None,

@@ -27,6 +27,7 @@ from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
 if TYPE_CHECKING:
     from api.remote import ServerClient
     from index.pipeline import IngestReport
+    from rag.store import Store
 
 SECRET_SETTINGS = {"api_key", "openai_api_key"}
 
@@ -190,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("ids", nargs="+", metavar="ID")
     delete.set_defaults(run=_docs_delete, command="docs delete")
     _add_statement_commands(commands)
+    _add_feed_commands(commands)
     return parser
 
 
@@ -251,25 +253,16 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
                    progress: bool) -> None:
     """`rag index` by way of the server holding the store: the documents read here are sent
     in batches, then what they replace is removed, as `Ingestor.ingest_paths` would."""
+    from api.remote import add_result
     from index.pipeline import apply_plan
     from index.progress import progress_bar
     from index.reconcile import canonical_path, plan
-    from rag.schemas import Article
-
-    def article(summary: dict) -> Article:
-        return Article(id=summary["id"], text="", title=summary.get("title"),
-                       path=summary.get("path"))
 
     with progress_bar(len(documents), "sending", "documents", progress) as bar:
         for count, result in server.ingest(documents):
-            report.added += [article(d) for d in result["added"]]
-            report.unchanged += [article(d) for d in result["unchanged"]]
-            report.updated += [(article(d), d["changed"]) for d in result["updated"]]
-            report.removed += result["replaced"]
-            report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+            add_result(report, result)
             # What failed on the server keeps its file's earlier articles, as in process.
             report.failed_paths.update(s["name"] for s in result["skipped"])
-            report.chunks_added += result["chunks_added"]
             bar.update(count)
     texts: dict[str, str] = {}
 
@@ -703,6 +696,161 @@ def _statements(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{record.speaker} ({record.kind}, {record.cue}; {where}):\n    “{record.quote}”")
     print(f"{len(records)} statements")
     return 0
+
+
+def _add_feed_commands(commands: argparse._SubParsersAction) -> None:
+    feeds = commands.add_parser("feeds", help="add, list or remove feed subscriptions")
+    actions = feeds.add_subparsers(required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="subscribe to RSS, Atom or JSON Feed feeds")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.set_defaults(run=_feeds_add, command="feeds add")
+    listing = actions.add_parser("list", help="list subscriptions and their last poll")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_feeds_list, command="feeds list")
+    remove = actions.add_parser("remove", help="unsubscribe (the articles read stay)")
+    remove.add_argument("feeds", nargs="+", metavar="ID_OR_URL")
+    remove.set_defaults(run=_feeds_remove, command="feeds remove")
+    watch = commands.add_parser("watch", help="poll every subscribed feed and index new entries")
+    watch.add_argument("--once", action="store_true", help="poll once and exit")
+    watch.add_argument("--interval", type=float, default=None, metavar="SECONDS",
+                       help="between the starts of two polls (default "
+                       "RAG_WATCH_INTERVAL_SECONDS, 900)")
+    watch.add_argument("--json", action="store_true", help="print each poll's results as JSON")
+    watch.set_defaults(run=_watch, command="watch")
+
+
+@contextlib.contextmanager
+def _feed_store(settings: Settings, command: str
+                ) -> Iterator[tuple[ServerClient | None, Store | None]]:
+    """(server client, None) when a running server holds the store, else (None, store)."""
+    from rag.store import Store
+
+    held = _hold_store(settings, command)
+    if isinstance(held, Owner):
+        with _server(held, settings) as server:
+            yield server, None
+    else:
+        with held:
+            yield None, Store.open(settings)
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from api.remote import ServerError
+    from rag.subscriptions import subscribe
+
+    status = 0
+    with _feed_store(settings, "feeds") as (server, store):
+        for url in args.urls:
+            try:
+                feed, created = (server.add_feed(url) if server
+                                 else subscribe(store, url, settings.max_feeds))
+            except (ValueError, ServerError) as error:
+                print(f"rag feeds add: {escape(url)}: {error}", file=sys.stderr)
+                status = 2 if isinstance(error, ValueError) else 1
+                continue
+            print(f"{'added' if created else 'already subscribed'} {feed['id']}  "
+                  f"{escape(feed['url'])}")
+    return status
+
+
+def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    from api.routes.feeds import FeedOut
+
+    with _feed_store(settings, "feeds") as (server, store):
+        feeds = [FeedOut(**f).model_dump() for f in (server.feeds() if server else store.feeds())]
+    if args.json:
+        print(json.dumps(feeds, indent=2))
+        return 0
+    for feed in feeds:
+        polled = feed.get("last_polled") or "never polled"
+        state = feed.get("last_status") or ""
+        error = f": {feed['last_error']}" if feed.get("last_error") else ""
+        print(f"{feed['id']}  {escape(feed['url'])}  {escape(feed.get('title') or '')}  "
+              f"[{polled} {state}{escape(error)}]")
+    print(f"{len(feeds)} feeds")
+    return 0
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.subscriptions import feed_id
+
+    status = 0
+    with _feed_store(settings, "feeds") as (server, store):
+        for given in args.feeds:
+            identity = _or_none(feed_id, given) if "://" in given else given
+            if identity is None:
+                removed = False
+            elif server:
+                removed = server.delete_feed(identity) is not None
+            else:
+                removed = store.delete_feed(identity)
+            if removed:
+                print(f"removed {identity}")
+            else:
+                print(f"rag feeds remove: no feed {escape(given)}", file=sys.stderr)
+                status = 1
+    return status
+
+
+def _or_none(function: Callable[[str], str], value: str) -> str | None:
+    try:
+        return function(value)
+    except ValueError:
+        return None
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    interval = args.interval if args.interval is not None else settings.watch_interval_seconds
+    if interval <= 0:
+        raise CommandError("--interval must be more than 0 seconds", 2)
+    encoder = None
+    while True:
+        began = time.monotonic()
+        status, encoder = _watch_once(args, settings, encoder)
+        if args.once:
+            return status
+        time.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+
+def _watch_once(args: argparse.Namespace, settings: Settings, encoder):
+    """One poll of every subscription, holding the store only meanwhile (or through the
+    server holding it); the exit status and the encoder, kept for the next poll."""
+    from api.remote import ServerDestination
+    from index.fetch import Fetcher
+    from index.pipeline import Ingestor
+    from index.watch import StoreDestination, poll_all, results_json
+    from rag.embeddings import encoder_for
+
+    def show(result) -> None:
+        if not args.json:
+            for entry, reason in result.report.skipped:
+                print(f"skipped {escape(entry)}: {escape(reason)}")
+            print(result.line(), flush=True)
+
+    fetcher = Fetcher(settings)
+    try:
+        with _feed_store(settings, "watch") as (server, store):
+            if server:
+                print(f"rag watch: the store is served at {server.url}; sending the entries "
+                      "there", file=sys.stderr)
+                destination = ServerDestination(server)
+            else:
+                encoder = encoder or encoder_for(settings)
+                destination = StoreDestination(store, Ingestor(store, encoder, settings))
+            results = poll_all(destination, fetcher, settings, show)
+    finally:
+        fetcher.close()
+    if args.json:
+        print(results_json(results), flush=True)
+    if not results:
+        print("rag watch: no feeds to poll (`rag feeds add URL`)", file=sys.stderr)
+        return 2, encoder
+    failed = sum(r.failed for r in results)
+    if failed == len(results):
+        return 2, encoder
+    return (1 if failed or any(r.report.skipped for r in results) else 0), encoder
 
 
 if __name__ == "__main__":

@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
 
 from index.load import Document
+from rag.subscriptions import PollRecord
+
+if TYPE_CHECKING:
+    from index.pipeline import IngestReport
 
 # A request's share of what the server accepts (RAG_MAX_BODY_BYTES is 32 MB by default, and
 # 100 documents a request): large corpora go in many requests.
@@ -110,8 +114,33 @@ class ServerClient:
             body["filters"] = {"source": sources}
         return self._call("POST", "/v1/ask", json=body)
 
+    def feeds(self) -> list[dict[str, Any]]:
+        """Every feed subscription."""
+        return self.get("/v1/feeds")["feeds"]
+
+    def add_feed(self, url: str) -> tuple[dict[str, Any], bool]:
+        """Subscribe to a feed: its record, and whether it is new."""
+        status, body = self._request("POST", "/v1/feeds", (200, 201, 422), json={"url": url})
+        if status == 422:
+            raise ServerError(body["error"]["message"])
+        return body, status == 201
+
+    def delete_feed(self, feed_id: str) -> dict[str, Any] | None:
+        """Unsubscribe; the feed's record, or None when there is none with that id."""
+        done = self._call("DELETE", f"/v1/feeds/{feed_id}", accept=(200, 404))
+        return None if "error" in done else done
+
+    def record_poll(self, feed_id: str, poll: dict[str, Any]) -> None:
+        """Record what a poll of the feed found (a feed removed meanwhile is let be)."""
+        self._call("POST", f"/v1/feeds/{feed_id}/polls", json=poll, accept=(200, 404))
+
     def _call(self, method: str, path: str, accept: tuple[int, ...] = (200,),
               **options: Any) -> dict[str, Any]:
+        return self._request(method, path, accept, **options)[1]
+
+    def _request(self, method: str, path: str, accept: tuple[int, ...],
+                 **options: Any) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of a request; `ServerError` for another status."""
         began = time.monotonic()
         while True:
             try:
@@ -134,7 +163,7 @@ class ServerClient:
             message = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
             raise ServerError(f"the server at {self.url} answered {response.status_code}"
                               + (f": {message}" if message else ""))
-        return body
+        return response.status_code, body
 
 
 def _as_json(document: Document) -> dict[str, Any]:
@@ -164,3 +193,37 @@ def _batches(documents: Sequence[Document]
         size += length
     if batch or oversized:
         yield batch, oversized
+
+
+class ServerDestination:
+    """`rag watch`'s destination when a running server holds the store (`index.watch`)."""
+
+    def __init__(self, server: ServerClient) -> None:
+        self.server = server
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self.server.feeds()
+
+    def ingest(self, documents: list[Document], report: IngestReport) -> None:
+        for _, result in self.server.ingest(documents):
+            add_result(report, result)
+
+    def record(self, feed_id: str, poll: PollRecord) -> None:
+        self.server.record_poll(feed_id, poll.model_dump())
+
+
+def add_result(report: IngestReport, result: dict[str, Any]) -> None:
+    """Add what the server did with a batch (`IngestResult`) to a report; its articles are
+    their summaries, without text."""
+    from rag.schemas import Article
+
+    def article(summary: dict[str, Any]) -> Article:
+        return Article(id=summary["id"], text="", title=summary.get("title"),
+                       path=summary.get("path"), url=summary.get("url"))
+
+    report.added += [article(d) for d in result["added"]]
+    report.unchanged += [article(d) for d in result["unchanged"]]
+    report.updated += [(article(d), d["changed"]) for d in result["updated"]]
+    report.removed += result["replaced"]
+    report.skipped += [(s["name"], s["reason"]) for s in result["skipped"]]
+    report.chunks_added += result["chunks_added"]

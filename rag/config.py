@@ -67,6 +67,29 @@ class Settings(BaseSettings):
         "of the API): longer articles are skipped with the reason."
     )
 
+    # Feed subscriptions (`rag watch`; docs/operations.md, "Feed subscriptions")
+    max_feeds: int = Field(
+        500, ge=1, le=100_000, description="Subscriptions a store may hold: adding one more "
+        "is a 422.")
+    feed_max_bytes: int = Field(
+        5_000_000, ge=1_000, le=100_000_000, description="Largest feed document or article "
+        "page `rag watch` downloads: a larger one is that feed's failure or that entry's skip.")
+    feed_timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="Time one download (a feed or a page, redirects "
+        "included) may take, from the first connection to the last byte.")
+    feed_max_redirects: int = Field(
+        5, ge=0, le=20, description="Redirects one download may follow; each hop is checked "
+        "against the private-address rule.")
+    feed_max_entries: int = Field(
+        100, ge=1, le=10_000, description="Entries read from one feed a poll (the first ones: "
+        "feeds list the newest first); the rest are left out and counted.")
+    feeds_allow_private: bool = Field(
+        False, description="Let `rag watch` fetch feeds and pages at private, loopback, "
+        "link-local and other non-public addresses (refused by default: SSRF).")
+    watch_interval_seconds: float = Field(
+        900.0, ge=10.0, le=7 * 86400.0, description="`rag watch` without `--once`: seconds "
+        "between the starts of two polls of every subscription.")
+
     # Retrieval
     top_k: int = Field(8, ge=1, le=50, description="Passages an answer draws on by default.")
     candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")

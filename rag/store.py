@@ -1,7 +1,7 @@
 """The only module that talks to Chroma: articles and their chunks, written, read and searched.
 Chunks, article records (the commit marker) and the revision and edit tokens live in three
 collections sharing a prefix (docs/operations.md, "How search follows the shared store",
-"Crash safety").
+"Crash safety"); feed subscriptions in a fourth.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ class Store:
         )
         # One record, never searched; Chroma wants a vector for it, so it gets a 1-d one.
         self._meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
+        self._prefix = prefix
+        self._feed_collection: chromadb.Collection | None = None
         self.generation = 0  # bumped on every write in this process; the lexical index follows
 
     @classmethod
@@ -171,6 +173,48 @@ class Store:
             if len(page["ids"]) < READ_PAGE:
                 return found
             offset += READ_PAGE
+
+    # ---- feed subscriptions ------------------------------------------------------------
+
+    @property
+    def _feeds(self) -> chromadb.Collection:
+        """`<prefix>_feeds`: one record a subscription, its fields as metadata (never
+        searched: a 1-d vector, as `_meta`'s). Opened on first use."""
+        if self._feed_collection is None:
+            self._feed_collection = self._client.get_or_create_collection(
+                f"{self._prefix}_feeds", embedding_function=None)
+        return self._feed_collection
+
+    def put_feed(self, feed_id: str, fields: dict[str, Any]) -> None:
+        """Write a subscription's record whole (None values are left out)."""
+        self._feeds.upsert(ids=[feed_id], embeddings=[[1.0]],
+                           metadatas=[_without_none(fields)])
+
+    def feed(self, feed_id: str) -> dict[str, Any] | None:
+        """A subscription's fields, or None when there is none with that id."""
+        got = self._feeds.get(ids=[feed_id], include=["metadatas"])
+        return {**got["metadatas"][0], "id": feed_id} if got["ids"] else None
+
+    def feeds(self) -> list[dict[str, Any]]:
+        """Every subscription's fields, oldest first."""
+        found: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self._feeds.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
+            found += [{**m, "id": i} for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+            if len(page["ids"]) < READ_PAGE:
+                return sorted(found, key=lambda f: (str(f.get("added", "")), f["id"]))
+            offset += READ_PAGE
+
+    def feed_count(self) -> int:
+        return self._feeds.count()
+
+    def delete_feed(self, feed_id: str) -> bool:
+        """Remove a subscription (its articles stay); False when there was none."""
+        if self.feed(feed_id) is None:
+            return False
+        self._feeds.delete(ids=[feed_id])
+        return True
 
     def _changed(self) -> None:
         """Record a write: for this process (`generation`) and for every other (`revision`).

@@ -1,0 +1,118 @@
+"""Downloads for `rag watch`: one URL's bytes with httpx, bounded in size, time and redirects,
+conditional on the validators of the last download, and never from a non-public address
+unless the settings allow it (docs/operations.md, "Feed subscriptions")."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from rag.config import Settings
+
+USER_AGENT = "newsrag-watch/0.1"
+REDIRECTS = (301, 302, 303, 307, 308)
+ACCEPT_FEED = ("application/rss+xml, application/atom+xml, application/feed+json, "
+               "application/xml;q=0.9, application/json;q=0.9, text/xml;q=0.9, */*;q=0.5")
+ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+class FetchError(RuntimeError):
+    """A download that failed or was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # where the body came from, after redirects
+    status: int  # 200, or 304 when the validators sent still hold
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+class Fetcher:
+    """Downloads with the limits of the settings (`RAG_FEED_*`)."""
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+        self.max_bytes = settings.feed_max_bytes
+        self.seconds = settings.feed_timeout_seconds
+        self.max_redirects = settings.feed_max_redirects
+        self.allow_private = settings.feeds_allow_private
+        self._client = client or httpx.Client(
+            timeout=settings.feed_timeout_seconds, follow_redirects=False,
+            headers={"User-Agent": USER_AGENT}, trust_env=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, etag: str | None = None, last_modified: str | None = None,
+            accept: str = ACCEPT_FEED) -> Fetched:
+        """`url`'s body, following at most `max_redirects` redirects (each hop checked);
+        raises `FetchError`."""
+        deadline = time.monotonic() + self.seconds
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for _ in range(self.max_redirects + 1):
+            self.check_address(url)
+            try:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    if response.status_code in REDIRECTS and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    if response.status_code == 304:
+                        return Fetched(url, 304, b"", None, etag, last_modified)
+                    if response.status_code != 200:
+                        raise FetchError(f"HTTP {response.status_code} from {url}")
+                    body = self._read(response, deadline)
+                    return Fetched(url, 200, body, response.headers.get("content-type"),
+                                   response.headers.get("etag"),
+                                   response.headers.get("last-modified"))
+            except httpx.HTTPError as error:
+                message = " ".join(str(error).split()) or type(error).__name__
+                raise FetchError(f"{url}: {message}") from error
+        raise FetchError(f"more than {self.max_redirects} redirects from {url}")
+
+    def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(f"{response.url} is larger than {self.max_bytes} bytes "
+                             "(RAG_FEED_MAX_BYTES)")
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if len(body) > self.max_bytes:
+                raise FetchError(f"{response.url} is larger than {self.max_bytes} bytes "
+                                 "(RAG_FEED_MAX_BYTES)")
+            if time.monotonic() > deadline:
+                raise FetchError(f"{response.url} took more than {self.seconds:g} s "
+                                 "(RAG_FEED_TIMEOUT_SECONDS)")
+        return bytes(body)
+
+    def check_address(self, url: str) -> None:
+        """Refuse a URL that is not http(s), or whose host resolves to a non-public address
+        (private, loopback, link-local, ...) unless `RAG_FEEDS_ALLOW_PRIVATE` is set."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"not an http(s) URL: {url[:200]}")
+        if self.allow_private:
+            return
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+        except (OSError, ValueError) as error:
+            raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
+        for *_, address in found:
+            ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+                ip = ip.ipv4_mapped
+            if not ip.is_global or ip.is_multicast:
+                raise FetchError(f"refused {url[:200]}: {parts.hostname} resolves to {ip}, not "
+                                 "a public address (RAG_FEEDS_ALLOW_PRIVATE=true allows it)")
