@@ -311,8 +311,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if isinstance(held, Owner):
             with _server(held, settings) as server:
-                answer = Answer.model_validate(server.ask(args.question, args.top_k,
-                                                          args.source))
+                filters = Filters(source=args.source) if args.source else None
+                answer = Answer.model_validate(server.ask(args.question, args.top_k, filters))
         else:
             with held:
                 answer = Engine(settings).ask(args.question, args.top_k,

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
 
 from index.load import Document
+from rag.schemas import Filters
 
 # A request's share of what the server accepts (RAG_MAX_BODY_BYTES is 32 MB by default, and
 # 100 documents a request): large corpora go in many requests.
@@ -101,13 +102,14 @@ class ServerClient:
         ready = self._call("GET", "/readyz")
         return int(ready["articles"]), int(ready["chunks"])
 
-    def ask(self, question: str, top_k: int | None, sources: list[str] | None
-            ) -> dict[str, Any]:
-        body: dict[str, Any] = {"question": question}
+    def ask(self, question: str, top_k: int | None, filters: Filters | None = None,
+            mode: Literal["auto", "extractive", "llm"] = "auto") -> dict[str, Any]:
+        """`POST /v1/ask`: the answer (`Answer`) as JSON."""
+        body: dict[str, Any] = {"question": question, "mode": mode}
         if top_k is not None:
             body["top_k"] = top_k
-        if sources:
-            body["filters"] = {"source": sources}
+        if filters is not None and not filters.is_empty():
+            body["filters"] = filters.model_dump(mode="json", exclude_none=True)
         return self._call("POST", "/v1/ask", json=body)
 
     def _call(self, method: str, path: str, accept: tuple[int, ...] = (200,),
