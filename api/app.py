@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:  # the caller opened the store and holds it
             app.state.services = services
-            async with mcp.serving(mcp_server):
+            async with mcp.serving(mcp_endpoint):
                 yield
             return
         # An embedded store is one process's: wait while a command holds it (`rag serve`
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             # Loading the model and the lexical index takes a moment: off the event loop.
             app.state.services = await run_in_threadpool(Services.build, settings)
-            async with mcp.serving(mcp_server):
+            async with mcp.serving(mcp_endpoint):
                 yield
         finally:
             held.release()
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return built.engine.store if built else None
 
     app.state.metrics = Metrics(store)
-    mcp_server = mcp.mount(app, settings, lambda: app.state.services.engine) \
+    mcp_endpoint = mcp.mount(app, settings, lambda: app.state.services.engine) \
         if settings.mcp else None
     # add_middleware wraps what was added before: innermost first.
     if settings.rate_limit_per_minute:

@@ -219,32 +219,48 @@ def build_server(reader: Reader) -> MCPServer:
     return server
 
 
-def mount(app: Any, settings: Settings, engine: Callable[[], Engine]) -> MCPServer:
-    """Serve the MCP server at /mcp of the FastAPI `app`, behind the API key and the origin
-    rule (`Guard`); the app's lifespan must run `server.session_manager.run()`."""
-    server = build_server(EngineReader(engine))
-    # Stateless, with JSON answers: every request stands alone, so any worker or replica may
-    # answer it (the tools keep no state between calls). Origins are checked by `Guard`; the
-    # SDK's own check would also refuse every Host but loopback names, which a server behind
-    # a proxy or on a LAN address is reached by.
-    server.streamable_http_app(
-        streamable_http_path=PATH, stateless_http=True, json_response=True,
-        max_request_body_size=settings.max_body_bytes,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
-    app.router.add_route(PATH, Guard(StreamableHTTPASGIApp(server.session_manager), settings),
-                         methods=["GET", "POST", "DELETE"], include_in_schema=False)
-    return server
+def mount(app: Any, settings: Settings, engine: Callable[[], Engine]) -> Endpoint:
+    """Serve the MCP server at /mcp of the FastAPI `app`; the app's lifespan must run the
+    returned endpoint's `running()` (see `serving`)."""
+    endpoint = Endpoint(build_server(EngineReader(engine)), settings)
+    app.router.add_route(PATH, endpoint, methods=["GET", "POST", "DELETE"],
+                         include_in_schema=False)
+    return endpoint
 
 
-class Guard:
-    """What /mcp asks of a request before the SDK sees it: the API key when one is set (401,
-    403), and no `Origin` but those listed in `RAG_CORS_ORIGINS` (403), whatever the method and
-    whatever `Host` says: a page that rebinds its own name to this address is same-host."""
+class Endpoint:
+    """/mcp: what it asks of a request before the SDK sees it, then the SDK's transport.
 
-    def __init__(self, app: Any, settings: Settings) -> None:
-        self.app = app
-        self.key = settings.api_key
+    It asks for the API key when one is set (401, 403), and refuses every `Origin` but those
+    listed in `RAG_CORS_ORIGINS` (403), whatever the method and whatever `Host` says: a page
+    that rebinds its own name to this address is same-host.
+    """
+
+    def __init__(self, server: MCPServer, settings: Settings) -> None:
+        self.server = server
+        self.settings = settings
         self.origins = frozenset(settings.cors_origins)
+        self._transport: StreamableHTTPASGIApp | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The transport, for one run of the app (an SDK session manager runs only once, and
+        an app may be started again, as tests do)."""
+        # Stateless, with JSON answers: every request stands alone, so any worker or replica
+        # may answer it (the tools keep no state between calls). Origins are checked here;
+        # the SDK's own check would also refuse every Host but loopback names, which a server
+        # behind a proxy or on a LAN address is reached by.
+        self.server.streamable_http_app(
+            streamable_http_path=PATH, stateless_http=True, json_response=True,
+            max_request_body_size=self.settings.max_body_bytes,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+        manager = self.server.session_manager
+        async with manager.run():
+            self._transport = StreamableHTTPASGIApp(manager)
+            try:
+                yield
+            finally:
+                self._transport = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -255,11 +271,14 @@ class Guard:
                                   "that origin in RAG_CORS_ORIGINS to allow it")
             return
         try:
-            check_key(headers, self.key)
+            check_key(headers, self.settings.api_key)
         except ApiError as error:
             await send_json_error(send, error.status, error.code, error.message, error.headers)
             return
-        await self.app(scope, receive, send)
+        if self._transport is None:  # only between the app's runs
+            await send_json_error(send, 503, "not_ready", "the MCP server is not running")
+            return
+        await self._transport(scope, receive, send)
 
 
 async def run_stdio(reader: Reader) -> None:
@@ -268,12 +287,12 @@ async def run_stdio(reader: Reader) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving(server: MCPServer | None) -> AsyncIterator[None]:
-    """The streamable-HTTP sessions of `server` (none when it is None) for the app's life."""
-    if server is None:
+async def serving(endpoint: Endpoint | None) -> AsyncIterator[None]:
+    """The app's life with `endpoint` running (nothing to run when it is None)."""
+    if endpoint is None:
         yield
         return
-    async with server.session_manager.run():
+    async with endpoint.running():
         yield
 
 

@@ -224,6 +224,14 @@ def test_with_an_api_key_mcp_needs_it(keyed_url: str) -> None:
     assert {tool.name for tool in listed.tools} == TOOLS
 
 
+def test_an_app_started_again_serves_mcp_again(news_services: Services) -> None:
+    app = create_app(services=news_services)
+    for _ in range(2):
+        with TestClient(app) as client:
+            response = client.post("/mcp", json=INITIALIZE, headers=ACCEPT)
+            assert response.status_code == 200, response.text
+
+
 def test_rag_mcp_false_turns_it_off(news_services: Services) -> None:
     with TestClient(create_app(services=with_settings(news_services, mcp=False))) as client:
         assert client.post("/mcp", json=INITIALIZE, headers=ACCEPT).status_code == 404
