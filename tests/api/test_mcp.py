@@ -29,7 +29,7 @@ from api.mcp import ServerReader, build_server
 from api.protocol import configured
 from api.remote import ServerClient
 from api.services import Services
-from processes import RAG, rag_env
+from processes import RAG, rag_env, serve
 from support import EXAMPLES, assert_json_error, served, with_settings
 
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
@@ -279,3 +279,22 @@ def test_rag_mcp_over_stdio(tmp_path: Path, model_cache: Path,
     assert names == TOOLS
     assert "2,400" in answer["answer"]
     assert {c["title"] for c in answer["citations"]} == {STRIKE_TITLE}
+
+
+def test_rag_mcp_beside_rag_serve_reads_through_it(tmp_path: Path, model_cache: Path) -> None:
+    with serve(tmp_path / "served", model_cache_dir=str(model_cache)) as server:
+        indexed = httpx.post(f"{server.url}/v1/documents", timeout=CALL_SECONDS, json={
+            "text": (EXAMPLES / "01_port_strike.txt").read_text(), "format": "file"})
+        assert indexed.status_code == 201, indexed.text
+        parameters = StdioServerParameters(
+            command=str(RAG), args=["mcp"], cwd=tmp_path,
+            env=rag_env(server.data_dir, model_cache_dir=str(model_cache)))
+
+        async def body(session: ClientSession) -> dict:
+            return ok(await session.call_tool("search", {"query": STRIKE, "top_k": 1}))
+
+        with (tmp_path / "stderr.log").open("w") as log:
+            found = run(lambda: stdio_client(parameters, errlog=log), body)
+        assert found["passages"][0]["title"] == STRIKE_TITLE
+        assert f"the store is served by rag serve (pid {server.process.pid})" in \
+            (tmp_path / "stderr.log").read_text()
