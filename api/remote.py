@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -75,12 +76,14 @@ class ServerClient:
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         """One article with its text, or None when there is none with that id."""
-        found = self._call("GET", f"/v1/documents/{article_id}", accept=(200, 404))
+        found = self._call("GET", f"/v1/documents/{quote(article_id, safe='')}",
+                           accept=(200, 404))
         return None if "error" in found else found
 
     def delete(self, article_id: str) -> int | None:
         """Delete an article; its chunk count, or None when there is none with that id."""
-        done = self._call("DELETE", f"/v1/documents/{article_id}", accept=(200, 404))
+        done = self._call("DELETE", f"/v1/documents/{quote(article_id, safe='')}",
+                          accept=(200, 404))
         return None if "error" in done else int(done["chunks_deleted"])
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
