@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import mcp
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import GuardMiddleware
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:  # the caller opened the store and holds it
             app.state.services = services
-            yield
+            async with mcp.serving(mcp_endpoint):
+                yield
             return
         # An embedded store is one process's: wait while a command holds it (`rag serve`
         # claims it before it starts the app, so there this is its own claim again).
@@ -67,7 +69,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             # Loading the model and the lexical index takes a moment: off the event loop.
             app.state.services = await run_in_threadpool(Services.build, settings)
-            yield
+            async with mcp.serving(mcp_endpoint):
+                yield
         finally:
             held.release()
 
@@ -84,6 +87,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return built.engine.store if built else None
 
     app.state.metrics = Metrics(store)
+    mcp_endpoint = mcp.mount(app, settings, lambda: app.state.services.engine) \
+        if settings.mcp else None
     # add_middleware wraps what was added before: innermost first.
     if settings.rate_limit_per_minute:
         buckets = TokenBuckets(settings.rate_limit_per_minute,
@@ -95,10 +100,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.cors_origins:  # only listed origins; the chat page itself is same-origin
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID", "Retry-After"])
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID",
+                                          *mcp.REQUEST_HEADERS],
+                           expose_headers=["X-Request-ID", "Retry-After",
+                                           *mcp.RESPONSE_HEADERS])
     app.add_middleware(TelemetryMiddleware, metrics=app.state.metrics,
-                       routes=[route for router in ROUTERS for route in router.routes])
+                       routes=[*(route for router in ROUTERS for route in router.routes),
+                               *(r for r in app.routes if getattr(r, "path", "") == mcp.PATH)])
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for router in ROUTERS:

@@ -179,6 +179,10 @@ def _parser() -> argparse.ArgumentParser:
     grounding.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
     grounding.set_defaults(run=_grounding, command="grounding")
 
+    mcp = commands.add_parser(
+        "mcp", help="serve the MCP tools over stdio, for a desktop client to start")
+    mcp.set_defaults(run=_mcp, command="mcp")
+
     docs = commands.add_parser("docs", help="list, show or delete indexed articles")
     docs_commands = docs.add_subparsers(required=True, metavar="ACTION")
     listing = docs_commands.add_parser("list", help="list indexed articles")
@@ -304,8 +308,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if isinstance(held, Owner):
             with _server(held, settings) as server:
-                answer = Answer.model_validate(server.ask(args.question, args.top_k,
-                                                          args.source))
+                filters = Filters(source=args.source) if args.source else None
+                answer = Answer.model_validate(server.ask(args.question, args.top_k, filters))
         else:
             with held:
                 answer = Engine(settings).ask(args.question, args.top_k,
@@ -365,6 +369,31 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         from api.app import create_app
 
         uvicorn.run(create_app(settings), http=configured(settings), **options)
+    return 0
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP server on stdin and stdout (the protocol's: every log line goes to stderr),
+    reading the store as `rag ask` does: in this process, or through the `rag serve` holding
+    it."""
+    import anyio
+
+    from api.mcp import EngineReader, ServerReader, run_stdio
+
+    held = _hold_store(settings, "mcp")
+    if isinstance(held, Owner):
+        print(f"rag mcp: the store is served by {held.describe()}; reading through it",
+              file=sys.stderr)
+        with _server(held, settings) as server:
+            anyio.run(run_stdio, ServerReader(server))
+        return 0
+    from api.attribution import attribute
+    from rag.engine import Engine
+
+    with held:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the protocol's alone
+            engine = Engine(settings, attribute=attribute)
+        anyio.run(run_stdio, EngineReader(lambda: engine))
     return 0
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
 from index.load import Document
+from rag.schemas import Filters
 from rag.subscriptions import PollRecord
 
 if TYPE_CHECKING:
@@ -78,12 +80,14 @@ class ServerClient:
 
     def article(self, article_id: str) -> dict[str, Any] | None:
         """One article with its text, or None when there is none with that id."""
-        found = self._call("GET", f"/v1/documents/{article_id}", accept=(200, 404))
+        found = self._call("GET", f"/v1/documents/{quote(article_id, safe='')}",
+                           accept=(200, 404))
         return None if "error" in found else found
 
     def delete(self, article_id: str) -> int | None:
         """Delete an article; its chunk count, or None when there is none with that id."""
-        done = self._call("DELETE", f"/v1/documents/{article_id}", accept=(200, 404))
+        done = self._call("DELETE", f"/v1/documents/{quote(article_id, safe='')}",
+                          accept=(200, 404))
         return None if "error" in done else int(done["chunks_deleted"])
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,13 +109,14 @@ class ServerClient:
         ready = self._call("GET", "/readyz")
         return int(ready["articles"]), int(ready["chunks"])
 
-    def ask(self, question: str, top_k: int | None, sources: list[str] | None
-            ) -> dict[str, Any]:
-        body: dict[str, Any] = {"question": question}
+    def ask(self, question: str, top_k: int | None, filters: Filters | None = None,
+            mode: Literal["auto", "extractive", "llm"] = "auto") -> dict[str, Any]:
+        """`POST /v1/ask`: the answer (`Answer`) as JSON."""
+        body: dict[str, Any] = {"question": question, "mode": mode}
         if top_k is not None:
             body["top_k"] = top_k
-        if sources:
-            body["filters"] = {"source": sources}
+        if filters is not None and not filters.is_empty():
+            body["filters"] = filters.model_dump(mode="json", exclude_none=True)
         return self._call("POST", "/v1/ask", json=body)
 
     def feeds(self) -> list[dict[str, Any]]:
@@ -127,12 +132,13 @@ class ServerClient:
 
     def delete_feed(self, feed_id: str) -> dict[str, Any] | None:
         """Unsubscribe; the feed's record, or None when there is none with that id."""
-        done = self._call("DELETE", f"/v1/feeds/{feed_id}", accept=(200, 404))
+        done = self._call("DELETE", f"/v1/feeds/{quote(feed_id, safe='')}", accept=(200, 404))
         return None if "error" in done else done
 
     def record_poll(self, feed_id: str, poll: dict[str, Any]) -> None:
         """Record what a poll of the feed found (a feed removed meanwhile is let be)."""
-        self._call("POST", f"/v1/feeds/{feed_id}/polls", json=poll, accept=(200, 404))
+        self._call("POST", f"/v1/feeds/{quote(feed_id, safe='')}/polls", json=poll,
+                   accept=(200, 404))
 
     def _call(self, method: str, path: str, accept: tuple[int, ...] = (200,),
               **options: Any) -> dict[str, Any]:

@@ -201,6 +201,9 @@ class Settings(BaseSettings):
         True, description="Serve the API reference pages /docs and /redoc (their scripts are "
         "served by this server, never a CDN); /openapi.json is always served.",
     )
+    mcp: bool = Field(
+        True, description="Serve the MCP server at /mcp (streamable HTTP; api/mcp.py).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or networks of proxies whose "
         "X-Forwarded-For names the client (for logs and rate limits); none by default.",

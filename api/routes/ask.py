@@ -22,6 +22,12 @@ from rag.schemas import Answer, Filters, Turn
 router = APIRouter(prefix="/v1", tags=["ask"], route_class=JsonBodyRoute)
 
 
+# The question and passage count a request may send; the MCP tools (api/mcp.py) take the same.
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            max_length=QUESTION_CHARS_CEILING)]
+TopK = Annotated[int, Field(ge=1, le=50)]
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -38,9 +44,8 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=QUESTION_CHARS_CEILING)]
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (1-50).")
+    question: Question
+    top_k: TopK | None = Field(None, description="Passages to retrieve (1-50).")
     filters: Filters | None = None
     mode: Literal["auto", "extractive", "llm"] = "auto"
     history: list[Message] = Field(

@@ -21,6 +21,7 @@ from api.services import Services
 from index.load import Document, UnreadableFile, parse_bytes
 from index.pipeline import IngestReport
 from rag.schemas import Article, IsoDate
+from rag.store import Store
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 MAX_FILES = 100
@@ -285,7 +286,12 @@ def _facets(services: Services) -> Facets:
 @router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
 def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
     """One article with its cleaned text."""
-    store = services.engine.store
+    return document_detail(services.engine.store, document_id)
+
+
+def document_detail(store: Store, document_id: str) -> DocumentDetail:
+    """The stored article `document_id` with its text and store metadata; raises
+    `ArticleNotFound` when there is none."""
     article = store.get_article(document_id)
     meta = store.article_metadata(document_id)
     return DocumentDetail(**_summary(article).model_dump(), text=article.text,

@@ -11,13 +11,15 @@ from pydantic import BaseModel, Field
 from api.deps import ServicesDep
 from api.errors import ApiError
 from api.responses import error_responses
+from rag.engine import Engine
 from rag.schemas import Filters, IsoDate
 from rag.statements import Said, Speaker
 
 router = APIRouter(prefix="/v1", tags=["statements"])
 MAX_PAGE = 1000
 MAX_OFFSET = 1_000_000
-Text = Annotated[str | None, Query(max_length=500)]
+MAX_TEXT_CHARS = 500  # a speaker or topic asked for
+Text = Annotated[str | None, Query(max_length=MAX_TEXT_CHARS)]
 
 
 class SpeakerOut(BaseModel):
@@ -116,8 +118,14 @@ def list_statements(
         raise ApiError(422, "invalid_request", "'from' is after 'to'")
     filters = Filters(source=source or None, published_from=published_from,
                       published_to=published_to)
-    engine = services.engine
-    found = engine.find_statements(speaker, q, filters)
+    return statement_list(services.engine, speaker, q, filters, offset, limit)
+
+
+def statement_list(engine: Engine, speaker: str | None, topic: str | None,
+                   filters: Filters | None, offset: int, limit: int) -> StatementList:
+    """The page `offset`..`offset + limit` of the statements `engine.find_statements` finds
+    (by speaker, topic and filters), each under its speaker's canonical name."""
+    found = engine.find_statements(speaker, topic, filters)
     index = engine.statements()
     page = found[offset: offset + limit]
     return StatementList(statements=[statement_out(s, index.owner(s).name) for s in page],
