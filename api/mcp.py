@@ -55,6 +55,12 @@ EXPECTED = (InvalidRequest, LLMError, ServerError, SnapshotUnavailable)
 
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=MAX_TEXT_CHARS)]
+# The filters every tool takes, as the HTTP routes' `filters`.
+SourceFilter = Annotated[Sources | None, Field(description="Only these outlets.")]
+FromFilter = Annotated[IsoDate | None, Field(description="Only articles published on or after "
+                                                         "this date (YYYY-MM-DD).")]
+ToFilter = Annotated[IsoDate | None, Field(description="Only articles published on or before "
+                                                       "this date (YYYY-MM-DD).")]
 
 
 class Passages(BaseModel):
@@ -143,13 +149,9 @@ def build_server(reader: Reader) -> MCPServer:
     def ask(
         question: Annotated[Question, Field(description="The question, in plain words.")],
         top_k: Annotated[TopK | None, Field(description="Passages to draw on (1-50).")] = None,
-        source: Annotated[Sources | None, Field(description="Only these outlets.")] = None,
-        published_from: Annotated[IsoDate | None,
-                                  Field(description="Only articles published on or after "
-                                                    "this date (YYYY-MM-DD).")] = None,
-        published_to: Annotated[IsoDate | None,
-                                Field(description="Only articles published on or before "
-                                                  "this date (YYYY-MM-DD).")] = None,
+        source: SourceFilter = None,
+        published_from: FromFilter = None,
+        published_to: ToFilter = None,
     ) -> Annotated[CallToolResult, Answer]:
         """Answer a question from the indexed news articles. Every sentence of the answer ends
         with [n] markers; citation n gives the article's title, outlet, date and url and the
@@ -163,13 +165,9 @@ def build_server(reader: Reader) -> MCPServer:
     def search(
         query: Annotated[Question, Field(description="What to look for: a question or words.")],
         top_k: Annotated[TopK | None, Field(description="Passages to return (1-50).")] = None,
-        source: Annotated[Sources | None, Field(description="Only these outlets.")] = None,
-        published_from: Annotated[IsoDate | None,
-                                  Field(description="Only articles published on or after "
-                                                    "this date (YYYY-MM-DD).")] = None,
-        published_to: Annotated[IsoDate | None,
-                                Field(description="Only articles published on or before "
-                                                  "this date (YYYY-MM-DD).")] = None,
+        source: SourceFilter = None,
+        published_from: FromFilter = None,
+        published_to: ToFilter = None,
     ) -> Annotated[CallToolResult, Passages]:
         """Find the passages of the news articles that best match a query, best first, without
         composing an answer: each with its article id, title, outlet, date, text and score."""
@@ -184,13 +182,9 @@ def build_server(reader: Reader) -> MCPServer:
                                              "defence minister'.")] = None,
         q: Annotated[SearchText | None,
                      Field(description="Only statements on this topic (best first).")] = None,
-        source: Annotated[Sources | None, Field(description="Only these outlets.")] = None,
-        published_from: Annotated[IsoDate | None,
-                                  Field(description="Only articles published on or after "
-                                                    "this date (YYYY-MM-DD).")] = None,
-        published_to: Annotated[IsoDate | None,
-                                Field(description="Only articles published on or before "
-                                                  "this date (YYYY-MM-DD).")] = None,
+        source: SourceFilter = None,
+        published_from: FromFilter = None,
+        published_to: ToFilter = None,
         limit: Annotated[int, Field(ge=1, le=MAX_PAGE,
                                     description=f"Most records to return (1-{MAX_PAGE}).")
                          ] = STATEMENTS_DEFAULT,
