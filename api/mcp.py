@@ -8,6 +8,7 @@ refuses is an MCP tool error, never a crash.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, Protocol, TypeVar
@@ -145,7 +146,7 @@ def build_server(reader: Reader) -> MCPServer:
     with _logging_left_alone():
         server = MCPServer("newsrag", instructions=INSTRUCTIONS, version="0.1.0")
 
-    @server.tool(title="Ask the news articles", annotations=READ_ONLY)
+    @_tool(server, "Ask the news articles")
     def ask(
         question: Annotated[Question, Field(description="The question, in plain words.")],
         top_k: Annotated[TopK | None, Field(description="Passages to draw on (1-50).")] = None,
@@ -161,7 +162,7 @@ def build_server(reader: Reader) -> MCPServer:
         answer = _reading(lambda: reader.ask(question, top_k, filters))
         return _result(answer, _answer_text(answer))
 
-    @server.tool(title="Search the news articles", annotations=READ_ONLY)
+    @_tool(server, "Search the news articles")
     def search(
         query: Annotated[Question, Field(description="What to look for: a question or words.")],
         top_k: Annotated[TopK | None, Field(description="Passages to return (1-50).")] = None,
@@ -175,7 +176,7 @@ def build_server(reader: Reader) -> MCPServer:
         found = Passages(passages=_reading(lambda: reader.search(query, top_k, filters)))
         return _result(found, _passages_text(found.passages))
 
-    @server.tool(title="What someone said", annotations=READ_ONLY)
+    @_tool(server, "What someone said")
     def statements(
         speaker: Annotated[SearchText | None,
                            Field(description="A name, alias or role: 'Asif', 'ISPR', 'the "
@@ -197,7 +198,7 @@ def build_server(reader: Reader) -> MCPServer:
         found = _reading(lambda: reader.statements(speaker, q, filters, limit))
         return _result(found, _statements_text(found))
 
-    @server.tool(title="Read an article", annotations=READ_ONLY)
+    @_tool(server, "Read an article")
     def get_article(
         article_id: Annotated[ArticleId, Field(description="The id `ask`, `search` or "
                                                            "`statements` gave.")],
@@ -211,6 +212,15 @@ def build_server(reader: Reader) -> MCPServer:
         return _result(found, _article_text(found))
 
     return server
+
+
+def _tool(server: MCPServer, title: str) -> Callable[[T], T]:
+    """Register a read-only tool, its description the function's docstring without the
+    indentation of the source."""
+    def register(function: T) -> T:
+        description = inspect.cleandoc(getattr(function, "__doc__", None) or "")
+        return server.tool(title=title, description=description, annotations=READ_ONLY)(function)
+    return register
 
 
 def mount(app: Any, settings: Settings, engine: Callable[[], Engine]) -> Endpoint:

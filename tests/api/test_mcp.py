@@ -88,6 +88,7 @@ def test_the_four_tools_are_listed_with_their_input_schemas(live_url: str) -> No
     assert "limit" in tools["statements"].input_schema["properties"]
     for tool in tools.values():
         assert tool.description and tool.output_schema
+        assert "\n " not in tool.description  # no indentation of the source
         assert tool.annotations and tool.annotations.read_only_hint
 
 
