@@ -109,6 +109,22 @@ def test_the_number_of_feeds_is_limited(feeds_api: str) -> None:
         assert http.post("/v1/feeds", json={"url": "https://x.example/0"}).status_code == 200
 
 
+def test_a_poll_record_is_strict_and_cannot_spoil_the_subscription(feeds_api: str) -> None:
+    with httpx.Client(base_url=feeds_api, timeout=30) as http:
+        feed = http.post("/v1/feeds", json={"url": "https://x.example/feed"}).json()
+        polls = f"/v1/feeds/{feed['id']}/polls"
+        good = {"polled_at": "2026-01-01T00:00:00+00:00", "status": "ok", "entries": 3}
+        for bad in ({**good, "entries": 2**63}, {**good, "entries": 10**30},
+                    {**good, "entries": True}, {**good, "entries": -1},
+                    {**good, "status": "fine"}, {**good, "extra": 1}, [good], "ok"):
+            refused = http.post(polls, json=bad)
+            assert refused.status_code == 422, (bad, refused.text)
+            assert refused.json()["error"]["code"] == "invalid_request"
+        assert http.post(polls, json=good).status_code == 200
+        assert http.get(f"/v1/feeds/{feed['id']}").json()["entries"] == 3
+        assert http.get("/v1/feeds").json()["feeds"][0]["entries"] == 3
+
+
 # ---- downloads -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
