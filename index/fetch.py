@@ -64,6 +64,7 @@ class Fetcher:
             self.check_address(url)
             try:
                 with self._client.stream("GET", url, headers=headers) as response:
+                    self._check_peer(response, url)
                     if response.status_code in REDIRECTS and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -106,13 +107,33 @@ class Fetcher:
             return
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+            found = self.resolve(parts.hostname, port)
         except (OSError, ValueError) as error:
             raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
-        for *_, address in found:
-            ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-                ip = ip.ipv4_mapped
-            if not ip.is_global or ip.is_multicast:
-                raise FetchError(f"refused {url[:200]}: {parts.hostname} resolves to {ip}, not "
-                                 "a public address (RAG_FEEDS_ALLOW_PRIVATE=true allows it)")
+        for address in found:
+            self._refuse_private(address, url, f"{parts.hostname} resolves to")
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses `host` resolves to."""
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        return [str(address[0]) for *_, address in found]
+
+    def _check_peer(self, response: httpx.Response, url: str) -> None:
+        """Refuse a response from a non-public address: the name may resolve again otherwise
+        when connecting than when checked (DNS rebinding), or be read otherwise by httpx."""
+        if self.allow_private:
+            return
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if not peer:
+            raise FetchError(f"refused {url[:200]}: the address it came from is unknown")
+        self._refuse_private(str(peer[0]), url, f"{urlsplit(url).hostname} answered from")
+
+    @staticmethod
+    def _refuse_private(address: str, url: str, found: str) -> None:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast:
+            raise FetchError(f"refused {url[:200]}: {found} {ip}, not "
+                             "a public address (RAG_FEEDS_ALLOW_PRIVATE=true allows it)")

@@ -139,6 +139,25 @@ def test_non_public_addresses_are_refused(url: str) -> None:
     fetcher.close()
 
 
+class RebindingFetcher(Fetcher):
+    """A fetcher whose name check is told a public address, as a DNS server that rebinds a name
+    answers the check, while the connection then reaches 127.0.0.1."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
+
+
+def test_a_non_public_address_is_refused_where_the_connection_went(
+        feed_server: FeedServer) -> None:
+    fetcher = RebindingFetcher(Settings(_env_file=None))
+    with pytest.raises(FetchError, match=r"answered from 127\.0\.0\.1, not a public address"):
+        fetcher.get(f"{feed_server.url}/feeds/harbour.rss")
+    fetcher.close()
+    allowed = RebindingFetcher(Settings(_env_file=None, feeds_allow_private=True))
+    assert allowed.get(f"{feed_server.url}/feeds/harbour.rss").status == 200
+    allowed.close()
+
+
 def test_downloads_are_bounded(feed_server: FeedServer) -> None:
     settings = Settings(_env_file=None, feeds_allow_private=True, feed_max_bytes=1000,
                         feed_max_redirects=3)
