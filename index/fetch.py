@@ -4,10 +4,13 @@ unless the settings allow it (docs/operations.md, "Feed subscriptions")."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -45,7 +48,9 @@ class Fetcher:
         self.allow_private = settings.feeds_allow_private
         self._client = client or httpx.Client(
             timeout=settings.feed_timeout_seconds, follow_redirects=False,
-            headers={"User-Agent": USER_AGENT}, trust_env=False)
+            headers={"User-Agent": USER_AGENT}, trust_env=False,
+            # A connection a time: the deadline shuts down the sockets it saw opened.
+            limits=httpx.Limits(max_keepalive_connections=0))
 
     def close(self) -> None:
         self._client.close()
@@ -60,26 +65,33 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        for _ in range(self.max_redirects + 1):
-            self.check_address(url)
-            try:
-                with self._client.stream("GET", url, headers=headers) as response:
-                    self._check_peer(response, url)
-                    if response.status_code in REDIRECTS and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code == 304:
-                        return Fetched(url, 304, b"", None, etag, last_modified)
-                    if response.status_code != 200:
-                        raise FetchError(f"HTTP {response.status_code} from {url}")
-                    body = self._read(response, deadline)
-                    return Fetched(url, 200, body, response.headers.get("content-type"),
-                                   response.headers.get("etag"),
-                                   response.headers.get("last-modified"))
-            except httpx.HTTPError as error:
-                message = " ".join(str(error).split()) or type(error).__name__
-                raise FetchError(f"{url}: {message}") from error
+        with _Deadline(self.seconds) as watchdog:
+            for _ in range(self.max_redirects + 1):
+                self.check_address(url)
+                try:
+                    with self._client.stream("GET", url, headers=headers,
+                                             extensions={"trace": watchdog.trace}) as response:
+                        self._check_peer(response, url)
+                        if response.status_code in REDIRECTS and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        if response.status_code == 304:
+                            return Fetched(url, 304, b"", None, etag, last_modified)
+                        if response.status_code != 200:
+                            raise FetchError(f"HTTP {response.status_code} from {url}")
+                        body = self._read(response, deadline)
+                        return Fetched(url, 200, body, response.headers.get("content-type"),
+                                       response.headers.get("etag"),
+                                       response.headers.get("last-modified"))
+                except httpx.HTTPError as error:
+                    if watchdog.expired:
+                        raise self._too_slow(url) from error
+                    message = " ".join(str(error).split()) or type(error).__name__
+                    raise FetchError(f"{url}: {message}") from error
         raise FetchError(f"more than {self.max_redirects} redirects from {url}")
+
+    def _too_slow(self, url: object) -> FetchError:
+        return FetchError(f"{url} took more than {self.seconds:g} s (RAG_FEED_TIMEOUT_SECONDS)")
 
     def _read(self, response: httpx.Response, deadline: float) -> bytes:
         declared = response.headers.get("content-length", "")
@@ -93,8 +105,7 @@ class Fetcher:
                 raise FetchError(f"{response.url} is larger than {self.max_bytes} bytes "
                                  "(RAG_FEED_MAX_BYTES)")
             if time.monotonic() > deadline:
-                raise FetchError(f"{response.url} took more than {self.seconds:g} s "
-                                 "(RAG_FEED_TIMEOUT_SECONDS)")
+                raise self._too_slow(response.url)
         return bytes(body)
 
     def check_address(self, url: str) -> None:
@@ -137,3 +148,45 @@ class Fetcher:
         if not ip.is_global or ip.is_multicast:
             raise FetchError(f"refused {url[:200]}: {found} {ip}, not "
                              "a public address (RAG_FEEDS_ALLOW_PRIVATE=true allows it)")
+
+
+class _Deadline:
+    """Shuts down the connections of one download once its time is up: httpx's timeouts
+    bound each read, not a response whose headers or body trickle in a byte at a time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: note each connection's socket as it is opened."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,19 @@ def test_downloads_are_bounded(feed_server: FeedServer) -> None:
     assert feed_server.statuses("/loop") == [302] * 4
     with pytest.raises(FetchError, match="not an http"):
         fetcher.get("file:///etc/passwd")
+    fetcher.close()
+
+
+def test_a_download_trickling_in_is_stopped_at_its_deadline(feed_server: FeedServer) -> None:
+    # Each byte comes well within the timeout of one read; the whole never does.
+    fetcher = Fetcher(Settings(_env_file=None, feeds_allow_private=True,
+                               feed_timeout_seconds=1))
+    began = time.monotonic()
+    with pytest.raises(FetchError, match=r"took more than 1 s \(RAG_FEED_TIMEOUT_SECONDS\)"):
+        fetcher.get(f"{feed_server.url}/trickle")
+    assert time.monotonic() - began < 10
+    # The fetcher goes on downloading.
+    assert fetcher.get(f"{feed_server.url}/feeds/harbour.rss").status == 200
     fetcher.close()
 
 
