@@ -251,6 +251,15 @@ def test_watch_reads_rss_atom_and_json_feed_once(tmp_path: Path,
     assert len(feed_server.requests) == served_before
 
 
+@pytest.mark.parametrize("interval", ["0", "-5", "nan", "inf"])
+def test_watch_refuses_an_interval_that_is_no_positive_number(tmp_path: Path,
+                                                              interval: str) -> None:
+    # `nan` once made every poll start the next at once, `inf` failed after the first poll.
+    refused = rag("watch", f"--interval={interval}", data_dir=tmp_path / "data")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--interval must be a number of seconds more than 0" in refused.stderr
+
+
 def test_watch_beside_a_server_sends_its_work_through_it(tmp_path: Path,
                                                          feed_server: FeedServer) -> None:
     with serve(tmp_path / "serving", feeds_allow_private="true") as server:
