@@ -21,6 +21,7 @@ USER_AGENT = "newsrag-watch/0.1"
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT_FEED = ("application/rss+xml, application/atom+xml, application/feed+json, "
                "application/xml;q=0.9, application/json;q=0.9, text/xml;q=0.9, */*;q=0.5")
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
@@ -143,8 +144,12 @@ class Fetcher:
     @staticmethod
     def _refuse_private(address: str, url: str, found: str) -> None:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            # An IPv4 address carried in IPv6 (mapped, 6to4, NAT64's well-known prefix) is
+            # judged as that address: 64:ff9b::a00:1 reaches 10.0.0.1 through a NAT64 gateway.
+            embedded = ip.ipv4_mapped or ip.sixtofour or (
+                ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None)
+            ip = embedded or ip
         if not ip.is_global or ip.is_multicast:
             raise FetchError(f"refused {url[:200]}: {found} {ip}, not "
                              "a public address (RAG_FEEDS_ALLOW_PRIVATE=true allows it)")

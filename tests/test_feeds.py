@@ -132,6 +132,8 @@ def test_a_poll_record_is_strict_and_cannot_spoil_the_subscription(feeds_api: st
     "http://127.0.0.1/feed", "http://localhost:8080/feed", "http://10.1.2.3/feed",
     "http://192.168.0.7/feed", "http://169.254.169.254/latest/meta-data/", "http://[::1]/feed",
     "http://[fe80::1]/feed", "http://[::ffff:10.0.0.1]/feed", "http://0.0.0.0/feed",
+    "http://[64:ff9b::a00:1]/feed", "http://[2002:7f00:1::]/feed", "http://2130706433/feed",
+    "http://0177.0.0.1/feed", "http://a@127.0.0.1/feed",
 ])
 def test_non_public_addresses_are_refused(url: str) -> None:
     fetcher = Fetcher(Settings(_env_file=None))
