@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import traceback
@@ -832,8 +833,8 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     interval = args.interval if args.interval is not None else settings.watch_interval_seconds
-    if interval <= 0:
-        raise CommandError("--interval must be more than 0 seconds", 2)
+    if not math.isfinite(interval) or interval <= 0:
+        raise CommandError("--interval must be a number of seconds more than 0", 2)
     encoder = None
     while True:
         began = time.monotonic()

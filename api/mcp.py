@@ -237,7 +237,8 @@ class Endpoint:
 
     It asks for the API key when one is set (401, 403), and refuses every `Origin` but those
     listed in `RAG_CORS_ORIGINS` (403), whatever the method and whatever `Host` says: a page
-    that rebinds its own name to this address is same-host.
+    that rebinds its own name to this address is same-host. A GET, which would open an event
+    stream a stateless server never sends on, is a 405.
     """
 
     def __init__(self, server: MCPServer, settings: Settings) -> None:
@@ -278,6 +279,13 @@ class Endpoint:
             check_key(headers, self.settings.api_key)
         except ApiError as error:
             await send_json_error(send, error.status, error.code, error.message, error.headers)
+            return
+        if scope["method"] == "GET":
+            # The SDK would hold a GET open as an event stream for ever, though a stateless
+            # server never sends on it; the protocol lets a server without one answer 405.
+            await send_json_error(send, 405, "method_not_allowed",
+                                  "/mcp takes JSON-RPC requests by POST; it has no event "
+                                  "stream to GET", {"Allow": "POST, DELETE"})
             return
         if self._transport is None:  # only between the app's runs
             await send_json_error(send, 503, "not_ready", "the MCP server is not running")

@@ -28,7 +28,9 @@ class PollRecord(BaseModel):
     etag: str | None = Field(None, max_length=1000)
     last_modified: str | None = Field(None, max_length=200)
     title: str | None = Field(None, max_length=1000, description="The feed's own title.")
-    entries: int | None = Field(None, ge=0, description="Entries the feed held.")
+    # Bounded: the store keeps a larger integer as a float, which no record could be read back
+    # with (`rag watch` reads at most RAG_FEED_MAX_ENTRIES, 10,000 at most).
+    entries: int | None = Field(None, ge=0, le=1_000_000, description="Entries the feed held.")
 
 
 def feed_id(url: str) -> str:

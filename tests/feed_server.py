@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,7 +19,7 @@ ROUTES = {
     "/ledger/brannock-barrier-builder.html": ("brannock-barrier-builder.html",
                                               "text/html; charset=utf-8"),
 }
-# ... and "/loop" redirects to itself.
+# ... and "/loop" redirects to itself, "/trickle" sends its headers a byte at a time.
 
 
 class FeedServer:
@@ -38,6 +39,16 @@ class FeedServer:
                     self.send_header("Location", "/loop")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if self.path == "/trickle":  # headers a byte every 0.1 s, never finished
+                    served.requests.append((self.path, 200))
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+                    for _ in range(300):  # 30 s at most
+                        try:
+                            self.wfile.write(b"x")
+                        except OSError:  # the client gave up
+                            return
+                        time.sleep(0.1)
                     return
                 body, kind = served.body(self.path)
                 if body is None:

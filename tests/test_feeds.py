@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,18 +110,55 @@ def test_the_number_of_feeds_is_limited(feeds_api: str) -> None:
         assert http.post("/v1/feeds", json={"url": "https://x.example/0"}).status_code == 200
 
 
+def test_a_poll_record_is_strict_and_cannot_spoil_the_subscription(feeds_api: str) -> None:
+    with httpx.Client(base_url=feeds_api, timeout=30) as http:
+        feed = http.post("/v1/feeds", json={"url": "https://x.example/feed"}).json()
+        polls = f"/v1/feeds/{feed['id']}/polls"
+        good = {"polled_at": "2026-01-01T00:00:00+00:00", "status": "ok", "entries": 3}
+        for bad in ({**good, "entries": 2**63}, {**good, "entries": 10**30},
+                    {**good, "entries": True}, {**good, "entries": -1},
+                    {**good, "status": "fine"}, {**good, "extra": 1}, [good], "ok"):
+            refused = http.post(polls, json=bad)
+            assert refused.status_code == 422, (bad, refused.text)
+            assert refused.json()["error"]["code"] == "invalid_request"
+        assert http.post(polls, json=good).status_code == 200
+        assert http.get(f"/v1/feeds/{feed['id']}").json()["entries"] == 3
+        assert http.get("/v1/feeds").json()["feeds"][0]["entries"] == 3
+
+
 # ---- downloads -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1/feed", "http://localhost:8080/feed", "http://10.1.2.3/feed",
     "http://192.168.0.7/feed", "http://169.254.169.254/latest/meta-data/", "http://[::1]/feed",
     "http://[fe80::1]/feed", "http://[::ffff:10.0.0.1]/feed", "http://0.0.0.0/feed",
+    "http://[64:ff9b::a00:1]/feed", "http://[2002:7f00:1::]/feed", "http://2130706433/feed",
+    "http://0177.0.0.1/feed", "http://a@127.0.0.1/feed",
 ])
 def test_non_public_addresses_are_refused(url: str) -> None:
     fetcher = Fetcher(Settings(_env_file=None))
     with pytest.raises(FetchError, match="not a public address"):
         fetcher.get(url)
     fetcher.close()
+
+
+class RebindingFetcher(Fetcher):
+    """A fetcher whose name check is told a public address, as a DNS server that rebinds a name
+    answers the check, while the connection then reaches 127.0.0.1."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
+
+
+def test_a_non_public_address_is_refused_where_the_connection_went(
+        feed_server: FeedServer) -> None:
+    fetcher = RebindingFetcher(Settings(_env_file=None))
+    with pytest.raises(FetchError, match=r"answered from 127\.0\.0\.1, not a public address"):
+        fetcher.get(f"{feed_server.url}/feeds/harbour.rss")
+    fetcher.close()
+    allowed = RebindingFetcher(Settings(_env_file=None, feeds_allow_private=True))
+    assert allowed.get(f"{feed_server.url}/feeds/harbour.rss").status == 200
+    allowed.close()
 
 
 def test_downloads_are_bounded(feed_server: FeedServer) -> None:
@@ -134,6 +172,19 @@ def test_downloads_are_bounded(feed_server: FeedServer) -> None:
     assert feed_server.statuses("/loop") == [302] * 4
     with pytest.raises(FetchError, match="not an http"):
         fetcher.get("file:///etc/passwd")
+    fetcher.close()
+
+
+def test_a_download_trickling_in_is_stopped_at_its_deadline(feed_server: FeedServer) -> None:
+    # Each byte comes well within the timeout of one read; the whole never does.
+    fetcher = Fetcher(Settings(_env_file=None, feeds_allow_private=True,
+                               feed_timeout_seconds=1))
+    began = time.monotonic()
+    with pytest.raises(FetchError, match=r"took more than 1 s \(RAG_FEED_TIMEOUT_SECONDS\)"):
+        fetcher.get(f"{feed_server.url}/trickle")
+    assert time.monotonic() - began < 10
+    # The fetcher goes on downloading.
+    assert fetcher.get(f"{feed_server.url}/feeds/harbour.rss").status == 200
     fetcher.close()
 
 
@@ -200,6 +251,15 @@ def test_watch_reads_rss_atom_and_json_feed_once(tmp_path: Path,
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert refused.stdout.count("not a public address") == 4
     assert len(feed_server.requests) == served_before
+
+
+@pytest.mark.parametrize("interval", ["0", "-5", "nan", "inf"])
+def test_watch_refuses_an_interval_that_is_no_positive_number(tmp_path: Path,
+                                                              interval: str) -> None:
+    # `nan` once made every poll start the next at once, `inf` failed after the first poll.
+    refused = rag("watch", f"--interval={interval}", data_dir=tmp_path / "data")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--interval must be a number of seconds more than 0" in refused.stderr
 
 
 def test_watch_beside_a_server_sends_its_work_through_it(tmp_path: Path,

@@ -199,6 +199,16 @@ def test_malformed_requests_get_a_4xx_never_a_5xx(news_services: Services) -> No
         assert_json_error(response, 413, "payload_too_large")
 
 
+def test_a_get_is_a_405_not_an_event_stream_held_open(live_url: str) -> None:
+    for headers in ({}, {"accept": "text/event-stream"}, ACCEPT):
+        response = httpx.get(f"{live_url}/mcp", headers=headers, timeout=10)
+        assert_json_error(response, 405, "method_not_allowed")
+        assert "POST" in response.headers["allow"]
+    # The SDK's client, which may open that stream, still works.
+    listed = run(http(live_url), lambda session: session.list_tools())
+    assert {tool.name for tool in listed.tools} == TOOLS
+
+
 def test_mcp_is_not_in_the_openapi_schema(news_services: Services) -> None:
     """JSON-RPC over one URL is not an OpenAPI operation: the tools' schemas are what MCP
     clients read (tools/list), and the schema fuzzer would only send it non-protocol bodies."""
