@@ -19,6 +19,7 @@ from index.pipeline import Ingestor, IngestReport
 from rag.config import Settings
 from rag.store import Store
 from rag.subscriptions import PollRecord, now, record_poll
+from rag.urls import canonical_url
 
 
 class Destination(Protocol):
@@ -95,9 +96,15 @@ def poll_feed(feed: dict[str, Any], destination: Destination, fetcher: Fetcher,
         title=(parsed.title or "")[:1000] or None, entries=len(parsed.entries)))
     report = result.report
     report.skipped += [(feed["url"], problem) for problem in parsed.problems]
-    documents = []
+    documents, links = [], set()
     for position, entry in enumerate(parsed.entries):
         label = entry.link or entry.title or f"entry {position + 1}"
+        link = canonical_url(entry.link)
+        if link in links:  # one article a link: the feed's first (newest) entry for it
+            report.skipped.append((label, "the same link as an earlier entry of the feed"))
+            continue
+        if link is not None:
+            links.add(link)
         try:
             documents.append(entry_document(entry, parsed, fetcher))
         except Exception as error:  # one entry's failure is its own skip

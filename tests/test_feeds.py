@@ -253,6 +253,28 @@ def test_watch_reads_rss_atom_and_json_feed_once(tmp_path: Path,
     assert len(feed_server.requests) == served_before
 
 
+def test_two_entries_with_one_link_are_one_article(tmp_path: Path,
+                                                  feed_server: FeedServer) -> None:
+    """A feed listing a link twice gives its first entry; the other is a skip with its reason."""
+    data = tmp_path / "data"
+    again = """<item><title>Averin fish market stays shut</title>
+      <link>http://127.0.0.1:{port}/gazette/fish-market-reopens?utm_medium=feed</link>
+      <content:encoded><![CDATA[<p>The old fish market on the Averin quay stayed shut on
+      Monday, traders said, as the trawlers waited outside the harbour.</p>]]></content:encoded>
+    </item></channel>""".replace("{port}", str(feed_server.port))
+    feed_server.replace("/feeds/harbour.rss", "</channel>", again)
+    assert rag("feeds", "add", f"{feed_server.url}/feeds/harbour.rss",
+               data_dir=data).returncode == 0
+    polled = rag("watch", "--once", "--json", data_dir=data, feeds_allow_private="true")
+    harbour = json.loads(polled.stdout)[0]
+    assert len(harbour["added"]) == 2
+    assert [s["reason"] for s in harbour["skipped"]] == [
+        "the same link as an earlier entry of the feed"]
+    titles = {a["title"] for a in json.loads(rag("docs", "list", "--json", data_dir=data).stdout)}
+    assert "Averin fish market reopens after the strike" in titles
+    assert "Averin fish market stays shut" not in titles
+
+
 @pytest.mark.parametrize("interval", ["0", "-5", "nan", "inf"])
 def test_watch_refuses_an_interval_that_is_no_positive_number(tmp_path: Path,
                                                               interval: str) -> None:
