@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.store import Store
 from rag.urls import canonical_url
@@ -31,6 +31,18 @@ class PollRecord(BaseModel):
     # Bounded: the store keeps a larger integer as a float, which no record could be read back
     # with (`rag watch` reads at most RAG_FEED_MAX_ENTRIES, 10,000 at most).
     entries: int | None = Field(None, ge=0, le=1_000_000, description="Entries the feed held.")
+
+    @field_validator("polled_at")
+    @classmethod
+    def _a_moment_in_utc(cls, value: str) -> str:
+        """An ISO 8601 time with its offset, kept in UTC to the second; raises ValueError."""
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("polled_at must be an ISO 8601 time") from None
+        if moment.tzinfo is None:
+            raise ValueError("polled_at must say its offset from UTC")
+        return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def feed_id(url: str) -> str:

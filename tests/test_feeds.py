@@ -117,13 +117,19 @@ def test_a_poll_record_is_strict_and_cannot_spoil_the_subscription(feeds_api: st
         good = {"polled_at": "2026-01-01T00:00:00+00:00", "status": "ok", "entries": 3}
         for bad in ({**good, "entries": 2**63}, {**good, "entries": 10**30},
                     {**good, "entries": True}, {**good, "entries": -1},
-                    {**good, "status": "fine"}, {**good, "extra": 1}, [good], "ok"):
+                    {**good, "status": "fine"}, {**good, "extra": 1}, [good], "ok",
+                    {**good, "polled_at": "garbage"},
+                    {**good, "polled_at": "2026-01-01T00:00:00"}):  # no offset
             refused = http.post(polls, json=bad)
             assert refused.status_code == 422, (bad, refused.text)
             assert refused.json()["error"]["code"] == "invalid_request"
         assert http.post(polls, json=good).status_code == 200
         assert http.get(f"/v1/feeds/{feed['id']}").json()["entries"] == 3
         assert http.get("/v1/feeds").json()["feeds"][0]["entries"] == 3
+        later = {**good, "polled_at": "2026-01-01T02:00:00+02:00"}
+        assert http.post(polls, json=later).status_code == 200
+        assert http.get(f"/v1/feeds/{feed['id']}").json()["last_polled"] == (
+            "2026-01-01T00:00:00+00:00")  # kept in UTC
 
 
 # ---- downloads -------------------------------------------------------------------------
