@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
-from rag.config import Settings
+from rag.config import WATCH_INTERVAL_RANGE, Settings
 from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
 
 if TYPE_CHECKING:
@@ -743,7 +743,7 @@ def _add_feed_commands(commands: argparse._SubParsersAction) -> None:
     watch = commands.add_parser("watch", help="poll every subscribed feed and index new entries")
     watch.add_argument("--once", action="store_true", help="poll once and exit")
     watch.add_argument("--interval", type=float, default=None, metavar="SECONDS",
-                       help="between the starts of two polls (default "
+                       help="between the starts of two polls, 10 to 604800 (default "
                        "RAG_WATCH_INTERVAL_SECONDS, 900)")
     watch.add_argument("--json", action="store_true", help="print each poll's results as JSON")
     watch.set_defaults(run=_watch, command="watch")
@@ -833,8 +833,9 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     interval = args.interval if args.interval is not None else settings.watch_interval_seconds
-    if not math.isfinite(interval) or interval <= 0:
-        raise CommandError("--interval must be a number of seconds more than 0", 2)
+    shortest, longest = WATCH_INTERVAL_RANGE
+    if not (math.isfinite(interval) and shortest <= interval <= longest):
+        raise CommandError(f"--interval must be from {shortest:g} to {longest:g} seconds", 2)
     encoder = None
     while True:
         began = time.monotonic()

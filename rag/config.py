@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # engine checks the configured limits, which are usually far lower.
 QUESTION_CHARS_CEILING = 100_000
 HISTORY_TURNS_CEILING = 1_000
+# `rag watch`: the shortest and longest pause between the starts of two polls, in seconds.
+WATCH_INTERVAL_RANGE = (10.0, 7 * 86400.0)
 
 
 def default_model_cache() -> Path:
@@ -87,7 +89,8 @@ class Settings(BaseSettings):
         False, description="Let `rag watch` fetch feeds and pages at private, loopback, "
         "link-local and other non-public addresses (refused by default: SSRF).")
     watch_interval_seconds: float = Field(
-        900.0, ge=10.0, le=7 * 86400.0, description="`rag watch` without `--once`: seconds "
+        900.0, ge=WATCH_INTERVAL_RANGE[0], le=WATCH_INTERVAL_RANGE[1],
+        description="`rag watch` without `--once`: seconds "
         "between the starts of two polls of every subscription.")
 
     # Retrieval
