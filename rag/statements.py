@@ -400,11 +400,13 @@ _cache_lock = threading.Lock()
 
 def for_corpus(corpus: Corpus, cache: dict[int, StatementIndex]) -> StatementIndex:
     """The statement index of a snapshot's corpus, built on first use and kept in `cache`
-    (keyed by the corpus object, so a new snapshot gets a new index)."""
+    (keyed by the corpus object, so a new snapshot gets a new index; the index holds its
+    corpus, and is checked to be that corpus's, so an id reused by a later corpus never
+    finds a stale index)."""
     key = id(corpus)
     with _cache_lock:
         index = cache.get(key)
-        if index is None:
+        if index is None or index._corpus is not corpus:
             cache.clear()
             index = cache[key] = StatementIndex.from_corpus(corpus)
         return index
