@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import mcp
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import GuardMiddleware
@@ -59,7 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:  # the caller opened the store and holds it
             app.state.services = services
-            async with mcp.serving(mcp_endpoint):
+            async with mcp_running():
                 yield
             return
         # An embedded store is one process's: wait while a command holds it (`rag serve`
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             # Loading the model and the lexical index takes a moment: off the event loop.
             app.state.services = await run_in_threadpool(Services.build, settings)
-            async with mcp.serving(mcp_endpoint):
+            async with mcp_running():
                 yield
         finally:
             held.release()
@@ -87,8 +86,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return built.engine.store if built else None
 
     app.state.metrics = Metrics(store)
-    mcp_endpoint = mcp.mount(app, settings, lambda: app.state.services.engine) \
-        if settings.mcp else None
+    mcp_endpoint, mcp_request_headers, mcp_response_headers, mcp_routes = None, (), (), []
+    if settings.mcp:  # the SDK is imported only when /mcp is served (half a second)
+        from api import mcp
+
+        mcp_endpoint = mcp.mount(app, settings, lambda: app.state.services.engine)
+        mcp_request_headers, mcp_response_headers = mcp.REQUEST_HEADERS, mcp.RESPONSE_HEADERS
+        mcp_routes = [r for r in app.routes if getattr(r, "path", "") == mcp.PATH]
+
+    def mcp_running() -> AbstractAsyncContextManager[object]:
+        return mcp_endpoint.running() if mcp_endpoint else nullcontext()
+
     # add_middleware wraps what was added before: innermost first.
     if settings.rate_limit_per_minute:
         buckets = TokenBuckets(settings.rate_limit_per_minute,
@@ -101,12 +109,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID",
-                                          *mcp.REQUEST_HEADERS],
+                                          *mcp_request_headers],
                            expose_headers=["X-Request-ID", "Retry-After",
-                                           *mcp.RESPONSE_HEADERS])
+                                           *mcp_response_headers])
     app.add_middleware(TelemetryMiddleware, metrics=app.state.metrics,
                        routes=[*(route for router in ROUTERS for route in router.routes),
-                               *(r for r in app.routes if getattr(r, "path", "") == mcp.PATH)])
+                               *mcp_routes])
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for router in ROUTERS:

@@ -225,7 +225,7 @@ def _tool(server: MCPServer, title: str) -> Callable[[T], T]:
 
 def mount(app: Any, settings: Settings, engine: Callable[[], Engine]) -> Endpoint:
     """Serve the MCP server at /mcp of the FastAPI `app`; the app's lifespan must run the
-    returned endpoint's `running()` (see `serving`)."""
+    returned endpoint's `running()`."""
     endpoint = Endpoint(build_server(EngineReader(engine)), settings)
     app.router.add_route(PATH, endpoint, methods=["GET", "POST", "DELETE"],
                          include_in_schema=False)
@@ -297,15 +297,6 @@ async def run_stdio(reader: Reader) -> None:
     """Serve the tools over stdin and stdout until the client closes them (`rag mcp`)."""
     await build_server(reader).run_stdio_async()
 
-
-@contextlib.asynccontextmanager
-async def serving(endpoint: Endpoint | None) -> AsyncIterator[None]:
-    """The app's life with `endpoint` running (nothing to run when it is None)."""
-    if endpoint is None:
-        yield
-        return
-    async with endpoint.running():
-        yield
 
 
 def _filters(source: list[str] | None, published_from: Any, published_to: Any

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +249,16 @@ def test_rag_mcp_false_turns_it_off(news_services: Services) -> None:
     with TestClient(create_app(services=with_settings(news_services, mcp=False))) as client:
         assert client.post("/mcp", json=INITIALIZE, headers=ACCEPT).status_code == 404
         assert client.get("/healthz").status_code == 200
+
+
+def test_an_app_without_mcp_never_loads_the_sdk() -> None:
+    """Half a second of imports a server start need not pay when /mcp is off."""
+    code = ("import sys; from api.app import create_app; from rag.config import Settings; "
+            "create_app(Settings(_env_file=None, mcp=False)); "
+            "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def test_the_tools_read_through_a_running_server(live_url: str) -> None:
