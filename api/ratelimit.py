@@ -1,16 +1,7 @@
-"""Per-client rate limiting (off unless `RAG_RATE_LIMIT_PER_MINUTE` is set): token buckets in
-this process's memory.
+"""Per-client rate limiting (off unless `RAG_RATE_LIMIT_PER_MINUTE` is set): a token bucket per
+client in this process's memory; an empty bucket is a 429 `rate_limited` with `Retry-After`.
 
-Each client has a bucket of `burst` tokens that refills at the per-minute rate; a request takes
-a token or is answered 429 `rate_limited` with `Retry-After`. The buckets live in one process,
-so every replica (and every `rag serve --workers` process) applies the limit on its own. No
-shared store is involved: the `limits` package would bring one, but is not installed, and a
-limit per process is what a single-host deployment needs.
-
-Who a client is: the API key's holder when the request carries the configured key (one bucket
-for it, named by a hash of the key), else the peer's address (`RAG_TRUSTED_PROXIES` lets a
-proxy's `X-Forwarded-For` name it, see api/app.py). A bearer token that is not the key does not
-count: otherwise a client could invent a token per request and never be limited.
+Who a client is, and why the limit is per process: docs/operations.md, "Rate limits".
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
 """Cold start: seconds from `rag serve` process start to /readyz, and peak memory.
 
-At 10k and 100k chunks; the peak resident memory is read once the server is ready and again
-after it has answered some questions.
-
     python -m bench.cold_start [--quick]
 
-Each size is started once without a saved search snapshot (the server reads every chunk from
-Chroma and indexes it, as on the first start after `rag index`), then several times with the
-snapshot that first start saved (every later start over an unchanged store; the median is
-quoted). The first start also pays for reading the store's files from disk; later ones find
-them in the page cache.
+At 10k and 100k chunks: each size started once without a saved snapshot, then several times
+with it (the median quoted). Method: docs/benchmarks.md, "Cold start".
 """
 
 from __future__ import annotations

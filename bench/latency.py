@@ -1,14 +1,9 @@
 """Query latency of POST /v1/ask (extractive) over HTTP, beside llama-index's dense retrieval.
 
-At 1k, 10k and 100k chunks, sequential and with 8 concurrent clients; the baseline is
-llama-index's dense retrieval alone on the same store.
-
     python -m bench.latency [--quick] [--sizes 10k ...]
 
-Stores above the corpus's 6,947 chunks hold perturbed copies of real chunks (bench/common.py).
-The baseline, `VectorStoreIndex.from_vector_store(ChromaVectorStore).as_retriever()` with our
-encoder, runs in this process (no HTTP, no answer), taking turns with the service question by
-question so both meet the same load: a floor the service has to beat.
+At 1k, 10k and 100k chunks, sequential and with 8 concurrent clients, the baseline taking turns
+with the service question by question. Method: docs/benchmarks.md, "Query latency".
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Retrieval on MultiHop-RAG as published (Hits@4, Hits@10, MRR@10, MAP@10), and the
-calibration of retrieval settings: each combination of the `--grid` values is scored on the
-even-numbered dev queries, and the best is reported on the odd-numbered ones.
+calibration of retrieval settings (fitted on even-numbered dev queries, reported on odd).
 
     python -m bench.multihop_retrieval [--quick] [--data-dir DIR]
         [--grid dense_weight=0.2,0.3,0.4] [--grid outlet_boost=0,0.1,0.2]
 
-Indexes the corpus into its own store first (idempotent: a second run embeds nothing).
-Scoring follows the upstream `retrieval_evaluate.py`: null queries skipped; spaces and newlines
-removed from gold facts and chunk texts; a query is a hit at K when any gold fact is a
-substring of any of its top-K chunks; MRR@10 from the first such chunk.
+Scoring follows the upstream `retrieval_evaluate.py` (docs/evaluation.md, "Retrieval on
+MultiHop-RAG").
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Refreshing the search snapshot after a write: the incremental update beside a full rebuild.
 
-At 10k and 100k chunks: one article is added to the benchmark store and the snapshot the
-service holds is brought up to date (`Snapshot.update`: read and analyse the new article,
-rebuild BM25 from the kept analysed texts), then the same revision is rebuilt from scratch
-(`Snapshot.build`: read and analyse every chunk), the baseline; then the article is deleted
-and the update timed again. Searches wait for a refresh, so its time is how long a search
-after a write can take.
-
     python -m bench.refresh [--quick]
 
-The store is left as it was found (the article is removed again), with its snapshot saved.
+At 10k and 100k chunks: one article added and the snapshot updated, then the same revision
+rebuilt from scratch (the baseline); the article is removed again at the end. Method:
+docs/benchmarks.md, "Refresh after a write".
 """
 
 from __future__ import annotations

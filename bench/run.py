@@ -3,9 +3,7 @@ table) under bench/results/.
 
     python -m bench.run [--quick] [--data-dir DIR] [--only NAME ...]
 
-The first run embeds the MultiHop-RAG corpus into DIR (about 20 minutes on 2 cores); later
-runs reuse it, since ingestion skips unchanged articles. The performance benchmarks (latency,
-ingestion, cold start, refresh) build their 1k/10k/100k stores from DIR's chunks once, under var/.
+The first run embeds the MultiHop-RAG corpus into DIR; later runs reuse it.
 """
 
 from __future__ import annotations

@@ -76,8 +76,8 @@ def sentence_pieces(text: str) -> list[str]:
 
 @functools.cache
 def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
-    # Imported here, not at the top: llama-index takes ~1.8 s to import, and a server that
-    # only answers questions never chunks (cold start, docs/benchmarks.md).
+    # Imported here, not at the top: llama-index is slow to import, and a server that only
+    # answers questions never chunks (docs/benchmarks.md, "Cold start").
     from llama_index.core.node_parser import SentenceSplitter
 
     tokenizer = functools.partial(encoding().encode, disallowed_special=())

@@ -1,11 +1,8 @@
 """Bytes of an article file to text: the character encoding found, binary content refused.
 
-In order: a byte-order mark; UTF-8; the charset an HTML page declares (`<meta charset>`, the
-`http-equiv` form, or an XML declaration); UTF-8 with a few broken bytes (replaced by U+FFFD);
-Windows-1252 for text that is nearly all ASCII (a curly quote or an accent here and there, where
-a detector has too little to go on); and for the rest charset-normalizer's best guess,
-Windows-1252 winning its ties.
-A file holding a NUL byte anywhere (not UTF-16 or UTF-32 with a byte-order mark) is binary.
+`decode_text(data)` returns the text; content holding a NUL byte (not UTF-16 or
+UTF-32 with a byte-order mark) is binary and raises. The order in which encodings are tried is
+in docs/ingestion.md, "Encodings".
 """
 
 from __future__ import annotations

@@ -92,8 +92,8 @@ def extract_html(html: str, url: str | None = None) -> HtmlArticle | None:
     for the page's own canonical URL and a hint for dates in the path. Nothing is fetched.
     Raises `UnreadablePage` for a page nested too deeply to parse whole.
     """
-    # Imported here: trafilatura takes ~0.3-0.5 s to import, and a server that only answers
-    # questions never reads a page (cold start, docs/benchmarks.md).
+    # Imported here: trafilatura is slow to import, and a server that only answers questions
+    # never reads a page (docs/benchmarks.md, "Cold start").
     import trafilatura
     from trafilatura.settings import Document as Extraction
 

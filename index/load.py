@@ -1,11 +1,9 @@
 """Readers for article files: .txt .md .html .json .jsonl (one article or many per file).
 
-A reader returns `Document`s: one story's text plus whatever metadata the file itself states
-(a JSON record's fields, a Markdown file's YAML front matter, an HTML page's meta tags).
-Cleaning, segmentation and metadata found in the text are `clean.py`'s job; a reader only
-decodes and maps field names. A file that cannot be read raises `UnreadableFile` with a reason
-a person can act on; a record or a line that cannot be read is left out and reported on its
-own (`skipped`), so one bad record never costs its file's others, nor one bad file a batch.
+A reader returns `Document`s (a story's text plus the metadata the file itself states) and
+only decodes and maps field names; cleaning is `clean.py`'s job. A file that cannot be read
+raises `UnreadableFile` with a reason a person can act on; a bad record or line is skipped and
+reported on its own.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """ingest(paths) -> IngestReport: files in, cleaned and chunked articles in the store out.
 
-Idempotent by content hash: an article whose cleaned text is already stored is not embedded
-again (corrected metadata is applied to it in place). An article replaces an earlier one only
-when it says so: the same file (by real path, `index.reconcile`), the same canonical URL, or
-the ids it `replaces`. Articles are committed an embedding group at a time, each whole or
-absent: the group's chunks first, then its records (the commit marker; see `rag.store`). A
-file, record or article that fails is skipped with its reason; the others are stored.
+Idempotent by content hash; an article replaces an earlier one only by file, canonical URL or
+`replaces` (docs/operations.md, "Article identity"). Articles are committed an embedding group
+at a time, each whole or absent; a file, record or article that fails is skipped with its
+reason.
 """
 
 from __future__ import annotations
@@ -37,11 +35,9 @@ _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 # between its chunks and its record; the margin covers clocks that disagree a little.
 REPAIR_GRACE_SECONDS = 120.0
 # Embedding batches a group of articles holds (at least; a group ends with a whole article): one
-# encoder call and one store write a group. Writing many articles a Chroma call is what the group
-# is for (~65 ms a call); with an encoder that batches (`RAG_QUESTION_ENCODER=same`), a bigger
-# group also pads less, as a call's texts are sorted by length (on MultiHop-RAG, groups of 4
-# batches padded 7.3% over one sort of the whole corpus, 16 batches 2.5%). A crash loses at
-# most one group's embedding work.
+# encoder call and one store write a group (a Chroma call costs the same for one article or
+# many; a batching encoder pads less over a bigger group). A crash loses at most one group's
+# embedding work. Measured: docs/benchmarks.md, "Ingestion".
 GROUP_BATCHES = 16
 
 
@@ -260,9 +256,8 @@ class Ingestor:
         """Embed a few articles' chunks in one call (batching), then commit them in one write.
 
         `Store.add_articles` writes the group's chunks, then its records, in two Chroma upserts
-        instead of two an article (~65 ms each, most of the pipeline's time outside the
-        encoder; docs/benchmarks.md). A crash in between leaves at most this group's chunks
-        without records: never searched, swept by `Store.repair` (tests/test_crash_safety.py).
+        instead of two an article. A crash in between leaves at most this group's chunks
+        without records: never searched, swept by `Store.repair`.
         """
         chunks = [c for p in group for c in p.chunks]
         vectors = self.encoder.embed([c.text for c in chunks])

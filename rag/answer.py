@@ -1,18 +1,8 @@
 """The extractive answerer: the answer is made of source sentences, each cited, or it abstains.
 
-Every sentence of the answer is a verbatim span of a retrieved passage, so the extractive mode
-cannot state anything its sources do not. A sentence is chosen for how much of the question it
-covers (the share of the question's content terms it contains, weighted by their rarity, so
-"Punjab" counts for more than "minister") blended with how well its passage ranked. The answer
-abstains when the evidence is weak (`evidence()`); the rule and its two thresholds were fitted
-on labelled answerable and unanswerable questions (docs/evaluation.md).
-
-Who said what: when the question asks what a named person said (`rag/question.py`), a sentence
-the article attributes to that person (`Chunk.speaker_of`) counts as holding the person's name,
-so "India wants to engage Pakistan on both borders", spoken by Asif, covers "What did Asif say
-about India?" fully, while sentences that only mention Asif do not. The answer to any question
-about what someone said opens each group of sentences with who spoke, the outlet and the date
-(`rag/attribution.py`), built from citation metadata only: the sentences stay verbatim spans.
+`answer_extractive(question, hits, ...)` returns verbatim sentences chosen for how much of the
+question they cover, each with its citation, or an abstention when the evidence is weak. How
+sentences are chosen and when it abstains: docs/answering.md, "Extractive answers".
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """The attribution that opens a group of quoted sentences ("X, according to Outlet (date): "),
 written and read back in one place.
 
-An attribution is built only from citation metadata (speaker, role, outlet, date), never from
-the passage, so it adds no claim to an extractive answer; the sentences after it stay verbatim.
-An article of no known outlet is named by its date and title, never by its file's name. The
-follow-up rewrite reads the speakers back out of an earlier answer, so "he" in the next
-question can become the person the answer quoted.
+Built from citation metadata only (speaker, role, outlet, date), so it adds no claim to an
+extractive answer; `speakers_named(answer)` reads the speakers back for follow-up questions.
 """
 
 from __future__ import annotations

@@ -98,8 +98,7 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")
     exact_search_max_chunks: int = Field(
         20_000, ge=0, description="Up to this many chunks, dense search scans every vector in "
-        "memory (exact, ~1 ms at 10k); above it, Chroma's HNSW index finds the candidates (a "
-        "scan of 100k took 13-19 ms, HNSW 3 ms: docs/benchmarks.md)."
+        "memory (exact); above it, Chroma's HNSW index finds the candidates."
     )
     dense_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
@@ -119,13 +118,12 @@ class Settings(BaseSettings):
     )
     sentence_vectors: bool = Field(
         True, description="Embed every sentence on its own at ingestion and credit re-ranked "
-        "passages with their best sentence's cosine to the question and its clauses (MAP@10 "
-        "+0.019 on MultiHop-RAG; docs/evaluation.md). Off: ingestion embeds chunks only."
+        "passages with their best sentence's cosine to the question and its clauses. Off: "
+        "ingestion embeds chunks only."
     )
     sentence_vector_weight: float = Field(
         0.0, ge=0.0, le=5.0, description="Weight of the best sentence's cosine to the whole "
-        "question, added to its coverage of the question (fitted: 0.5 scored MAP@10 -0.002 "
-        "with the clause term on; docs/evaluation.md)."
+        "question, added to its coverage of the question."
     )
     clause_vector_weight: float = Field(
         1.5, ge=0.0, le=5.0, description="Weight of the best (sentence, question clause) "

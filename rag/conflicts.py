@@ -1,20 +1,9 @@
 """Where the cited sources disagree: different figures for the same thing, or one person quoted
 on different dates.
 
-News reports of one event often give different numbers ("about 2,400 dockworkers" against
-"some 3,000"), and a politician's words from 2018 may not be their words of 2024. An answer
-that quotes both without saying so reads as if they agreed. This module finds, among an
-answer's citations:
-
-- **figures**: two passages of different articles that state a different number of the same
-  thing (the same counted word, "dockworkers"), in sentences about the same matter (they share
-  most of their content terms, and words around the number: "walked off", "killed");
-- **over_time**: one speaker quoted from articles published on different dates.
-
-Both are built from the citations' verbatim quotes and metadata only, so a note about them
-adds no claim the sources do not make. Without an entailment model (none is packaged for
-offline use) opposite statements in words ("will" against "will not") are not detected; the
-LLM prompt asks the model to say so instead (`prompts/answer_system.txt`).
+`find_conflicts(citations, lexical)` returns the disagreements among an answer's citations,
+built from their verbatim quotes and metadata only. What counts as the same figure:
+docs/answering.md, "Where sources disagree".
 """
 
 from __future__ import annotations

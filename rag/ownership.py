@@ -1,11 +1,9 @@
 """Who may open an embedded store: one process at a time, by an inter-process file lock.
 
-Embedded Chroma is not safe for several processes (two writers, or a writer beside a reader,
-corrupt its vector segments: docs/operations.md, "What may run at the same time"). Every
-process that opens an embedded store claims it first; the claim is a `filelock` lock under
-`RAG_DATA_DIR`, released when the process ends however it ends, plus a small file saying who
-holds it (process id, command, and for `rag serve` the URL other commands can send work to).
-A store on a Chroma server (`RAG_CHROMA_URL`) needs no claim: the server orders writes itself.
+`claim(settings, command)` takes the store's `filelock` lock under `RAG_DATA_DIR` and records
+who holds it; it raises `StoreServed` when `rag serve` holds it (send work through its API) and
+`StoreBusy` when another command does. A Chroma server store needs no claim. Why:
+docs/operations.md, "What may run at the same time".
 """
 
 from __future__ import annotations

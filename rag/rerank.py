@@ -1,32 +1,9 @@
 """Second stage: re-rank the best fused candidates by their best sentence, then put the
 articles a question names first.
 
-Fusion ranks *articles* well and *passages within an article* poorly: on MultiHop-RAG's dev
-queries the first relevant article is usually ranked first (article-level MRR@10 0.88) while
-the passage holding the evidence often is not that article's best-fused chunk (chunk-level
-MRR@10 0.65). Every chunk of an article shares its title and outlet, so what tells them apart
-is whether one of its sentences states what the question asks. Four measures, cheap (no
-cross-encoder exists offline here):
-
-- **sentence coverage**: the best sentence's rarity-weighted coverage of the question's terms;
-- **clause coverage**: the same against each clause of the question ("Which company, reported
-  by The Verge, has been accused of ..., and is ...?"): multi-hop questions join one clause per
-  piece of evidence, and a passage that answers one clause fully matters more than one that
-  touches all of them a little;
-- **sentence vectors** (`RAG_SENTENCE_VECTORS`, on by default): each sentence embedded on its
-  own at ingestion (`rag.sentence_vectors`); a passage's best sentence cosine to the question
-  is added to its sentence coverage, and its best cosine to a question clause (the clause's
-  vector pooled from the question's own encoder pass) to its clause coverage, so a sentence
-  that says what is asked in other words counts too;
-- **named outlets first**: when a question names several outlets ("as reported by Engadget
-  and Polygon"), each outlet's best passage gets a bonus that moves it to the front, so every
-  report it compares is near the top; otherwise the best passages of the two best articles
-  do, for the same reason.
-
-The result is a score, not only an order: each hit's `score` is its re-ranked score and falls
-with rank, while `fused` keeps the first stage's score (what the answerer weighs passages by).
-The weights, the bonus and the depth were fitted on the even-numbered dev queries and measured
-on the odd-numbered ones (docs/evaluation.md).
+`rerank(question, hits, ...)` returns the hits re-scored (sentence and clause coverage, sentence
+vectors, named outlets first); each hit's `score` falls with rank and `fused` keeps the first
+stage's score. The measures and how they were fitted: docs/answering.md, "Re-ranking".
 """
 
 from __future__ import annotations
@@ -122,8 +99,7 @@ def _coverages(hits: list[Hit], whole: dict[str, float],
     A sentence is reduced to the question's terms it holds; each distinct such set is a row
     of a 0/1 matrix over the question's terms, and one product with the terms' normalised
     weights (a column for the whole question, one a clause) gives every coverage at once.
-    Scoring each set in Python was 2.3 ms of a 16 ms request at 10k chunks (the re-ranker's
-    time, measured); the product is the same sums (rag/coverage.py's `coverage`).
+    The product is the same sums as rag/coverage.py's `coverage`, without a Python loop.
     """
     asked = sorted(set(whole).union(*(weights for weights, _ in parts)))
     column = {term: i for i, term in enumerate(asked)}

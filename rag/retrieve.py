@@ -207,9 +207,9 @@ class Retriever:
             # article not committed): they are left out, as the lexical side cannot see them.
             found = (corpus.position(i) for i, _ in self.store.nearest(vector, n, filters))
             return np.array([p for p in found if p is not None], dtype=np.int64)
-        # einsum, not `@`: numpy's OpenBLAS splits a 10k x 384 product over both cores, and on
-        # a busy 2-core machine waiting for the second thread made it 8 ms instead of 1 ms
-        # (measured, docs/benchmarks.md); einsum's own loop stays on the request's thread.
+        # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
+        # machine waiting for the other threads costs more than the product; einsum's own loop
+        # stays on the request's thread.
         cosines = np.einsum("ij,j->i", snapshot.vectors, vector)
         mask = corpus.mask(filters)
         if mask is not None:

@@ -2,10 +2,8 @@
 body, and the bodies a person speaks for (named in their role, beside their name, or the one
 body their article quotes).
 
-Words compare by their first `STEM` letters, British and American spellings made one, so
-"Pakistani" meets "Pakistan's" and "defence" meets "defense"; head nouns by their first
-`HEAD_STEM` ("governor" is not "government"). How these readings were chosen,
-and what they gained, is in docs/evaluation.md ("Who said what").
+Words compare by stem with British and American spellings made one; how the readings were
+chosen: docs/evaluation.md, "Who said what".
 """
 
 from __future__ import annotations

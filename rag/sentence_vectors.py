@@ -1,17 +1,9 @@
 """Every sentence of every chunk embedded on its own: what the re-ranker reads meaning from.
 
-A chunk's vector blurs its ten-odd sentences together, and the re-ranker's coverage measures
-count shared words only. On MultiHop-RAG the passage holding a question's evidence is often
-not the one that shares the most words with it; crediting each re-ranked passage with its
-best sentence's cosine to the question, and to each clause of the question, lifted held-out
-MAP@10 by ~0.012-0.016 (docs/evaluation.md, "Sentence vectors"). A sentence's vector must come
-from its own encoder pass: pooled from the chunk's pass ("late chunking") it gained nothing.
-
-Sentences are embedded at ingestion by the int8 question encoder, one at a time, so a vector
-never depends on what it was embedded with, and stored in the chunk's Chroma metadata (the
-chunk and its sentences are written in one upsert, so they are whole or absent together, and
-a snapshot still derives from the store alone). Each vector is kept in 8 bits with a scale of
-its own: 386 bytes a sentence instead of 1,536, and cosines within ~0.003 of float32's.
+Sentences are embedded at ingestion by the int8 encoder, one at a time, and stored packed in
+8 bits with a scale each in the chunk's Chroma metadata (written with the chunk in one upsert).
+`pack`/`unpack` convert between vectors and that form. Why and what it measured:
+docs/evaluation.md, "Sentence vectors".
 """
 
 from __future__ import annotations

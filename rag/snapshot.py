@@ -189,8 +189,8 @@ def load_or_build(store: Store, revision: Revision, root: Path,
         snapshot = Snapshot.build(store, revision)
     try:
         saved = snapshot.save(root)
-        # The sentence vectors, read back memory-mapped: a query reads ~300 of their rows, and
-        # in memory they would hold ~350 MB at 100k chunks for the life of the process.
+        # The sentence vectors, read back memory-mapped: a query reads a few hundred of their
+        # rows, and held in memory they would be the largest part of the process.
         return replace(snapshot, sentences=SentenceVectors.load(saved, len(snapshot.corpus)))
     except (OSError, ValueError) as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)

@@ -93,7 +93,7 @@ class Store:
 
         Records still come after every chunk they vouch for, so each article is whole or
         absent; writing a group in two Chroma calls instead of two per article is what makes
-        ingestion and the benchmark stores fast (~65 ms a call here). `sentences`: each
+        ingestion and the benchmark stores fast. `sentences`: each
         chunk's sentence vectors, in the order of the batch's chunks (`rag.sentence_vectors`),
         kept in the chunk's metadata.
         """
@@ -272,8 +272,8 @@ class Store:
         """Each committed article's id (every one, or those of `article_ids` that are
         committed) with the chunk count its record states.
 
-        Reading metadata is what costs here (~0.1 ms a record, against ~2 us for an id), so
-        callers that know which articles they need name them.
+        Reading metadata is what costs here (far more than ids), so callers that know which
+        articles they need name them.
         """
         if article_ids is None:
             pages = self._all_article_pages()
@@ -469,8 +469,8 @@ class Store:
         cosine similarity, within the filters.
 
         Ids and distances only: search holds every chunk's text and metadata in memory, and
-        having Chroma return documents and metadata as well made this query 6x slower
-        (12.7 against 2.8 ms at 100k chunks, docs/benchmarks.md).
+        having Chroma return documents and metadata as well made this query several times
+        slower.
         """
         # Chroma returns what it has when asked for more (nothing from an empty collection),
         # so no count() round trip is needed first.

@@ -1,11 +1,7 @@
 """Crash safety: `rag index` killed with SIGKILL at ten moments leaves only whole articles.
 
-The article records are written after their chunks (the commit marker, `rag/store.py`), an
-embedding group of articles at a time (`index/pipeline.py`). A kill between the two writes can
-leave one group's chunks without their records; such orphans are never searched (the lexical
-index and dense hits keep committed articles only) and `repair()` removes them. Re-running the
-same command then completes the store: every article once, each with all its chunks, exactly as
-a clean run leaves it.
+A kill between a group's chunks and its records leaves orphans that are never searched and
+that `repair()` removes; re-running the command then leaves the store exactly as a clean run.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Server mode: two API replicas (`rag serve`) sharing one real Chroma server (`chroma run`).
 
-A document written through one replica is readable on the other at once (Chroma is the one
-store), and its lexical index follows within `RAG_LEXICAL_REFRESH_SECONDS` (docs/operations.md);
-a delete through the other replica is seen by both, and no answer cites the deleted article.
-
-The question is built so only the lexical side can find the new article: thirty background
-stories are closer to it in meaning, and each retriever contributes only ten candidates
-(`RAG_CANDIDATES`), so the article is retrieved only once a replica's BM25 index holds it.
+A write through one replica is readable on the other at once and searchable lexically within
+`RAG_LEXICAL_REFRESH_SECONDS`; a delete is seen by both. The question is built so only the
+lexical side can find the new article (thirty closer background stories, ten candidates each).
 """
 
 from __future__ import annotations

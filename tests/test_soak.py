@@ -1,16 +1,8 @@
 """A real `rag serve` process under hostile use: load while it ingests, and slow clients.
 
-Soak: sixteen clients ask questions for 30 s while MultiHop-RAG articles are posted through
-the API in batches. Every answer must be a 200 with a valid body, and no answer may cite an
-article that was not whole in the store when the answer was given: each cited article was
-there before the run or was being posted before the answer came back, was stamped as stored
-(`ingested_at`) no later than the answer, and holds all its chunks at the end; each cited
-passage is the stored chunk's text.
-
-Slow clients (slowloris): connections that send nothing, send their headers a byte at a time,
-or declare a body and then stall or trickle it, are ended by the server (a 408, or the
-connection closed) once RAG_HEADER_TIMEOUT_SECONDS / RAG_BODY_TIMEOUT_SECONDS pass, while a
-normal client is served meanwhile. The tests bound every wait; they never assert a speed.
+Soak: sixteen clients ask for 30 s while articles are posted; every answer is a valid 200 citing
+only articles whole in the store when it was given. Slow clients (slowloris) are ended once the
+header or body timeout passes while a normal client is served. Every wait is bounded.
 """
 
 from __future__ import annotations
