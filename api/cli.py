@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, NoReturn
 from pydantic import ValidationError
 
 from rag.config import WATCH_INTERVAL_RANGE, Settings
+from rag.errors import NewsragError
+from rag.llm import LLMError
 from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
 
 if TYPE_CHECKING:
@@ -33,12 +35,12 @@ if TYPE_CHECKING:
 SECRET_SETTINGS = {"api_key", "openai_api_key"}
 
 
-class CommandError(Exception):
+class CommandError(NewsragError):
     """A failure the command reports in one line, with its exit status."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
-        self.status = status
+        self.exit_status = status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         status = args.run(args, settings)
         sys.stdout.flush()  # a closed pipe shows here rather than at exit
         return status
-    except CommandError as error:
-        return _fail(command, str(error), error.status)
+    except LLMError as error:  # its code tells a timeout from a refusal
+        return _fail(command, f"{error.code}: {error}", error.exit_status)
+    except NewsragError as error:  # every error raised on purpose (rag/errors.py)
+        return _fail(command, str(error), error.exit_status)
     except BrokenPipeError:  # `rag docs list | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -300,28 +304,18 @@ def escape(text: str) -> str:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from api.remote import ServerError
-    from rag.engine import Engine, InvalidRequest
-    from rag.llm import LLMError
+    from rag.engine import Engine
     from rag.schemas import Answer, Filters
 
     held = _hold_store(settings, "ask")
-    try:
-        if isinstance(held, Owner):
-            with _server(held, settings) as server:
-                filters = Filters(source=args.source) if args.source else None
-                answer = Answer.model_validate(server.ask(args.question, args.top_k, filters))
-        else:
-            with held:
-                answer = Engine(settings).ask(args.question, args.top_k,
-                                              Filters(source=args.source) if args.source
-                                              else None)
-    except (InvalidRequest, ServerError) as error:
-        print(f"rag ask: {error}", file=sys.stderr)
-        return 2 if isinstance(error, InvalidRequest) else 1
-    except LLMError as error:  # only with RAG_LLM_FALLBACK off
-        print(f"rag ask: {error.code}: {error}", file=sys.stderr)
-        return 1
+    if isinstance(held, Owner):
+        with _server(held, settings) as server:
+            filters = Filters(source=args.source) if args.source else None
+            answer = Answer.model_validate(server.ask(args.question, args.top_k, filters))
+    else:
+        with held:
+            answer = Engine(settings).ask(args.question, args.top_k,
+                                          Filters(source=args.source) if args.source else None)
     if answer.notice:
         print(f"rag ask: {answer.notice.message}", file=sys.stderr)
     if args.json:
@@ -529,20 +523,15 @@ def _grounding(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
-    from api.remote import ServerError
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
-    try:
-        if isinstance(held, Owner):
-            with _server(held, settings) as server:
-                rows = server.articles()
-        else:
-            with held:
-                rows, _ = Store.open(settings).list_articles(0, 100_000)
-    except ServerError as error:
-        print(f"rag docs list: {error}", file=sys.stderr)
-        return 1
+    if isinstance(held, Owner):
+        with _server(held, settings) as server:
+            rows = server.articles()
+    else:
+        with held:
+            rows, _ = Store.open(settings).list_articles(0, 100_000)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -554,32 +543,24 @@ def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
-    from api.remote import ServerError
     from rag.schemas import Article
     from rag.store import ArticleNotFound, Store
 
     held = _hold_store(settings, "docs")
-    article: Article | None = None
-    try:
-        if isinstance(held, Owner):
-            with _server(held, settings) as server:
-                found = server.article(args.id)
-            article = Article.model_validate(found) if found else None
-        else:
-            with held, contextlib.suppress(ArticleNotFound):
-                article = Store.open(settings).get_article(args.id)
-    except ServerError as error:
-        print(f"rag docs show: {error}", file=sys.stderr)
-        return 1
-    if article is None:
-        print(f"rag docs show: no document with id {args.id}", file=sys.stderr)
-        return 1
+    if isinstance(held, Owner):
+        with _server(held, settings) as server:
+            found = server.article(args.id)
+        if not found:
+            raise ArticleNotFound(args.id)
+        article = Article.model_validate(found)
+    else:
+        with held:
+            article = Store.open(settings).get_article(args.id)
     print(article.model_dump_json(indent=2))
     return 0
 
 
 def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
-    from api.remote import ServerError
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
@@ -595,11 +576,7 @@ def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
                 return store.delete_article(article_id) if store.has_article(article_id) \
                     else None
         for article_id in args.ids:
-            try:
-                removed = delete(article_id)
-            except ServerError as error:
-                print(f"rag docs delete: {error}", file=sys.stderr)
-                return 1
+            removed = delete(article_id)
             if removed is None:
                 print(f"rag docs delete: no document with id {article_id}", file=sys.stderr)
                 status = 1

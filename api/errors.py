@@ -1,7 +1,8 @@
 """Every error leaves the API as `{"error": {"code", "message", "request_id"}}` with a 4xx status
 (5xx when the configured LLM fails).
 
-Domain exceptions map to HTTP statuses here, in one place, so routes never catch and re-raise.
+Every error raised on purpose derives from `rag.errors.NewsragError` and answers with its own
+status and code, through one handler here, so routes never catch and re-raise.
 """
 
 from __future__ import annotations
@@ -19,21 +20,22 @@ from starlette.routing import Match
 from api import request_id
 from api.envelope import error_body
 from api.middleware import SECURITY_HEADERS
-from rag.engine import InvalidRequest
-from rag.llm import LLMError, LLMTimeout, LLMUnavailable
-from rag.retrieve import SnapshotUnavailable
-from rag.store import ArticleNotFound
+from rag.errors import NewsragError
 
 log = logging.getLogger("newsrag.api")
 
 
-class ApiError(Exception):
-    """An error with its HTTP status and machine-readable code."""
+class ApiError(NewsragError):
+    """An error of the HTTP layer itself, with its status and code given where it is raised."""
 
     def __init__(self, status: int, code: str, message: str,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
+        self.status, self.code, self.message, self._headers = status, code, message, headers
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return self._headers
 
 
 def error_response(status: int, code: str, message: str, details: list | None = None,
@@ -106,29 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error.status_code, code, message,
                               headers=getattr(error, "headers", None))
 
-    @app.exception_handler(ApiError)
-    async def on_api_error(_: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.code, error.message, headers=error.headers)
-
-    @app.exception_handler(InvalidRequest)
-    async def on_invalid(_: Request, error: InvalidRequest) -> JSONResponse:
-        return error_response(422, "invalid_request", str(error))
-
-    @app.exception_handler(LLMError)
-    async def on_llm_error(_: Request, error: LLMError) -> JSONResponse:
-        # 504: the model was too slow; 503: busy or unreachable, try later; 502: it failed.
-        status = (504 if isinstance(error, LLMTimeout)
-                  else 503 if isinstance(error, LLMUnavailable) else 502)
-        headers = {"Retry-After": error.retry_after} if error.retry_after else None
-        return error_response(status, error.code, str(error), headers=headers)
-
-    @app.exception_handler(ArticleNotFound)
-    async def on_not_found(_: Request, error: ArticleNotFound) -> JSONResponse:
-        return error_response(404, "document_not_found", f"no document with id {error}")
-
-    @app.exception_handler(SnapshotUnavailable)
-    async def on_unavailable(_: Request, error: SnapshotUnavailable) -> JSONResponse:
-        return error_response(503, "store_unavailable", str(error), headers={"Retry-After": "5"})
+    @app.exception_handler(NewsragError)
+    async def on_domain_error(_: Request, error: NewsragError) -> JSONResponse:
+        # Every error raised on purpose carries its own status and code (rag/errors.py).
+        return error_response(error.status, error.code, str(error), headers=error.headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -25,15 +25,14 @@ from starlette.types import Receive, Scope, Send
 from api.deps import check_key
 from api.envelope import send_json_error
 from api.errors import ApiError
-from api.remote import ServerClient, ServerError
+from api.remote import ServerClient
 from api.routes.ask import Question, TopK
 from api.routes.documents import DocumentDetail, document_detail
 from api.routes.statements import MAX_PAGE, MAX_TEXT_CHARS, StatementList, statement_list
 from rag.answer import contexts_of
 from rag.config import Settings
 from rag.engine import Engine, InvalidRequest
-from rag.llm import LLMError
-from rag.retrieve import SnapshotUnavailable
+from rag.errors import NewsragError
 from rag.schemas import Answer, ArticleId, Context, Filters, IsoDate, Sources
 from rag.store import ArticleNotFound
 
@@ -51,8 +50,6 @@ RESPONSE_HEADERS = ("Mcp-Session-Id",)
 STATEMENTS_DEFAULT = 20
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                             open_world_hint=False)
-# What a tool error may say: the engine's and the server's refusals are written for callers.
-EXPECTED = (InvalidRequest, LLMError, ServerError, SnapshotUnavailable)
 
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=MAX_TEXT_CHARS)]
@@ -312,9 +309,8 @@ def _reading(read: Callable[[], T]) -> T:
     """What `read` returns; the engine's or server's refusal as a tool error."""
     try:
         return read()
-    except EXPECTED as error:
-        code = getattr(error, "code", None)
-        raise ToolError(f"{code}: {error}" if code else str(error)) from error
+    except NewsragError as error:  # refusals written for callers (rag/errors.py)
+        raise ToolError(f"{error.code}: {error}") from error
 
 
 def _result(model: BaseModel, text: str) -> CallToolResult:

@@ -16,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from index.load import Document
+from rag.errors import NewsragError
 from rag.schemas import Filters
 from rag.subscriptions import PollRecord
 
@@ -32,8 +33,11 @@ PAGE = 1000
 CONNECT_RETRY_SECONDS = 0.5
 
 
-class ServerError(RuntimeError):
+class ServerError(NewsragError, RuntimeError):
     """The server could not be reached or refused the work; the message says which."""
+
+    code = "server_error"
+    status = 502
 
 
 class ServerClient:

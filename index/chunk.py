@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from index.speakers import Attribution, attribute_speakers, statements_in
 from rag.config import Settings
+from rag.errors import NewsragError
 from rag.schemas import Article, Chunk
 from rag.sentences import sentence_spans
 from rag.tokens import encoding
@@ -31,8 +32,11 @@ MAX_ARTICLE_CHARS: int = Settings.model_fields["max_article_chars"].default
 SPEAKER_WINDOW_CHARS = 200_000
 
 
-class ArticleTooLong(ValueError):
+class ArticleTooLong(NewsragError, ValueError):
     """An article over the size limit: chunking it would take unbounded time and memory."""
+
+    code = "article_too_long"
+    status = 413
 
 
 def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32,

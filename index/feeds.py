@@ -12,11 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from rag.errors import NewsragError
+
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 
 
-class UnreadableFeed(ValueError):
+class UnreadableFeed(NewsragError, ValueError):
     """A document that is no feed we can read; the message says why."""
+
+    code = "unreadable_feed"
+    status = 422
 
 
 @dataclass(frozen=True)

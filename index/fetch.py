@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from rag.config import Settings
+from rag.errors import NewsragError
 
 USER_AGENT = "newsrag-watch/0.1"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -25,8 +26,11 @@ NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
-class FetchError(RuntimeError):
+class FetchError(NewsragError, RuntimeError):
     """A download that failed or was refused; the message says why."""
+
+    code = "fetch_failed"
+    status = 502
 
 
 @dataclass(frozen=True)

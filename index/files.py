@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rag.config import Settings
+from rag.errors import NewsragError
 
 # The largest file read whole, by default (RAG_MAX_FILE_BYTES).
 MAX_FILE_BYTES: int = Settings.model_fields["max_file_bytes"].default
@@ -24,8 +25,11 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR,
           (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a directory"))
 
 
-class UnreadableFile(ValueError):
+class UnreadableFile(NewsragError, ValueError):
     """A file that cannot be read as articles; the message says why."""
+
+    code = "unreadable_file"
+    status = 422
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:

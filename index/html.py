@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from rag.errors import NewsragError
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
     from trafilatura.settings import Document as Extraction
@@ -64,8 +66,11 @@ _HTML_SIGNAL = re.compile(
 )
 
 
-class UnreadablePage(ValueError):
+class UnreadablePage(NewsragError, ValueError):
     """A page that cannot be parsed whole; the message says why."""
+
+    code = "unreadable_page"
+    status = 422
 
 
 @dataclass(frozen=True)

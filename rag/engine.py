@@ -10,6 +10,7 @@ import numpy as np
 from rag.answer import answer_extractive, contexts_of
 from rag.config import Settings
 from rag.embeddings import Encoder, claim_encoder_for, encoder_for, question_encoder_for
+from rag.errors import NewsragError
 from rag.followup import llm_standalone_question, standalone_question
 from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
 from rag.grounding import GroundingReport, grade
@@ -25,8 +26,12 @@ from rag.store import Store
 from rag.topics import STORY_CANDIDATES, Meaning
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(NewsragError, ValueError):
     """A request the engine cannot serve as asked; the message says what to change."""
+
+    code = "invalid_request"
+    status = 422
+    exit_status = 2
 
 
 class Engine:

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from rag.errors import NewsragError
+
 RETRIEVAL_DEPTH = 10
 
 
@@ -235,8 +237,12 @@ def _statement_figures(results: list[QuestionResult]) -> dict[str, float | None]
 
 # ---- datasets -------------------------------------------------------------------------------
 
-class DatasetError(ValueError):
+class DatasetError(NewsragError, ValueError):
     """A dataset that cannot be read; the message names the file, the line and the problem."""
+
+    code = "invalid_dataset"
+    status = 422
+    exit_status = 2
 
 
 def load_dataset(path: Path) -> list[EvalItem]:

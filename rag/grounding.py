@@ -13,13 +13,18 @@ from pydantic import BaseModel, Field
 
 from rag.cite import Verifier, split_answer, verdict
 from rag.embeddings import Encoder
+from rag.errors import NewsragError
 from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.schemas import Hit, SentenceVerdict
 
 
-class InvalidCitation(ValueError):
+class InvalidCitation(NewsragError, ValueError):
     """The answer cites a source number the request does not hold; the message says which."""
+
+    code = "unknown_source"
+    status = 422
+    exit_status = 2
 
 
 class GroundingReport(BaseModel):

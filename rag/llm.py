@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
+from rag.errors import NewsragError
 
 if TYPE_CHECKING:
     import openai
@@ -30,26 +31,25 @@ def _failures() -> tuple[type[Exception], ...]:
     return (openai.OpenAIError, json.JSONDecodeError)
 
 
-class LLMError(RuntimeError):
+class LLMError(NewsragError, RuntimeError):
     """The LLM could not give an answer; `code` names the failure for clients."""
 
     code = "llm_error"
-
-    def __init__(self, message: str, retry_after: str | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    status = 502
 
 
 class LLMTimeout(LLMError):
     """The model did not answer within `Settings.llm_timeout` (after the retries)."""
 
     code = "llm_timeout"
+    status = 504
 
 
 class LLMUnavailable(LLMError):
     """The model cannot take the request now: rate-limited, overloaded, or unreachable."""
 
     code = "llm_unavailable"
+    status = 503
 
 
 class LLMFailed(LLMError):
@@ -135,7 +135,7 @@ class ChatModel:
             retry_after = error.response.headers.get("retry-after")
             if status in (429, 503):
                 return LLMUnavailable(f"the model at {where} is busy ({status}); try again later",
-                                      retry_after)
+                                      retry_after=retry_after)
             return LLMFailed(f"the model at {where} answered {status}: {_detail(error)}")
         if isinstance(error, (openai.APIResponseValidationError, json.JSONDecodeError)):
             return LLMBadOutput(f"the model at {where} sent a malformed response")

@@ -20,6 +20,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from rag.config import Settings
+from rag.errors import NewsragError
 
 LOCK_FILE = "store.lock"
 OWNER_FILE = "store.owner.json"
@@ -41,8 +42,11 @@ class Owner:
         return f"{self.command} (pid {self.pid}){where}"
 
 
-class StoreBusy(RuntimeError):
+class StoreBusy(NewsragError, RuntimeError):
     """Another process holds the store and did not let go in time."""
+
+    code = "store_busy"
+    status = 503
 
     def __init__(self, owner: Owner | None, waited: float) -> None:
         self.owner = owner
@@ -51,8 +55,11 @@ class StoreBusy(RuntimeError):
                          + (f" (waited {waited:.0f} s)" if waited else ""))
 
 
-class StoreServed(RuntimeError):
+class StoreServed(NewsragError, RuntimeError):
     """A running server holds the store: send the work to it (`owner.url`)."""
+
+    code = "store_served"
+    status = 409
 
     def __init__(self, owner: Owner) -> None:
         self.owner = owner

@@ -18,6 +18,7 @@ import numpy as np
 from rag.config import Settings
 from rag.corpus import Corpus
 from rag.embeddings import Encoder, embed_with_parts
+from rag.errors import NewsragError
 from rag.lexical import LexicalIndex
 from rag.question import dates_in
 from rag.rerank import clauses, rerank
@@ -32,8 +33,11 @@ REFRESH_BACKOFF_SECONDS = 0.2
 log = logging.getLogger(__name__)
 
 
-class SnapshotUnavailable(RuntimeError):
+class SnapshotUnavailable(NewsragError, RuntimeError):
     """The store could not be read for search, and no earlier snapshot of it is held."""
+
+    code = "store_unavailable"
+    status = 503
 
 
 @dataclass
@@ -115,7 +119,8 @@ class Retriever:
                             attempt + 1, REFRESH_ATTEMPTS, error)
                 time.sleep(REFRESH_BACKOFF_SECONDS * (attempt + 1))
         if not self.ready:
-            raise SnapshotUnavailable(f"the store could not be read: {failure}") from failure
+            raise SnapshotUnavailable(f"the store could not be read: {failure}",
+                                          retry_after="5") from failure
         log.error("searching the previous snapshot of the store: %s", failure)
         return False
 

@@ -19,6 +19,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from rag.config import Settings
+from rag.errors import NewsragError
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
 from rag.urls import canonical_url
@@ -38,8 +39,15 @@ CHUNK_COPIES = ("title", "source", "published", "url")
 SENTENCE_VECTORS = "sentence_vectors"
 
 
-class ArticleNotFound(LookupError):
+class ArticleNotFound(NewsragError, LookupError):
     """No article with that id is stored."""
+
+    code = "document_not_found"
+    status = 404
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"no document with id {article_id}")
+        self.article_id = article_id
 
 
 def connect(settings: Settings) -> chromadb.ClientAPI:

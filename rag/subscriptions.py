@@ -9,12 +9,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.errors import NewsragError
 from rag.store import Store
 from rag.urls import canonical_url
 
 
-class TooManyFeeds(ValueError):
+class TooManyFeeds(NewsragError, ValueError):
     """The store holds as many subscriptions as `RAG_MAX_FEEDS` allows."""
+
+    code = "too_many_feeds"
+    status = 422
 
 
 class PollRecord(BaseModel):

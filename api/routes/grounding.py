@@ -14,7 +14,7 @@ from api.deps import ServicesDep
 from api.errors import ApiError
 from api.media import JsonBodyRoute
 from api.responses import BODY, error_responses
-from rag.grounding import GroundingReport, InvalidCitation
+from rag.grounding import GroundingReport
 from rag.schemas import Chunk, Filters
 from rag.sentences import sentence_spans
 from rag.store import Store
@@ -84,13 +84,10 @@ async def grounding(request: GroundingRequest, services: ServicesDep) -> Groundi
     chunks = None
     if request.sources is not None:
         chunks = await run_in_threadpool(_chunks, request.sources, engine.store)
-    try:
-        return await run_in_threadpool(
-            engine.grounding, request.answer, chunks,
-            [s.id for s in request.sources] if request.sources else None,
-            request.question, request.top_k, request.filters)
-    except InvalidCitation as error:
-        raise ApiError(422, "unknown_source", str(error)) from error
+    return await run_in_threadpool(
+        engine.grounding, request.answer, chunks,
+        [s.id for s in request.sources] if request.sources else None,
+        request.question, request.top_k, request.filters)
 
 
 def _chunks(sources: list[Source], store: Store) -> list[Chunk]:
