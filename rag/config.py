@@ -31,211 +31,250 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     # Storage
-    data_dir: Path = Field(Path("var"), description="Where embedded Chroma keeps its files.")
-    collection: str = Field("news", description="Chroma collection name prefix.")
-    chroma_url: str | None = Field(None, description="A Chroma server (`chroma run`) instead.")
+    data_dir: Path = Field(
+        Path("var"), description=(
+            "Where embedded Chroma keeps its files, and the saved search snapshots "
+            "(`snapshots/`)."))
+    collection: str = Field(
+        "news", description=(
+            "Chroma collection name prefix (`news_chunks`, `news_articles`)."))
+    chroma_url: str | None = Field(
+        None, description=(
+            "A Chroma server (`chroma run`) instead of the embedded store."))
     store_wait_seconds: float = Field(
-        3600.0, ge=0.0, le=7 * 86400.0, description="How long a command waits while another "
-        "holds the embedded store (one process at a time; 0: fail at once). A command finding "
-        "it held by `rag serve` sends its work to that server instead.")
+        3600.0, ge=0.0, le=7 * 86400.0, description=(
+            "How long a command waits while another holds the embedded store (0: fail at once)."))
     lexical_refresh_seconds: float = Field(
-        2.0, ge=0.0, le=3600.0, description="How often, at most, a search checks whether "
-        "another process changed the store (0: every search); the search snapshot is then "
-        "brought up to date."
-    )
+        2.0, ge=0.0, le=3600.0, description=(
+            "How often, at most, a search checks whether another process (a replica sharing "
+            "the Chroma server, or `rag index` against it) changed the store; the search "
+            "snapshot (chunks, vectors, BM25) is then brought up to date (0: every search; "
+            "docs/operations.md)."))
 
     # Embedding and chunking
     embed_backend: Literal["onnx", "sentence-transformers"] = Field(
-        "onnx", description="all-MiniLM-L6-v2 on onnxruntime (default) or on torch."
-    )
+        "onnx", description=(
+            "`onnx` (default, no torch) or `sentence-transformers` (extra `torch`)."))
     question_encoder: Literal["int8", "same"] = Field(
-        "int8", description="Questions embedded by the ONNX model with int8 arithmetic "
-        "(default: half the CPU of a question) or by the documents' encoder.")
+        "int8", description=(
+            "`int8`: questions, and at ingestion chunks and sentences, embedded by the model "
+            "quantized dynamically, one text a run (vectors at cosine 0.99 to the shipped "
+            "model's; docs/benchmarks.md, \"The question encoder\"); `same`: by the documents' "
+            "encoder (`RAG_EMBED_BACKEND`)."))
     model_cache_dir: Path = Field(
-        default_factory=default_model_cache,
-        description="Where the int8 question encoder derived from the shipped model is kept.")
-    embed_batch_size: int = Field(32, ge=1, le=512)
-    chunk_tokens: int = Field(256, ge=32, le=2048, description="Max tiktoken tokens a chunk.")
-    chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens shared by neighbours.")
+        default_factory=default_model_cache, description=(
+            "Where the int8 question encoder is kept once derived from the shipped model (a "
+            "few seconds, on first use; `$XDG_CACHE_HOME/newsrag` when that is set)."))
+    embed_batch_size: int = Field(
+        32, ge=1, le=512, description=(
+            "Texts per encoder call."))
+    chunk_tokens: int = Field(
+        256, ge=32, le=2048, description=(
+            "Maximum tiktoken (`cl100k_base`) tokens a chunk."))
+    chunk_overlap: int = Field(
+        32, ge=0, le=1024, description=(
+            "Tokens neighbouring chunks share."))
 
     # Ingestion limits (docs/operations.md, "Ingestion limits")
     max_file_bytes: int = Field(
-        10_000_000, ge=1_000, description="Largest file `rag index` reads whole (text, Markdown, "
-        "HTML, JSON): larger ones are skipped with the reason. A JSON Lines feed is read a line "
-        "at a time, whatever its size, each line at most this."
-    )
+        10000000, ge=1000, description=(
+            "Largest file `rag index` reads whole (text, Markdown, HTML, JSON; larger ones are "
+            "skipped with the reason); a JSON Lines feed is read a line at a time, each line "
+            "at most this."))
     max_article_chars: int = Field(
-        5_000_000, ge=1_000, description="Longest article text indexed (as one JSON document "
-        "of the API): longer articles are skipped with the reason."
-    )
+        5000000, ge=1000, description=(
+            "Longest article text indexed (longer ones are skipped with the reason)."))
 
     # Feed subscriptions (`rag watch`; docs/operations.md, "Feed subscriptions")
     max_feeds: int = Field(
-        500, ge=1, le=100_000, description="Subscriptions a store may hold: adding one more "
-        "is a 422.")
+        500, ge=1, le=100000, description=(
+            "Feed subscriptions a store may hold (`POST /v1/feeds` past it: 422)."))
     feed_max_bytes: int = Field(
-        5_000_000, ge=1_000, le=100_000_000, description="Largest feed document or article "
-        "page `rag watch` downloads: a larger one is that feed's failure or that entry's skip.")
+        5000000, ge=1000, le=100000000, description=(
+            "`rag watch`: largest feed or page downloaded (a larger one is that feed's failure "
+            "or that entry's skip)."))
     feed_timeout_seconds: float = Field(
-        20.0, gt=0, le=600, description="Time one download (a feed or a page, redirects "
-        "included) may take, from the first connection to the last byte.")
+        20.0, gt=0, le=600, description=(
+            "`rag watch`: time one download (a feed or a page, redirects included) may take, "
+            "from the first connection to the last byte."))
     feed_max_redirects: int = Field(
-        5, ge=0, le=20, description="Redirects one download may follow; each hop is checked "
-        "against the private-address rule.")
+        5, ge=0, le=20, description=(
+            "`rag watch`: redirects one download may follow, each hop checked against the "
+            "private-address rule."))
     feed_max_entries: int = Field(
-        100, ge=1, le=10_000, description="Entries read from one feed a poll (the first ones: "
-        "feeds list the newest first); the rest are left out and counted.")
+        100, ge=1, le=10000, description=(
+            "Entries read from one feed a poll (the first, newest, ones)."))
     feeds_allow_private: bool = Field(
-        False, description="Let `rag watch` fetch feeds and pages at private, loopback, "
-        "link-local and other non-public addresses (refused by default: SSRF).")
+        False, description=(
+            "Let `rag watch` fetch from private, loopback and link-local addresses."))
     watch_interval_seconds: float = Field(
-        900.0, ge=WATCH_INTERVAL_RANGE[0], le=WATCH_INTERVAL_RANGE[1],
-        description="`rag watch` without `--once`: seconds "
-        "between the starts of two polls of every subscription.")
+        900.0, ge=WATCH_INTERVAL_RANGE[0], le=WATCH_INTERVAL_RANGE[1], description=(
+            "`rag watch` without `--once`: seconds between the starts of two polls."))
 
     # Retrieval
-    top_k: int = Field(8, ge=1, le=50, description="Passages an answer draws on by default.")
-    candidates: int = Field(50, ge=10, le=500, description="Pool each retriever contributes.")
+    top_k: int = Field(
+        8, ge=1, le=50, description=(
+            "Passages an answer draws on (a request may ask for 1..50)."))
+    candidates: int = Field(
+        50, ge=10, le=500, description=(
+            "Candidates each retriever contributes before fusion."))
     exact_search_max_chunks: int = Field(
-        20_000, ge=0, description="Up to this many chunks, dense search scans every vector in "
-        "memory (exact); above it, Chroma's HNSW index finds the candidates."
-    )
+        20000, ge=0, description=(
+            "Up to this many chunks dense search scans every vector in memory (exact); above "
+            "it Chroma's HNSW index finds the candidates (docs/benchmarks.md)."))
     dense_weight: float = Field(
-        0.3, ge=0.0, le=1.0, description="Share of the dense score in the fused score."
-    )
-    max_chunks_per_article: int = Field(3, ge=1, le=50)
+        0.3, ge=0.0, le=1.0, description=(
+            "Share of the dense score in the fused score (calibrated: docs/evaluation.md)."))
+    max_chunks_per_article: int = Field(
+        3, ge=1, le=50, description=(
+            "Passages one article may contribute to a top k."))
     rerank_depth: int = Field(
-        30, ge=0, le=500, description="Fused candidates the second stage re-scores by their "
-        "best sentence and question clause, named outlets first (0: off; docs/evaluation.md)."
-    )
+        30, ge=0, le=500, description=(
+            "Fused candidates re-scored by their best sentence and question clause, named "
+            "outlets first (0: off; docs/answering.md, \"Re-ranking\")."))
     sentence_weight: float = Field(
-        0.4, ge=0.0, le=1.0, description="Share of the best sentence's coverage of the "
-        "question in the re-ranked score."
-    )
+        0.4, ge=0.0, le=1.0, description=(
+            "Share of the best sentence's coverage of the question in the re-ranked score "
+            "(calibrated)."))
     clause_weight: float = Field(
-        0.2, ge=0.0, le=1.0, description="Share of the best coverage of one question clause "
-        "in the re-ranked score."
-    )
+        0.2, ge=0.0, le=1.0, description=(
+            "Share of the best coverage of one question clause in the re-ranked score "
+            "(calibrated)."))
     sentence_vectors: bool = Field(
-        True, description="Embed every sentence on its own at ingestion and credit re-ranked "
-        "passages with their best sentence's cosine to the question and its clauses. Off: "
-        "ingestion embeds chunks only."
-    )
+        True, description=(
+            "Embed every sentence on its own at ingestion and let the re-ranker and the "
+            "answerer read what sentences mean (docs/evaluation.md, \"Sentence vectors\"); "
+            "`false`: chunks only."))
     sentence_vector_weight: float = Field(
-        0.0, ge=0.0, le=5.0, description="Weight of the best sentence's cosine to the whole "
-        "question, added to its coverage of the question."
-    )
+        0.0, ge=0.0, le=5.0, description=(
+            "Weight of a passage's best sentence cosine to the whole question, added to its "
+            "sentence coverage (calibrated)."))
     clause_vector_weight: float = Field(
-        1.5, ge=0.0, le=5.0, description="Weight of the best (sentence, question clause) "
-        "cosine, added to the clause coverage (fitted on MultiHop-RAG's even dev queries)."
-    )
+        1.5, ge=0.0, le=5.0, description=(
+            "Weight of a passage's best (sentence, question clause) cosine, added to its "
+            "clause coverage (calibrated)."))
     date_boost: float = Field(
-        0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages published within a "
-        "day of a date the question names."
-    )
+        0.3, ge=0.0, le=1.0, description=(
+            "Fused-score bonus for passages published within a day of a date the question "
+            "names (calibrated)."))
     outlet_boost: float = Field(
-        0.3, ge=0.0, le=1.0, description="Fused-score bonus for passages of outlets the "
-        "question names (calibrated: docs/evaluation.md)."
-    )
+        0.3, ge=0.0, le=1.0, description=(
+            "Fused-score bonus for passages from an outlet the question names (calibrated)."))
 
     # Answering
-    answer_sentences: int = Field(5, ge=1, le=20, description="Sentences an extractive answer.")
+    answer_sentences: int = Field(
+        5, ge=1, le=20, description=(
+            "Most sentences an extractive answer quotes."))
     abstain_threshold: float = Field(
-        0.47, ge=0.0, le=1.0, description="Evidence score below which the answer abstains."
-    )
+        0.47, ge=0.0, le=1.0, description=(
+            "Evidence score below which the answer abstains (calibrated: docs/evaluation.md)."))
     min_question_coverage: float = Field(
-        0.55, ge=0.0, le=1.0,
-        description="Share of the question's terms the passages must hold, else abstain.",
-    )
+        0.55, ge=0.0, le=1.0, description=(
+            "Share of the question's terms the passages must hold, else it abstains."))
     max_question_chars: int = Field(
-        2000, ge=10, le=QUESTION_CHARS_CEILING, description="Longest question, and longest "
-        "earlier user message of a conversation (each was a question); a follow-up's rewrite "
-        "stays within it."
-    )
+        2000, ge=10, le=QUESTION_CHARS_CEILING, description=(
+            "Longest question accepted."))
     max_history_turns: int = Field(
-        50, ge=0, le=HISTORY_TURNS_CEILING, description="Earlier messages a request may carry "
-        "(`history` of /v1/ask; the messages before the last on /v1/chat/completions): 422 "
-        "above."
-    )
+        50, ge=0, le=HISTORY_TURNS_CEILING, description=(
+            "Earlier messages a request may carry (`history`, or the chat messages before the "
+            "question)."))
     max_history_chars: int = Field(
-        50_000, ge=0, le=10_000_000, description="Characters of all earlier messages "
-        "together: 422 above."
-    )
+        50000, ge=0, le=10000000, description=(
+            "Characters of all earlier messages together (each earlier user message is also "
+            "held to `RAG_MAX_QUESTION_CHARS`)."))
 
     # HTTP
-    api_key: SecretStr | None = Field(None, description="Bearer key the write routes require.")
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(
+        None, description=(
+            "Bearer key the write routes require."))
+    host: str = Field(
+        "127.0.0.1", description=(
+            "Where `rag serve` listens: the host address."))
+    port: int = Field(
+        8000, ge=1, le=65535, description=(
+            "Where `rag serve` listens: the port."))
     workers: int = Field(
-        1, ge=1, le=64, description="Server processes `rag serve` starts (`--workers`); each "
-        "holds its own engine and snapshot (docs/operations.md)."
-    )
-    max_upload_bytes: int = Field(10_000_000, ge=1_000)
+        1, ge=1, le=64, description=(
+            "Server processes `rag serve` starts (`--workers` overrides); each holds its own "
+            "engine; more than one needs a Chroma server (docs/operations.md)."))
+    max_upload_bytes: int = Field(
+        10000000, ge=1000, description=(
+            "Largest uploaded file."))
     max_body_bytes: int = Field(
-        32_000_000, ge=1_000, description="Largest request body (uploads included): 413 above."
-    )
+        32000000, ge=1000, description=(
+            "Largest request body, uploads included (413 `payload_too_large` above it)."))
     max_header_bytes: int = Field(
-        65_536, ge=1_024, le=16_777_216, description="`rag serve`: largest request head (request "
-        "line and headers; also chunk framing and trailers): 431 and close above, never buffered.",
-    )
+        65536, ge=1024, le=16777216, description=(
+            "`rag serve`: largest request line and headers, else 431 "
+            "`request_header_fields_too_large` and the connection closes (never buffered past "
+            "it)."))
     max_headers: int = Field(
-        100, ge=10, le=10_000, description="`rag serve`: most header fields a request may send "
-        "(trailers included): 431 and close above.",
-    )
+        100, ge=10, le=10000, description=(
+            "`rag serve`: most header fields a request, else 431."))
     header_timeout_seconds: float = Field(
-        15.0, gt=0, le=3600, description="`rag serve`: a request's headers must arrive within "
-        "this of the connection opening (or the last response), else 408 and close (slowloris).",
-    )
+        15.0, gt=0, le=3600, description=(
+            "`rag serve`: a request's headers must arrive within this of the connection "
+            "opening or the last response, else 408 `request_timeout` and the connection "
+            "closes (slow clients; docs/operations.md)."))
     body_timeout_seconds: float = Field(
-        60.0, gt=0, le=3600, description="A request's whole body must arrive within this of "
-        "the route starting to read it, else 408 and close.",
-    )
+        60.0, gt=0, le=3600, description=(
+            "A request's whole body must arrive within this of the route starting to read it, "
+            "else 408 `request_timeout` and the connection closes."))
     keep_alive_seconds: int = Field(
-        5, ge=1, le=3600, description="`rag serve`: idle keep-alive connections close after this.",
-    )
+        5, ge=1, le=3600, description=(
+            "`rag serve`: an idle keep-alive connection closes after this."))
     cors_origins: list[str] = Field(
-        default_factory=list,
-        description="Browser origins allowed to call the API from other sites, writes included "
-        "(none by default: a page of another origin may not POST or DELETE).",
-    )
+        default_factory=list, description=(
+            "JSON list of browser origins allowed to call the API cross-site, writes included, "
+            "e.g. `[\"https://newsroom.example\"]`; other origins' pages may only read "
+            "(docs/operations.md, Security)."))
     api_docs: bool = Field(
-        True, description="Serve the API reference pages /docs and /redoc (their scripts are "
-        "served by this server, never a CDN); /openapi.json is always served.",
-    )
+        True, description=(
+            "Serve the reference pages `/docs` and `/redoc`."))
     mcp: bool = Field(
-        True, description="Serve the MCP server at /mcp (streamable HTTP; api/mcp.py).",
-    )
+        True, description=(
+            "Serve the MCP server at `/mcp` (README, \"Use it from an MCP client\")."))
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="Addresses or networks of proxies whose "
-        "X-Forwarded-For names the client (for logs and rate limits); none by default.",
-    )
+        default_factory=list, description=(
+            "JSON list of proxy addresses or networks whose `X-Forwarded-For` names the "
+            "client, e.g. `[\"10.0.0.0/8\"]`."))
 
     # Limits and observability
     rate_limit_per_minute: int = Field(
-        0, ge=0, le=1_000_000, description="Requests a client may make a minute (0: no limit)."
-    )
+        0, ge=0, le=1000000, description=(
+            "Requests a client may make a minute, per process (0: no limit; "
+            "docs/operations.md)."))
     rate_limit_burst: int | None = Field(
-        None, ge=1, le=1_000_000,
-        description="Requests a client may make at once (unset: the per-minute limit).",
-    )
+        None, ge=1, le=1000000, description=(
+            "Requests a client may make at once (unset: the per-minute limit)."))
     log_format: Literal["json", "text"] = Field(
-        "json", description="`rag serve` logs one JSON object a line, or readable text."
-    )
+        "json", description=(
+            "`rag serve` logs one JSON object a line on stderr, or `text`."))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Level of newsrag's and uvicorn's loggers (others: WARNING)."
-    )
+        "INFO", description=(
+            "Level of newsrag's and uvicorn's loggers (other libraries: warnings and above)."))
 
     # LLM (abstractive answers; not used by the extractive default)
-    llm_base_url: str | None = None
-    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = Field(
+        None, description=(
+            "An OpenAI-compatible server (vLLM, Ollama, llama.cpp …) for abstractive answers; "
+            "with it or a key set, `mode: \"auto\"` answers through the LLM."))
+    llm_model: str = Field(
+        "gpt-4o-mini", description=(
+            "The model asked there."))
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
-    )
-    llm_timeout: float = Field(30.0, gt=0, le=600, description="Seconds an LLM call may take.")
-    llm_retries: int = Field(2, ge=0, le=10, description="Retries on 429, 5xx and lost links.")
+        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY"), description=(
+            "Key for OpenAI (a local server needs none)."))
+    llm_timeout: float = Field(
+        30.0, gt=0, le=600, description=(
+            "Seconds an LLM call (or a pause in its stream) may take."))
+    llm_retries: int = Field(
+        2, ge=0, le=10, description=(
+            "Retries on 429, 5xx and lost connections, with backoff."))
     llm_fallback: bool = Field(
-        True, description="On an LLM failure, answer extractively and say so in the response."
-    )
+        True, description=(
+            "On an LLM failure answer extractively, saying so in `notice`; `false`: a "
+            "502/503/504 error."))
 
     @field_validator("trusted_proxies")
     @classmethod

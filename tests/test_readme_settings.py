@@ -1,0 +1,39 @@
+"""The README's configuration table is the one the settings classes generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.settings_table import END, START, replaced, table
+from rag.config import Settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_table_is_generated_from_the_settings() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert replaced(text, table()) == text, (
+        "README.md's settings table is stale: run `python -m api.settings_table --write "
+        "README.md`")
+
+
+def test_every_setting_says_what_it_means() -> None:
+    undescribed = [name for name, field in Settings.model_fields.items()
+                   if not (field.description or "").strip()]
+    assert undescribed == []
+
+
+def test_every_setting_has_its_row() -> None:
+    rows = table().splitlines()[2:]
+    assert len(rows) == len(Settings.model_fields)
+    assert any(row.startswith("| `RAG_OPENAI_API_KEY` / `OPENAI_API_KEY` | unset |")
+               for row in rows)
+
+
+def test_a_readme_without_markers_is_refused() -> None:
+    with pytest.raises(ValueError, match="markers"):
+        replaced("# no table here\n", table())
+    assert START in README.read_text(encoding="utf-8")
+    assert END in README.read_text(encoding="utf-8")
