@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install chromium run index-examples test lint bench clean
+.PHONY: install chromium run index-examples test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ chromium:
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The edit loop: everything but the tests marked slow (processes, browsers, soak, fuzzing).
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

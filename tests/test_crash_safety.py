@@ -33,8 +33,9 @@ SETTINGS = {"chunk_tokens": 128, "chunk_overlap": 0, "embed_batch_size": 1}
 ENV = {f"RAG_{name.upper()}": str(value) for name, value in SETTINGS.items()}
 GROUP_CHUNKS = SETTINGS["embed_batch_size"] * GROUP_BATCHES  # a group ends at or past this
 
-pytestmark = pytest.mark.skipif(not MULTIHOP_CORPUS.is_file(),
-                                reason=f"../shared corpus not found at {MULTIHOP_CORPUS}")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not MULTIHOP_CORPUS.is_file(),
+                                 reason=f"../shared corpus not found at {MULTIHOP_CORPUS}")]
 
 
 def index_command(corpus: Path, data_dir: Path) -> tuple[list[str], dict[str, str]]:

@@ -32,8 +32,9 @@ MARGIN_SECONDS = 10.0
 CHURN_ROUNDS = 40
 CHURN_SECONDS = 60.0
 
-pytestmark = pytest.mark.skipif(not CHROMA.exists(),
-                                reason=f"the `chroma` executable is missing ({CHROMA})")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMA.exists(),
+                                 reason=f"the `chroma` executable is missing ({CHROMA})")]
 
 
 def free_port() -> int:

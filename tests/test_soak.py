@@ -32,6 +32,8 @@ from support import (
     until_closed,
 )
 
+pytestmark = pytest.mark.slow
+
 CLIENTS = 16
 ASK_SECONDS = 30.0  # the clients ask for this long, then finish the answer they wait for
 INGEST_BATCH = 2  # articles a POST

@@ -21,6 +21,8 @@ from rag.ownership import OWNER_FILE
 from rag.store import Store
 from support import EXAMPLES
 
+pytestmark = pytest.mark.slow
+
 # Bounds, not expectations.
 RUN_SECONDS = 300.0
 QUESTION = "How many dockworkers walked off the job in the Port Averin strike?"

@@ -37,6 +37,8 @@ from rag.embeddings import Encoder
 from rag.schemas import MAX_FILTER_VALUES, MAX_SOURCE_CHARS
 from support import EXAMPLES, make_services, response_of, until_closed
 
+pytestmark = pytest.mark.slow
+
 MIN_REQUESTS = 1000
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Request, expect
 
 from e2e.browser import BrowserPage, LiveServer
+
+pytestmark = pytest.mark.slow
 
 # The attack: what any web page can run against a server it knows the address of.
 NO_CORS_FORM_POST = """async ([url, text]) => {

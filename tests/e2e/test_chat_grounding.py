@@ -18,6 +18,8 @@ from e2e.test_chat_page import last_turn, type_question, wait_for_answer
 from scripted_llm import ScriptedLLM
 from support import served, with_settings
 
+pytestmark = pytest.mark.slow
+
 QUESTION = "What did the transport minister say about the Port Averin strike?"
 KEPT = "Transport Minister Rafael Achterberg said the government would not intervene directly"
 NEGATED = "Achterberg said the government would intervene directly in the dispute"

@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 
 from e2e.browser import DESKTOP, PHONE, SCREENSHOTS, BrowserPage, LiveServer
 
+pytestmark = pytest.mark.slow
+
 RATE = "Why did the Bank of Veltara raise its policy rate?"
 FOLLOW_UP = "Which board members voted against it?"
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
