@@ -172,15 +172,10 @@ class Store:
         """Each article corrected in place since it was stored, with its latest correction's
         token: a snapshot re-reads the articles whose token differs from the one it holds."""
         found: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = self._meta.get(where={"kind": "edit"}, include=["metadatas"],
-                                  limit=READ_PAGE, offset=offset)
+        for page in _pages(self._meta, ["metadatas"], where={"kind": "edit"}):
             found.update((i.removeprefix(EDIT_PREFIX), str(m.get("token", "")))
                          for i, m in zip(page["ids"], page["metadatas"], strict=True))
-            if len(page["ids"]) < READ_PAGE:
-                return found
-            offset += READ_PAGE
+        return found
 
     # ---- feed subscriptions ------------------------------------------------------------
 
@@ -205,14 +200,9 @@ class Store:
 
     def feeds(self) -> list[dict[str, Any]]:
         """Every subscription's fields, oldest first."""
-        found: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = self._feeds.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
-            found += [{**m, "id": i} for i, m in zip(page["ids"], page["metadatas"], strict=True)]
-            if len(page["ids"]) < READ_PAGE:
-                return sorted(found, key=lambda f: (str(f.get("added", "")), f["id"]))
-            offset += READ_PAGE
+        found = [{**m, "id": i} for page in _pages(self._feeds, ["metadatas"])
+                 for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+        return sorted(found, key=lambda f: (str(f.get("added", "")), f["id"]))
 
     def feed_count(self) -> int:
         return self._feeds.count()
@@ -296,13 +286,7 @@ class Store:
         return counts
 
     def _all_article_pages(self) -> Iterator[dict]:
-        offset = 0
-        while True:
-            page = self._articles.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
-            yield page
-            if len(page["ids"]) < READ_PAGE:
-                return
-            offset += READ_PAGE
+        return _pages(self._articles, ["metadatas"])
 
     # ---- reads --------------------------------------------------------------------------
 
@@ -332,14 +316,7 @@ class Store:
     def article_ids(self, path: str | None = None) -> list[str]:
         """Every stored article id, or those ingested from one file path."""
         where = {"path": path} if path is not None else None
-        ids: list[str] = []
-        offset = 0
-        while True:
-            page = self._articles.get(where=where, include=[], limit=READ_PAGE, offset=offset)
-            ids.extend(page["ids"])
-            if len(page["ids"]) < READ_PAGE:
-                return ids
-            offset += READ_PAGE
+        return [i for page in _pages(self._articles, [], where=where) for i in page["ids"]]
 
     def article_ids_by_url(self, canonical_urls: list[str]) -> dict[str, list[str]]:
         """The stored articles of each of these canonical URLs (none: left out)."""
@@ -392,7 +369,7 @@ class Store:
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, paged."""
-        for page in self._pages(["documents", "metadatas"]):
+        for page in _pages(self._chunks, ["documents", "metadatas"]):
             yield from (_chunk_from(i, d, m) for i, d, m in
                         zip(page["ids"], page["documents"], page["metadatas"], strict=True))
 
@@ -408,7 +385,7 @@ class Store:
         articles (`Retriever`), and the delete also changes `revision()`.
         """
         committed = set(self.article_ids())
-        for page in self._pages(["documents", "metadatas", "embeddings"]):
+        for page in _pages(self._chunks, ["documents", "metadatas", "embeddings"]):
             keep = [n for n, meta in enumerate(page["metadatas"])
                     if meta["article_id"] in committed]
             chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
@@ -438,17 +415,8 @@ class Store:
         return ([c for c, _, _ in rows], np.asarray([v for _, v, _ in rows], dtype=np.float32),
                 [p for _, _, p in rows])
 
-    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
-        offset = 0
-        while True:
-            page = self._chunks.get(include=include, limit=READ_PAGE, offset=offset)
-            yield page
-            if len(page["ids"]) < READ_PAGE:
-                return
-            offset += READ_PAGE
-
     def _iter_chunk_metadata(self) -> Iterator[dict[str, Any]]:
-        for page in self._pages(["metadatas"]):
+        for page in _pages(self._chunks, ["metadatas"]):
             yield from page["metadatas"]
 
     def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
@@ -589,3 +557,15 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
         author=meta.get("author"), path=meta.get("path"), filename=meta.get("filename"),
         raw_text=meta.get("raw_text"),
     )
+
+
+def _pages(collection: chromadb.Collection, include: list[str],
+           where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Every record of a collection (within `where`), a page of `READ_PAGE` at a time."""
+    offset = 0
+    while True:
+        page = collection.get(where=where, include=include, limit=READ_PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < READ_PAGE:
+            return
+        offset += READ_PAGE
