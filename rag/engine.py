@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -92,11 +93,7 @@ class Engine:
         question = self.standalone_question(question, history or [], use_llm)
         hits = self.retriever.search(question, top_k, filters).hits
         retrieved = time.perf_counter()
-        fallback = None
-        if self.settings.llm_fallback:
-            def fallback(error: LLMError) -> Answer:
-                answer = self._answer_extractive(question, hits)
-                return answer.model_copy(update={"notice": fallback_notice(error)})
+        fallback = self._fallback(question, hits)
         try:
             stream = self.llm.stream(question, hits, self.retriever.lexical, fallback)
         except LLMError as error:
@@ -199,10 +196,22 @@ class Engine:
         try:
             return self.llm.answer(question, hits, self.retriever.lexical)
         except LLMError as error:
-            if not self.settings.llm_fallback:
+            fallback = self._fallback(question, hits)
+            if fallback is None:
                 raise
+            return fallback(error)
+
+    def _fallback(self, question: str, hits: list[Hit]) -> Callable[[LLMError], Answer] | None:
+        """What answers when the LLM fails (the extractive answer, saying why), or None when
+        `Settings.llm_fallback` is off."""
+        if not self.settings.llm_fallback:
+            return None
+
+        def fallback(error: LLMError) -> Answer:
             answer = self._answer_extractive(question, hits)
             return answer.model_copy(update={"notice": fallback_notice(error)})
+
+        return fallback
 
     def standalone_question(self, question: str, history: list[Turn],
                             use_llm: bool = False) -> str:
