@@ -10,7 +10,9 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,6 +39,16 @@ EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "p
 CHUNK_COPIES = ("title", "source", "published", "url")
 # The chunk metadata key of its packed sentence vectors (`rag.sentence_vectors.pack`).
 SENTENCE_VECTORS = "sentence_vectors"
+
+
+@dataclass(frozen=True)
+class ArticleFacets:
+    """What the stored articles offer to filter by: outlets with their article counts, and the
+    first and last publication dates."""
+
+    outlets: dict[str, int]
+    first_published: dt.date | None
+    last_published: dt.date | None
 
 
 class ArticleNotFound(NewsragError, LookupError):
@@ -356,6 +368,20 @@ class Store:
 
     def article_count(self) -> int:
         return self._articles.count()
+
+    def facets(self) -> ArticleFacets:
+        """Every outlet with its article count, and the span of publication dates, over all
+        stored articles (reads every article's metadata)."""
+        outlets: Counter[str] = Counter()
+        dates: list[dt.date] = []
+        for page in self._all_article_pages():
+            for meta in page["metadatas"]:
+                if meta.get("source"):
+                    outlets[str(meta["source"])] += 1
+                if meta.get("published"):
+                    dates.append(dt.date.fromisoformat(str(meta["published"])[:10]))
+        return ArticleFacets(outlets=dict(outlets), first_published=min(dates, default=None),
+                             last_published=max(dates, default=None))
 
     def chunk_count(self) -> int:
         return self._chunks.count()

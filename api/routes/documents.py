@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import replace
 from pathlib import PurePath
 from typing import Annotated, Literal
@@ -25,7 +24,6 @@ from rag.store import Store
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 MAX_FILES = 100
-FACET_PAGE = 1000
 # Chroma takes a page offset as a 32-bit number (a larger one was a 500): past it, a 422.
 MAX_OFFSET = 2**31 - 1
 
@@ -267,20 +265,11 @@ def list_documents(services: ServicesDep, offset: Annotated[int, Query(ge=0, le=
 
 
 def _facets(services: Services) -> Facets:
-    store = services.engine.store
-    counts: Counter[str] = Counter()
-    dates: list[dt.date] = []
-    for offset in range(0, store.article_count(), FACET_PAGE):
-        rows, _ = store.list_articles(offset, FACET_PAGE)
-        for row in rows:
-            if row.get("source"):
-                counts[row["source"]] += 1
-            if row.get("published"):
-                dates.append(dt.date.fromisoformat(str(row["published"])[:10]))
-    names = sorted(counts, key=lambda name: (name.casefold(), name))
-    sources = [SourceFacet(name=name, count=counts[name]) for name in names]
-    return Facets(sources=sources, published=PublishedRange(min=min(dates, default=None),
-                                                            max=max(dates, default=None)))
+    found = services.engine.store.facets()
+    names = sorted(found.outlets, key=lambda name: (name.casefold(), name))
+    return Facets(sources=[SourceFacet(name=name, count=found.outlets[name]) for name in names],
+                  published=PublishedRange(min=found.first_published,
+                                           max=found.last_published))
 
 
 @router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
