@@ -122,19 +122,7 @@ class Store:
         if any(len(chunks) != len(vectors) for _, chunks, vectors in batch):
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
-        if sentences is not None and len(sentences) != len(chunks):
-            raise ValueError("one set of sentence vectors per chunk")
-        packed = [pack(s) for s in sentences] if sentences is not None else [None] * len(chunks)
-        vectors = np.concatenate([v for _, _, v in batch])
-        for begin in range(0, len(chunks), WRITE_BATCH):
-            end = begin + WRITE_BATCH
-            self._chunks.upsert(
-                ids=[c.id for c in chunks[begin:end]],
-                embeddings=vectors[begin:end],
-                documents=[c.text for c in chunks[begin:end]],
-                metadatas=[_chunk_metadata(c, p)
-                           for c, p in zip(chunks[begin:end], packed[begin:end], strict=True)],
-            )
+        self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
             self._articles.upsert(
@@ -144,6 +132,26 @@ class Store:
                 metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
             )
         self._changed()
+
+    def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+                     sentences: Sequence[np.ndarray] | None = None) -> None:
+        """The first half of `add_articles`: chunks with their vectors (and sentence vectors),
+        never searched until their article records are written; `repair` sweeps them if that
+        never happens. Raises `ValueError` when the counts disagree."""
+        if len(vectors) != len(chunks):
+            raise ValueError("one vector per chunk")
+        if sentences is not None and len(sentences) != len(chunks):
+            raise ValueError("one set of sentence vectors per chunk")
+        packed = [pack(s) for s in sentences] if sentences is not None else [None] * len(chunks)
+        for begin in range(0, len(chunks), WRITE_BATCH):
+            end = begin + WRITE_BATCH
+            self._chunks.upsert(
+                ids=[c.id for c in chunks[begin:end]],
+                embeddings=vectors[begin:end],
+                documents=[c.text for c in chunks[begin:end]],
+                metadatas=[_chunk_metadata(c, p)
+                           for c, p in zip(chunks[begin:end], packed[begin:end], strict=True)],
+            )
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article and every chunk of it; returns the number of chunks removed."""

@@ -14,7 +14,7 @@ from index.load import Document
 from rag.config import Settings
 from rag.embeddings import Encoder
 from rag.schemas import Article, Chunk, article_id_for
-from rag.store import Store
+from rag.store import Store, connect
 from support import make_services, served
 
 KEPT = "The Ostrel ferry line adds a night crossing from June, the operator said."
@@ -39,14 +39,14 @@ def test_orphans_of_a_crashed_write_are_swept_at_start(tmp_path: Path,
     chunk = Chunk(id=f"{orphan.id}:0", article_id=orphan.id, ordinal=0, text=CRASHED,
                   start=0, end=len(CRASHED))
     store = services.engine.store
-    store._chunks.upsert(ids=[chunk.id], embeddings=encoder.embed([CRASHED]),
-                         documents=[CRASHED], metadatas=[{"article_id": orphan.id,
-                                                          "ordinal": 0, "start": 0,
-                                                          "end": len(CRASHED),
-                                                          "written_at": 0.0}])
+    settings = Settings(data_dir=data, api_key=None, _env_file=None)
+    # Written through Chroma's own client, as the crashed process left it long ago.
+    chunks = connect(settings).get_collection(f"{settings.collection}_chunks")
+    chunks.upsert(ids=[chunk.id], embeddings=encoder.embed([CRASHED]), documents=[CRASHED],
+                  metadatas=[{"article_id": orphan.id, "ordinal": 0, "start": 0,
+                              "end": len(CRASHED), "written_at": 0.0}])
     assert store.chunk_count() == committed + 1
 
-    settings = Settings(data_dir=data, api_key=None, _env_file=None)
     with served(create_app(settings)) as url:
         ready = httpx.get(f"{url}/readyz", timeout=30).json()
         assert (ready["articles"], ready["chunks"]) == (1, committed)

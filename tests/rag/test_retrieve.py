@@ -13,7 +13,7 @@ from api.services import Services
 from index.load import Document
 from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, Filters, Hit, article_id_for
-from rag.store import Store, _chunk_metadata
+from rag.store import Store
 
 
 def articles_of(hits: list[Hit]) -> list[str]:
@@ -261,8 +261,7 @@ def test_orphan_chunks_are_never_returned(fresh_small: tuple[Services, dict[str,
     chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
                   end=len(text), title="Lighthouse", source="Wire")
     # A write killed between its chunks and its record: the chunk is in Chroma, uncommitted.
-    engine.store._chunks.upsert(ids=[chunk.id], embeddings=engine.encoder.embed([text]),
-                                documents=[text], metadatas=[_chunk_metadata(chunk)])
+    engine.store.write_chunks([chunk], engine.encoder.embed([text]))
     retriever = retriever_with(services, exact_search_max_chunks=exact_max)
     hits = retriever.search("Wexmoor lighthouse keeper telescope", top_k=10).hits
     assert hits and article.id not in articles_of(hits)

@@ -140,13 +140,7 @@ def test_repair_sweeps_chunks_whose_article_record_is_missing(store: Store) -> N
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     # Simulates a crash between the two writes of add_article: the chunks of STRIKE reached
     # Chroma, its article record (the commit marker) never did.
-    store._chunks.upsert(
-        ids=[c.id for c in STRIKE_CHUNKS],
-        embeddings=STRIKE_VECTORS,
-        documents=[c.text for c in STRIKE_CHUNKS],
-        metadatas=[{"article_id": c.article_id, "ordinal": c.ordinal, "start": c.start,
-                    "end": c.end} for c in STRIKE_CHUNKS],
-    )
+    store.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)
     assert store.chunk_count() == 5
     generation = store.generation
     assert store.repair() == 3
@@ -217,7 +211,6 @@ def test_collections_are_cosine_with_a_wide_search_beam(settings: Settings,
         hnsw = client.get_collection(name).configuration["hnsw"]
         assert hnsw["space"] == "cosine"
         assert hnsw["ef_search"] >= 100
-    assert store._chunks.configuration["hnsw"]["space"] == "cosine"
 
 
 def test_existing_ids_reports_only_stored_articles(store: Store) -> None:
@@ -263,11 +256,7 @@ def test_the_revision_changes_after_every_write_by_any_process(settings: Setting
 def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: Store) -> None:
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     # A write in flight (or killed): chunks stored, their article record not yet.
-    store._chunks.upsert(
-        ids=[c.id for c in STRIKE_CHUNKS], embeddings=STRIKE_VECTORS,
-        documents=[c.text for c in STRIKE_CHUNKS],
-        metadatas=[store_metadata(c) for c in STRIKE_CHUNKS],
-    )
+    store.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)
     pages = list(store.committed_pages())
     assert {c.article_id for chunks, _, _ in pages for c in chunks} == {BUDGET.id}
     vectors = np.concatenate([v for _, v, _ in pages])
@@ -276,9 +265,3 @@ def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: S
     assert store.chunk_count() == 5
     assert store.repair() == 3
     assert store.chunk_count() == 2
-
-
-def store_metadata(chunk: Chunk) -> dict:
-    from rag.store import _chunk_metadata
-
-    return _chunk_metadata(chunk)
