@@ -356,8 +356,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                # deadline and limits (api/protocol.py); the body's deadline is the app's.
                "timeout_keep_alive": settings.keep_alive_seconds}
     if workers > 1:  # each worker builds its own app from the environment's settings
-        # ... and must know it has siblings writing to the same store (rag/retrieve.py).
-        os.environ["RAG_WORKERS"] = str(workers)
         uvicorn.run("api.main:app", workers=workers,
                     http="api.protocol:GuardedHTTPProtocol", **options)
     else:

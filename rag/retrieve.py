@@ -249,14 +249,15 @@ class Retriever:
 
         The snapshot holds only articles committed at its revision, so orphan chunks (a write
         in flight or interrupted) never appear. When other processes write to the store (a
-        Chroma server's replicas, or `RAG_WORKERS` above 1), one may have deleted an article
+        Chroma server's replicas or workers), one may have deleted an article
         since: that is seen at the next revision check, up to `lexical_refresh_seconds`
         later, and meanwhile one round trip for the few articles about to be returned (not
         the whole pool) keeps it from being cited. A store only this process writes to
         refreshes the snapshot before the next search after every write, so there the check
-        is skipped: it was 7% of the server's CPU time with 8 clients (docs/benchmarks.md).
+        is skipped. A store is shared exactly when it is on a Chroma server: an embedded one
+        is one process's (rag/ownership.py).
         """
-        shared = self.settings.chroma_url is not None or self.settings.workers > 1
+        shared = self.settings.chroma_url is not None
         excluded: set[int] = set()
         while True:
             kept = self._diversify(corpus, ranked, top_k, excluded)
