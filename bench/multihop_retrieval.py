@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from index.pipeline import Ingestor
 from rag.config import Settings
-from rag.embeddings import load_encoder, question_encoder_for
+from rag.embeddings import load_encoder, text_encoder_for
 from rag.evaluate import retrieval_metrics
 from rag.retrieve import Retriever
 from rag.store import Store
@@ -63,7 +63,7 @@ def main() -> None:
     if args.quick:
         fit, held_out = fit[:100], held_out[:100]
 
-    retriever = Retriever(store, question_encoder_for(settings, encoder), settings)
+    retriever = Retriever(store, text_encoder_for(settings, encoder), settings)
     axes = dict(item.split("=", 1) for item in args.grid) or {"dense_weight": "0.3"}
     names = list(axes)
     results = {}

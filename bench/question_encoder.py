@@ -1,7 +1,7 @@
 """The int8 question encoder beside the shipped model: CPU a question, agreement of the
 vectors, and MultiHop-RAG retrieval with each (the documents keep the shipped model).
 
-    python -m bench.question_encoder [--quick] [--data-dir DIR]
+    python -m bench.text_encoder [--quick] [--data-dir DIR]
 
 CPU is process time on one thread, a question at a time, as a request embeds it; retrieval
 runs over the store `bench.multihop_retrieval` builds (DIR), on both dev splits.
@@ -66,7 +66,7 @@ def main() -> None:
     table += (f"\n\nCosine of the two vectors of a question ({len(asked)} MultiHop-RAG "
               f"questions): min {cosines.min():.4f}, median {statistics.median(cosines):.4f}, "
               f"mean {cosines.mean():.4f}; CPU ratio {cpu['shipped'] / cpu['int8']:.2f}x.")
-    write_results("question_encoder" if not args.quick else "question_encoder-quick",
+    write_results("text_encoder" if not args.quick else "question_encoder-quick",
                   {"questions": len(asked), "cpu_ms": cpu,
                    "cosine": {"min": float(cosines.min()), "mean": float(cosines.mean()),
                               "median": float(statistics.median(cosines))},

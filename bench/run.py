@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.question_encoder")
+QUALITY = ("bench.multihop_retrieval", "bench.abstention", "bench.text_encoder")
 PERFORMANCE = ("bench.latency", "bench.ingestion", "bench.cold_start", "bench.refresh",
                "bench.chunking")
 

@@ -23,7 +23,7 @@ from index.outlets import infer_outlet
 from index.progress import Progress, progress_bar, track
 from index.reconcile import Plan, canonical_path, plan, recorded_path
 from rag.config import Settings
-from rag.embeddings import Encoder, question_encoder_for
+from rag.embeddings import Encoder, text_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
 from rag.sentence_vectors import embed_sentences
 from rag.store import Store
@@ -79,7 +79,7 @@ class Ingestor:
 
     def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
         """`encoder`: the documents' encoder as configured. Chunks and their sentences are
-        embedded by the questions' encoder derived from it (`question_encoder_for`), on first
+        embedded by the int8 text encoder derived from it (`text_encoder_for`), on first
         use: by default the int8 model, one text a run, so no vector depends on what it was
         embedded with, at half the shipped model's batched time a chunk (docs/benchmarks.md,
         section 2); what that saves pays for embedding every sentence (`rag.sentence_vectors`).
@@ -93,7 +93,7 @@ class Ingestor:
     def encoder(self) -> Encoder:
         """What embeds chunks and sentences."""
         if self._encoder is None:
-            self._encoder = question_encoder_for(self.settings, self._configured)
+            self._encoder = text_encoder_for(self.settings, self._configured)
         return self._encoder
 
     @encoder.setter

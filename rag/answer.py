@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.attribution import attribution
+from rag.attribution import attribution_prefix
 from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, states_a_number
 from rag.coverage import coverage, term_weights
 from rag.lexical import LexicalIndex
@@ -189,7 +189,8 @@ def compose(chosen: list[Candidate], attribute: bool = False) -> tuple[str, list
         opening = ""
         if attribute and group != (chunk.article_id, citation.speaker):
             group = (chunk.article_id, citation.speaker)
-            opening = attribution(citation.speaker, chunk.source, chunk.published, chunk.title)
+            opening = attribution_prefix(citation.speaker, chunk.source, chunk.published,
+                                         chunk.title)
         sentences.append(f"{opening}{candidate.text} [{citation.id}]")
     return " ".join(sentences), citations
 

@@ -33,7 +33,7 @@ def outlet_phrase(source: str | None, published: dt.date | None,
     return f"an article of {day}" if day else None
 
 
-def attribution(speaker: str | None, source: str | None, published: dt.date | None,
+def attribution_prefix(speaker: str | None, source: str | None, published: dt.date | None,
                 title: str | None = None) -> str:
     """The opening of a group: who spoke (when the article says), where, and when.
 

@@ -28,7 +28,8 @@ def default_model_cache() -> Path:
 class Settings(BaseSettings):
     """Service configuration; build it once and pass it down (nothing reads the env elsewhere)."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     # Storage
     data_dir: Path = Field(
@@ -44,26 +45,29 @@ class Settings(BaseSettings):
     store_wait_seconds: float = Field(
         3600.0, ge=0.0, le=7 * 86400.0, description=(
             "How long a command waits while another holds the embedded store (0: fail at once)."))
-    lexical_refresh_seconds: float = Field(
-        2.0, ge=0.0, le=3600.0, description=(
+    snapshot_refresh_seconds: float = Field(
+        2.0, ge=0.0, le=3600.0,
+        validation_alias=AliasChoices("RAG_SNAPSHOT_REFRESH_SECONDS",
+                                      "RAG_LEXICAL_REFRESH_SECONDS"), description=(
             "How often, at most, a search checks whether another process (a replica sharing "
             "the Chroma server, or `rag index` against it) changed the store; the search "
             "snapshot (chunks, vectors, BM25) is then brought up to date (0: every search; "
-            "docs/operations.md)."))
+            "docs/operations.md). The second name is the setting's former one."))
 
     # Embedding and chunking
     embed_backend: Literal["onnx", "sentence-transformers"] = Field(
         "onnx", description=(
             "`onnx` (default, no torch) or `sentence-transformers` (extra `torch`)."))
-    question_encoder: Literal["int8", "same"] = Field(
-        "int8", description=(
+    text_encoder: Literal["int8", "same"] = Field(
+        "int8", validation_alias=AliasChoices("RAG_TEXT_ENCODER", "RAG_QUESTION_ENCODER"),
+        description=(
             "`int8`: questions, and at ingestion chunks and sentences, embedded by the model "
             "quantized dynamically, one text a run (vectors at cosine 0.99 to the shipped "
             "model's; docs/benchmarks.md, \"The question encoder\"); `same`: by the documents' "
-            "encoder (`RAG_EMBED_BACKEND`)."))
+            "encoder (`RAG_EMBED_BACKEND`). The second name is the setting's former one."))
     model_cache_dir: Path = Field(
         default_factory=default_model_cache, description=(
-            "Where the int8 question encoder is kept once derived from the shipped model (a "
+            "Where the int8 text encoder is kept once derived from the shipped model (a "
             "few seconds, on first use; `$XDG_CACHE_HOME/newsrag` when that is set)."))
     embed_batch_size: int = Field(
         32, ge=1, le=512, description=(

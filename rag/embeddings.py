@@ -1,7 +1,7 @@
 """The local sentence encoder (all-MiniLM-L6-v2), on onnxruntime by default or on torch, loaded
 from PyPI packages and returning L2-normalised float32 vectors. Questions, and at ingestion
 chunks and sentences, go through an int8 copy derived on first use and cached, one text a run
-(`question_encoder_for`; docs/benchmarks.md, sections 2 and 5; docs/operations.md, "How search
+(`text_encoder_for`; docs/benchmarks.md, sections 2 and 5; docs/operations.md, "How search
 follows the shared store").
 """
 
@@ -306,10 +306,11 @@ def encoder_for(settings: Settings) -> Encoder:
     return LazyEncoder(settings.embed_backend, settings.embed_batch_size)
 
 
-def question_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
-    """The encoder questions are embedded with: the int8 one, or the documents' own (also
-    when the int8 model cannot be derived, e.g. a read-only cache directory: logged)."""
-    if settings.question_encoder == "same":
+def text_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
+    """The encoder questions, chunks and sentences are embedded with: the int8 one, or the
+    embedding backend's own (also when the int8 model cannot be derived, e.g. a read-only
+    cache directory: logged)."""
+    if settings.text_encoder == "same":
         return documents
     try:
         model = quantized_model(settings.model_cache_dir)
@@ -340,7 +341,7 @@ def claim_encoder_for(settings: Settings, documents: Encoder) -> Encoder:
     """The encoder the grounding judge embeds answer sentences and passage sentences with:
     the questions' int8 encoder, each run on one thread (the documents' own when there is no
     int8 model)."""
-    questions = question_encoder_for(settings, documents)
+    questions = text_encoder_for(settings, documents)
     if questions is documents or not isinstance(questions, OnnxMiniLM):
         return documents
     return OneThreadRuns(questions)

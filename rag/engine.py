@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.answer import answer_extractive, contexts_of
 from rag.config import Settings
-from rag.embeddings import Encoder, claim_encoder_for, encoder_for, question_encoder_for
+from rag.embeddings import Encoder, claim_encoder_for, encoder_for, text_encoder_for
 from rag.errors import NewsragError
 from rag.followup import llm_standalone_question, standalone_question
 from rag.generate import AnswerStream, LLMAnswerer, fallback_notice
@@ -45,10 +45,10 @@ class Engine:
         self.settings = settings
         self.store = store or Store.open(settings)
         self.encoder = encoder or encoder_for(settings)  # documents
-        self.question_encoder = question_encoder_for(settings, self.encoder)
+        self.text_encoder = text_encoder_for(settings, self.encoder)
         # Answer sentences and the passage sentences they are checked against.
         self.claim_encoder = claim_encoder_for(settings, self.encoder)
-        self.retriever = Retriever(self.store, self.question_encoder, settings)
+        self.retriever = Retriever(self.store, self.text_encoder, settings)
         self.attribute = attribute
         self.llm = (LLMAnswerer(ChatModel(settings), self.claim_encoder, settings,
                                 attribute) if settings.llm_configured else None)
@@ -162,7 +162,7 @@ class Engine:
                                self._meaning(snapshot, filters))
 
     def _embed(self, text: str) -> np.ndarray:
-        return self.question_encoder.embed([text])[0]
+        return self.text_encoder.embed([text])[0]
 
     def _meaning(self, snapshot: Snapshot, filters: Filters | None) -> Meaning | None:
         """What statements' meaning is read with (`rag.topics.Meaning`): None without

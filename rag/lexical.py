@@ -52,7 +52,7 @@ def lexical_text(chunk: Chunk) -> str:
     return " ".join(part for part in (chunk.title, chunk.source, date, chunk.text) if part)
 
 
-def sentence_spans(chunk: Chunk) -> Spans:
+def lexical_sentence_spans(chunk: Chunk) -> Spans:
     """The chunk's sentences as offsets into its `lexical_text` (the whole passage as one
     sentence when it has no sentence spans)."""
     shift = len(lexical_text(chunk)) - len(chunk.text) - chunk.start
@@ -104,7 +104,7 @@ class Tokens:
 
     def add_chunks(self, chunks: list[Chunk]) -> None:
         """Analyse the chunks' `lexical_text`s, terms marked by sentence."""
-        self.add([lexical_text(c) for c in chunks], [sentence_spans(c) for c in chunks])
+        self.add([lexical_text(c) for c in chunks], [lexical_sentence_spans(c) for c in chunks])
 
     def __len__(self) -> int:
         return len(self._flat[2]) - 1 if self._flat is not None else len(self._texts)

@@ -80,7 +80,7 @@ class Retriever:
 
         A write through this process's store is seen at once (its `generation`); a write by
         another process (a replica sharing the Chroma server) when the store's `revision()`,
-        read at most every `lexical_refresh_seconds`, differs from the snapshot's. The
+        read at most every `snapshot_refresh_seconds`, differs from the snapshot's. The
         revision is read before the chunks, so a write racing with a rebuild changes it
         afterwards and causes another rebuild. A snapshot saved by an earlier run for the very
         same revision is loaded instead of rebuilt.
@@ -93,7 +93,7 @@ class Retriever:
         with self._refresh_lock:
             now = time.monotonic()
             local = self._generation != self.store.generation
-            due = now - self._revision_checked >= self.settings.lexical_refresh_seconds
+            due = now - self._revision_checked >= self.settings.snapshot_refresh_seconds
             if local or due:
                 generation = self.store.generation
                 self._revision_checked = now
@@ -250,7 +250,7 @@ class Retriever:
         The snapshot holds only articles committed at its revision, so orphan chunks (a write
         in flight or interrupted) never appear. When other processes write to the store (a
         Chroma server's replicas or workers), one may have deleted an article
-        since: that is seen at the next revision check, up to `lexical_refresh_seconds`
+        since: that is seen at the next revision check, up to `snapshot_refresh_seconds`
         later, and meanwhile one round trip for the few articles about to be returned (not
         the whole pool) keeps it from being cited. A store only this process writes to
         refreshes the snapshot before the next search after every write, so there the check

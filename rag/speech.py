@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from rag.attribution import attribution, outlet_phrase
+from rag.attribution import attribution_prefix, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
 from rag.lexical import LexicalIndex
 from rag.question import Speech, names_in, speech_of, who_said
@@ -366,7 +366,7 @@ def _header(name: str, first: Said, group: list[Said]) -> str:
     audience = next((s.statement.audience for s in group if s.statement.audience), None)
     if who and audience and audience not in first.text and audience != first.source:
         who = f"{who}, speaking to {audience}"
-    return attribution(who, first.source, first.published, first.title)
+    return attribution_prefix(who, first.source, first.published, first.title)
 
 
 def _cite(said: Said, number: int, speaker: str, chunk: Chunk) -> Citation:

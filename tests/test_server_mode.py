@@ -1,7 +1,7 @@
 """Server mode: two API replicas (`rag serve`) sharing one real Chroma server (`chroma run`).
 
 A write through one replica is readable on the other at once and searchable lexically within
-`RAG_LEXICAL_REFRESH_SECONDS`; a delete is seen by both. The question is built so only the
+`RAG_SNAPSHOT_REFRESH_SECONDS`; a delete is seen by both. The question is built so only the
 lexical side can find the new article (thirty closer background stories, ten candidates each).
 """
 
@@ -108,7 +108,7 @@ def replicas(chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
     env.update({"RAG_CHROMA_URL": chroma_url, "RAG_COLLECTION": "replicated",
-                "RAG_LEXICAL_REFRESH_SECONDS": str(REFRESH_SECONDS), "RAG_CANDIDATES": "10",
+                "RAG_SNAPSHOT_REFRESH_SECONDS": str(REFRESH_SECONDS), "RAG_CANDIDATES": "10",
                 "RAG_DATA_DIR": str(folder / "unused"), "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"})
     started: list[tuple[subprocess.Popen, Path, str]] = []

@@ -21,7 +21,7 @@ from rag.embeddings import (
     encoder_for,
     load_encoder,
     quantized_model,
-    question_encoder_for,
+    text_encoder_for,
 )
 
 NEWS = [
@@ -84,7 +84,7 @@ def test_a_text_far_beyond_the_word_piece_limit_is_truncated_not_refused(
 def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encoder,
                                                                   model_cache: Path) -> None:
     settings = Settings(_env_file=None, model_cache_dir=model_cache)
-    questions = question_encoder_for(settings, encoder)
+    questions = text_encoder_for(settings, encoder)
     assert questions.name == "all-MiniLM-L6-v2-onnx-q8" != encoder.name
     alone = np.stack([questions.embed([text])[0] for text in NEWS])
     cosines = np.sum(alone * encoder.embed(NEWS), axis=1)
@@ -92,8 +92,8 @@ def test_the_int8_question_encoder_agrees_with_the_shipped_model(encoder: Encode
     assert cosines.mean() < 0.9999, cosines  # truly a different computation
     # One text at a time, as questions are embedded, gives the same vector every time.
     np.testing.assert_array_equal(questions.embed([NEWS[0]])[0], alone[0])
-    same = settings.model_copy(update={"question_encoder": "same"})
-    assert question_encoder_for(same, encoder) is encoder
+    same = settings.model_copy(update={"text_encoder": "same"})
+    assert text_encoder_for(same, encoder) is encoder
 
 
 def test_a_question_gets_the_same_vector_alone_or_among_concurrent_ones(
@@ -119,14 +119,14 @@ def test_the_grounding_judge_embeds_as_questions_are_embedded(encoder: Encoder,
     # Answer sentences are embedded on one thread a run, passage sentences side by side:
     # the same vectors as the questions' encoder gives, so one calibration holds for both.
     settings = Settings(_env_file=None, model_cache_dir=model_cache)
-    questions = question_encoder_for(settings, encoder)
+    questions = text_encoder_for(settings, encoder)
     claims = claim_encoder_for(settings, encoder)
     assert claims.name == questions.name == "all-MiniLM-L6-v2-onnx-q8"
     expected = np.stack([questions.embed([text])[0] for text in NEWS])
     np.testing.assert_array_equal(np.stack([claims.embed([text])[0] for text in NEWS]),
                                   expected)
     np.testing.assert_array_equal(claims.embed(NEWS), expected)
-    same = settings.model_copy(update={"question_encoder": "same"})
+    same = settings.model_copy(update={"text_encoder": "same"})
     assert claim_encoder_for(same, encoder) is encoder
 
 
@@ -135,7 +135,7 @@ def test_without_a_writable_cache_questions_use_the_documents_encoder(
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     settings = Settings(_env_file=None, model_cache_dir=blocker / "cache")
-    assert question_encoder_for(settings, encoder) is encoder
+    assert text_encoder_for(settings, encoder) is encoder
     assert "questions use the documents' encoder" in caplog.text
 
 
@@ -143,7 +143,7 @@ def test_a_damaged_int8_file_is_derived_again(encoder: Encoder, tmp_path: Path) 
     damaged = quantized_model(tmp_path)
     damaged.write_bytes(b"cut short")
     settings = Settings(_env_file=None, model_cache_dir=tmp_path)
-    questions = question_encoder_for(settings, encoder)
+    questions = text_encoder_for(settings, encoder)
     assert questions is not encoder and questions.name == "all-MiniLM-L6-v2-onnx-q8"
     assert damaged.stat().st_size > 1_000_000
     assert questions.embed(["strike at the port"]).shape == (1, DIMENSIONS)

@@ -139,11 +139,11 @@ def test_dense_weight_moves_the_ranking_between_lexical_and_dense(
 def test_the_query_vector_is_returned_for_reuse(small_services: Services) -> None:
     engine = small_services.engine
     result = engine.retriever.search("tram depot")
-    expected = engine.question_encoder.embed(["tram depot"])[0]
+    expected = engine.text_encoder.embed(["tram depot"])[0]
     assert result.query_vector.shape == (384,)
     assert float(np.dot(result.query_vector, expected)) > 0.999
     # The int8 question encoder, close to the documents' encoder but not the same model run.
-    assert engine.question_encoder is not engine.encoder
+    assert engine.text_encoder is not engine.encoder
     assert float(np.dot(result.query_vector, engine.encoder.embed(["tram depot"])[0])) > 0.98
 
 
@@ -188,7 +188,7 @@ def test_the_lexical_index_follows_writes_made_by_another_process(
     # this process's `generation`, only the store's revision.
     other = Store.open(engine.settings)
     retriever = Retriever(engine.store, engine.encoder,
-                          engine.settings.model_copy(update={"lexical_refresh_seconds": 0}))
+                          engine.settings.model_copy(update={"snapshot_refresh_seconds": 0}))
     question = "How far did the Brennholt glacier retreat?"
     text = "Surveyors said the Brennholt glacier retreated sixty metres this summer."
     article = Article(id=article_id_for(text), text=text, title="Glacier", source="Wire")
@@ -198,11 +198,11 @@ def test_the_lexical_index_follows_writes_made_by_another_process(
     hits = retriever.search(question).hits
     assert hits[0].chunk.article_id == article.id and hits[0].lexical > 0
 
-    # Stores other processes write to: a Chroma server's (the URL only tells the retriever
-    # that replicas share the store), or one several workers serve.
+    # A store other processes write to is a Chroma server's (the URL only tells the retriever
+    # that replicas share the store; several workers need one too).
     waiting = [Retriever(engine.store, engine.encoder, engine.settings.model_copy(
-                   update={"lexical_refresh_seconds": 3600, **shared}))
-               for shared in ({"chroma_url": "http://shared-chroma:8000"}, {"workers": 2})]
+                   update={"snapshot_refresh_seconds": 3600,
+                           "chroma_url": "http://shared-chroma:8000"}))]
     other.delete_article(article.id)
     assert article.id not in articles_of(retriever.search(question).hits)
     assert article.id not in {c.article_id for c in retriever.lexical.chunks}
@@ -271,7 +271,7 @@ def test_another_processes_write_is_found_by_the_dense_side_after_a_refresh(
         fresh_small: tuple[Services, dict[str, str]]) -> None:
     services, _ = fresh_small
     engine = services.engine
-    retriever = retriever_with(services, lexical_refresh_seconds=0)
+    retriever = retriever_with(services, snapshot_refresh_seconds=0)
     text = "Lava poured from the Quarnhold volcano and ash closed the airport."
     article = Article(id=article_id_for(text), text=text, title="Eruption", source="Wire")
     chunk = Chunk(id=f"{article.id}:0", article_id=article.id, ordinal=0, text=text, start=0,
@@ -294,7 +294,7 @@ def test_a_snapshot_read_that_fails_is_retried_then_the_previous_one_serves(
 
     monkeypatch.setattr(rag.retrieve, "REFRESH_BACKOFF_SECONDS", 0.0)
     store = fresh_services.engine.store
-    retriever = retriever_with(fresh_services, lexical_refresh_seconds=0)
+    retriever = retriever_with(fresh_services, snapshot_refresh_seconds=0)
     ingest = fresh_services.ingestor.ingest_documents
     ingest([Document(kind="record", title="Ferry", text="The Ostrel ferry adds a night crossing.")])
     failures = {"left": 1}
