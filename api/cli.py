@@ -314,8 +314,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             answer = Answer.model_validate(server.ask(args.question, args.top_k, filters))
     else:
         with held:
-            answer = Engine(settings).ask(args.question, args.top_k,
-                                          Filters(source=args.source) if args.source else None)
+            answer = Engine(settings).ask(
+                args.question, top_k=args.top_k,
+                filters=Filters(source=args.source) if args.source else None)
     if answer.notice:
         print(f"rag ask: {answer.notice.message}", file=sys.stderr)
     if args.json:

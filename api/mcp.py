@@ -89,7 +89,7 @@ class EngineReader:
         self._engine = engine
 
     def ask(self, question: str, top_k: int | None, filters: Filters | None) -> Answer:
-        return self._engine().ask(question, top_k, filters)
+        return self._engine().ask(question, top_k=top_k, filters=filters)
 
     def search(self, query: str, top_k: int | None, filters: Filters | None
                ) -> list[Context]:

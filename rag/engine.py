@@ -54,7 +54,7 @@ class Engine:
                                 attribute) if settings.llm_configured else None)
         self._statement_cache: dict[int, StatementIndex] = {}
 
-    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+    def ask(self, question: str, *, top_k: int | None = None, filters: Filters | None = None,
             mode: Literal["auto", "extractive", "llm"] = "auto",
             history: list[Turn] | None = None) -> Answer:
         """Retrieve passages for the question and answer from them, with citations.
@@ -80,15 +80,16 @@ class Engine:
         return answer.model_copy(update={"standalone_question": question,
                                          "timings_ms": _timings(began, retrieved)})
 
-    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               mode: Literal["auto", "extractive", "llm"] = "auto",
+    def stream(self, question: str, *, top_k: int | None = None,
+               filters: Filters | None = None, mode: Literal["auto", "extractive", "llm"] = "auto",
                history: list[Turn] | None = None) -> AnswerStream:
         """`ask`, with the answer given as it is made: an LLM answer sentence by sentence as
         verification passes each one, an extractive answer whole. Raises what `ask` raises
         before anything is streamed (see `LLMAnswerer.stream` for failures after that)."""
         question, use_llm = self._checked(question, mode, history or [])
         if not use_llm:
-            return AnswerStream.of(self.ask(question, top_k, filters, mode, history))
+            return AnswerStream.of(self.ask(question, top_k=top_k, filters=filters, mode=mode,
+                                            history=history))
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
         hits = self.retriever.search(question, top_k, filters).hits
@@ -103,7 +104,7 @@ class Engine:
         return stream.then(lambda answer: answer.model_copy(update={
             "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
 
-    def grounding(self, answer: str, sources: list[Chunk] | None = None,
+    def grounding(self, answer: str, *, sources: list[Chunk] | None = None,
                   ids: list[int] | None = None, question: str | None = None,
                   top_k: int | None = None, filters: Filters | None = None) -> GroundingReport:
         """Grade an answer with the grounding judge against `sources` (numbered `ids`, else

@@ -62,11 +62,12 @@ class AskRequest(BaseModel):
 async def ask(request: AskRequest, services: ServicesDep) -> Answer | EventSourceResponse:
     """Answer a question from the indexed articles, citing a passage for every sentence."""
     history = [Turn(role=m.role, content=m.content) for m in request.history]
-    arguments = (request.question, request.top_k, request.filters, request.mode, history)
+    arguments = {"top_k": request.top_k, "filters": request.filters, "mode": request.mode,
+                 "history": history}
     if request.stream:
-        stream = await run_in_threadpool(services.engine.stream, *arguments)
+        stream = await run_in_threadpool(services.engine.stream, request.question, **arguments)
         return EventSourceResponse(_events(stream))
-    return await run_in_threadpool(services.engine.ask, *arguments)
+    return await run_in_threadpool(services.engine.ask, request.question, **arguments)
 
 
 def _events(stream: AnswerStream) -> Iterator[ServerSentEvent]:

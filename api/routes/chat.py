@@ -160,14 +160,14 @@ async def get_model(model_id: str) -> ModelCard:
 async def chat_completions(request: ChatRequest,
                            services: ServicesDep) -> ChatCompletion | EventSourceResponse:
     """Answer the last user message, citing a passage for every sentence of the answer."""
-    arguments = (request.messages[-1].text(), request.top_k, request.filters, "auto",
-                 request.history())
+    question = request.messages[-1].text()
+    arguments = {"top_k": request.top_k, "filters": request.filters, "history": request.history()}
     if request.stream:
-        stream = await run_in_threadpool(services.engine.stream, *arguments)
+        stream = await run_in_threadpool(services.engine.stream, question, **arguments)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         # Events as dicts, so they take the response's "\n" separator, as OpenAI sends them.
         return EventSourceResponse(_chunks(request, stream, include_usage), sep="\n")
-    answer = await run_in_threadpool(services.engine.ask, *arguments)
+    answer = await run_in_threadpool(services.engine.ask, question, **arguments)
     return ChatCompletion(id=_completion_id(), created=int(time.time()), model=MODEL_ID,
                           choices=[Choice(message=AssistantMessage(content=answer.answer))],
                           usage=_usage(request, answer), citations=answer.citations,

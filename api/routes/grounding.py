@@ -85,9 +85,9 @@ async def grounding(request: GroundingRequest, services: ServicesDep) -> Groundi
     if request.sources is not None:
         chunks = await run_in_threadpool(_chunks, request.sources, engine.store)
     return await run_in_threadpool(
-        engine.grounding, request.answer, chunks,
-        [s.id for s in request.sources] if request.sources else None,
-        request.question, request.top_k, request.filters)
+        engine.grounding, request.answer, sources=chunks,
+        ids=[s.id for s in request.sources] if request.sources else None,
+        question=request.question, top_k=request.top_k, filters=request.filters)
 
 
 def _chunks(sources: list[Source], store: Store) -> list[Chunk]:
