@@ -1,6 +1,6 @@
 """A chat answer's citations in the shape Open WebUI's source chips read (`source`, `document`,
 `metadata`, one passage each), so its chips show outlet, title and passage; the chat route sends
-them beside `citations` (docs/answering.md, "Sources for Open WebUI")."""
+them beside `citations` (docs/integrations.md, "Open WebUI")."""
 
 from __future__ import annotations
 

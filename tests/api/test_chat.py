@@ -123,7 +123,7 @@ def test_the_stream_is_server_sent_events_ending_with_done(base_url: str) -> Non
     assert "\r" not in response.text
 
 
-# ---- Open WebUI's sources (docs/answering.md, "Sources for Open WebUI") -------------------
+# ---- Open WebUI's sources (docs/integrations.md, "Open WebUI") -----------------------------
 
 def assert_open_webui_sources(sources: list[dict], citations: list[dict]) -> None:
     """One source a citation, in marker order, labelled 'Outlet — Title', its passage as the
