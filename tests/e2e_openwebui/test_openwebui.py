@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.browser import SCREENSHOTS
 from e2e_openwebui.launch import Stack
+
+pytestmark = pytest.mark.openwebui  # deselected by default: `make e2e-openwebui` runs it
 
 # A seed question (examples/qa.jsonl, s03) whose answer quotes both outlets in four sentences.
 QUESTION = "What did the Bank of Veltara set its policy rate to in May 2025?"
