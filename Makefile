@@ -12,7 +12,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install chromium run index-examples test test-fast lint bench clean
+.PHONY: install chromium run index-examples test test-fast lint bench clean openwebui-install \
+        openwebui e2e-openwebui
 
 install: $(STAMP)
 
@@ -48,7 +49,7 @@ test: install chromium
 # The edit loop: everything but the tests marked slow (processes, browsers, soak, fuzzing).
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not openwebui"
 
 lint: install
 	$(BIN)/ruff check .
@@ -62,6 +63,37 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 # `make bench BENCH_ARGS=--quick` for a run of a few minutes.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Open WebUI in a venv of its own under var/ (its pins are not ours). torch goes in first so
+# open-webui's sentence-transformers takes it instead of a CUDA build: on these machines pip
+# finds the CPU wheel of OPENWEBUI_TORCH on disk; elsewhere pass OPENWEBUI_PIP_ARGS an index of
+# CPU builds. Nothing in it is used to embed or retrieve: newsrag does that.
+OPENWEBUI_VERSION := 0.12.4
+OPENWEBUI_TORCH ?= torch==2.13.0
+OPENWEBUI_PIP_ARGS ?=
+OPENWEBUI_VENV := var/openwebui/.venv
+OPENWEBUI_STAMP := $(OPENWEBUI_VENV)/.installed-$(OPENWEBUI_VERSION)
+OPENWEBUI_PORT ?= 8080
+
+$(OPENWEBUI_STAMP):
+	test -x $(OPENWEBUI_VENV)/bin/python || $(PYTHON) -m venv $(OPENWEBUI_VENV)
+	$(OPENWEBUI_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	nice -n 15 $(OPENWEBUI_VENV)/bin/python -m pip install --quiet $(OPENWEBUI_PIP_ARGS) \
+	  "$(OPENWEBUI_TORCH)"
+	nice -n 15 $(OPENWEBUI_VENV)/bin/python -m pip install --quiet $(OPENWEBUI_PIP_ARGS) \
+	  "open-webui==$(OPENWEBUI_VERSION)"
+	touch $@
+
+openwebui-install: $(OPENWEBUI_STAMP)
+
+# newsrag on $(PORT) over the indexed examples and Open WebUI on $(OPENWEBUI_PORT), both on
+# 127.0.0.1, until Ctrl-C (docs/integrations.md, "Open WebUI").
+openwebui: index-examples openwebui-install
+	$(BIN)/python tests/e2e_openwebui/launch.py --port $(PORT) --openwebui-port $(OPENWEBUI_PORT)
+
+# The browser check: not part of `make test` (the `openwebui` marker is deselected there).
+e2e-openwebui: install chromium openwebui-install
+	$(BIN)/pytest tests/e2e_openwebui -m openwebui
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,7 +1,7 @@
 """OpenAI-compatible chat: POST /v1/chat/completions and GET /v1/models, so chat front-ends and
 the `openai` client can use the service as a model. The last message is the question and the
 ones before it its history; the reply is the engine's answer, with `citations` beside `choices`
-(docs/answering.md, "The chat route").
+and the same passages as Open WebUI's `sources` (docs/answering.md, "The chat route").
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.chat_sources import ChatSource, chat_sources
 from api.deps import ServicesDep
 from api.errors import ApiError
 from api.media import JsonBodyRoute
@@ -123,6 +124,9 @@ class ChatCompletion(BaseModel):
     citations: list[Citation] = Field(description="The targets of the answer's [n] markers.")
     conflicts: list[Conflict] = Field(default_factory=list,
                                       description="Where the cited sources disagree.")
+    sources: list[ChatSource] = Field(
+        default_factory=list,
+        description="The citations as Open WebUI's source chips read them, in marker order.")
 
 
 class ModelCard(BaseModel):
@@ -171,7 +175,7 @@ async def chat_completions(request: ChatRequest,
     return ChatCompletion(id=_completion_id(), created=int(time.time()), model=MODEL_ID,
                           choices=[Choice(message=AssistantMessage(content=answer.answer))],
                           usage=_usage(request, answer), citations=answer.citations,
-                          conflicts=answer.conflicts)
+                          conflicts=answer.conflicts, sources=chat_sources(answer.citations))
 
 
 def _completion_id() -> str:
@@ -190,6 +194,10 @@ def _chunks(request: ChatRequest, stream: AnswerStream,
             include_usage: bool) -> Iterator[dict[str, str]]:
     """`chat.completion.chunk` events as the official API streams them: the role, the content
     as it is made, the stop with the citations, the usage when asked for, then `[DONE]`.
+
+    Before the stop, one chunk with an empty delta per citation carries it as an Open WebUI
+    `source` event (its server relays a chunk's `event` to the page as a chip); the stop chunk
+    also carries them all as `sources`, which Open WebUI's direct connections read.
 
     An LLM that fails after the stream began (and no fallback answered) ends it with an
     OpenAI-style `{"error": ...}` event, which the `openai` client raises as an `APIError`.
@@ -215,8 +223,12 @@ def _chunks(request: ChatRequest, stream: AnswerStream,
                                              "code": error.code}})}
         return
     answer = stream.answer
+    sources = [s.model_dump(mode="json") for s in chat_sources(answer.citations)]
+    for source in sources:
+        yield chunk({}, event={"type": "source", "data": source})
     yield chunk({}, "stop", citations=[c.model_dump(mode="json") for c in answer.citations],
-                conflicts=[c.model_dump(mode="json") for c in answer.conflicts])
+                conflicts=[c.model_dump(mode="json") for c in answer.conflicts],
+                sources=sources)
     if include_usage:  # the official usage chunk: no choices
         yield chunk(None, usage=_usage(request, answer).model_dump())
     yield {"data": "[DONE]"}

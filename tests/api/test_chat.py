@@ -123,6 +123,63 @@ def test_the_stream_is_server_sent_events_ending_with_done(base_url: str) -> Non
     assert "\r" not in response.text
 
 
+# ---- Open WebUI's sources (docs/integrations.md, "Open WebUI") -----------------------------
+
+def assert_open_webui_sources(sources: list[dict], citations: list[dict]) -> None:
+    """One source a citation, in marker order, labelled 'Outlet — Title', its passage as the
+    document, keyed by a string unique to the citation (Open WebUI groups chips by that key)."""
+    assert len(sources) == len(citations) > 0
+    for source, citation in zip(sources, citations, strict=True):
+        name = f"{citation['source']} — {citation['title']}"
+        assert source["source"] == {"id": citation["chunk_id"], "name": name,
+                                    "url": citation["url"]}
+        assert source["document"] == [citation["text"]]
+        (metadata,) = source["metadata"]
+        assert metadata["name"] == name and metadata["citation"] == citation["id"]
+        assert (metadata["outlet"], metadata["title"]) == (citation["source"], citation["title"])
+        assert metadata["quote"] == citation["quote"] and metadata["quote"] in source["document"][0]
+        assert metadata["published"] == citation["published"]
+    keys = [s["metadata"][0]["source"] for s in sources]
+    assert len(set(keys)) == len(keys)
+    assert not any(k.startswith(("http://", "https://")) for k in keys)
+
+
+def test_a_completion_carries_its_citations_as_open_webui_sources(client: OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="newsrag", messages=[{"role": "user", "content": STRIKE}])
+    citations = citations_of(completion)
+    assert [c["id"] for c in citations] == list(range(1, len(citations) + 1))
+    sources = completion.model_extra["sources"]
+    assert_open_webui_sources(sources, citations)
+    assert sources[0]["source"]["name"] == \
+        "Northwind Wire — Dockworkers walk out at Port Averin as wage talks collapse"
+    assert "2,400 dockworkers" in sources[0]["document"][0]
+
+
+def test_a_stream_sends_each_source_as_an_open_webui_event_before_its_stop(
+        base_url: str, client: OpenAI) -> None:
+    plain = client.chat.completions.create(
+        model="newsrag", messages=[{"role": "user", "content": STRIKE}])
+    body = {"model": "newsrag", "messages": [{"role": "user", "content": STRIKE}],
+            "stream": True}
+    with httpx.Client(timeout=60) as http:
+        response = http.post(f"{base_url}/chat/completions", json=body)
+    assert response.status_code == 200
+    chunks = [json.loads(line.removeprefix("data: ")) for line in response.text.split("\n")
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    carrying = [i for i, c in enumerate(chunks) if "event" in c]
+    stop = chunks[-1]
+    assert carrying == list(range(len(chunks) - 1 - len(carrying), len(chunks) - 1))
+    assert all(chunks[i]["choices"] == [{"index": 0, "delta": {}, "logprobs": None,
+                                         "finish_reason": None}] for i in carrying)
+    assert {chunks[i]["event"]["type"] for i in carrying} == {"source"}
+    events = [chunks[i]["event"]["data"] for i in carrying]
+    assert events == stop["sources"] == plain.model_extra["sources"]
+    assert_open_webui_sources(events, stop["citations"])
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks[:carrying[0]])
+    assert text == plain.choices[0].message.content
+
+
 @needs_shared
 def test_a_follow_up_is_answered_about_the_same_person(client: OpenAI) -> None:
     first = client.chat.completions.create(
