@@ -379,7 +379,8 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     it."""
     import anyio
 
-    from api.mcp import EngineReader, ServerReader, run_stdio
+    from api.mcp import run_stdio
+    from api.readers import EngineReader, ServerReader
 
     held = _hold_store(settings, "mcp")
     if isinstance(held, Owner):
