@@ -16,12 +16,10 @@ from support import SHARED_CORPUS, needs_shared
 
 DEV_QA = SHARED_CORPUS / "dev_qa.jsonl"
 
-pytestmark = [
-    needs_shared,
-    pytest.mark.skipif(importlib.util.find_spec("ragas") is None,
-                       reason="ragas is not installed: pip install -e '.[eval]' (make test "
-                              "installs it)"),
-]
+pytestmark = needs_shared
+needs_ragas = pytest.mark.skipif(importlib.util.find_spec("ragas") is None,
+                                 reason="ragas is not installed: pip install -e '.[eval]' "
+                                        "(make test installs it)")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +61,27 @@ def test_the_export_holds_a_record_per_question_in_ragas_names(
             assert any(p in squash(passage) for p in phrases)
 
 
+def test_an_export_through_a_server_has_no_reference_contexts(live_url: str,
+                                                               tmp_path: Path) -> None:
+    """Over HTTP the stored passages are not at hand: the records say so with nulls."""
+    export = tmp_path / "export.jsonl"
+    assert main(["eval", str(DEV_QA), "--url", live_url, "--limit", "3", "--out",
+                 str(tmp_path / "eval.json"), "--export", str(export)]) == 0
+    records = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 3
+    assert all(r["reference_contexts"] is None and r["reference"] for r in records)
+    assert all(r["retrieved_contexts"] and r["response"] for r in records)
+
+
+def test_an_export_that_cannot_be_written_is_refused_before_any_question(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no" / "export.jsonl"
+    assert main(["eval", str(DEV_QA), "--url", "http://127.0.0.1:9", "--out",
+                 str(tmp_path / "eval.json"), "--export", str(missing)]) == 2
+    assert f"cannot write {missing}" in capsys.readouterr().err
+
+
+@needs_ragas
 def test_ragas_metrics_that_need_no_llm(exported: tuple[list[dict], dict],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGAS_DO_NOT_TRACK", "true")
