@@ -327,7 +327,7 @@ def test_the_tools_read_through_a_running_server(live_url: str) -> None:
     """What `rag mcp` serves when `rag serve` holds the store: the same tools over its API."""
     reader = ServerReader(ServerClient(live_url, None, timeout=CALL_SECONDS))
 
-    async def go() -> tuple[dict, dict, dict, str]:
+    async def go() -> tuple[dict, dict, dict, str, tuple[list, dict]]:
         with anyio.fail_after(CALL_SECONDS):
             async with Client(build_server(reader)) as client:
                 answer = ok(await client.call_tool("ask", {"question": STRIKE}))
@@ -336,9 +336,16 @@ def test_the_tools_read_through_a_running_server(live_url: str) -> None:
                                                                 "limit": 3}))
                 missing = error_text(await client.call_tool(
                     "get_article", {"article_id": "../../healthz"}))
-                return answer, found, said, missing
+                listed = (await client.list_resources()).resources
+                strike = next(r for r in listed if r.title == STRIKE_TITLE)
+                read = await client.read_resource(strike.uri)
+                return answer, found, said, missing, (listed, json.loads(read.contents[0].text))
 
-    answer, found, said, missing = anyio.run(go)
+    answer, found, said, missing, (listed, article) = anyio.run(go)
+    total = httpx.get(f"{live_url}/v1/documents", params={"facets": "false"},
+                      timeout=CALL_SECONDS).json()["total"]
+    assert len(listed) == total
+    assert article["title"] == STRIKE_TITLE and "2,400 dockworkers" in article["text"]
     assert "2,400" in answer["answer"] and answer["citations"]
     assert found["passages"][0]["title"] == STRIKE_TITLE
     assert {s["speaker"] for s in said["statements"]} == {"Livia Varnholt"}
