@@ -1,8 +1,9 @@
-"""The MCP server over the engine: the tools ask, search, statements and get_article, served
-at /mcp over streamable HTTP by the app (`mount`) and over stdio by `rag mcp` (`run_stdio`).
+"""The MCP server over the engine: the tools ask, search, statements and get_article and the
+articles as resources, served at /mcp over streamable HTTP by the app (`mount`) and over stdio
+by `rag mcp` (`run_stdio`).
 
 The tools take the HTTP routes' models and limits; a bad argument or a request the engine
-refuses is an MCP tool error, never a crash.
+refuses is an MCP tool error (an unknown resource a protocol error), never a crash.
 """
 
 from __future__ import annotations
