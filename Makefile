@@ -11,6 +11,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
+export RAGAS_DO_NOT_TRACK := true
 
 .PHONY: install chromium run index-examples test test-fast lint bench clean openwebui-install \
         openwebui e2e-openwebui
@@ -42,7 +43,14 @@ chromium:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  fi; }
 
-test: install chromium
+# The tests also need the `eval` extra (Ragas, for tests/test_ragas.py); `make run` does not.
+TEST_STAMP := $(VENV)/.test-stamp
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev,eval]"
+	touch $(TEST_STAMP)
+
+test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

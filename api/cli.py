@@ -174,6 +174,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="first index the passages a CLAP-NQ file carries")
     evaluate.add_argument("--out", type=Path, default=Path("eval-results.json"))
     evaluate.add_argument("--chart", type=Path, default=None, help="PNG (default: beside --out)")
+    evaluate.add_argument("--export", type=Path, default=None, metavar="FILE",
+                          help="also write a JSONL record a question in Ragas' names "
+                               "(user_input, response, retrieved_contexts, reference, "
+                               "reference_contexts)")
     evaluate.set_defaults(run=_eval, command="eval")
 
     grounding = commands.add_parser(
@@ -372,7 +376,8 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     it."""
     import anyio
 
-    from api.mcp import EngineReader, ServerReader, run_stdio
+    from api.mcp import run_stdio
+    from api.readers import EngineReader, ServerReader
 
     held = _hold_store(settings, "mcp")
     if isinstance(held, Owner):
@@ -396,11 +401,20 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.evaluation import chart, table
     from index.progress import progress_bar, track
-    from rag.evaluate import DatasetError, clapnq_passages, load_dataset, run, summarise
+    from rag.evaluate import (
+        DatasetError,
+        EvalItem,
+        clapnq_passages,
+        gold_passages,
+        load_dataset,
+        ragas_record,
+        run,
+        summarise,
+    )
 
     chart_path = args.chart or args.out.with_suffix(".png")
-    for path in (args.out, chart_path):  # before any question is asked
-        _check_writable(path)
+    for path in (args.out, chart_path, *([args.export] if args.export else [])):
+        _check_writable(path)  # before any question is asked
     try:
         items = load_dataset(args.dataset)
     except DatasetError as error:
@@ -411,6 +425,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         kinds = f" of type {', '.join(args.question_types)}" if args.question_types else ""
         raise CommandError(f"{args.dataset}: no questions{kinds}", 2)
     items = items[: args.limit]
+    gold: dict[str, list[str]] | None = None
     held = None if args.url else _hold_store(settings, "eval")
     if isinstance(held, Owner):  # the store is served: ask the server holding it
         if args.index_passages:
@@ -425,14 +440,23 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         engine = Engine(settings)
         if args.index_passages:
             _index_records(engine, settings, clapnq_passages(args.dataset))
+        if args.export:  # the reference contexts: stored passages holding the evidence
+            gold = gold_passages(items, (chunk.text for chunk in engine.store.iter_chunks()))
 
         def ask(question: str) -> dict:
             return engine.ask(question, top_k=args.top_k).model_dump(mode="json")
 
         method = "extractive: answer sentences are verbatim spans of their cited passages"
+    records: list[dict] = []
+
+    def keep(item: EvalItem, response: dict) -> None:
+        known = None if gold is None else gold.get(item.id, [])
+        records.append(ragas_record(item, response, known))
+
     try:
         results = run(items, ask, progress=lambda questions: track(
-            questions, progress_bar(len(items), "asking", "questions")))
+            questions, progress_bar(len(items), "asking", "questions")),
+            keep=keep if args.export else None)
     except httpx.HTTPError as error:
         raise CommandError(f"asking {args.url}: {_describe(error)}") from error
     summary = summarise(results, method)
@@ -445,6 +469,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     chart(summary, f"newsrag on {args.dataset.name} ({len(results)} questions)", chart_path)
     print(table(summary, by_type))
     print(f"\nwrote {args.out} and {chart_path}")
+    if args.export:
+        args.export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                       for r in records), encoding="utf-8")
+        print(f"wrote {args.export} ({len(records)} records"
+              + ("" if gold is not None else "; reference_contexts need the store in this "
+                 "process, and are null") + ")")
     return 0
 
 

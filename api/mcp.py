@@ -1,8 +1,9 @@
-"""The MCP server over the engine: the tools ask, search, statements and get_article, served
-at /mcp over streamable HTTP by the app (`mount`) and over stdio by `rag mcp` (`run_stdio`).
+"""The MCP server over the engine: the tools ask, search, statements and get_article and the
+articles as resources, served at /mcp over streamable HTTP by the app (`mount`) and over stdio
+by `rag mcp` (`run_stdio`).
 
 The tools take the HTTP routes' models and limits; a bad argument or a request the engine
-refuses is an MCP tool error, never a crash.
+refuses is an MCP tool error (an unknown resource a protocol error), never a crash.
 """
 
 from __future__ import annotations
@@ -11,13 +12,24 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolResult,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    Resource,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
@@ -25,16 +37,22 @@ from starlette.types import Receive, Scope, Send
 from api.deps import check_key
 from api.envelope import send_json_error
 from api.errors import ApiError
-from api.remote import ServerClient
+from api.readers import EngineReader, Reader
 from api.routes.ask import Question, TopK
-from api.routes.documents import DocumentDetail, document_detail
-from api.routes.statements import MAX_PAGE, MAX_TEXT_CHARS, StatementList, statement_list
-from rag.answer import contexts_of
+from api.routes.documents import DocumentDetail, DocumentSummary
+from api.routes.statements import MAX_PAGE, MAX_TEXT_CHARS, StatementList
 from rag.config import Settings
-from rag.engine import Engine, InvalidRequest
+from rag.engine import Engine
 from rag.errors import NewsragError
-from rag.schemas import Answer, ArticleId, Context, Filters, IsoDate, Sources
-from rag.store import ArticleNotFound
+from rag.schemas import (
+    MAX_ARTICLE_ID_CHARS,
+    Answer,
+    ArticleId,
+    Context,
+    Filters,
+    IsoDate,
+    Sources,
+)
 
 T = TypeVar("T")
 PATH = "/mcp"
@@ -46,6 +64,9 @@ INSTRUCTIONS = (
 # Headers a browser page may send to /mcp and read from it, when its origin is allowed.
 REQUEST_HEADERS = ("Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID")
 RESPONSE_HEADERS = ("Mcp-Session-Id",)
+# An article as a resource, and how many `resources/list` gives a page.
+ARTICLE_URI = "newsrag://articles/{article_id}"
+ARTICLES_PAGE = 100
 # Statement records a call returns unless it asks for more (an agent's context is small).
 STATEMENTS_DEFAULT = 20
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
@@ -67,81 +88,13 @@ class Passages(BaseModel):
     passages: list[Context]
 
 
-class Reader(Protocol):
-    """Where the tools read: the engine in this process, or the server holding the store."""
-
-    def ask(self, question: str, top_k: int | None, filters: Filters | None) -> Answer: ...
-
-    def search(self, query: str, top_k: int | None, filters: Filters | None
-               ) -> list[Context]: ...
-
-    def statements(self, speaker: str | None, topic: str | None, filters: Filters | None,
-                   limit: int) -> StatementList: ...
-
-    def article(self, article_id: str) -> DocumentDetail | None: ...
-
-
-class EngineReader:
-    """The tools over an engine of this process; `engine` is called at each use (the app
-    builds its engine only once it starts)."""
-
-    def __init__(self, engine: Callable[[], Engine]) -> None:
-        self._engine = engine
-
-    def ask(self, question: str, top_k: int | None, filters: Filters | None) -> Answer:
-        return self._engine().ask(question, top_k=top_k, filters=filters)
-
-    def search(self, query: str, top_k: int | None, filters: Filters | None
-               ) -> list[Context]:
-        engine = self._engine()
-        query = query.strip()
-        if len(query) > engine.settings.max_question_chars:
-            raise InvalidRequest(f"query is longer than {engine.settings.max_question_chars} "
-                                 "characters (RAG_MAX_QUESTION_CHARS)")
-        return contexts_of(engine.retriever.search(query, top_k, filters).hits)
-
-    def statements(self, speaker: str | None, topic: str | None, filters: Filters | None,
-                   limit: int) -> StatementList:
-        return statement_list(self._engine(), speaker, topic, filters, 0, limit)
-
-    def article(self, article_id: str) -> DocumentDetail | None:
-        with contextlib.suppress(ArticleNotFound):
-            return document_detail(self._engine().store, article_id)
-        return None
-
-
-class ServerReader:
-    """The tools over the HTTP API of the `rag serve` holding the store. `search` reads the
-    passages `POST /v1/ask` retrieved (asked for an extractive answer, so no LLM is called)."""
-
-    def __init__(self, client: ServerClient) -> None:
-        self._client = client
-
-    def ask(self, question: str, top_k: int | None, filters: Filters | None) -> Answer:
-        return Answer.model_validate(self._client.ask(question, top_k, filters))
-
-    def search(self, query: str, top_k: int | None, filters: Filters | None
-               ) -> list[Context]:
-        answer = self._client.ask(query, top_k, filters, mode="extractive")
-        return [Context.model_validate(c) for c in answer["contexts"]]
-
-    def statements(self, speaker: str | None, topic: str | None, filters: Filters | None,
-                   limit: int) -> StatementList:
-        filters = filters or Filters()
-        query = {"speaker": speaker, "q": topic, "source": filters.sources() or None,
-                 "from": filters.published_from, "to": filters.published_to, "limit": limit}
-        found = self._client.get("/v1/statements", {k: v for k, v in query.items() if v})
-        return StatementList.model_validate(found)
-
-    def article(self, article_id: str) -> DocumentDetail | None:
-        found = self._client.article(article_id)
-        return DocumentDetail.model_validate(found) if found else None
-
-
-def build_server(reader: Reader) -> MCPServer:
-    """The MCP server with its four tools reading through `reader`."""
+def build_server(reader: Reader, articles_page: int = ARTICLES_PAGE) -> MCPServer:
+    """The MCP server with its four tools, and the articles as resources (`resources/list`,
+    `articles_page` a page, and the template `newsrag://articles/{article_id}`), reading
+    through `reader`."""
     with _logging_left_alone():
-        server = MCPServer("newsrag", instructions=INSTRUCTIONS, version="0.1.0")
+        server = NewsServer(reader, articles_page, name="newsrag", instructions=INSTRUCTIONS,
+                            version="0.1.0")
 
     @_tool(server, "Ask the news articles")
     def ask(
@@ -208,7 +161,61 @@ def build_server(reader: Reader) -> MCPServer:
         found = found.model_copy(update={"raw_text": None})
         return _result(found, _article_text(found))
 
+    @server.resource(ARTICLE_URI, name="article", title="A news article",
+                     mime_type="application/json",
+                     description="One stored article as JSON: id, title, outlet (`source`), "
+                                 "date (`published`), url and its whole cleaned text, which "
+                                 "citation offsets index into.")
+    def article(article_id: str) -> str:
+        """The article's JSON; `ResourceNotFoundError` when there is none with that id."""
+        if len(article_id) > MAX_ARTICLE_ID_CHARS:
+            raise ResourceNotFoundError(f"no article with id {article_id[:40]!r}...")
+        try:
+            found = reader.article(article_id)
+        except NewsragError as error:  # refusals written for callers (rag/errors.py)
+            raise ResourceError(str(error)) from error
+        if found is None:
+            raise ResourceNotFoundError(f"document not found: no article with id "
+                                        f"{article_id!r}")
+        return found.model_dump_json(exclude={"raw_text"})
+
     return server
+
+
+class NewsServer(MCPServer):
+    """The SDK's server, whose `resources/list` lists the stored articles a page at a time
+    (the SDK lists only resources registered one by one, all at once)."""
+
+    def __init__(self, reader: Reader, page: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.reader = reader
+        self.page = page
+
+    async def _handle_list_resources(self, ctx: Any, params: PaginatedRequestParams | None
+                                     ) -> ListResourcesResult:
+        offset = _offset((params.cursor if params else None) or "0")
+        try:
+            summaries, total = await anyio.to_thread.run_sync(
+                self.reader.articles, offset, self.page)
+        except NewsragError as error:
+            raise MCPError(code=INTERNAL_ERROR, message=str(error)) from error
+        following = offset + len(summaries)
+        return ListResourcesResult(
+            resources=[_article_resource(summary) for summary in summaries],
+            next_cursor=str(following) if summaries and following < total else None)
+
+
+def _offset(cursor: str) -> int:
+    """The listing offset a cursor this server gave stands for; an MCP error for any other."""
+    if not cursor.isdigit() or len(cursor) > 9:
+        raise MCPError(code=INVALID_PARAMS, message=f"not a cursor of this server: {cursor!r}")
+    return int(cursor)
+
+
+def _article_resource(summary: DocumentSummary) -> Resource:
+    return Resource(uri=ARTICLE_URI.format(article_id=summary.id), name=summary.id,
+                    title=summary.title or "(untitled)", mime_type="application/json",
+                    description=_where(summary.source, summary.published, summary.url) or None)
 
 
 def _tool(server: MCPServer, title: str) -> Callable[[T], T]:

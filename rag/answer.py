@@ -14,7 +14,7 @@ from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, st
 from rag.coverage import coverage, term_weights
 from rag.lexical import LexicalIndex
 from rag.question import same_person, speech_of
-from rag.schemas import Answer, Citation, Context, Grounding, Hit
+from rag.schemas import Answer, Chunk, Citation, Context, Grounding, Hit
 
 ABSTENTION = "The indexed articles do not cover this question, so there is no answer to cite."
 # How much a sentence's own coverage of the question counts against its passage's rank.
@@ -198,8 +198,14 @@ def compose(chosen: list[Candidate], attribute: bool = False) -> tuple[str, list
 def contexts_of(hits: list[Hit]) -> list[Context]:
     return [Context(chunk_id=h.chunk.id, article_id=h.chunk.article_id, title=h.chunk.title,
                     source=h.chunk.source, published=h.chunk.published, text=h.chunk.text,
-                    start=h.chunk.start, end=h.chunk.end, score=round(h.score, 4), rank=h.rank)
+                    start=h.chunk.start, end=h.chunk.end, score=round(h.score, 4), rank=h.rank,
+                    url=h.chunk.url, speakers=speakers_of(h.chunk))
             for h in hits]
+
+
+def speakers_of(chunk: Chunk) -> list[str]:
+    """Who speaks in the chunk's sentences, in order of first appearance."""
+    return list(dict.fromkeys(s for s in chunk.speakers if s))
 
 
 def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,

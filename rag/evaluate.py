@@ -165,14 +165,55 @@ def speaker_matches(gold: str | None, cited: str | None) -> bool:
 
 def run(items: list[EvalItem], ask: Callable[[str], dict[str, Any]],
         progress: Callable[[Iterable[EvalItem]], Iterable[EvalItem]] = iter,
+        keep: Callable[[EvalItem, dict[str, Any]], None] | None = None,
         ) -> list[QuestionResult]:
-    """Ask every question through `ask` (in process or over HTTP) and score the answers."""
+    """Ask every question through `ask` (in process or over HTTP) and score the answers;
+    `keep`, if given, is handed each question and its response as they come."""
     results = []
     for item in progress(items):
         began = time.perf_counter()
         response = ask(item.question)
         results.append(score(item, response, (time.perf_counter() - began) * 1000))
+        if keep is not None:
+            keep(item, response)
     return results
+
+
+# ---- records for evaluation libraries (Ragas' names) -----------------------------------------
+
+def reference_of(item: EvalItem) -> str | None:
+    """The reference answer: the set's answer, else its first evidence phrase (the project's
+    sets list other spellings of one fact as further phrases); None when unanswerable."""
+    if not item.answerable:
+        return None
+    return item.answer or next((e for e in item.evidence if e.strip()), None)
+
+
+def gold_passages(items: Iterable[EvalItem], passages: Iterable[str]) -> dict[str, list[str]]:
+    """For each question with evidence, the stored passages holding any of its evidence
+    phrases (matched as `holds_evidence` does), in the order given, each once."""
+    wanted = {item.id: [squash(e) for e in item.evidence if e.strip()] for item in items
+              if item.answerable and item.evidence}
+    found: dict[str, list[str]] = {key: [] for key in wanted}
+    for text in dict.fromkeys(passages):
+        flat = squash(text)
+        for key, phrases in wanted.items():
+            if any(phrase in flat for phrase in phrases):
+                found[key].append(text)
+    return found
+
+
+def ragas_record(item: EvalItem, response: dict[str, Any],
+                 reference_contexts: list[str] | None) -> dict[str, Any]:
+    """One question as the record Ragas (and libraries reading its names) evaluate:
+    `user_input`, `response`, `retrieved_contexts`, `reference`, `reference_contexts` (None
+    when not known), with our `id`, `answerable` and `abstained` beside them."""
+    return {"user_input": item.question, "response": response.get("answer", ""),
+            "retrieved_contexts": [c["text"] for c in response.get("contexts", [])],
+            "reference": reference_of(item),
+            "reference_contexts": reference_contexts if item.answerable else None,
+            "id": item.id, "answerable": item.answerable,
+            "abstained": bool(response.get("abstained"))}
 
 
 def _mean(values: list[float]) -> float | None:

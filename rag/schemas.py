@@ -209,6 +209,10 @@ class Context(BaseModel):
     end: int
     score: float
     rank: int
+    url: str | None = None
+    speakers: list[str] = Field(
+        default_factory=list,
+        description="Who the article says spoke the passage's sentences, in order, each once.")
 
 
 GroundingReason = Literal[

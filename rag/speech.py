@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
+from rag.answer import speakers_of
 from rag.attribution import attribution_prefix, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
 from rag.lexical import LexicalIndex
@@ -383,7 +384,8 @@ def _cite(said: Said, number: int, speaker: str, chunk: Chunk) -> Citation:
 def _context(said: Said, chunk: Chunk, rank: int) -> Context:
     return Context(chunk_id=said.chunk_id, article_id=said.article_id, title=said.title,
                    source=said.source, published=said.published, text=chunk.text,
-                   start=chunk.start, end=chunk.end, score=1.0, rank=rank)
+                   start=chunk.start, end=chunk.end, score=1.0, rank=rank, url=said.url,
+                   speakers=speakers_of(chunk))
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -22,13 +22,15 @@ from mcp import Client
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, PaginatedRequestParams
 from pydantic import SecretStr
 
 from api.app import create_app
 from api.cli import main
-from api.mcp import ServerReader, build_server
+from api.mcp import build_server
 from api.protocol import configured
+from api.readers import EngineReader, ServerReader
 from api.remote import ServerClient
 from api.services import Services
 from processes import RAG, rag_env, serve
@@ -131,6 +133,66 @@ def test_statements_quote_a_known_speaker(live_url: str) -> None:
     assert len(found["statements"]) <= 5
     assert {s["speaker"] for s in found["statements"]} == {"Livia Varnholt"}
     assert {s["source"] for s in found["statements"]} == {"The Averin Ledger"}
+
+
+def test_the_articles_are_resources(live_url: str) -> None:
+    async def body(session: ClientSession) -> tuple[Any, list, Any, list[str]]:
+        listed = await session.list_resources()
+        templates = (await session.list_resource_templates()).resource_templates
+        read = await session.read_resource(listed.resources[0].uri)
+        errors = []
+        for call in (lambda: session.read_resource("newsrag://articles/0000000000000000"),
+                     lambda: session.read_resource("newsrag://articles/" + "a" * 300),
+                     lambda: session.read_resource("newsrag://articles/..%2F..%2Fhealthz"),
+                     lambda: session.list_resources(
+                         params=PaginatedRequestParams(cursor="not-a-cursor"))):
+            with pytest.raises(MCPError) as raised:
+                await call()
+            errors.append(str(raised.value))
+        return listed, templates, read, errors
+
+    listed, templates, read, errors = run(http(live_url), body)
+    documents = httpx.get(f"{live_url}/v1/documents", params={"limit": 1000, "facets": "false"},
+                          timeout=CALL_SECONDS).json()
+    assert listed.next_cursor is None  # one page holds them all
+    assert sorted(r.name for r in listed.resources) == \
+        sorted(d["id"] for d in documents["documents"])
+    assert all(r.uri == f"newsrag://articles/{r.name}" for r in listed.resources)
+    strike = next(r for r in listed.resources if r.title == STRIKE_TITLE)
+    assert strike.mime_type == "application/json"
+    assert strike.description == "Northwind Wire, 2025-03-03"
+    assert [t.uri_template for t in templates] == ["newsrag://articles/{article_id}"]
+    article = json.loads(read.contents[0].text)
+    stored = httpx.get(f"{live_url}/v1/documents/{listed.resources[0].name}",
+                       timeout=CALL_SECONDS).json()
+    assert (article["id"], article["title"], article["text"]) == \
+        (stored["id"], stored["title"], stored["text"])
+    assert "raw_text" not in article
+    assert "document not found" in errors[0]
+    assert "not a cursor" in errors[3]
+
+
+def test_the_resource_listing_pages_with_a_cursor(news_services: Services) -> None:
+    reader = EngineReader(lambda: news_services.engine)
+
+    async def go() -> list[list[str]]:
+        pages: list[list[str]] = []
+        with anyio.fail_after(CALL_SECONDS):
+            async with Client(build_server(reader, articles_page=4)) as client:
+                cursor = None
+                for _ in range(100):  # bounded
+                    page = await client.list_resources(cursor=cursor)
+                    pages.append([r.name for r in page.resources])
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+        return pages
+
+    pages = anyio.run(go)
+    names = [name for page in pages for name in page]
+    assert len(pages) > 2 and all(len(page) == 4 for page in pages[:-1])
+    assert 1 <= len(pages[-1]) <= 4
+    assert len(set(names)) == len(names) == news_services.engine.store.article_count()
 
 
 def test_bad_arguments_are_tool_errors(live_url: str) -> None:
@@ -265,7 +327,7 @@ def test_the_tools_read_through_a_running_server(live_url: str) -> None:
     """What `rag mcp` serves when `rag serve` holds the store: the same tools over its API."""
     reader = ServerReader(ServerClient(live_url, None, timeout=CALL_SECONDS))
 
-    async def go() -> tuple[dict, dict, dict, str]:
+    async def go() -> tuple[dict, dict, dict, str, tuple[list, dict]]:
         with anyio.fail_after(CALL_SECONDS):
             async with Client(build_server(reader)) as client:
                 answer = ok(await client.call_tool("ask", {"question": STRIKE}))
@@ -274,9 +336,16 @@ def test_the_tools_read_through_a_running_server(live_url: str) -> None:
                                                                 "limit": 3}))
                 missing = error_text(await client.call_tool(
                     "get_article", {"article_id": "../../healthz"}))
-                return answer, found, said, missing
+                listed = (await client.list_resources()).resources
+                strike = next(r for r in listed if r.title == STRIKE_TITLE)
+                read = await client.read_resource(strike.uri)
+                return answer, found, said, missing, (listed, json.loads(read.contents[0].text))
 
-    answer, found, said, missing = anyio.run(go)
+    answer, found, said, missing, (listed, article) = anyio.run(go)
+    total = httpx.get(f"{live_url}/v1/documents", params={"facets": "false"},
+                      timeout=CALL_SECONDS).json()["total"]
+    assert len(listed) == total
+    assert article["title"] == STRIKE_TITLE and "2,400 dockworkers" in article["text"]
     assert "2,400" in answer["answer"] and answer["citations"]
     assert found["passages"][0]["title"] == STRIKE_TITLE
     assert {s["speaker"] for s in said["statements"]} == {"Livia Varnholt"}
@@ -292,16 +361,26 @@ def test_rag_mcp_over_stdio(tmp_path: Path, model_cache: Path,
         command=str(RAG), args=["mcp"], cwd=tmp_path,  # cwd: no project .env file is read
         env=rag_env(data_dir, model_cache_dir=str(model_cache)))
 
-    async def body(session: ClientSession) -> tuple[set[str], dict]:
+    async def body(session: ClientSession) -> tuple[set[str], dict, list, dict]:
         listed = await session.list_tools()
         answer = ok(await session.call_tool("ask", {"question": STRIKE}))
-        return {tool.name for tool in listed.tools}, answer
+        resources = (await session.list_resources()).resources
+        cited = answer["citations"][0]
+        read = await session.read_resource(f"newsrag://articles/{cited['article_id']}")
+        return ({tool.name for tool in listed.tools}, answer, resources,
+                json.loads(read.contents[0].text))
 
     with (tmp_path / "stderr.log").open("w") as log:
-        names, answer = run(lambda: stdio_client(parameters, errlog=log), body)
+        names, answer, resources, article = run(lambda: stdio_client(parameters, errlog=log),
+                                                body)
     assert names == TOOLS
     assert "2,400" in answer["answer"]
     assert {c["title"] for c in answer["citations"]} == {STRIKE_TITLE}
+    assert len({r.name for r in resources}) == len(resources) >= len(list(EXAMPLES.iterdir()))
+    assert STRIKE_TITLE in {r.title for r in resources}
+    cited = answer["citations"][0]
+    assert article["title"] == STRIKE_TITLE
+    assert article["text"][cited["quote_start"]:cited["quote_end"]] == cited["quote"]
 
 
 def test_rag_mcp_beside_rag_serve_reads_through_it(tmp_path: Path, model_cache: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from rag.evaluate import (
     EvalItem,
     QuestionResult,
+    gold_passages,
     load_dataset,
+    ragas_record,
     retrieval_metrics,
     run,
     score,
@@ -123,3 +125,30 @@ def test_statement_speakers_match_by_family_name_or_acronym() -> None:
     assert speaker_matches("Kabul (Afghan authorities)", "Kabul")
     assert not speaker_matches("Khawaja Muhammad Asif", "Imran Khan")
     assert not speaker_matches("Khawaja Muhammad Asif", None)
+
+
+def test_gold_passages_are_the_stored_passages_holding_the_evidence() -> None:
+    items = [EvalItem(id="a", question="q", answerable=True,
+                      evidence=["National Counter Terrorism Center, Pabbi", "NCTC Pabbi"]),
+             EvalItem(id="b", question="q", answerable=True, evidence=["since 1995"]),
+             EvalItem(id="c", question="q", answerable=False)]
+    passages = ["Held at the National Counter\nTerrorism Center, Pabbi, in Punjab.",
+                "Elsewhere.", "The NCTC Pabbi drills ran since 1995.", "Elsewhere."]
+    assert gold_passages(items, passages) == {
+        "a": [passages[0], passages[2]], "b": [passages[2]]}
+
+
+def test_a_ragas_record_in_its_names() -> None:
+    item = EvalItem(id="a", question="Where?", answerable=True, evidence=["in Pabbi", "Pabbi"])
+    response = {"answer": "In Pabbi. [1]", "abstained": False,
+                "contexts": [{"text": "Drills in Pabbi."}, {"text": "Other."}]}
+    assert ragas_record(item, response, ["Drills in Pabbi."]) == {
+        "user_input": "Where?", "response": "In Pabbi. [1]",
+        "retrieved_contexts": ["Drills in Pabbi.", "Other."], "reference": "in Pabbi",
+        "reference_contexts": ["Drills in Pabbi."], "id": "a", "answerable": True,
+        "abstained": False}
+    unanswerable = EvalItem(id="u", question="Who?", answerable=False)
+    record = ragas_record(unanswerable, {"answer": "No.", "abstained": True, "contexts": []},
+                          None)
+    assert record["reference"] is None and record["reference_contexts"] is None
+    assert record["retrieved_contexts"] == [] and record["abstained"] is True
