@@ -55,7 +55,7 @@ test: $(TEST_STAMP) chromium
 	$(BIN)/pytest
 
 # The edit loop: everything but the tests marked slow (processes, browsers, soak, fuzzing).
-test-fast: install
+test-fast: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not slow and not openwebui"
 
