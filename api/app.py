@@ -37,8 +37,8 @@ from api.routes import (
     statements,
 )
 from api.services import Services
+from api.settings import ServerSettings
 from api.telemetry import TelemetryMiddleware
-from rag.config import Settings
 from rag.ownership import Owner, claim
 from rag.store import Store
 
@@ -48,11 +48,11 @@ ROUTERS = (health.router, ask.router, chat.router, documents.router, feeds.route
            metrics.router, grounding.router, statements.router)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None,
+def create_app(settings: ServerSettings | None = None, services: Services | None = None,
                clock: Callable[[], float] = time.monotonic) -> FastAPI:
     """Build the app; pass `services` to share an already-loaded engine (tests do), and `clock`
     to drive the rate limit's refill (tests advance a fake one instead of sleeping)."""
-    settings = settings or (services.settings if services else Settings())
+    settings = settings or (services.settings if services else ServerSettings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
-from rag.config import WATCH_INTERVAL_RANGE, Settings
+from api.settings import ServerSettings
+from rag.config import WATCH_INTERVAL_RANGE
 from rag.errors import NewsragError
 from rag.llm import LLMError
 from rag.ownership import Claim, Owner, StoreBusy, StoreServed, claim
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     command = f"rag {args.command}"
     try:
-        settings = Settings()
+        settings = ServerSettings()
     except ValidationError as error:
         return _fail("rag", _invalid_settings(error), 2)
     try:
@@ -126,9 +127,10 @@ def _whole_number(low: int | None, high: int | None = None) -> Callable[[str], i
 
 
 def _setting_range(name: str) -> Callable[[str], int]:
-    """An argparse type accepting what the setting `name` accepts (its bounds in Settings)."""
+    """An argparse type accepting what the setting `name` accepts (its bounds in the
+    settings)."""
     low = high = None
-    for rule in Settings.model_fields[name].metadata:
+    for rule in ServerSettings.model_fields[name].metadata:
         low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
     return _whole_number(low, high)
 
@@ -208,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _index(args: argparse.Namespace, settings: Settings) -> int:
+def _index(args: argparse.Namespace, settings: ServerSettings) -> int:
     from index.pipeline import Ingestor, IngestReport, read_documents
     from rag.embeddings import encoder_for
     from rag.store import Store
@@ -307,7 +309,7 @@ def escape(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def _ask(args: argparse.Namespace, settings: Settings) -> int:
+def _ask(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.engine import Engine
     from rag.schemas import Answer, Filters
 
@@ -334,7 +336,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def _serve(args: argparse.Namespace, settings: ServerSettings) -> int:
     import uvicorn
 
     from api.logs import logging_config
@@ -370,7 +372,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+def _mcp(args: argparse.Namespace, settings: ServerSettings) -> int:
     """The MCP server on stdin and stdout (the protocol's: every log line goes to stderr),
     reading the store as `rag ask` does: in this process, or through the `rag serve` holding
     it."""
@@ -396,7 +398,7 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace, settings: Settings) -> int:
+def _eval(args: argparse.Namespace, settings: ServerSettings) -> int:
     import httpx
 
     from api.evaluation import chart, table
@@ -503,7 +505,7 @@ def _http_asker(url: str, top_k: int):
     return ask
 
 
-def _index_records(engine, settings: Settings, records: list[dict]) -> None:
+def _index_records(engine, settings: ServerSettings, records: list[dict]) -> None:
     from index.load import Document
     from index.pipeline import Ingestor
 
@@ -514,7 +516,7 @@ def _index_records(engine, settings: Settings, records: list[dict]) -> None:
     print(report.summary(), file=sys.stderr)
 
 
-def _grounding(args: argparse.Namespace, settings: Settings) -> int:
+def _grounding(args: argparse.Namespace, settings: ServerSettings) -> int:
     from tqdm import tqdm
 
     from api.attribution import attribute, inline_chunk
@@ -551,7 +553,7 @@ def _grounding(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
+def _docs_list(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
@@ -571,7 +573,7 @@ def _docs_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
+def _docs_show(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.schemas import Article
     from rag.store import ArticleNotFound, Store
 
@@ -589,7 +591,7 @@ def _docs_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _docs_delete(args: argparse.Namespace, settings: Settings) -> int:
+def _docs_delete(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.store import Store
 
     held = _hold_store(settings, "docs")
@@ -623,7 +625,7 @@ def _local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _hold_store(settings: Settings, command: str, url: str | None = None) -> Claim | Owner:
+def _hold_store(settings: ServerSettings, command: str, url: str | None = None) -> Claim | Owner:
     """This process's claim on the embedded store (waiting, with a message, while another
     command holds it), or the server's `Owner` when a running `rag serve` holds it. Raises
     `CommandError` when it stays busy past `RAG_STORE_WAIT_SECONDS`."""
@@ -642,7 +644,7 @@ def _hold_store(settings: Settings, command: str, url: str | None = None) -> Cla
 
 
 @contextlib.contextmanager
-def _server(owner: Owner, settings: Settings) -> Iterator[ServerClient]:
+def _server(owner: Owner, settings: ServerSettings) -> Iterator[ServerClient]:
     """A client of the server that holds the store."""
     from api.remote import ServerClient
 
@@ -677,7 +679,7 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from error
 
 
-def _speakers(args: argparse.Namespace, settings: Settings) -> int:
+def _speakers(args: argparse.Namespace, settings: ServerSettings) -> int:
     from api.routes.statements import SpeakerOut, speaker_out
 
     held = _hold_store(settings, "speakers")
@@ -702,7 +704,7 @@ def _speakers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _statements(args: argparse.Namespace, settings: Settings) -> int:
+def _statements(args: argparse.Namespace, settings: ServerSettings) -> int:
     from api.routes.statements import StatementOut, statement_out
     from rag.schemas import Filters
 
@@ -756,7 +758,7 @@ def _add_feed_commands(commands: argparse._SubParsersAction) -> None:
 
 
 @contextlib.contextmanager
-def _feed_store(settings: Settings, command: str
+def _feed_store(settings: ServerSettings, command: str
                 ) -> Iterator[tuple[ServerClient | None, Store | None]]:
     """(server client, None) when a running server holds the store, else (None, store)."""
     from rag.store import Store
@@ -770,7 +772,7 @@ def _feed_store(settings: Settings, command: str
             yield None, Store.open(settings)
 
 
-def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+def _feeds_add(args: argparse.Namespace, settings: ServerSettings) -> int:
     from api.remote import ServerError
     from rag.subscriptions import subscribe
 
@@ -789,7 +791,7 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+def _feeds_list(args: argparse.Namespace, settings: ServerSettings) -> int:
     from api.routes.feeds import FeedOut
 
     with _feed_store(settings, "feeds") as (server, store):
@@ -807,7 +809,7 @@ def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+def _feeds_remove(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.subscriptions import feed_id
 
     status = 0
@@ -835,7 +837,7 @@ def _or_none(function: Callable[[str], str], value: str) -> str | None:
         return None
 
 
-def _watch(args: argparse.Namespace, settings: Settings) -> int:
+def _watch(args: argparse.Namespace, settings: ServerSettings) -> int:
     import time
 
     interval = args.interval if args.interval is not None else settings.watch_interval_seconds
@@ -851,7 +853,7 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
         time.sleep(max(0.0, interval - (time.monotonic() - began)))
 
 
-def _watch_once(args: argparse.Namespace, settings: Settings, encoder):
+def _watch_once(args: argparse.Namespace, settings: ServerSettings, encoder):
     """One poll of every subscription, holding the store only meanwhile (or through the
     server holding it); the exit status and the encoder, kept for the next poll."""
     from api.remote import ServerDestination

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from api import request_id
-from rag.config import Settings
+from api.settings import ServerSettings
 
 ACCESS_LOGGER = "newsrag.access"
 # Characters a line-based reader (Python's str.splitlines, many log shippers) ends a line at
@@ -67,7 +67,7 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def logging_config(settings: Settings) -> dict[str, Any]:
+def logging_config(settings: ServerSettings) -> dict[str, Any]:
     """A `logging.config.dictConfig` dictionary: our format on stderr.
 
     newsrag's and uvicorn's loggers log at `RAG_LOG_LEVEL`; every other library at WARNING, so

@@ -41,7 +41,7 @@ from api.readers import EngineReader, Reader
 from api.routes.ask import Question, TopK
 from api.routes.documents import DocumentDetail, DocumentSummary
 from api.routes.statements import MAX_PAGE, MAX_TEXT_CHARS, StatementList
-from rag.config import Settings
+from api.settings import ServerSettings
 from rag.engine import Engine
 from rag.errors import NewsragError
 from rag.schemas import (
@@ -227,7 +227,7 @@ def _tool(server: MCPServer, title: str) -> Callable[[T], T]:
     return register
 
 
-def mount(app: Any, settings: Settings, engine: Callable[[], Engine]) -> Endpoint:
+def mount(app: Any, settings: ServerSettings, engine: Callable[[], Engine]) -> Endpoint:
     """Serve the MCP server at /mcp of the FastAPI `app`; the app's lifespan must run the
     returned endpoint's `running()`."""
     endpoint = Endpoint(build_server(EngineReader(engine)), settings)
@@ -245,7 +245,7 @@ class Endpoint:
     stream a stateless server never sends on, is a 405.
     """
 
-    def __init__(self, server: MCPServer, settings: Settings) -> None:
+    def __init__(self, server: MCPServer, settings: ServerSettings) -> None:
         self.server = server
         self.settings = settings
         self.origins = frozenset(settings.cors_origins)

@@ -13,7 +13,7 @@ from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from rag.config import Settings
+from api.settings import ServerSettings
 
 log = logging.getLogger("newsrag.protocol")
 # Bytes handed to the parser at a time inside a body (see the module docstring).
@@ -165,15 +165,15 @@ class GuardedHTTPProtocol(HttpToolsProtocol):
 
 
 @functools.cache
-def _environment() -> Settings:
-    return Settings()
+def _environment() -> ServerSettings:
+    return ServerSettings()
 
 
 def _setting(value: float | int | None, name: str) -> float | int:
     return value if value is not None else getattr(_environment(), name)
 
 
-def configured(settings: Settings) -> type[asyncio.Protocol]:
+def configured(settings: ServerSettings) -> type[asyncio.Protocol]:
     """The protocol class with these settings' deadline and limits, for
     `uvicorn.run(app, http=...)` in process."""
     return type("GuardedHTTPProtocol", (GuardedHTTPProtocol,), {

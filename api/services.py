@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 from api.attribution import attribute
+from api.settings import ServerSettings
 from index.pipeline import REPAIR_GRACE_SECONDS, Ingestor
-from rag.config import Settings
 from rag.engine import Engine
 from rag.store import Store
 from rag.variants import warm_up
@@ -15,14 +15,14 @@ from rag.variants import warm_up
 
 @dataclass
 class Services:
-    settings: Settings
+    settings: ServerSettings
     engine: Engine
     ingestor: Ingestor
     # One ingestion at a time: concurrent writers would race on replacing a file's articles.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: ServerSettings) -> Services:
         """Open the store, sweep what an interrupted write left (so counts and searches see
         committed articles only), and load the engine."""
         # Place names for who-said-what questions load in the background (rag/variants.py).

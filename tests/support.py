@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.attribution import attribute
 from api.services import Services
+from api.settings import ServerSettings
 from index.pipeline import Ingestor
-from rag.config import Settings
 from rag.embeddings import Encoder
 from rag.engine import Engine
 
@@ -63,7 +63,8 @@ def served(app: object, http: type[asyncio.Protocol] | str = "auto",
 
 def make_services(data_dir: Path, encoder: Encoder, **overrides: object) -> Services:
     """Services on a store of their own, with test settings (no key, no .env file)."""
-    settings = Settings(**{"data_dir": data_dir, "api_key": None, "_env_file": None, **overrides})
+    settings = ServerSettings(**{"data_dir": data_dir, "api_key": None, "_env_file": None,
+                                 **overrides})
     engine = Engine(settings, encoder=encoder, attribute=attribute)
     return Services(settings, engine, Ingestor(engine.store, encoder, settings))
 

@@ -66,7 +66,7 @@ def run_index(corpus: Path, data_dir: Path, kill_after: float | None = None) -> 
 
 
 def store_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, api_key=None, _env_file=None, **SETTINGS)
+    return Settings(data_dir=data_dir, _env_file=None, **SETTINGS)
 
 
 def open_store(data_dir: Path) -> Store:

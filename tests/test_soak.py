@@ -197,7 +197,7 @@ def test_answers_under_load_while_ingesting_cite_only_whole_articles(tmp_path: P
 
     # ...was stamped as stored no later than that answer, and is whole in the final store,
     # each cited passage being its stored chunk's text.
-    store = Store.open(Settings(data_dir=server.data_dir, api_key=None, _env_file=None))
+    store = Store.open(Settings(data_dir=server.data_dir, _env_file=None))
     chunks = {}
     for article_id, first_cited in cited.items():
         meta = store.article_metadata(article_id)

@@ -53,7 +53,7 @@ def wait_for_owner(data_dir: Path, process: subprocess.Popen) -> dict:
 def whole(data_dir: Path) -> tuple[int, int]:
     """The store's article and chunk counts, checked consistent: every article holds exactly
     the chunks its record vouches for, and no chunk is without its article."""
-    store = Store.open(Settings(data_dir=data_dir, api_key=None, _env_file=None))
+    store = Store.open(Settings(data_dir=data_dir, _env_file=None))
     counts = store.article_chunk_counts()
     for article_id, count in counts.items():
         assert len(store.chunks_of(article_id)) == count, article_id

@@ -315,8 +315,9 @@ def test_rag_mcp_false_turns_it_off(news_services: Services) -> None:
 
 def test_an_app_without_mcp_never_loads_the_sdk() -> None:
     """Half a second of imports a server start need not pay when /mcp is off."""
-    code = ("import sys; from api.app import create_app; from rag.config import Settings; "
-            "create_app(Settings(_env_file=None, mcp=False)); "
+    code = ("import sys; from api.app import create_app; "
+            "from api.settings import ServerSettings; "
+            "create_app(ServerSettings(_env_file=None, mcp=False)); "
             "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)

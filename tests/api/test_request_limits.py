@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from rag.config import Settings
+from api.settings import ServerSettings
 from rag.schemas import MAX_FILTER_VALUES, MAX_SOURCE_CHARS
 from support import read_response, response_of, until_closed
 
-DEFAULTS = Settings(_env_file=None)
+DEFAULTS = ServerSettings(_env_file=None)
 QUESTION_LIMIT = DEFAULTS.max_question_chars
 STRIKE = "How many dockworkers walked off the job in the Port Averin strike?"
 ROUTES = ["/v1/ask", "/v1/chat/completions"]

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from rag.config import Settings
+from api.settings import ServerSettings
 from rag.embeddings import Encoder
 from rag.schemas import MAX_FILTER_VALUES, MAX_SOURCE_CHARS
 from support import EXAMPLES, make_services, response_of, until_closed
@@ -128,7 +128,7 @@ def test_generated_requests_get_documented_responses_and_no_5xx(
 
 # --- the limits the schema cannot say: generated around each one, over real HTTP -------------
 
-LIMITS = Settings(_env_file=None)
+LIMITS = ServerSettings(_env_file=None)
 ROLES = st.sampled_from(["user", "assistant", "system"])
 # Lengths near each limit, and ordinary ones.
 TURN_CHARS = st.one_of(st.integers(0, 300), st.integers(LIMITS.max_question_chars - 5,

@@ -10,8 +10,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
+from api.settings import ServerSettings
 from index.load import Document
-from rag.config import Settings
 from rag.embeddings import Encoder
 from rag.schemas import Article, Chunk, article_id_for
 from rag.store import Store, connect
@@ -39,7 +39,7 @@ def test_orphans_of_a_crashed_write_are_swept_at_start(tmp_path: Path,
     chunk = Chunk(id=f"{orphan.id}:0", article_id=orphan.id, ordinal=0, text=CRASHED,
                   start=0, end=len(CRASHED))
     store = services.engine.store
-    settings = Settings(data_dir=data, api_key=None, _env_file=None)
+    settings = ServerSettings(data_dir=data, api_key=None, _env_file=None)
     # Written through Chroma's own client, as the crashed process left it long ago.
     chunks = connect(settings).get_collection(f"{settings.collection}_chunks")
     chunks.upsert(ids=[chunk.id], embeddings=encoder.embed([CRASHED]), documents=[CRASHED],

@@ -47,7 +47,7 @@ def split(article: Article, *sentences: str) -> list[Chunk]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "store", api_key=None, _env_file=None)
+    return Settings(data_dir=tmp_path / "store", _env_file=None)
 
 
 @pytest.fixture
