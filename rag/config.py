@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=512)
     chunk_tokens: int = Field(256, ge=32, le=2048, description="Max tiktoken tokens a chunk.")
     chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens shared by neighbours.")
+    syndication: bool = Field(
+        True, description="Fold lightly edited copies of a story (syndicated, re-headlined, "
+        "trimmed) into one story at ingestion (docs/ingestion.md, \"Syndicated copies\"); "
+        "off: each copy is a story of its own.")
 
     # Ingestion limits (docs/operations.md, "Ingestion limits")
     max_file_bytes: int = Field(
