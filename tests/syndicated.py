@@ -54,8 +54,8 @@ COURIER = {
     "text": "ORLENVIK (Orlenvik Courier) - " + "\n\n".join(
         [_PARAGRAPHS[0].replace("Engineers closed", "Road engineers shut"),
          _PARAGRAPHS[1].replace("adding up to 50 minutes to the journey",
-                                "which can add as much as 50 minutes to a trip")]
-        + _PARAGRAPHS[2:6]),
+                                "which can add as much as 50 minutes to a trip"),
+         *_PARAGRAPHS[2:6]]),
 }
 
 # A different story on the same bridge, weeks later: same topic, names and places.
