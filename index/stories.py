@@ -43,14 +43,20 @@ def signature(text: str, size: int = SHINGLE_WORDS) -> LeanMinHash:
     return LeanMinHash(minhash)
 
 
-def pack(minhash: LeanMinHash) -> str:
-    """A signature as text for the article's metadata (Chroma holds no arrays)."""
-    return base64.b64encode(np.asarray(minhash.hashvalues, dtype=_DTYPE).tobytes()).decode()
+def pack(minhash: LeanMinHash, size: int = SHINGLE_WORDS) -> str:
+    """A signature of `size`-word shingles as text for the article's metadata (Chroma holds
+    no arrays): "<size>:<hash values, base64>"."""
+    values = base64.b64encode(np.asarray(minhash.hashvalues, dtype=_DTYPE).tobytes()).decode()
+    return f"{size}:{values}"
 
 
-def unpack(packed: str) -> LeanMinHash:
-    """What `pack` wrote; raises ValueError for text that is not a signature of ours."""
-    values = np.frombuffer(base64.b64decode(packed, validate=True), dtype=_DTYPE)
+def unpack(packed: str, size: int = SHINGLE_WORDS) -> LeanMinHash:
+    """What `pack` wrote for shingles of `size` words; raises ValueError for text that is not
+    such a signature (another shingle size's cannot be compared: the text is signed again)."""
+    stated, _, encoded = packed.partition(":")
+    if stated != str(size):
+        raise ValueError(f"a signature of {stated}-word shingles, not {size}")
+    values = np.frombuffer(base64.b64decode(encoded, validate=True), dtype=_DTYPE)
     if len(values) != NUM_PERM:
         raise ValueError(f"a signature of {len(values)} values, not {NUM_PERM}")
     return LeanMinHash(seed=SEED, hashvalues=values.astype(np.uint64), scheme=SCHEME)
@@ -90,15 +96,17 @@ class StoryIndex:
         for gone in [a for a in self._held if a not in stored]:
             self._forget(gone)
         new = sorted(stored - self._held.keys())
+        unsigned: dict[str, str] = {}  # id: story
         for article_id, meta in store.stored_metadata(new).items():
-            packed = meta.get("signature")
+            story_id = str(meta.get("story_id") or article_id)
             try:
-                minhash = unpack(str(packed)) if packed else None
+                self._hold(article_id, Held(story_id, unpack(str(meta.get("signature")),
+                                                             self.shingle_words)))
             except ValueError:
-                minhash = None
-            if minhash is None:
-                minhash = signature(store.get_article(article_id).text, self.shingle_words)
-            self._hold(article_id, Held(str(meta.get("story_id") or article_id), minhash))
+                unsigned[article_id] = story_id
+        for article_id, text in store.article_texts(sorted(unsigned)).items():
+            self._hold(article_id, Held(unsigned[article_id],
+                                        signature(text, self.shingle_words)))
 
     def assign(self, article: Article) -> Article:
         """The article with its story id and signature: the story of the most similar held
@@ -116,11 +124,8 @@ class StoryIndex:
             if matches:
                 story_id = self._held[max(matches)[1]].story_id
             self._hold(article.id, Held(story_id, minhash))
-        return article.model_copy(update={"story_id": story_id, "signature": pack(minhash)})
-
-    def story_of(self, article_id: str) -> str | None:
-        held = self._held.get(article_id)
-        return held.story_id if held else None
+        return article.model_copy(update={"story_id": story_id,
+                                          "signature": pack(minhash, self.shingle_words)})
 
     def _hold(self, article_id: str, held: Held) -> None:
         self._held[article_id] = held

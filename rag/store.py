@@ -319,6 +319,15 @@ class Store:
             raise ArticleNotFound(article_id)
         return _article_from(got["ids"][0], got["documents"][0], got["metadatas"][0])
 
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        """The cleaned text of those of these articles that are stored, a page a read."""
+        found: dict[str, str] = {}
+        for begin in range(0, len(article_ids), ARTICLES_A_READ):
+            got = self._articles.get(ids=article_ids[begin : begin + ARTICLES_A_READ],
+                                     include=["documents"])
+            found.update(zip(got["ids"], got["documents"], strict=True))
+        return found
+
     def article_metadata(self, article_id: str) -> dict[str, Any]:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
         if not got["ids"]:

@@ -161,7 +161,22 @@ def test_a_signature_is_read_back_as_written() -> None:
     minhash = signature(WIRE["text"])
     assert unpack(pack(minhash)).jaccard(minhash) == 1.0
     with pytest.raises(ValueError):
-        unpack("bm90IGEgc2lnbmF0dXJl")
+        unpack("4:bm90IGEgc2lnbmF0dXJl")
+    with pytest.raises(ValueError):  # another shingle size's: not comparable
+        unpack(pack(signature(WIRE["text"], 3), 3))
+
+
+def test_a_copy_joins_an_article_stored_before_stories_were_kept(tmp_path: Path,
+                                                                 encoder: Encoder) -> None:
+    before = make_services(tmp_path, encoder, syndication=False)
+    (wire,) = before.ingestor.ingest_documents(_documents([WIRE])).added
+    assert wire.story_id is None and before.engine.store.article_metadata(wire.id).get(
+        "signature") is None
+    after = make_services(tmp_path, encoder)
+    (ledger,) = after.ingestor.ingest_documents(_documents([LEDGER])).added
+    assert ledger.story_id == wire.id
+    detail = after.engine.store.story_carriers(wire.id)
+    assert [row["id"] for row in detail] == [wire.id, ledger.id]
 
 
 def _documents(articles: list[dict]) -> list[Document]:
