@@ -242,9 +242,10 @@ def main() -> None:
     part = documents[: args.rate_documents]
     rates: dict[str, list[float]] = {"with": [], "without": []}
     stored_agree = None
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
         for name, on in (("without", False), ("with", True)):
-            seconds, store = _ingest(part, args.work_dir / name, on)
+            # A store of its own each run: Chroma keeps a client per path for the process.
+            seconds, store = _ingest(part, args.work_dir / f"{name}-{round_}", on)
             rates[name].append(len(part) / seconds)
             if on:
                 expected = detect(_articles(part), stories.SHINGLE_WORDS, stories.THRESHOLD)
@@ -255,7 +256,7 @@ def main() -> None:
     ratio = round(best["with"] / best["without"], 3)
 
     # Keeping the index in step with a store: signatures read back, or texts signed again.
-    sync_source = Store.open(settings_for(args.work_dir / "with"))
+    sync_source = Store.open(settings_for(args.work_dir / f"with-{args.rounds - 1}"))
     began = time.perf_counter()
     StoryIndex().sync(sync_source)
     from_signatures = time.perf_counter() - began
