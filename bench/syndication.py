@@ -186,9 +186,9 @@ def _fit(articles: list[Article], truth: dict[str, str], halves: dict[str, list[
     alone: the shingle size whose copies and distinct stories lie furthest apart, and the
     grid's threshold nearest the middle of that gap (the best F1 among those)."""
     margins = _margins(articles, truth, halves["fit"])
-    size = max(margins, key=lambda n: margins[n]["lowest_copies"]
-               - margins[n]["highest_distinct"])
-    middle = (margins[size]["lowest_copies"] + margins[size]["highest_distinct"]) / 2
+    widest = max(margins, key=lambda n: margins[n]["lowest_copies"]
+                 - margins[n]["highest_distinct"])
+    middle = (margins[widest]["lowest_copies"] + margins[widest]["highest_distinct"]) / 2
     grid = []
     for size, threshold in itertools.product(SHINGLES, THRESHOLDS):
         predicted = detect(articles, size, threshold)
@@ -199,7 +199,7 @@ def _fit(articles: list[Article], truth: dict[str, str], halves: dict[str, list[
         row["fit_f1"] = round(2 * fit["precision"] * fit["recall"]
                               / ((fit["precision"] + fit["recall"]) or 1), 4)
         grid.append(row)
-    best = max((r for r in grid if r["shingle_words"] == size),
+    best = max((r for r in grid if r["shingle_words"] == widest),
                key=lambda r: (r["fit_f1"], -abs(r["threshold"] - middle)))
     return {"grid": grid, "chosen": best, "fit_margins": margins}
 
