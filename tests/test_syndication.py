@@ -187,3 +187,21 @@ def _documents(articles: list[dict]) -> list[Document]:
     return [Document(text=a["text"], kind="record", title=a["title"], source=a["source"],
                      published=dt.date.fromisoformat(a["published"]), url=a["url"],
                      author=a["author"]) for a in articles]
+
+
+def test_replacing_the_first_copy_keeps_the_story(tmp_path: Path, encoder: Encoder) -> None:
+    services = make_services(tmp_path, encoder)
+    with served(create_app(services=services)) as url, \
+            httpx.Client(base_url=url, timeout=120) as api:
+        wire, ledger = (_post(api, a) for a in [WIRE, LEDGER])
+        corrected = {**WIRE, "text": WIRE["text"].replace("31,000 vehicles", "32,000 vehicles"),
+                     "replaces": [wire]}
+        response = api.post("/v1/documents", json=corrected)
+        assert response.status_code == 201, response.text
+        assert response.json()["replaced"] == [wire]
+        new = response.json()["added"][0]["id"]
+        assert api.get(f"/v1/documents/{wire}").status_code == 404
+        detail = api.get(f"/v1/documents/{new}").json()
+        assert detail["story_id"] == wire
+        assert [c["id"] for c in detail["copies"]] == [ledger]
+        assert [c["id"] for c in api.get(f"/v1/documents/{ledger}").json()["copies"]] == [new]
