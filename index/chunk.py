@@ -66,7 +66,7 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32,
             source=article.source, published=article.published, url=article.url,
             sentences=tuple(clipped),
             speakers=tuple(speakers.get(span) for span in inside) if speakers else (),
-            statements=statements_in(attributions, inside, clipped),
+            statements=statements_in(attributions, inside, clipped), story_id=article.story_id,
         ))
     return chunks
 

@@ -22,6 +22,7 @@ from index.load import Document, UnreadableFile, read_file
 from index.outlets import infer_outlet
 from index.progress import Progress, progress_bar, track
 from index.reconcile import Plan, canonical_path, plan, recorded_path
+from index.stories import StoryIndex
 from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
@@ -88,6 +89,8 @@ class Ingestor:
         self.settings = settings
         self._configured = encoder
         self._encoder: Encoder | None = None
+        # Syndicated copies: the stored articles' signatures, synced with the store each run.
+        self.stories = StoryIndex() if settings.syndication else None
 
     @property
     def encoder(self) -> Encoder:
@@ -140,6 +143,8 @@ class Ingestor:
             replaces.update(document.replaces)
         articles = list({a.id: a for a in articles}.values())  # same story twice: once
         stored = self.store.stored_metadata([a.id for a in articles])
+        if self.stories is not None and len(stored) < len(articles):
+            self.stories.sync(self.store)
         pending = []
         chunking = progress_bar(len(articles), "chunking", "articles", progress)
         for article in track(articles, chunking):
@@ -147,6 +152,8 @@ class Ingestor:
                 report.unchanged.append(article)
                 self._correct(article, stored[article.id], report)
                 continue
+            if self.stories is not None:
+                article = self.stories.assign(article)
             try:
                 pending.append(_Pending(article, chunk_article(
                     article, self.settings.chunk_tokens, self.settings.chunk_overlap,

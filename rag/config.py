@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(
         32, ge=0, le=1024, description=(
             "Tokens neighbouring chunks share."))
+    syndication: bool = Field(
+        True, description=(
+            "Fold lightly edited copies of a story (syndicated, re-headlined, trimmed) into one "
+            "story at ingestion (docs/ingestion.md, \"Syndicated copies\"); off: each copy is "
+            "a story of its own."))
 
     # Ingestion limits (docs/operations.md, "Ingestion limits")
     max_file_bytes: int = Field(

@@ -28,7 +28,8 @@ class Corpus(Sequence[Chunk]):
     def __init__(self, ids: np.ndarray, articles: np.ndarray, article: np.ndarray,
                  sources: np.ndarray, source: np.ndarray, day: np.ndarray, start: np.ndarray,
                  end: np.ndarray, bounds: np.ndarray,
-                 records: bytes | bytearray | mmap.mmap) -> None:
+                 records: bytes | bytearray | mmap.mmap, stories: np.ndarray,
+                 story: np.ndarray) -> None:
         self.ids = ids  # chunk ids, fixed-width unicode
         self.articles = articles  # distinct article ids; `article` holds codes into it
         self.article = article
@@ -39,6 +40,9 @@ class Corpus(Sequence[Chunk]):
         self.end = end
         self._bounds = bounds  # (n, 2): each chunk's span of `records`
         self._records = records
+        # Distinct story ids (`Chunk.story`); `story` holds each chunk's code into it.
+        self.stories = stories
+        self.story = story
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[Chunk]) -> Corpus:
@@ -46,6 +50,8 @@ class Corpus(Sequence[Chunk]):
         ids: list[str] = []
         article_codes: dict[str, int] = {}
         source_codes: dict[str, int] = {}
+        story_codes: dict[str, int] = {}
+        story: list[int] = []
         article: list[int] = []
         source: list[int] = []
         day: list[int] = []
@@ -57,6 +63,7 @@ class Corpus(Sequence[Chunk]):
             ids.append(chunk.id)
             article.append(article_codes.setdefault(chunk.article_id, len(article_codes)))
             source.append(source_codes.setdefault(chunk.source or "", len(source_codes)))
+            story.append(story_codes.setdefault(chunk.story, len(story_codes)))
             day.append(chunk.published.toordinal() if chunk.published else -1)
             start.append(chunk.start)
             end.append(chunk.end)
@@ -66,7 +73,8 @@ class Corpus(Sequence[Chunk]):
         return cls(_strings(ids), _strings(list(article_codes)), np.array(article, np.int32),
                    _strings(list(source_codes)), np.array(source, np.int32),
                    np.array(day, np.int32), np.array(start, np.int64), np.array(end, np.int64),
-                   np.array(bounds, np.int64).reshape(-1, 2), records)
+                   np.array(bounds, np.int64).reshape(-1, 2), records,
+                   _strings(list(story_codes)), np.array(story, np.int32))
 
     @classmethod
     def merged(cls, base: Corpus, rows: np.ndarray, chunks: list[Chunk]) -> Corpus:
@@ -77,6 +85,7 @@ class Corpus(Sequence[Chunk]):
         articles, article = _recoded(base.articles[base.article[rows]],
                                      added.articles[added.article])
         sources, source = _recoded(base.sources[base.source[rows]], added.sources[added.source])
+        stories, story = _recoded(base.stories[base.story[rows]], added.stories[added.story])
         kept = base._bounds[rows]
         records = b"".join([base._records[begin:end] for begin, end in kept.tolist()]
                            + [bytes(added._records)])
@@ -87,7 +96,8 @@ class Corpus(Sequence[Chunk]):
                    source, np.concatenate([base.day[rows], added.day]),
                    np.concatenate([base.start[rows], added.start]),
                    np.concatenate([base.end[rows], added.end]),
-                   np.stack([ends - lengths, ends], axis=1).astype(np.int64), records)
+                   np.stack([ends - lengths, ends], axis=1).astype(np.int64), records,
+                   stories, story)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -114,6 +124,34 @@ class Corpus(Sequence[Chunk]):
     def position(self, chunk_id: str) -> int | None:
         """The row of a chunk id, or None when it is not held."""
         return self._positions.get(chunk_id)
+
+    @cached_property
+    def article_story(self) -> np.ndarray:
+        """Each article code's story code (an article's chunks share one story)."""
+        out = np.zeros(len(self.articles), dtype=np.int32)
+        out[self.article] = self.story
+        return out
+
+    @cached_property
+    def carrier_counts(self) -> np.ndarray:
+        """Each story code's number of articles held."""
+        return np.bincount(self.article_story, minlength=len(self.stories))
+
+    @cached_property
+    def _first_rows(self) -> np.ndarray:
+        """Each article code's first row (where its metadata is read)."""
+        rows = np.full(len(self.articles), len(self), dtype=np.int64)
+        np.minimum.at(rows, self.article, np.arange(len(self), dtype=np.int64))
+        return rows
+
+    def carriers(self, story_id: str) -> list[Chunk]:
+        """The first held chunk of each article carrying a story (its copies), for their
+        metadata; none when the story is not held."""
+        codes = np.flatnonzero(self.stories == story_id)
+        if not codes.size:
+            return []
+        articles = np.flatnonzero(self.article_story == codes[0])
+        return [self[int(self._first_rows[a])] for a in articles]
 
     def source_codes(self, names: Iterable[str]) -> np.ndarray:
         """The codes of these outlet names (names not held are left out)."""
@@ -155,7 +193,8 @@ class Corpus(Sequence[Chunk]):
         """Write the columns and the records into `directory` (which must exist)."""
         np.savez(directory / COLUMNS, ids=self.ids, articles=self.articles,
                  article=self.article, sources=self.sources, source=self.source, day=self.day,
-                 start=self.start, end=self.end, bounds=self._bounds)
+                 start=self.start, end=self.end, bounds=self._bounds, stories=self.stories,
+                 story=self.story)
         (directory / RECORDS).write_bytes(self._records)
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 
 from rag.answer import answer_extractive, contexts_of
+from rag.carriers import with_carriers
 from rag.config import Settings
 from rag.embeddings import Encoder, claim_encoder_for, encoder_for, text_encoder_for
 from rag.errors import NewsragError
@@ -67,8 +68,8 @@ class Engine:
         question = self.standalone_question(question, history or [], use_llm)
         spoken = None if use_llm else self._answer_speech(question, filters)
         if spoken is not None and not spoken.abstained:
-            return spoken.model_copy(update={"standalone_question": question,
-                                             "timings_ms": _timings(began, began)})
+            return self._carried(spoken).model_copy(update={
+                "standalone_question": question, "timings_ms": _timings(began, began)})
         result = self.retriever.search(question, top_k, filters)
         if spoken is not None:  # an abstention still shows what the search found
             return spoken.model_copy(update={
@@ -77,7 +78,7 @@ class Engine:
         retrieved = time.perf_counter()
         answer = (self._answer_llm(question, result.hits) if use_llm
                   else self._answer_extractive(question, result.hits))
-        return answer.model_copy(update={"standalone_question": question,
+        return self._carried(answer).model_copy(update={"standalone_question": question,
                                          "timings_ms": _timings(began, retrieved)})
 
     def stream(self, question: str, *, top_k: int | None = None,
@@ -101,7 +102,7 @@ class Engine:
             if fallback is None:
                 raise
             stream = AnswerStream.of(fallback(error))
-        return stream.then(lambda answer: answer.model_copy(update={
+        return stream.then(lambda answer: self._carried(answer).model_copy(update={
             "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
 
     def grounding(self, answer: str, *, sources: list[Chunk] | None = None,
@@ -122,6 +123,10 @@ class Engine:
             lexical = LexicalIndex(sources)
         ids = ids or list(range(1, len(hits) + 1))
         return grade(answer, hits, ids, self.claim_encoder, lexical, self.attribute)
+
+    def _carried(self, answer: Answer) -> Answer:
+        """The answer with the other copies of each cited story (`rag.carriers`)."""
+        return with_carriers(answer, self.retriever.refresh().corpus)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.

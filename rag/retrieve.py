@@ -29,6 +29,11 @@ from rag.store import Store
 # A snapshot read that fails (a concurrent change, a server away) is tried this often.
 REFRESH_ATTEMPTS = 3
 REFRESH_BACKOFF_SECONDS = 0.2
+# Copies of one story whose best passages score at least this share of the story's best are
+# equally good: the earliest published of them is cited (docs/answering.md, "One passage per
+# story"); copies cut a story's text differently into passages, which moves their scores a
+# little.
+ORIGINAL_SHARE = 0.9
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +186,9 @@ class Retriever:
                 built[position_of[rescored.chunk.id]] = rescored
             ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
                                               dtype=ranked.dtype), ranked[depth:]])
-        kept = self._live(corpus, ranked, top_k)
+        order = np.array([built[p].score if p in built else fused[where[p]]
+                          for p in ranked.tolist()], dtype=np.float64)
+        kept = self._live(corpus, ranked, top_k, carriers(corpus, ranked, order))
         hits = [hit(p).model_copy(update={"rank": rank, "meaning": tuple(
                     snapshot.sentences.cosines(p, vector).tolist()) if by_sentence else ()})
                 for rank, p in enumerate(kept, start=1)]
@@ -244,7 +251,8 @@ class Retriever:
             fused = fused + self.settings.outlet_boost * named
         return fused
 
-    def _live(self, corpus: Corpus, ranked: np.ndarray, top_k: int) -> list[int]:
+    def _live(self, corpus: Corpus, ranked: np.ndarray, top_k: int,
+              carrier: dict[int, int]) -> list[int]:
         """The diversified top positions, of articles still stored.
 
         The snapshot holds only articles committed at its revision, so orphan chunks (a write
@@ -260,7 +268,7 @@ class Retriever:
         shared = self.settings.chroma_url is not None
         excluded: set[int] = set()
         while True:
-            kept = self._diversify(corpus, ranked, top_k, excluded)
+            kept = self._diversify(corpus, ranked, top_k, excluded, carrier)
             if not shared:
                 return kept
             codes = sorted({int(corpus.article[p]) for p in kept})
@@ -272,15 +280,24 @@ class Retriever:
             excluded |= gone
 
     def _diversify(self, corpus: Corpus, ranked: np.ndarray, top_k: int,
-                   excluded: set[int]) -> list[int]:
-        """Keep the best few chunks per article, and no chunk overlapping a kept one."""
+                   excluded: set[int], carrier: dict[int, int]) -> list[int]:
+        """Keep the best few chunks per story, all of one carrier (`carrier`: each story's
+        article, by code; a story whose carrier is `excluded` falls to its next best one),
+        and no chunk overlapping a kept one."""
         cap = self.settings.max_chunks_per_article
         kept: list[int] = []
         per_article: dict[int, list[tuple[int, int]]] = {}
+        chosen: dict[int, int] = {}  # story code: the carrier kept
         spans = zip(ranked.tolist(), corpus.article[ranked].tolist(),
-                    corpus.start[ranked].tolist(), corpus.end[ranked].tolist(), strict=True)
-        for position, article, start, end in spans:
+                    corpus.story[ranked].tolist(), corpus.start[ranked].tolist(),
+                    corpus.end[ranked].tolist(), strict=True)
+        for position, article, story, start, end in spans:
             if article in excluded:
+                continue
+            preferred = carrier.get(story, article)
+            if preferred in excluded:
+                preferred = article
+            if chosen.setdefault(story, preferred) != article:
                 continue
             same = per_article.setdefault(article, [])
             if len(same) >= cap or any(_overlap((start, end), span) > 0.5 for span in same):
@@ -290,6 +307,32 @@ class Retriever:
             if len(kept) == top_k:
                 break
         return kept
+
+
+def carriers(corpus: Corpus, ranked: np.ndarray, scores: np.ndarray) -> dict[int, int]:
+    """Each story's carrier (by code) among the ranked positions: of the copies whose best
+    passage scores at least `ORIGINAL_SHARE` of the story's best, the earliest published (the
+    undated last), then the story's first stored copy. `scores` are the ranked positions'."""
+    stories = corpus.story[ranked]
+    articles = corpus.article[ranked]
+    found: dict[int, int] = {}
+    if len(np.unique(stories)) == len(np.unique(articles)):
+        return found  # one carrier a story here: nothing to choose
+    best: dict[int, float] = {}
+    for story, score in zip(stories.tolist(), scores.tolist(), strict=True):
+        best.setdefault(story, score)  # ranked best first
+    keys: dict[int, tuple[int, bool, int]] = {}
+    for rank, (story, article, score) in enumerate(zip(stories.tolist(), articles.tolist(),
+                                                       scores.tolist(), strict=True)):
+        if score < ORIGINAL_SHARE * best[story] or article in keys:
+            continue
+        day = int(corpus.day[ranked[rank]])
+        key = (day if day >= 0 else 10**9,
+               str(corpus.articles[article]) != str(corpus.stories[story]), rank)
+        keys[article] = key
+        if story not in found or key < keys[found[story]]:
+            found[story] = article
+    return found
 
 
 def _scores_falling(hits: list[Hit]) -> list[Hit]:

@@ -39,6 +39,11 @@ class Article(BaseModel):
     raw_text: str | None = Field(
         None, description="The file's text this article was cleaned from, when it differs."
     )
+    story_id: str | None = Field(
+        None, description="The story it carries: the id of the story's first stored copy "
+        "(index/stories.py); None for an article stored before stories were kept.")
+    signature: str | None = Field(
+        None, description="Its MinHash signature, packed (index/stories.py).")
 
 
 class Statement(BaseModel):
@@ -87,6 +92,13 @@ class Chunk(BaseModel):
     statements: tuple[Statement, ...] = Field(
         default=(), description="The chunk's attributed sentences as statement records."
     )
+    story_id: str | None = Field(
+        None, description="Its article's story (`Article.story_id`); None: its own.")
+
+    @property
+    def story(self) -> str:
+        """The story this passage belongs to: its article's, or the article itself."""
+        return self.story_id or self.article_id
 
     def speaker_of(self, start: int, end: int) -> str | None:
         """The speaker of the sentence at these offsets, if the article says who spoke it."""
@@ -176,6 +188,16 @@ class Hit(BaseModel):
     meaning: tuple[float, ...] = ()
 
 
+class Carrier(BaseModel):
+    """Another outlet's copy of a cited story (a syndicated or lightly edited copy)."""
+
+    article_id: str
+    outlet: str | None
+    title: str | None
+    published: dt.date | None
+    url: str | None
+
+
 class Citation(BaseModel):
     """A `[n]` marker's target: the verbatim passage and the span that supports the claim."""
 
@@ -194,6 +216,9 @@ class Citation(BaseModel):
     quote_end: int
     speaker: str | None = Field(None, description="Who the article says spoke the quote.")
     score: float
+    also_carried_by: list[Carrier] = Field(
+        default_factory=list, description="The story's other copies, by other outlets or "
+        "under other headlines, earliest first: the same story is cited once.")
 
 
 class Context(BaseModel):

@@ -29,8 +29,8 @@ from rag.store import Store
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 5  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
-# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records
+FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
+# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:

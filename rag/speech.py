@@ -29,6 +29,9 @@ RELATIVE_FLOOR = 0.5
 CLAIM_MARGIN = 0.03
 # Word overlap (Jaccard) above which two outlets' sentences are one statement.
 SAME_STATEMENT = 0.8
+# Within one story's copies, one speaker's sentences overlapping this much are one statement
+# (a copy may reword a sentence a little).
+SAME_IN_COPIES = 0.5
 # Words of a subject that make it a document or an outlet's report, not a speaker.
 _DOCUMENT_NOUNS = frozenset({
     "article", "articles", "report", "reports", "reporting", "story", "stories", "piece",
@@ -113,7 +116,7 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
             return None
         return _abstain(_not_quoted(resolution, lexical, meaning), "not_a_speaker")
     speakers, subject, topic = resolution.speakers, resolution.subject, speech.topic
-    pool = [said for speaker in speakers for said in speaker.said if _kept(said, filters)]
+    pool = [said for speaker in speakers for said in one_copy(speaker.said, filters)]
     audience = speech.audience
     if audience:
         pool = [said for said in pool if _same_audience(said.statement.audience, audience)]
@@ -141,7 +144,7 @@ def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str |
         names = names_in(speaker)
         person = names[-1] if names and speaker.strip().endswith(names[-1]) else None
         speakers = index.resolve(speaker.strip(), person).speakers
-    pool = [said for s in speakers for said in s.said if _kept(said, filters)]
+    pool = [said for s in speakers for said in one_copy(s.said, filters)]
     if not topic or not topic.strip():
         return sorted(pool, key=lambda s: (_day(s.published), s.article_id, s.statement.start))
     units = TopicScorer(topic, index, lexical, meaning).score([Unit([said]) for said in pool])
@@ -153,7 +156,7 @@ def _who_said(question: str, claim: str, index: StatementIndex, lexical: Lexical
     """"Who said X?": the statements that say X (by meaning and words), grouped by who said
     them; "Who warned about T?": every statement on T, as for a speaker. An abstention names
     what was asked when none does."""
-    pool = [said for speaker in index.speakers for said in speaker.said if _kept(said, filters)]
+    pool = [said for speaker in index.speakers for said in one_copy(speaker.said, filters)]
     scorer = TopicScorer(claim, index, lexical, meaning)
     if _WHO_ABOUT.match(question):
         chosen, strong = _choose(scorer.score(_units(pool))), True
@@ -197,6 +200,32 @@ def _on(topic: str | None, filters: Filters | None) -> str:
 
 
 # --- choosing ---------------------------------------------------------------------------------
+
+
+def one_copy(said: list[Said], filters: Filters | None = None) -> list[Said]:
+    """One speaker's statements within the filters, each story's once: those of the story's
+    earliest published copy (then its first stored one), and of its other copies only the
+    statements that copy alone carries (a quote the first one trimmed). The citations name
+    the other copies (`rag.carriers`)."""
+    by_story: dict[str, list[Said]] = {}
+    for item in said:
+        if _kept(item, filters):
+            by_story.setdefault(item.story or item.article_id, []).append(item)
+    kept: list[Said] = []
+    for story, group in by_story.items():
+        if len({s.article_id for s in group}) == 1:
+            kept.extend(group)
+            continue
+        group = sorted(group, key=lambda s: (_day(s.published), s.article_id != story,
+                                             s.article_id, s.statement.start))
+        words: list[set[str]] = []
+        for item in group:
+            mine = set(_WORD.findall(item.text.lower()))
+            if item.article_id == group[0].article_id or not any(
+                    _jaccard(mine, other) >= SAME_IN_COPIES for other in words):
+                kept.append(item)
+                words.append(mine)
+    return kept
 
 
 def _kept(said: Said, filters: Filters | None) -> bool:

@@ -80,6 +80,7 @@ class Said:
     source: str | None
     published: dt.date | None
     url: str | None
+    story: str = ""  # its article's story (`Chunk.story`): copies of one story share it
 
 
 @dataclass
@@ -290,7 +291,7 @@ class StatementIndex:
                     chunk_id=chunk.id, article_id=chunk.article_id,
                     text=chunk.text[statement.start - chunk.start : statement.end - chunk.start],
                     title=chunk.title, source=chunk.source, published=chunk.published,
-                    url=chunk.url,
+                    url=chunk.url, story=chunk.story,
                 )
                 key = (chunk.article_id, statement.start)
                 if key not in kept or _fuller(said, kept[key]):

@@ -51,6 +51,10 @@ class ArticleFacets:
     last_published: dt.date | None
 
 
+# Article metadata a listing leaves out: the text before cleaning, the MinHash signature.
+_NOT_LISTED = frozenset({"raw_text", "signature"})
+
+
 class ArticleNotFound(NewsragError, LookupError):
     """No article with that id is stored."""
 
@@ -327,6 +331,15 @@ class Store:
             raise ArticleNotFound(article_id)
         return _article_from(got["ids"][0], got["documents"][0], got["metadatas"][0])
 
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        """The cleaned text of those of these articles that are stored, a page a read."""
+        found: dict[str, str] = {}
+        for begin in range(0, len(article_ids), ARTICLES_A_READ):
+            got = self._articles.get(ids=article_ids[begin : begin + ARTICLES_A_READ],
+                                     include=["documents"])
+            found.update(zip(got["ids"], got["documents"], strict=True))
+        return found
+
     def article_metadata(self, article_id: str) -> dict[str, Any]:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
         if not got["ids"]:
@@ -349,6 +362,19 @@ class Store:
                 found.setdefault(str(meta["canonical_url"]), []).append(article_id)
         return found
 
+    def story_carriers(self, story_id: str) -> list[dict[str, Any]]:
+        """Every stored article of a story (its copies; the first copy's id is the story's
+        own, stored with a `story_id` or, stored before stories were kept, without), each as
+        its metadata with its id, earliest published first (the undated last)."""
+        got = self._articles.get(where={"story_id": story_id}, include=["metadatas"])
+        rows = {i: dict(m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        if story_id not in rows and (first := self.stored_metadata([story_id])):
+            rows.update(first)
+        found = [{**{k: v for k, v in m.items() if k not in _NOT_LISTED}, "id": i}
+                 for i, m in rows.items()]
+        return sorted(found, key=lambda m: (str(m.get("published") or "9999"),
+                                            m["id"] != story_id, m["id"]))
+
     def article_paths(self) -> dict[str, str]:
         """Every article stored from a file, with that file's path as it was recorded."""
         paths: dict[str, str] = {}
@@ -370,7 +396,7 @@ class Store:
     def list_articles(self, offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
         """A page of article summaries (metadata without text), and the total count."""
         page = self._articles.get(include=["metadatas"], limit=limit, offset=offset)
-        rows = [{"id": i, **{k: v for k, v in m.items() if k != "raw_text"}}
+        rows = [{"id": i, **{k: v for k, v in m.items() if k not in _NOT_LISTED}}
                 for i, m in zip(page["ids"], page["metadatas"], strict=True)]
         return rows, self._articles.count()
 
@@ -539,7 +565,7 @@ def _chunk_metadata(chunk: Chunk, sentence_vectors: str | None = None) -> dict[s
         "url": chunk.url,
         "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
         "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
-        "statements": _statements_json(chunk),
+        "statements": _statements_json(chunk), "story_id": chunk.story_id,
     })
 
 
@@ -558,6 +584,7 @@ def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
         "url": article.url, "canonical_url": canonical_url(article.url),
         "author": article.author, "path": article.path, "filename": article.filename,
         "chunks": chunk_count, "chars": len(article.text),
+        "story_id": article.story_id, "signature": article.signature,
         "raw_text": article.raw_text if article.raw_text != article.text else None,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     })
@@ -575,6 +602,7 @@ def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         sentences=_spans(meta.get("sentences", "")),
         speakers=tuple(json.loads(meta["speakers"])) if meta.get("speakers") else (),
         statements=tuple(json.loads(meta["statements"])) if meta.get("statements") else (),
+        story_id=meta.get("story_id"),
     )
 
 
@@ -589,7 +617,7 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
         id=article_id, text=text, title=meta.get("title"), source=meta.get("source"),
         published=_date(meta.get("published")), url=meta.get("url"),
         author=meta.get("author"), path=meta.get("path"), filename=meta.get("filename"),
-        raw_text=meta.get("raw_text"),
+        raw_text=meta.get("raw_text"), story_id=meta.get("story_id"),
     )
 
 

@@ -71,11 +71,18 @@ class DocumentSummary(BaseModel):
     chunks: int | None = None
     chars: int | None = None
     ingested_at: str | None = None
+    story_id: str | None = Field(
+        None, description="The story it carries: lightly edited copies of one story share "
+        "it (docs/ingestion.md, \"Syndicated copies\"); None for one stored before stories "
+        "were kept.")
 
 
 class DocumentDetail(DocumentSummary):
     text: str
     raw_text: str | None = Field(None, description="The text before cleaning, if it differs.")
+    copies: list[DocumentSummary] = Field(
+        default_factory=list, description="The story's other carriers (its copies by other "
+        "outlets or under other headlines), earliest published first.")
 
 
 class SourceFacet(BaseModel):
@@ -133,7 +140,7 @@ def _summary(article: Article) -> DocumentSummary:
     return DocumentSummary(id=article.id, title=article.title, source=article.source,
                            published=article.published, url=article.url, author=article.author,
                            path=article.path, filename=article.filename,
-                           chars=len(article.text))
+                           chars=len(article.text), story_id=article.story_id)
 
 
 def _result(report: IngestReport) -> IngestResult:
@@ -279,12 +286,15 @@ def get_document(document_id: str, services: ServicesDep) -> DocumentDetail:
 
 
 def document_detail(store: Store, document_id: str) -> DocumentDetail:
-    """The stored article `document_id` with its text and store metadata; raises
-    `ArticleNotFound` when there is none."""
+    """The stored article `document_id` with its text, store metadata and the story's other
+    copies; raises `ArticleNotFound` when there is none."""
     article = store.get_article(document_id)
     meta = store.article_metadata(document_id)
+    copies = [DocumentSummary(**row) for row in store.story_carriers(article.story_id or
+                                                                      article.id)
+              if row["id"] != article.id]
     return DocumentDetail(**_summary(article).model_dump(), text=article.text,
-                          raw_text=article.raw_text) \
+                          raw_text=article.raw_text, copies=copies) \
         .model_copy(update={"chunks": meta.get("chunks"), "ingested_at": meta.get("ingested_at")})
 
 

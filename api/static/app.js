@@ -376,7 +376,23 @@
         el("span", {}, "Highlighted words attributed to ",
           el("strong", {}, speakerLink(citation.speaker)))));
     }
+    const copies = citation.also_carried_by || [];
+    if (copies.length) card.append(carriedBy(copies));
     return card;
+  }
+
+  /** "Also carried by" the story's other copies: each outlet (a link to its copy) and date. */
+  function carriedBy(copies) {
+    const line = el("div", { class: "card-foot card-carriers" }, "Also carried by ");
+    copies.forEach((copy, n) => {
+      if (n) line.append(n === copies.length - 1 ? " and " : ", ");
+      const outlet = copy.outlet || "an unknown outlet";
+      const url = safeUrl(copy.url);
+      line.append(url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer",
+        title: copy.title || "", text: outlet }) : el("span", { text: outlet }));
+      if (copy.published) line.append(" (", dateElement(copy.published), ")");
+    });
+    return line;
   }
 
   /** The passage with its supporting quote in <mark>, trimmed around the quote until expanded. */
