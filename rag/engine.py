@@ -16,12 +16,13 @@ from rag.grounding import GroundingReport, grade
 from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
-from rag.retrieve import Retriever
+from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
 from rag.snapshot import Snapshot
 from rag.speech import asks_who_said_what, find_statements, speech_answer
 from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
+from rag.timescope import Scope, anchor_of, scope
 from rag.topics import STORY_CANDIDATES, Meaning
 
 
@@ -59,20 +60,21 @@ class Engine:
         question, use_llm = self._checked(question, mode, history or [])
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        spoken = None if use_llm else self._answer_speech(question, filters)
+        scoped = self.scope(question, filters)
+        spoken = None if use_llm else self._answer_speech(scoped.question, scoped.filters)
         if spoken is not None and not spoken.abstained:
-            return spoken.model_copy(update={"standalone_question": question,
-                                             "timings_ms": _timings(began, began)})
-        result = self.retriever.search(question, top_k, filters)
+            return self._finish(scoped, spoken.model_copy(update={
+                "standalone_question": question, "timings_ms": _timings(began, began)}))
+        result = self._search(scoped, top_k)
         if spoken is not None:  # an abstention still shows what the search found
-            return spoken.model_copy(update={
+            return self._finish(scoped, spoken.model_copy(update={
                 "standalone_question": question, "contexts": contexts_of(result.hits),
-                "timings_ms": _timings(began, time.perf_counter())})
+                "timings_ms": _timings(began, time.perf_counter())}))
         retrieved = time.perf_counter()
         answer = (self._answer_llm(question, result.hits) if use_llm
                   else self._answer_extractive(question, result.hits))
-        return answer.model_copy(update={"standalone_question": question,
-                                         "timings_ms": _timings(began, retrieved)})
+        return self._finish(scoped, answer.model_copy(update={
+            "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
 
     def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -85,7 +87,8 @@ class Engine:
             return AnswerStream.of(self.ask(question, top_k, filters, mode, history))
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        hits = self.retriever.search(question, top_k, filters).hits
+        scoped = self.scope(question, filters)
+        hits = self._search(scoped, top_k).hits
         retrieved = time.perf_counter()
         fallback = None
         if self.settings.llm_fallback:
@@ -98,8 +101,8 @@ class Engine:
             if fallback is None:
                 raise
             stream = AnswerStream.of(fallback(error))
-        return stream.then(lambda answer: answer.model_copy(update={
-            "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
+        return stream.then(lambda answer: self._finish(scoped, answer.model_copy(update={
+            "standalone_question": question, "timings_ms": _timings(began, retrieved)})))
 
     def grounding(self, answer: str, sources: list[Chunk] | None = None,
                   ids: list[int] | None = None, question: str | None = None,
@@ -119,6 +122,25 @@ class Engine:
             lexical = LexicalIndex(sources)
         ids = ids or list(range(1, len(hits) + 1))
         return grade(answer, hits, ids, self.claim_encoder, lexical, self.attribute)
+
+    def scope(self, question: str, filters: Filters | None) -> Scope:
+        """The question as searched under its time words (`rag/timescope.py`): a range they
+        name joins the filters unless `filters` set dates; relative words count from the
+        anchor `Settings.time_anchor` names."""
+        corpus = self.retriever.refresh().corpus
+        kind = self.settings.time_anchor
+        return scope(question, filters, anchor_of(corpus, kind), kind)
+
+    def _search(self, scoped: Scope, top_k: int | None) -> SearchResult:
+        return scoped.search(self.retriever, top_k, self.settings.recency_weight)
+
+    def _finish(self, scoped: Scope, answer: Answer) -> Answer:
+        """The answer with what was searched; under a range, an abstention saying so."""
+        held = True
+        if scoped.ranged and answer.abstained:
+            mask = self.retriever.refresh().corpus.mask(scoped.filters)
+            held = mask is None or bool(mask.any())
+        return scoped.finish(answer, held)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.
