@@ -223,8 +223,8 @@ def _bounds(match: re.Match[str], anchor: dt.date) -> tuple[dt.date | None, dt.d
         number = _NUMBER_WORDS.get(count.lower()) if count else 1
         number = int(count) if count and count.isdigit() else number
         unit = groups["unit"].lower().rstrip("s")
-        began = _parsed(f"{number} {unit}s ago", anchor)
-        return (began[0], anchor) if began else (None, None)
+        began = _parser(anchor, exact=True).get_date_data(f"{number} {unit}s ago").date_obj
+        return (began.date(), anchor) if began else (None, None)
     period = _period(groups["within"], anchor)
     if period is None:
         return None, None
@@ -281,10 +281,12 @@ def _month_end(year: int, month: int) -> dt.date:
 
 
 @functools.lru_cache(maxsize=64)
-def _parser(anchor: dt.date) -> DateDataParser:
+def _parser(anchor: dt.date, exact: bool = False) -> DateDataParser:
     """English dateparser counting from the anchor, preferring the past ("March" is the last
-    March up to the anchor), and saying what period each reading names."""
-    return DateDataParser(languages=["en"], settings={
-        "RELATIVE_BASE": dt.datetime(anchor.year, anchor.month, anchor.day),
-        "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": True,
-        "PREFER_DAY_OF_MONTH": "first"})
+    March up to the anchor), and saying what period each reading names; a month without its
+    day is read as its first day unless `exact` ("a month ago" is the anchor's day then)."""
+    settings = {"RELATIVE_BASE": dt.datetime(anchor.year, anchor.month, anchor.day),
+                "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": True}
+    if not exact:
+        settings["PREFER_DAY_OF_MONTH"] = "first"
+    return DateDataParser(languages=["en"], settings=settings)
