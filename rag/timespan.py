@@ -109,7 +109,9 @@ class TimeSpan:
             return question
         rest = f"{question[: self.begin].rstrip(' ,')} {question[self.finish:].lstrip(' ,')}"
         rest = re.sub(r"\s+([?.!,;])", r"\1", rest).strip()
-        return rest if re.search(r"\w", rest) else question
+        if not re.search(r"\w", rest):
+            return question
+        return rest[:1].upper() + rest[1:] if self.begin == 0 else rest
 
 
 def read_time(question: str, anchor: dt.date) -> TimeSpan | None:

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from api.app import create_app
+from api.services import Services
 from rag.question import same_person
-from support import needs_shared, sse_events
+from support import needs_shared, served, sse_events, with_settings
 
 NEWEST_EXAMPLE = "2025-11-12"  # 07_paylark_breach_and_desalination.jsonl, its second record
 SEED = "What did Asif say about Afghanistan in 2024?"
@@ -169,3 +171,16 @@ def test_the_schema_names_the_range_searched(http: httpx.Client) -> None:
     assert {"filters", "time"} <= set(answer)
     assert "published_from" in schema["TimeReading"]["properties"]
     assert json.dumps(answer["time"]).count("TimeReading") == 1
+
+
+def test_relative_words_can_count_from_today(news_services: Services) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    with served(create_app(services=with_settings(news_services, time_anchor="today"))) as url:
+        answer = httpx.post(f"{url}/v1/ask", timeout=60,
+                            json={"question": "What did Varnholt say last week?"}).json()
+    assert answer["time"]["anchor"] == today.isoformat()
+    assert answer["time"]["anchor_kind"] == "today"
+    assert answer["time"]["published_from"] == (monday - dt.timedelta(days=7)).isoformat()
+    assert answer["time"]["published_to"] == (monday - dt.timedelta(days=1)).isoformat()
+    assert answer["abstained"] and answer["citations"] == []  # the examples end in 2025
