@@ -72,9 +72,15 @@ class Engine:
                 "timings_ms": _timings(began, time.perf_counter())}))
         retrieved = time.perf_counter()
         answer = (self._answer_llm(question, result.hits) if use_llm
-                  else self._answer_extractive(question, result.hits))
-        return self._finish(scoped, answer.model_copy(update={
-            "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
+                  else self._answer_extractive(scoped.question, result.hits))
+        update = {"standalone_question": question, "timings_ms": _timings(began, retrieved)}
+        later = scoped.later() if answer.abstained and not use_llm else None
+        if later is not None:
+            # What happened in the range may be reported after it: answered so, and said so.
+            found = self._answer_extractive(later.question, self._search(later, top_k).hits)
+            if not found.abstained:
+                return scoped.finish(found.model_copy(update=update), True, later)
+        return self._finish(scoped, answer.model_copy(update=update), later is not None)
 
     def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -134,13 +140,14 @@ class Engine:
     def _search(self, scoped: Scope, top_k: int | None) -> SearchResult:
         return scoped.search(self.retriever, top_k, self.settings.recency_weight)
 
-    def _finish(self, scoped: Scope, answer: Answer) -> Answer:
-        """The answer with what was searched; under a range, an abstention saying so."""
+    def _finish(self, scoped: Scope, answer: Answer, searched_later: bool = False) -> Answer:
+        """The answer with what was searched; under a range, an extractive abstention saying
+        so (`searched_later`: articles published after the range held no answer either)."""
         held = True
-        if scoped.ranged and answer.abstained:
+        if scoped.ranged and answer.mode == "extractive":
             mask = self.retriever.refresh().corpus.mask(scoped.filters)
             held = mask is None or bool(mask.any())
-        return scoped.finish(answer, held)
+        return scoped.finish(answer, held, searched_later=searched_later)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.

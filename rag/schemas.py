@@ -296,6 +296,11 @@ class TimeReading(BaseModel):
     anchor_kind: Literal["corpus", "today"]
     applied: bool = Field(description="Whether the range was searched: false when the "
                                       "request's `filters` set dates (those win).")
+    reported_later: bool = Field(
+        False, description="No article published in the range answered, and the answer is "
+                           "from articles published after its start (an event of the range "
+                           "reported later), as the answer's first words say; `filters` shows "
+                           "what was searched.")
 
 
 class Answer(BaseModel):

@@ -63,17 +63,38 @@ class Scope:
         return SearchResult(hits=newest_first(result.hits, weight)[:top_k],
                             query_vector=result.query_vector)
 
-    def finish(self, answer: Answer, held: bool) -> Answer:
-        """The answer with the filters searched and the time reading; an abstention under a
-        range read from the question says that no article in the range holds an answer, and
-        whether the store holds any article published then at all (`held`)."""
+    def later(self) -> Scope | None:
+        """The scope of articles published from the range's start on, with no end: what
+        happened in the range, reported later ("What campaign did Islamabad start in November
+        2023?", reported in March 2024). None without a closed range read from the question."""
+        if not (self.ranged and self.span.start and self.span.end):
+            return None
+        filters = self.filters.model_copy(update={"published_to": None})
+        return Scope(self.question, filters, self.reading, self.span)
+
+    def finish(self, answer: Answer, held: bool, later: Scope | None = None,
+               searched_later: bool = False) -> Answer:
+        """The answer with the filters searched and the time reading. An extractive
+        abstention under a range read from the question says that no article in the range
+        holds an answer, or that none is stored then (`held` false); an answer from the
+        articles published after the range (`later`, the scope it was searched in) opens by
+        saying so; `searched_later`: those were searched too, and held none."""
         update: dict[str, object] = {"filters": self.filters, "time": self.reading}
-        if answer.abstained and self.ranged:
+        if self.ranged and answer.mode == "extractive" and (answer.abstained or later):
             where = (f"No article published {describe(self.reading)}, as "
                      f"“{self.reading.phrase}” reads,")
-            found = ("holds an answer; articles outside that range were not searched."
-                     if held else "is stored, so none could answer.")
-            update["answer"] = f"{where} {found} {answer.answer}"
+            if later is not None:
+                update["filters"] = later.filters
+                update["time"] = self.reading.model_copy(update={"reported_later": True})
+                update["answer"] = (f"{where} holds an answer; from articles published "
+                                    f"after it: {answer.answer}")
+            else:
+                found = ("holds an answer; articles outside that range were not searched."
+                         if held else "is stored, so none could answer.")
+                if searched_later:
+                    found = ("holds an answer, nor does any published after it." if held else
+                             "is stored, and none published after it answers.")
+                update["answer"] = f"{where} {found} {answer.answer}"
         return answer.model_copy(update=update)
 
 

@@ -75,8 +75,9 @@ _REPORT = re.compile(r"\b(?:report|reports|reported|article|articles|coverage|co
                      r"stories|piece|post|review|published)\b", re.IGNORECASE)
 # A relative clause or a participle opening before the phrase: the time is then an event's
 # within the question ("Which company, founded in late 2015, ..."), not the question's.
-_CLAUSE = re.compile(r"(?:^|\s)(?:that|who|whom|whose|which|where)\s|,\s*(?:\w+ed|known|"
-                     r"once|previously|recently|after|having|being)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"(?:^|\s)(?:that|who|whom|whose|which|where)[\s,]|,\s*(?:\w+ed|known|"
+                     r"once|previously|recently|currently|now|after|having|being)\b",
+                     re.IGNORECASE)
 _FIGURE = re.compile(r"\d|\$|€|£|%|\b(?:hundred|thousand|million|billion|trillion)s?\b",
                      re.IGNORECASE)
 _FIGURE_REACH = 4  # words before a phrase a figure is looked for in

@@ -69,7 +69,8 @@ def test_a_month_is_searched_as_its_range_and_shown(http: httpx.Client) -> None:
     time = answer["time"]
     assert time == {"phrase": "in September 2025", "published_from": "2025-09-01",
                     "published_to": "2025-09-30", "newest_first": False,
-                    "anchor": NEWEST_EXAMPLE, "anchor_kind": "corpus", "applied": True}
+                    "anchor": NEWEST_EXAMPLE, "anchor_kind": "corpus", "applied": True,
+                    "reported_later": False}
     assert answer["filters"]["published_from"] == "2025-09-01"
     assert all("2025-09-01" <= day <= "2025-09-30" for day in published(answer))
     assert answer["standalone_question"].endswith("in September 2025?")
@@ -138,7 +139,7 @@ def test_a_range_holding_no_article_at_all_is_said_so(http: httpx.Client) -> Non
     assert answer["time"]["phrase"] == "last week"
     assert answer["answer"].startswith(
         "No article published between 2025-11-03 and 2025-11-09, as “last week” reads, is "
-        "stored")
+        "stored, and none published after it answers.")
     assert answer["contexts"] == []
 
 
@@ -184,3 +185,20 @@ def test_relative_words_can_count_from_today(news_services: Services) -> None:
     assert answer["time"]["published_from"] == (monday - dt.timedelta(days=7)).isoformat()
     assert answer["time"]["published_to"] == (monday - dt.timedelta(days=1)).isoformat()
     assert answer["abstained"] and answer["citations"] == []  # the examples end in 2025
+
+
+@needs_shared
+def test_an_event_of_the_range_reported_later_is_answered_and_said_so(
+        http: httpx.Client) -> None:
+    # The deportation campaign of November 2023 is reported by an article of 2024-03-17.
+    answer = ask(http, "What campaign did Islamabad start against illegal immigrants in "
+                       "November 2023?")
+    assert not answer["abstained"], answer["answer"]
+    assert answer["answer"].startswith(
+        "No article published between 2023-11-01 and 2023-11-30, as “in November 2023” reads, "
+        "holds an answer; from articles published after it: ")
+    assert answer["time"]["reported_later"] is True
+    assert (answer["filters"]["published_from"], answer["filters"]["published_to"]) == (
+        "2023-11-01", None)
+    assert "deportation campaign" in " ".join(c["quote"] for c in answer["citations"])
+    assert published(answer) == {"2024-03-17"}
