@@ -61,7 +61,8 @@ class Engine:
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
         scoped = self.scope(question, filters)
-        spoken = None if use_llm else self._answer_speech(scoped.question, scoped.filters)
+        spoken = None if use_llm else self._answer_speech(scoped.question, scoped.filters,
+                                                          scoped.newest_first)
         if spoken is not None and not spoken.abstained:
             return self._finish(scoped, spoken.model_copy(update={
                 "standalone_question": question, "timings_ms": _timings(began, began)}))
@@ -203,14 +204,15 @@ class Engine:
 
         return Meaning(self._embed, snapshot.sentences.cosines, related)
 
-    def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
+    def _answer_speech(self, question: str, filters: Filters | None,
+                       newest_first: bool = False) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
-        any other question (`rag/speech.py`)."""
+        any other question (`rag/speech.py`); articles newest first when so asked."""
         if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
             return None  # no statement is read for other questions
         snapshot = self.retriever.refresh()
         return speech_answer(question, self.statements(), snapshot.lexical,
-                             self._meaning(snapshot, filters), filters)
+                             self._meaning(snapshot, filters), filters, newest_first)
 
     def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
         return answer_extractive(question, hits, self.retriever.lexical,

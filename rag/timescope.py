@@ -111,7 +111,8 @@ def scope(question: str, filters: Filters | None, anchor: dt.date, anchor_kind: 
                           anchor=anchor, anchor_kind=anchor_kind,
                           applied=not (explicit and span.is_range))
     if explicit or not span.is_range:
-        return Scope(question, filters, reading, span)
+        return Scope(span.without_phrase(question) if not span.is_range else question,
+                     filters, reading, span)
     dates = {"published_from": span.start, "published_to": span.end}
     scoped = (filters.model_copy(update=dates) if filters is not None
               else Filters(**dates))

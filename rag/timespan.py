@@ -60,6 +60,8 @@ _PHRASES = re.compile(
 _RECENT = re.compile(r"\b(?:latest|most\s+recent(?:ly)?|newest|recent(?:ly)?|currently|"
                      r"right\s+now|these\s+days|at\s+present|as\s+of\s+now|now)\b(?!-)",
                      re.IGNORECASE)
+_ADVERB = re.compile(r"most\s+recently|recently|currently|right\s+now|these\s+days|"
+                     r"at\s+present|as\s+of\s+now|now", re.IGNORECASE)
 # A phrase that must begin with a time preposition: a bare month or year is too often
 # something else ("May" the modal, "March" a name, "2024" a count).
 _NEEDS_PREPOSITION = re.compile(rf"^(?:{_ISO}|{_QUARTER}|{_MONTH_DATE}|{_BARE_YEAR})$",
@@ -105,8 +107,10 @@ class TimeSpan:
 
     def without_phrase(self, question: str) -> str:
         """The question with the time words taken out ("What did Asif say about Afghanistan
-        in 2024?" -> "What did Asif say about Afghanistan?"), for searching by topic."""
-        if not self.is_range:
+        in 2024?" -> "What did Asif say about Afghanistan?"), for searching by topic; an
+        adverb of recency goes too ("What did Varnholt say most recently?"), an adjective
+        stays ("the latest news")."""
+        if not (self.is_range or _ADVERB.fullmatch(self.phrase)):
             return question
         rest = f"{question[: self.begin].rstrip(' ,')} {question[self.finish:].lstrip(' ,')}"
         rest = re.sub(r"\s+([?.!,;])", r"\1", rest).strip()

@@ -202,3 +202,16 @@ def test_an_event_of_the_range_reported_later_is_answered_and_said_so(
         "2023-11-01", None)
     assert "deportation campaign" in " ".join(c["quote"] for c in answer["citations"])
     assert published(answer) == {"2024-03-17"}
+
+
+def test_a_speech_question_asking_the_latest_quotes_the_newest_article_first(
+        http: httpx.Client) -> None:
+    answer = ask(http, "What did Varnholt say most recently?")
+    assert not answer["abstained"], answer["answer"]
+    assert answer["time"]["newest_first"] is True and answer["filters"] is None
+    days = [c["published"] for c in answer["citations"]]
+    assert days[0] == "2025-09-16" and "2025-09-15" in days
+    assert days.index("2025-09-15") > days.index("2025-09-16")
+    # Asked plainly, the articles come oldest first.
+    plain = ask(http, "What did Varnholt say?")
+    assert plain["citations"][0]["published"] == "2025-09-15"

@@ -112,6 +112,7 @@ def test_the_anchor_moves_relative_words() -> None:
      "What did Varnholt say about the talks?"),
     ("In 2024, what did Asif say?", "What did Asif say?"),
     ("What is the latest on the strike?", "What is the latest on the strike?"),
+    ("What did Varnholt say most recently?", "What did Varnholt say?"),
 ])
 def test_the_range_words_leave_the_searched_text(question: str, searched: str) -> None:
     assert read_time(question, ANCHOR).without_phrase(question) == searched
