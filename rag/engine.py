@@ -108,8 +108,10 @@ class Engine:
             if fallback is None:
                 raise
             stream = AnswerStream.of(fallback(error))
-        return stream.then(lambda answer: self._finish(scoped, answer.model_copy(update={
-            "standalone_question": question, "timings_ms": _timings(began, retrieved)})))
+        # The text is streamed as it is made: only the fields say what was searched.
+        return stream.then(lambda answer: scoped.finish(answer.model_copy(update={
+            "standalone_question": question, "timings_ms": _timings(began, retrieved)}),
+            True, words=False))
 
     def grounding(self, answer: str, sources: list[Chunk] | None = None,
                   ids: list[int] | None = None, question: str | None = None,

@@ -73,14 +73,16 @@ class Scope:
         return Scope(self.question, filters, self.reading, self.span)
 
     def finish(self, answer: Answer, held: bool, later: Scope | None = None,
-               searched_later: bool = False) -> Answer:
+               searched_later: bool = False, words: bool = True) -> Answer:
         """The answer with the filters searched and the time reading. An extractive
         abstention under a range read from the question says that no article in the range
         holds an answer, or that none is stored then (`held` false); an answer from the
         articles published after the range (`later`, the scope it was searched in) opens by
-        saying so; `searched_later`: those were searched too, and held none."""
+        saying so; `searched_later`: those were searched too, and held none. Without
+        `words` (a streamed answer, its text already sent) only the fields are set."""
         update: dict[str, object] = {"filters": self.filters, "time": self.reading}
-        if self.ranged and answer.mode == "extractive" and (answer.abstained or later):
+        if words and self.ranged and answer.mode == "extractive" and (
+                answer.abstained or later):
             where = (f"No article published {describe(self.reading)}, as "
                      f"“{self.reading.phrase}” reads,")
             if later is not None:
