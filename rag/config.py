@@ -167,6 +167,15 @@ class Settings(BaseSettings):
         0.3, ge=0.0, le=1.0, description=(
             "Fused-score bonus for passages published within a day of a date the question "
             "names (calibrated)."))
+    time_anchor: Literal["corpus", "today"] = Field(
+        "corpus", description=(
+            "What a question's relative time words (\"last week\", \"in March\") count from: "
+            "the newest article's publication date in the store (`corpus`), or `today` "
+            "(docs/answering.md, \"Time in questions\")."))
+    recency_weight: float = Field(
+        0.3, ge=0.0, le=1.0, description=(
+            "For questions asking for the latest reports: bonus, on the passages' scores, of "
+            "the newest passage among those retrieved over the oldest."))
     outlet_boost: float = Field(
         0.3, ge=0.0, le=1.0, description=(
             "Fused-score bonus for passages from an outlet the question names (calibrated)."))

@@ -19,12 +19,13 @@ from rag.grounding import GroundingReport, grade
 from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
-from rag.retrieve import Retriever
+from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
 from rag.snapshot import Snapshot
 from rag.speech import asks_who_said_what, find_statements, speech_answer
 from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
+from rag.timescope import Scope, anchor_of, scope
 from rag.topics import STORY_CANDIDATES, Meaning
 
 
@@ -66,20 +67,29 @@ class Engine:
         question, use_llm = self._checked(question, mode, history or [])
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        spoken = None if use_llm else self._answer_speech(question, filters)
+        scoped = self.scope(question, filters)
+        spoken = None if use_llm else self._answer_speech(scoped.question, scoped.filters,
+                                                          scoped.newest_first)
         if spoken is not None and not spoken.abstained:
-            return self._carried(spoken).model_copy(update={
-                "standalone_question": question, "timings_ms": _timings(began, began)})
-        result = self.retriever.search(question, top_k, filters)
+            return self._carried(self._finish(scoped, spoken.model_copy(update={
+                "standalone_question": question, "timings_ms": _timings(began, began)})))
+        result = self._search(scoped, top_k)
         if spoken is not None:  # an abstention still shows what the search found
-            return spoken.model_copy(update={
+            return self._finish(scoped, spoken.model_copy(update={
                 "standalone_question": question, "contexts": contexts_of(result.hits),
-                "timings_ms": _timings(began, time.perf_counter())})
+                "timings_ms": _timings(began, time.perf_counter())}))
         retrieved = time.perf_counter()
         answer = (self._answer_llm(question, result.hits) if use_llm
-                  else self._answer_extractive(question, result.hits))
-        return self._carried(answer).model_copy(update={"standalone_question": question,
-                                         "timings_ms": _timings(began, retrieved)})
+                  else self._answer_extractive(scoped.question, result.hits))
+        update = {"standalone_question": question, "timings_ms": _timings(began, retrieved)}
+        later = scoped.later() if answer.abstained and not use_llm else None
+        if later is not None:
+            # What happened in the range may be reported after it: answered so, and said so.
+            found = self._answer_extractive(later.question, self._search(later, top_k).hits)
+            if not found.abstained:
+                return self._carried(scoped.finish(found.model_copy(update=update), True, later))
+        return self._carried(self._finish(scoped, answer.model_copy(update=update),
+                                          later is not None))
 
     def stream(self, question: str, *, top_k: int | None = None,
                filters: Filters | None = None, mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -93,7 +103,8 @@ class Engine:
                                             history=history))
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        hits = self.retriever.search(question, top_k, filters).hits
+        scoped = self.scope(question, filters)
+        hits = self._search(scoped, top_k).hits
         retrieved = time.perf_counter()
         fallback = self._fallback(question, hits)
         try:
@@ -102,8 +113,10 @@ class Engine:
             if fallback is None:
                 raise
             stream = AnswerStream.of(fallback(error))
-        return stream.then(lambda answer: self._carried(answer).model_copy(update={
-            "standalone_question": question, "timings_ms": _timings(began, retrieved)}))
+        # The text is streamed as it is made: only the fields say what was searched.
+        return stream.then(lambda answer: self._carried(scoped.finish(answer.model_copy(update={
+            "standalone_question": question, "timings_ms": _timings(began, retrieved)}),
+            True, words=False)))
 
     def grounding(self, answer: str, *, sources: list[Chunk] | None = None,
                   ids: list[int] | None = None, question: str | None = None,
@@ -127,6 +140,26 @@ class Engine:
     def _carried(self, answer: Answer) -> Answer:
         """The answer with the other copies of each cited story (`rag.carriers`)."""
         return with_carriers(answer, self.retriever.refresh().corpus)
+
+    def scope(self, question: str, filters: Filters | None) -> Scope:
+        """The question as searched under its time words (`rag/timescope.py`): a range they
+        name joins the filters unless `filters` set dates; relative words count from the
+        anchor `Settings.time_anchor` names."""
+        corpus = self.retriever.refresh().corpus
+        kind = self.settings.time_anchor
+        return scope(question, filters, anchor_of(corpus, kind), kind)
+
+    def _search(self, scoped: Scope, top_k: int | None) -> SearchResult:
+        return scoped.search(self.retriever, top_k, self.settings.recency_weight)
+
+    def _finish(self, scoped: Scope, answer: Answer, searched_later: bool = False) -> Answer:
+        """The answer with what was searched; under a range, an extractive abstention saying
+        so (`searched_later`: articles published after the range held no answer either)."""
+        held = True
+        if scoped.ranged and answer.mode == "extractive":
+            mask = self.retriever.refresh().corpus.mask(scoped.filters)
+            held = mask is None or bool(mask.any())
+        return scoped.finish(answer, held, searched_later=searched_later)
 
     def _checked(self, question: str, mode: str, history: list[Turn]) -> tuple[str, bool]:
         """The question, stripped and within limits, and whether the LLM is to answer it.
@@ -182,14 +215,15 @@ class Engine:
 
         return Meaning(self._embed, snapshot.sentences.cosines, related)
 
-    def _answer_speech(self, question: str, filters: Filters | None) -> Answer | None:
+    def _answer_speech(self, question: str, filters: Filters | None,
+                       newest_first: bool = False) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
-        any other question (`rag/speech.py`)."""
+        any other question (`rag/speech.py`); articles newest first when so asked."""
         if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
             return None  # no statement is read for other questions
         snapshot = self.retriever.refresh()
         return speech_answer(question, self.statements(), snapshot.lexical,
-                             self._meaning(snapshot, filters), filters)
+                             self._meaning(snapshot, filters), filters, newest_first)
 
     def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
         return answer_extractive(question, hits, self.retriever.lexical,

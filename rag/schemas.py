@@ -308,6 +308,30 @@ class Turn(BaseModel):
     content: str
 
 
+class TimeReading(BaseModel):
+    """The time words of a question and what they were read as: a range of publication dates
+    or the newest articles first (docs/answering.md, "Time in questions")."""
+
+    phrase: str = Field(description="The words of the question read: \"in 2024\", "
+                                    "\"last week\", \"latest\".")
+    published_from: dt.date | None = Field(None, description="First publication date read "
+                                                             "(inclusive; null: open).")
+    published_to: dt.date | None = Field(None, description="Last publication date read "
+                                                           "(inclusive; null: open).")
+    newest_first: bool = Field(False, description="The question asks for the newest reports: "
+                                                  "passages are ordered by date as well.")
+    anchor: dt.date = Field(description="The date relative words count from: the newest "
+                                        "article's, or today's (RAG_TIME_ANCHOR).")
+    anchor_kind: Literal["corpus", "today"]
+    applied: bool = Field(description="Whether the range was searched: false when the "
+                                      "request's `filters` set dates (those win).")
+    reported_later: bool = Field(
+        False, description="No article published in the range answered, and the answer is "
+                           "from articles published after its start (an event of the range "
+                           "reported later), as the answer's first words say; `filters` shows "
+                           "what was searched.")
+
+
 class Answer(BaseModel):
     """What `/v1/ask` returns."""
 
@@ -332,6 +356,13 @@ class Answer(BaseModel):
         None, description="What was searched: the question, rewritten to stand alone when "
                           "it followed earlier turns of a conversation."
     )
+    filters: Filters | None = Field(
+        None, description="The filters searched: the request's, with the publication-date "
+                          "range read from the question's time words (`time`) unless the "
+                          "request set dates.")
+    time: TimeReading | None = Field(
+        None, description="The question's time words and the range or order read from them "
+                          "(null: none were read).")
     abstention_reason: Literal["not_a_speaker", "no_statement_on_topic"] | None = Field(
         None, description="Why a question about what someone said was not answered: the "
                           "articles quote no such speaker, or none of their statements is on "

@@ -96,18 +96,19 @@ def speech_question(question: str, outlets: Iterable[str] = ()) -> Speech | None
 
 def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
                   meaning: Meaning | None = None, filters: Filters | None = None,
-                  ) -> Answer | None:
+                  newest_first: bool = False) -> Answer | None:
     """The answer from statements, or None when the question is not one this answers (no
     speech question, a pronoun subject, or a subject that is neither a name nor a role).
 
     "Who said X?" quotes the statements closest to X in meaning, whoever said them; "What did
-    S say about T?" only S's statements (or, for a body, those who speak for it) on T."""
+    S say about T?" only S's statements (or, for a body, those who speak for it) on T.
+    Articles come oldest first, or newest first when the question asks for the latest."""
     speech = speech_question(question, lexical.outlet_names())
     if speech is None:
         claim = who_said(question)
         if claim is None:
             return None
-        return _who_said(question, claim, index, lexical, meaning, filters)
+        return _who_said(question, claim, index, lexical, meaning, filters, newest_first)
     if speech.subject.lower() in _PRONOUNS:
         return None
     resolution = index.resolve(speech.subject, speech.person)
@@ -130,7 +131,7 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
     if not chosen:
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
                         f"{_on(topic, filters)}.", "no_statement_on_topic")
-    return _with_conflicts(_compose(chosen, index, lexical), lexical)
+    return _with_conflicts(_compose(chosen, index, lexical, newest_first), lexical)
 
 
 def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str | None = None,
@@ -152,7 +153,8 @@ def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str |
 
 
 def _who_said(question: str, claim: str, index: StatementIndex, lexical: LexicalIndex,
-              meaning: Meaning | None, filters: Filters | None) -> Answer:
+              meaning: Meaning | None, filters: Filters | None,
+              newest_first: bool = False) -> Answer:
     """"Who said X?": the statements that say X (by meaning and words), grouped by who said
     them; "Who warned about T?": every statement on T, as for a speaker. An abstention names
     what was asked when none does."""
@@ -169,7 +171,7 @@ def _who_said(question: str, claim: str, index: StatementIndex, lexical: Lexical
         asked = _WHO.sub("", question.strip().rstrip("?.! ")).strip()
         return _abstain(f"{NOT_COVERED}: they quote no one who {asked}.",
                         "no_statement_on_topic")
-    answer = _with_conflicts(_compose(chosen, index, lexical), lexical)
+    answer = _with_conflicts(_compose(chosen, index, lexical, newest_first), lexical)
     if strong:
         return answer
     # Matched only within the claim's story: say the match is by meaning, not by words.
@@ -329,7 +331,8 @@ def _key(text: str) -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _compose(units: list[Unit], index: StatementIndex, lexical: LexicalIndex) -> Answer:
+def _compose(units: list[Unit], index: StatementIndex, lexical: LexicalIndex,
+             newest_first: bool = False) -> Answer:
     """Group by article (date order), open each group with who, role, outlet and date; direct
     quotes first, then reported speech; a statement already quoted from another outlet is
     cited as "also reported by" instead."""
@@ -340,7 +343,11 @@ def _compose(units: list[Unit], index: StatementIndex, lexical: LexicalIndex) ->
             key = (said.article_id, said.statement.speaker)
             by_group.setdefault(key, []).append(said)
             best[key] = max(best.get(key, 0.0), unit.score)
-    order = sorted(by_group, key=lambda k: (_day(by_group[k][0].published), -best[k]))
+    def when(key: tuple[str, str]) -> int:  # undated articles last either way
+        day = _day(by_group[key][0].published)
+        return -day if newest_first and day != dt.date.max.toordinal() else day
+
+    order = sorted(by_group, key=lambda k: (when(k), -best[k]))
     citations: list[Citation] = []
     blocks: list[tuple[str, list[str]]] = []  # each group's opening and sentences
     quoted: list[tuple[set[str], str, int, int]] = []  # words, article, block, line

@@ -92,7 +92,8 @@ def _events(stream: AnswerStream) -> Iterator[ServerSentEvent]:
     yield event("grounding", body["grounding"])
     yield event("done", {key: body[key] for key in
                          ("abstained", "mode", "evidence_score", "question_coverage",
-                          "timings_ms", "standalone_question", "notice", "conflicts")})
+                          "timings_ms", "standalone_question", "notice", "conflicts",
+                          "filters", "time")})
 
 
 def _pieces(text: str) -> Iterator[str]:

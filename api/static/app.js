@@ -488,9 +488,30 @@
       turn.node.querySelector(".turn-question").after(
         el("p", { class: "turn-rewrite" }, "Searched as: ", el("q", { text: searched })));
     }
+    const range = timeScope(done && done.time);
+    if (range) turn.node.querySelector(".turn-question").after(range);
     const meta = answerMeta(turn, done);
     if (turn.abstained) turn.response.querySelector(".abstention").after(meta);
     else turn.answer.after(meta);
+  }
+
+  /** What the question's time words were read as: the range searched, or newest first. */
+  function timeScope(time) {
+    if (!time) return null;
+    const from = time.published_from;
+    const to = time.published_to;
+    let text;
+    if (!from && !to) text = "Newest reports first";
+    else if (!time.applied) text = "Not applied (the filters' dates were searched)";
+    else if (from && to) text = from === to ? `Searched articles published on ${from}`
+      : `Searched articles published ${from} to ${to}`;
+    else text = from ? `Searched articles published from ${from}` : `Searched articles published up to ${to}`;
+    if ((from || to) && time.applied && time.newest_first) text += ", newest first";
+    return el("p", { class: "turn-time", "data-from": from || null, "data-to": to || null },
+      `${text}, read from `, el("q", { text: time.phrase }),
+      time.anchor ? el("span", { class: "turn-time-anchor",
+        text: ` (counted from ${time.anchor_kind === "today" ? "today" : "the newest article"}, ${time.anchor})` })
+        : null);
   }
 
   function answerMeta(turn, done) {
