@@ -86,8 +86,23 @@ class Settings(BaseSettings):
         100, ge=1, le=10_000, description="Entries read from one feed a poll (the first ones: "
         "feeds list the newest first); the rest are left out and counted.")
     feeds_allow_private: bool = Field(
-        False, description="Let `rag watch` fetch feeds and pages at private, loopback, "
-        "link-local and other non-public addresses (refused by default: SSRF).")
+        False, description="Let `rag watch`, `rag index URL` and `POST /v1/documents {url}` "
+        "fetch at private, loopback, link-local and other non-public addresses (refused by "
+        "default: SSRF).")
+    feeds_allow_networks: list[str] = Field(
+        default_factory=list, description="Non-public addresses or networks fetches may reach "
+        "all the same (`[\"127.0.0.1\"]`), where RAG_FEEDS_ALLOW_PRIVATE would allow them all.")
+    fetch_host_delay_seconds: float = Field(
+        1.0, ge=0.0, le=3600.0, description="Politeness: the least time between two requests "
+        "to one host (longer when its robots.txt asks for a Crawl-delay, up to a minute).")
+    fetch_robots: bool = Field(
+        True, description="Obey robots.txt (read once a day a host, kept with the feed).")
+    feed_retry_seconds: float = Field(
+        300.0, ge=0.0, le=86400.0, description="Backoff after a failed feed poll or page "
+        "download: this, doubled with each failure in a row, at most a day (0: no backoff).")
+    sitemap_max_files: int = Field(
+        20, ge=1, le=1000, description="Sitemaps read from one sitemap index a poll (its "
+        "children, and theirs: two levels at most).")
     watch_interval_seconds: float = Field(
         900.0, ge=WATCH_INTERVAL_RANGE[0], le=WATCH_INTERVAL_RANGE[1],
         description="`rag watch` without `--once`: seconds "
@@ -239,7 +254,7 @@ class Settings(BaseSettings):
         True, description="On an LLM failure, answer extractively and say so in the response."
     )
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "feeds_allow_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         """Only addresses and networks: a typo must fail at start-up, not trust nobody."""
