@@ -73,12 +73,15 @@ class FeedServer:
         self.requests: list[tuple[str, int]] = []
         self.page_delay = 0.0  # seconds before each generated page is answered
         self.failing: set[str] = set()  # paths answered 503 for now
+        self.seen: list[tuple[str, float, str]] = []  # (path, monotonic time, User-Agent)
         served = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                served.seen.append((self.path, time.monotonic(),
+                                    self.headers.get("User-Agent", "")))
                 if self._special():
                     return
                 if self.path == "/loop":  # redirects to itself, for ever
@@ -179,6 +182,8 @@ class FeedServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # A client that gave up on a slow or huge answer is expected here, not an error.
+        self._server.handle_error = lambda *_: None  # type: ignore[method-assign]
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
