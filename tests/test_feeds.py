@@ -309,3 +309,8 @@ def test_watch_beside_a_server_sends_its_work_through_it(tmp_path: Path,
         assert ("Averin ferry line adds a night crossing to Selmarq", "Averin Harbour Gazette",
                 f"{feed_server.url}/gazette/ferry-night-crossing?utm_source=rss") in cited
         assert "23:40" in answer["answer"]
+        # Polled again: one request, a 304; robots.txt was kept with the feed by the server.
+        again = rag("watch", "--once", data_dir=data, feeds_allow_private="true")
+        assert again.returncode == 0 and "not modified" in again.stdout, again.stdout
+        assert feed_server.statuses("/feeds/harbour.rss") == [200, 304]
+        assert feed_server.statuses("/robots.txt") == [200]

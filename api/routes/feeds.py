@@ -56,11 +56,16 @@ class FeedOut(BaseModel):
     retrying: list[PageRetry] = Field(
         default_factory=list, description="Entries whose page failed to download, each "
         "downloaded again after its own backoff.")
+    robots_txt: str | None = Field(None, description="With `robots=true`: the feed's host's "
+                                   "robots.txt as last read, which `rag watch` obeys.")
+    robots_fetched: str | None = Field(None, description="With `robots=true`: when it was read.")
 
     @classmethod
-    def of(cls, feed: dict) -> FeedOut:
-        """A stored record (or one the API showed) as the API shows it."""
-        fields = {k: v for k, v in feed.items() if k not in ("retries", "retrying")}
+    def of(cls, feed: dict, robots: bool = False) -> FeedOut:
+        """A stored record (or one the API showed) as the API shows it, with its robots.txt
+        copy only when asked."""
+        hidden = {"retries", "retrying"} | (set() if robots else {"robots_txt", "robots_fetched"})
+        fields = {k: v for k, v in feed.items() if k not in hidden}
         retrying = retries_of(feed) if "retries" in feed else feed.get("retrying", [])
         return cls(**fields, retrying=retrying)
 
@@ -92,10 +97,11 @@ async def add_feed(body: FeedIn, response: Response, services: ServicesDep) -> F
     return FeedOut.of(feed)
 
 
-@router.get("", response_model=FeedList)
-def list_feeds(services: ServicesDep) -> FeedList:
-    """Every subscription, oldest first."""
-    feeds = [FeedOut.of(f) for f in services.engine.store.feeds()]
+@router.get("", response_model=FeedList, responses=error_responses(422))
+def list_feeds(services: ServicesDep, robots: bool = False) -> FeedList:
+    """Every subscription, oldest first (`robots=true`: with the copy of its host's robots.txt,
+    as `rag watch` beside the server asks)."""
+    feeds = [FeedOut.of(f, robots) for f in services.engine.store.feeds()]
     return FeedList(feeds=feeds, total=len(feeds))
 
 
