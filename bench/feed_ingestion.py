@@ -1,12 +1,13 @@
 """Feed ingestion against the file pipeline on the same articles, then an unchanged re-poll
-(docs/benchmarks.md, section 7). `python -m bench.feed_ingestion [--items N]`
+(docs/benchmarks.md, section 7). `python -m bench.feed_ingestion [--items N] [--rounds 2]`
 
 The articles are slices of MultiHop-RAG's corpus (a slice of ~800 characters a story, so that
 1,000 of them take minutes, not an hour), each written as an HTML page for the file pipeline
 (`Ingestor.ingest_paths`) and as an RSS item with the same page in `content:encoded`, served
 from 127.0.0.1 by a stdlib HTTP server, for `rag watch`'s poll (`index.watch.poll_all`). Both
 run in this process with the same warmed encoder, each on a fresh store; the ratio is of
-articles a second, measured in the same run.
+articles a second, measured in the same run (`--rounds 2`: files, feed, feed, files, so that
+a machine growing busier or quieter weighs on both alike).
 """
 
 from __future__ import annotations
@@ -112,9 +113,37 @@ class FeedHost:
         self.server.server_close()
 
 
+def run_files(pages: Path, settings, encoder, store_dir: Path) -> tuple[float, int, int]:
+    """The file pipeline on the pages as HTML files, into a fresh store: seconds, articles,
+    chunks."""
+    shutil.rmtree(store_dir, ignore_errors=True)
+    store = Store.open(settings.model_copy(update={"data_dir": store_dir}))
+    began = time.perf_counter()
+    report = Ingestor(store, encoder, settings).ingest_paths([pages])
+    return time.perf_counter() - began, len(report.added), store.chunk_count()
+
+
+def run_feed(url: str, settings, encoder, store_dir: Path):
+    """One poll of the feed's subscription into a fresh store, as `rag watch --once` polls:
+    seconds, the poll's result, the destination (for the re-poll)."""
+    shutil.rmtree(store_dir, ignore_errors=True)
+    feed_settings = settings.model_copy(update={"data_dir": store_dir})
+    store = Store.open(feed_settings)
+    subscribe(store, url, feed_settings.max_feeds)
+    destination = StoreDestination(store, Ingestor(store, encoder, feed_settings))
+    fetcher = Fetcher(feed_settings)
+    began = time.perf_counter()
+    [polled] = poll_all(destination, fetcher, feed_settings)
+    seconds = time.perf_counter() - began
+    fetcher.close()
+    return seconds, polled, destination
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="1: files then feed; 2: files, feed, feed, files (drift cancels)")
     parser.add_argument("--work-dir", type=Path, default=Path("var/bench-feeds"))
     args = parser.parse_args()
     shutil.rmtree(args.work_dir, ignore_errors=True)
@@ -125,6 +154,7 @@ def main() -> None:
         (pages / Path(story["path"]).name).write_text(page(story), encoding="utf-8")
     host = FeedHost()
     host.body = feed(stories, host.url)
+    url = f"{host.url}/feed.rss"
 
     settings = settings_for(args.work_dir / "files").model_copy(update={
         "feeds_allow_networks": ["127.0.0.1"], "feed_max_entries": max(args.items, 100),
@@ -133,63 +163,60 @@ def main() -> None:
     warm = Ingestor(Store.open(settings_for(args.work_dir / "warm")), encoder, settings)
     warm.ingest_paths(sorted(pages.iterdir())[:5])  # load the encoders and readers once
 
-    # 1. The file pipeline: the pages as HTML files.
-    files_store = Store.open(settings)
-    began = time.perf_counter()
-    report = Ingestor(files_store, encoder, settings).ingest_paths([pages])
-    files_seconds = time.perf_counter() - began
-    files_articles = len(report.added)
+    order = ["files", "feed"] if args.rounds == 1 else ["files", "feed", "feed", "files"]
+    order = order * max(1, args.rounds // 2)
+    timings: dict[str, list[float]] = {"files": [], "feed": []}
+    counts: dict[str, tuple[int, int]] = {}
+    for position, run in enumerate(order):
+        store_dir = args.work_dir / f"{run}-{position}"
+        if run == "files":
+            seconds, articles, chunks = run_files(pages, settings, encoder, store_dir)
+        else:
+            seconds, polled, destination = run_feed(url, settings, encoder, store_dir)
+            articles, chunks = len(polled.report.added), destination.store.chunk_count()
+            assert polled.poll.status == "ok" and not polled.report.skipped, polled.line()
+        timings[run].append(seconds)
+        counts[run] = (articles, chunks)
+        print(f"{run}: {articles} articles, {chunks} chunks, {seconds:.1f} s", flush=True)
 
-    # 2. The feed: one poll of its subscription, in process, into a fresh store.
-    feed_settings = settings.model_copy(update={"data_dir": args.work_dir / "feed"})
-    store = Store.open(feed_settings)
-    subscribe(store, f"{host.url}/feed.rss", feed_settings.max_feeds)
-    ingestor = Ingestor(store, encoder, feed_settings)
-    destination = StoreDestination(store, ingestor)
-    fetcher = Fetcher(feed_settings)
-    began = time.perf_counter()
-    [polled] = poll_all(destination, fetcher, feed_settings)
-    feed_seconds = time.perf_counter() - began
-    feed_articles = len(polled.report.added)
-    fetcher.close()
-
-    # 3. The same feed polled again, unchanged, by a new fetcher (as a new `rag watch`).
+    # The last feed store polled again, unchanged, by a new fetcher (as a new `rag watch`).
     host.answers.clear()
-    chunks_before = store.chunk_count()
-    fetcher = Fetcher(feed_settings)
+    chunks_before = destination.store.chunk_count()
+    fetcher = Fetcher(settings)
     began = time.perf_counter()
-    [again] = poll_all(destination, fetcher, feed_settings)
+    [again] = poll_all(destination, fetcher, settings)
     repoll_seconds = time.perf_counter() - began
     fetcher.close()
     host.close()
 
-    files_rate = files_articles / files_seconds
-    feed_rate = feed_articles / feed_seconds
+    files_seconds, feed_seconds = sum(timings["files"]), sum(timings["feed"])
+    files_rate = counts["files"][0] * len(timings["files"]) / files_seconds
+    feed_rate = counts["feed"][0] * len(timings["feed"]) / feed_seconds
     results = {
-        "items": args.items,
-        "file_pipeline": {"articles": files_articles, "seconds": round(files_seconds, 2),
-                          "articles_per_s": round(files_rate, 2),
-                          "chunks": files_store.chunk_count()},
-        "feed": {"articles": feed_articles, "seconds": round(feed_seconds, 2),
-                 "articles_per_s": round(feed_rate, 2), "chunks": chunks_before,
-                 "skipped": len(polled.report.skipped), "status": polled.poll.status},
+        "items": args.items, "order": order,
+        "file_pipeline": {"articles": counts["files"][0], "chunks": counts["files"][1],
+                          "seconds": [round(t, 2) for t in timings["files"]],
+                          "articles_per_s": round(files_rate, 2)},
+        "feed": {"articles": counts["feed"][0], "chunks": counts["feed"][1],
+                 "seconds": [round(t, 2) for t in timings["feed"]],
+                 "articles_per_s": round(feed_rate, 2)},
         "ratio_feed_to_files": round(feed_rate / files_rate, 3),
         "repoll": {"status": again.poll.status, "requests": host.answers,
                    "chunks_added": again.report.chunks_added,
                    "articles_ingested": len(again.report.added) + len(again.report.unchanged),
-                   "chunks_in_store_changed": store.chunk_count() != chunks_before,
+                   "store_chunks_changed": destination.store.chunk_count() != chunks_before,
                    "seconds": round(repoll_seconds, 3)},
     }
     table = markdown_table(
-        ["run", "articles", "chunks", "s", "articles/s"],
-        [["file pipeline (HTML files)", files_articles, files_store.chunk_count(),
-          round(files_seconds, 1), round(files_rate, 2)],
-         ["feed from 127.0.0.1 (content:encoded)", feed_articles, chunks_before,
-          round(feed_seconds, 1), round(feed_rate, 2)]])
+        ["run", "articles", "chunks", "s (each run)", "articles/s"],
+        [["file pipeline (HTML files)", counts["files"][0], counts["files"][1],
+          " / ".join(f"{t:.1f}" for t in timings["files"]), round(files_rate, 2)],
+         ["feed from 127.0.0.1 (content:encoded)", counts["feed"][0], counts["feed"][1],
+          " / ".join(f"{t:.1f}" for t in timings["feed"]), round(feed_rate, 2)]])
     table += (f"\n\nfeed / files: **{results['ratio_feed_to_files']}x**; re-poll unchanged: "
-              f"requests {host.answers}, {again.report.chunks_added} chunks embedded, "
-              f"{repoll_seconds:.3f} s")
-    write_results("feed_ingestion", results, table)
+              f"{again.poll.status}, requests answered {host.answers}, "
+              f"{again.report.chunks_added} chunks embedded, {repoll_seconds:.3f} s")
+    write_results(f"feed_ingestion-{args.items}", results, table)
 
 
 if __name__ == "__main__":
