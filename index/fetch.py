@@ -114,7 +114,10 @@ class Fetcher:
             self.check_robots(url)
             self._wait_for_host(url)
             began = time.monotonic()
-            fetched = self._get_one(url, etag, last_modified, accept, seconds=seconds)
+            try:
+                fetched = self._get_one(url, etag, last_modified, accept, seconds=seconds)
+            finally:
+                self._done_with_host(url)
             if fetched.status not in REDIRECTS:
                 return fetched
             seconds -= time.monotonic() - began
@@ -261,8 +264,11 @@ class Fetcher:
             for _ in range(self.max_redirects + 1):
                 self.check_address(url)
                 self._wait_for_host(url)
-                fetched = self._get_one(url, None, None, "text/plain, */*;q=0.5",
-                                        ROBOTS_MAX_BYTES)
+                try:
+                    fetched = self._get_one(url, None, None, "text/plain, */*;q=0.5",
+                                            ROBOTS_MAX_BYTES)
+                finally:
+                    self._done_with_host(url)
                 if fetched.status not in REDIRECTS:
                     text = fetched.body.decode("utf-8", "replace")
                     break
@@ -285,7 +291,7 @@ class Fetcher:
         return self.robots.get(origin_of(url))
 
     def _wait_for_host(self, url: str) -> None:
-        """Sleep until the host's politeness delay since its last request has passed."""
+        """Sleep until the host's politeness delay since its last answer has passed."""
         host = urlsplit(url).hostname or ""
         delay = self.host_delay
         rules = self._parsed.get(origin_of(url))
@@ -294,7 +300,10 @@ class Fetcher:
         last = self._last_request.get(host)
         if last is not None and (wait := last + delay - time.monotonic()) > 0:
             time.sleep(wait)
-        self._last_request[host] = time.monotonic()
+
+    def _done_with_host(self, url: str) -> None:
+        """Note the end of a request to the host: the next waits the delay from here."""
+        self._last_request[urlsplit(url).hostname or ""] = time.monotonic()
 
 
 class HttpStatusError(FetchError):

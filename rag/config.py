@@ -93,8 +93,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Non-public addresses or networks fetches may reach "
         "all the same (`[\"127.0.0.1\"]`), where RAG_FEEDS_ALLOW_PRIVATE would allow them all.")
     fetch_host_delay_seconds: float = Field(
-        1.0, ge=0.0, le=3600.0, description="Politeness: the least time between two requests "
-        "to one host (longer when its robots.txt asks for a Crawl-delay, up to a minute).")
+        1.0, ge=0.0, le=3600.0, description="Politeness: the least time from one answer of a "
+        "host to the next request to it (longer when its robots.txt asks for a Crawl-delay, up "
+        "to a minute).")
     fetch_robots: bool = Field(
         True, description="Obey robots.txt (read once a day a host, kept with the feed).")
     feed_retry_seconds: float = Field(
