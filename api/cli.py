@@ -140,8 +140,9 @@ def _parser() -> argparse.ArgumentParser:
                      epilog=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    index = commands.add_parser("index", help="index article files and directories")
-    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index = commands.add_parser("index", help="index article files, directories and pages")
+    index.add_argument("paths", nargs="+", metavar="PATH_OR_URL",
+                       help="a file, a directory, or an http(s) URL of an article page")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("--prune", action="store_true",
@@ -215,12 +216,16 @@ def _index(args: argparse.Namespace, settings: ServerSettings) -> int:
     from rag.embeddings import encoder_for
     from rag.store import Store
 
+    urls = [p for p in args.paths if _is_url(p)]
+    args.paths = [Path(p) for p in args.paths if not _is_url(p)]
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print(f"rag index: no such file or directory: {escape(', '.join(missing))}",
               file=sys.stderr)
         return 2
     progress = not args.quiet
+    pages = IngestReport()
+    page_documents = _download_pages(urls, settings, pages)
     held = _hold_store(settings, "index")
     if isinstance(held, Owner):  # a running server holds the store: it does the writing
         print(f"rag index: the store is served by {held.describe()}; sending the articles "
@@ -228,13 +233,19 @@ def _index(args: argparse.Namespace, settings: ServerSettings) -> int:
         report = IngestReport()
         documents = read_documents(args.paths, report, settings.max_file_bytes, progress)
         with _server(held, settings) as server:
-            _index_through(server, args.paths, documents, report, args.prune, progress)
+            if args.paths:
+                _index_through(server, args.paths, documents, report, args.prune, progress)
+            _send_pages(server, page_documents, pages, report)
             counts = server.counts()
     else:
         with held:
             store = Store.open(settings)
-            report = Ingestor(store, encoder_for(settings), settings).ingest_paths(
-                args.paths, progress=progress, prune=args.prune)
+            ingestor = Ingestor(store, encoder_for(settings), settings)
+            report = ingestor.ingest_paths(args.paths, progress=progress, prune=args.prune) \
+                if args.paths else IngestReport()
+            report.skipped += pages.skipped
+            if page_documents:
+                ingestor.ingest_documents(page_documents, report)
             counts = store.article_count(), store.chunk_count()
     _print_report(report, counts, args.json)
     return _index_status(report)
@@ -293,6 +304,41 @@ def _index_through(server, paths: list[Path], documents, report, prune: bool,
                     {a.id for a in report.added + report.unchanged}, added,
                     server.article_paths(), text_of)
     apply_plan(removals, server.delete, report, prune)
+
+
+def _is_url(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def _download_pages(urls: list[str], settings: ServerSettings, report: IngestReport) -> list:
+    """`rag index URL`: each page downloaded under the feeds' rules and read as an HTML file
+    is; one that fails is a skip with its reason."""
+    if not urls:
+        return []
+    from index.fetch import Fetcher
+    from index.page import page_document
+
+    documents = []
+    fetcher = Fetcher(settings)
+    try:
+        for url in urls:
+            try:
+                documents.append(page_document(url, fetcher))
+            except Exception as error:  # FetchError, NotAnArticle, UnreadablePage, ...
+                report.skipped.append((url, " ".join(str(error).split())
+                                       or type(error).__name__))
+    finally:
+        fetcher.close()
+    return documents
+
+
+def _send_pages(server, documents: list, pages: IngestReport, report: IngestReport) -> None:
+    """The pages downloaded, sent to the server holding the store."""
+    from api.remote import add_result
+
+    report.skipped += pages.skipped
+    for _, result in server.ingest(documents):
+        add_result(report, result)
 
 
 def _index_status(report: IngestReport) -> int:
@@ -795,7 +841,7 @@ def _feeds_list(args: argparse.Namespace, settings: ServerSettings) -> int:
     from api.routes.feeds import FeedOut
 
     with _feed_store(settings, "feeds") as (server, store):
-        feeds = [FeedOut(**f).model_dump() for f in (server.feeds() if server else store.feeds())]
+        feeds = [FeedOut.of(f).model_dump() for f in (server.feeds() if server else store.feeds())]
     if args.json:
         print(json.dumps(feeds, indent=2))
         return 0

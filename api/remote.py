@@ -123,9 +123,9 @@ class ServerClient:
             body["filters"] = filters.model_dump(mode="json", exclude_none=True)
         return self._call("POST", "/v1/ask", json=body)
 
-    def feeds(self) -> list[dict[str, Any]]:
-        """Every feed subscription."""
-        return self.get("/v1/feeds")["feeds"]
+    def feeds(self, robots: bool = False) -> list[dict[str, Any]]:
+        """Every feed subscription (`robots`: with its host's robots.txt copy)."""
+        return self.get("/v1/feeds", {"robots": "true"} if robots else None)["feeds"]
 
     def add_feed(self, url: str) -> tuple[dict[str, Any], bool]:
         """Subscribe to a feed: its record, and whether it is new."""
@@ -212,7 +212,7 @@ class ServerDestination:
         self.server = server
 
     def subscriptions(self) -> list[dict[str, Any]]:
-        return self.server.feeds()
+        return self.server.feeds(robots=True)
 
     def ingest(self, documents: list[Document], report: IngestReport) -> None:
         for _, result in self.server.ingest(documents):

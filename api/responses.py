@@ -44,12 +44,13 @@ DESCRIPTIONS = {
     415: "The body's Content-Type is not application/json (or, for uploads, "
          "multipart/form-data) (`unsupported_media_type`)",
     422: "The request is well formed but invalid or over a limit (`invalid_request`, "
-         "`no_articles`)",
+         "`no_articles`; a page's URL refused, `url_refused`)",
     429: "Too many requests from this client (`rate_limited`; only with "
          "RAG_RATE_LIMIT_PER_MINUTE): retry after the `Retry-After` header's seconds",
-    502: "The configured LLM failed",
+    502: "The configured LLM failed, or a page to download did not come (`fetch_failed`)",
     503: "Unavailable: still starting, or the store or the configured LLM cannot be reached",
-    504: "The configured LLM did not answer in time (`llm_timeout`)",
+    504: "The configured LLM, or a page to download, did not answer in time (`llm_timeout`, "
+         "`fetch_timeout`)",
 }
 
 # Groups the routes share.

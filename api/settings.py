@@ -88,7 +88,7 @@ class ServerSettings(Settings):
 
     @field_validator("trusted_proxies")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
         """Only addresses and networks: a typo must fail at start-up, not trust nobody."""
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError: pydantic reports it

@@ -1,17 +1,18 @@
-"""Read a feed document: RSS and Atom with feedparser, JSON Feed 1.0/1.1 with pydantic models.
-Nothing is fetched here; the entries come out with their metadata and, when the feed carries
-it, their full content."""
+"""Read a feed document: RSS and Atom with feedparser, JSON Feed 1.0/1.1 with pydantic models,
+sitemaps with `index.sitemaps`. Nothing is fetched here; the entries come out with their
+metadata and, when the feed carries it, their full content."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from index.sitemaps import UnreadableSitemap, is_sitemap, parse_sitemap
 from rag.errors import NewsragError
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"
@@ -34,6 +35,7 @@ class FeedEntry:
     published: dt.date | None
     author: str | None
     content: str | None
+    source: str | None = None  # the outlet a news sitemap names
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Feed:
     link: str | None
     entries: list[FeedEntry]
     problems: list[str]  # entries that could not be read, each with its reason
+    sitemaps: list[str] = field(default_factory=list)  # a sitemap index's sitemaps
 
 
 class _Author(BaseModel):
@@ -73,12 +76,25 @@ class _JsonFeed(BaseModel):
 
 
 def parse_feed(data: bytes, content_type: str | None = None,
-               max_entries: int | None = None) -> Feed:
-    """The feed in `data` (RSS, Atom or JSON Feed), its first `max_entries` entries read.
-    Raises `UnreadableFeed` when `data` is none of them."""
+               max_entries: int | None = None, max_bytes: int = 100_000_000) -> Feed:
+    """The feed in `data` (RSS, Atom, JSON Feed, a sitemap or a sitemap index), its first
+    `max_entries` entries read (`max_bytes`: what a gzipped sitemap may expand to). Raises
+    `UnreadableFeed` when `data` is none of them."""
     if _looks_like_json(data, content_type):
         return _json_feed(data, max_entries)
+    if is_sitemap(data):
+        return _sitemap(data, max_entries, max_bytes)
     return _xml_feed(data, content_type, max_entries)
+
+
+def _sitemap(data: bytes, max_entries: int | None, max_bytes: int) -> Feed:
+    try:
+        sitemap = parse_sitemap(data, max_bytes, max_entries)
+    except UnreadableSitemap as error:
+        raise UnreadableFeed(str(error)) from error
+    entries = [FeedEntry(link=u.loc, title=u.title, published=u.published, author=None,
+                         content=None, source=u.publication) for u in sitemap.urls]
+    return Feed(None, None, entries, [], sitemap.sitemaps)
 
 
 def _looks_like_json(data: bytes, content_type: str | None) -> bool:

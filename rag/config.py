@@ -3,6 +3,7 @@ from `RAG_*` environment variables; the HTTP server's own are `api.settings.Serv
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -116,7 +117,27 @@ class Settings(BaseSettings):
             "Entries read from one feed a poll (the first, newest, ones)."))
     feeds_allow_private: bool = Field(
         False, description=(
-            "Let `rag watch` fetch from private, loopback and link-local addresses."))
+            "Let `rag watch`, `rag index URL` and `POST /v1/documents {url}` fetch at private, "
+            "loopback, link-local and other non-public addresses (refused by default: SSRF)."))
+    feeds_allow_networks: list[str] = Field(
+        default_factory=list, description=(
+            "Non-public addresses or networks fetches may reach all the same "
+            "(`[\"127.0.0.1\"]`), where RAG_FEEDS_ALLOW_PRIVATE would allow them all."))
+    fetch_host_delay_seconds: float = Field(
+        1.0, ge=0.0, le=3600.0, description=(
+            "Politeness: the least time from one answer of a host to the next request to it "
+            "(longer when its robots.txt asks for a Crawl-delay, up to a minute)."))
+    fetch_robots: bool = Field(
+        True, description=(
+            "Obey robots.txt (read once a day a host, kept with the feed)."))
+    feed_retry_seconds: float = Field(
+        300.0, ge=0.0, le=86400.0, description=(
+            "Backoff after a failed feed poll or page download: this, doubled with each failure "
+            "in a row, at most a day (0: no backoff)."))
+    sitemap_max_files: int = Field(
+        20, ge=1, le=1000, description=(
+            "Sitemaps read from one sitemap index a poll (its children, and theirs: two levels "
+            "at most)."))
     watch_interval_seconds: float = Field(
         900.0, ge=WATCH_INTERVAL_RANGE[0], le=WATCH_INTERVAL_RANGE[1], description=(
             "`rag watch` without `--once`: seconds between the starts of two polls."))
@@ -223,6 +244,14 @@ class Settings(BaseSettings):
         True, description=(
             "On an LLM failure answer extractively, saying so in `notice`; `false`: a "
             "502/503/504 error."))
+
+    @field_validator("feeds_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Only addresses and networks: a typo must fail at start-up, not allow nobody."""
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError: pydantic reports it
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,13 +22,34 @@ class TooManyFeeds(NewsragError, ValueError):
     status = 422
 
 
+# Pages waiting to be downloaded again that one feed keeps, and the longest backoff.
+MAX_RETRIES = 200
+MAX_BACKOFF_SECONDS = 86400.0
+
+
+class PageRetry(BaseModel):
+    """An entry whose page failed to download, waiting to be tried again."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    link: str = Field(max_length=2000)
+    title: str | None = Field(None, max_length=1000)
+    published: str | None = Field(None, max_length=40, description="ISO date.")
+    author: str | None = Field(None, max_length=300)
+    source: str | None = Field(None, max_length=300)
+    failures: int = Field(ge=1, le=1000, description="Downloads failed in a row.")
+    next_attempt: str = Field(max_length=40, description="Not tried again before (UTC).")
+    reason: str = Field(max_length=2000, description="Why the last download failed.")
+
+
 class PollRecord(BaseModel):
     """What one poll of a feed found, as `rag watch` records it."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     polled_at: str = Field(max_length=40, description="When the poll began (ISO 8601, UTC).")
-    status: Literal["ok", "not_modified", "error"]
+    status: Literal["ok", "not_modified", "error", "waiting"] = Field(
+        description="waiting: not polled, its backoff after failures not over (not recorded).")
     error: str | None = Field(None, max_length=2000, description="Why the poll failed.")
     etag: str | None = Field(None, max_length=1000)
     last_modified: str | None = Field(None, max_length=200)
@@ -35,6 +57,17 @@ class PollRecord(BaseModel):
     # Bounded: the store keeps a larger integer as a float, which no record could be read back
     # with (`rag watch` reads at most RAG_FEED_MAX_ENTRIES, 10,000 at most).
     entries: int | None = Field(None, ge=0, le=1_000_000, description="Entries the feed held.")
+    last_entry: str | None = Field(None, max_length=2000,
+                                   description="The link of the feed's newest entry.")
+    failures: int = Field(0, ge=0, le=1_000_000, description="Failed polls in a row.")
+    next_poll: str | None = Field(None, max_length=40,
+                                  description="After failures: not polled before (UTC).")
+    retries: list[PageRetry] | None = Field(
+        None, max_length=MAX_RETRIES, description="Entries whose page is to be downloaded "
+        "again (None: as before).")
+    robots_txt: str | None = Field(None, max_length=500 * 1024,
+                                   description="The feed's host's robots.txt, read anew.")
+    robots_fetched: str | None = Field(None, max_length=40)
 
     @field_validator("polled_at")
     @classmethod
@@ -80,12 +113,46 @@ def record_poll(store: Store, identity: str, poll: PollRecord) -> dict[str, Any]
     if stored is None:
         return None
     fields = {k: v for k, v in stored.items() if k != "id"}
-    fields.update(last_polled=poll.polled_at, last_status=poll.status, last_error=poll.error)
-    for name in ("etag", "last_modified", "title", "entries"):
+    fields.update(last_polled=poll.polled_at, last_status=poll.status, last_error=poll.error,
+                  failures=poll.failures, next_poll=poll.next_poll)
+    for name in ("etag", "last_modified", "title", "entries", "last_entry", "robots_txt",
+                 "robots_fetched"):
         if (value := getattr(poll, name)) is not None:
             fields[name] = value
+    if poll.retries is not None:
+        fields["retries"] = json.dumps([r.model_dump() for r in poll.retries])
     store.put_feed(identity, fields)
     return {**fields, "id": identity}
+
+
+def retries_of(feed: dict[str, Any]) -> list[PageRetry]:
+    """The pages a subscription's record keeps for downloading again."""
+    try:
+        return [PageRetry.model_validate(r) for r in json.loads(feed.get("retries") or "[]")]
+    except ValueError:  # a record written by hand: start afresh rather than fail the feed
+        return []
+
+
+def backoff(failures: int, base: float) -> float:
+    """Seconds to wait after `failures` failures in a row: `base` doubled with each, at most
+    a day."""
+    return min(base * 2 ** min(failures - 1, 32), MAX_BACKOFF_SECONDS)
+
+
+def later(seconds: float) -> str:
+    """The time `seconds` from now, as subscriptions record times."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return moment.isoformat(timespec="seconds")
+
+
+def is_past(moment: str | None) -> bool:
+    """Whether a recorded time has come (None, or an unreadable one, has)."""
+    if not moment:
+        return True
+    try:
+        return dt.datetime.fromisoformat(moment) <= dt.datetime.now(dt.UTC)
+    except (ValueError, TypeError):
+        return True
 
 
 def now() -> str:

@@ -15,10 +15,12 @@ from starlette.datastructures import UploadFile
 from api.deps import MetricsDep, ServicesDep, require_write_key
 from api.errors import ApiError, unreadable_body
 from api.media import JSON, MULTIPART, media_type, unsupported_media_type
+from api.pages import PageIn, download_page, is_page_request
 from api.responses import BODY, WRITE, error_responses
 from api.services import Services
 from index.load import Document, UnreadableFile, parse_bytes
 from index.pipeline import IngestReport
+from rag.config import Settings
 from rag.schemas import Article, IsoDate
 from rag.store import Store
 
@@ -157,9 +159,10 @@ def _result(report: IngestReport) -> IngestResult:
 
 @router.post("", response_model=IngestResult, status_code=201,
              dependencies=[Depends(require_write_key)],
-             responses=error_responses(*BODY, *WRITE, 404),
+             responses=error_responses(*BODY, *WRITE, 404, 502, 504),
              openapi_extra={"requestBody": {"content": {
-                 "application/json": {"schema": DocumentIn.model_json_schema()},
+                 "application/json": {"schema": {"anyOf": [
+                     DocumentIn.model_json_schema(), PageIn.model_json_schema()]}},
                  "multipart/form-data": {"schema": {
                      "type": "object",
                      "properties": {"files": {"type": "array",
@@ -168,13 +171,14 @@ def _result(report: IngestReport) -> IngestResult:
              }}})
 async def create_documents(request: Request, services: ServicesDep,
                            metrics: MetricsDep) -> IngestResult:
-    """Index articles: JSON `{title, text, ...}` (or a list of them) or multipart `files`."""
+    """Index articles: JSON `{title, text, ...}` (or a list of them), JSON `{url}` (a page
+    the server downloads), or multipart `files`."""
     declared = media_type(request.headers)
     report = IngestReport()
     if declared == MULTIPART:
         documents = await _read_uploads(request, services.settings.max_upload_bytes, report)
     elif declared == JSON:
-        documents = await _read_json(request)
+        documents = await _read_json(request, services.settings)
     else:  # none declared too: a body of unknown type is never guessed to be JSON
         raise unsupported_media_type(declared, JSON, MULTIPART)
 
@@ -191,7 +195,7 @@ async def create_documents(request: Request, services: ServicesDep,
     return _result(report)
 
 
-async def _read_json(request: Request) -> list[Document]:
+async def _read_json(request: Request, settings: Settings) -> list[Document]:
     try:
         payload = await request.json()
     except (ValueError, RecursionError) as error:
@@ -201,6 +205,10 @@ async def _read_json(request: Request) -> list[Document]:
         raise ApiError(422, "invalid_request", f"send 1 to {MAX_FILES} documents")
     documents = []
     for position, item in enumerate(items):
+        if is_page_request(item):  # {"url": ...}: a page the server downloads
+            prefix = f"[{position}]." if isinstance(payload, list) else ""
+            documents.append(await download_page(item, settings, prefix))
+            continue
         try:
             document = DocumentIn.model_validate(item)
         except ValidationError as error:

@@ -1,6 +1,6 @@
-"""/v1/feeds: subscribe to RSS, Atom and JSON Feed feeds (polled by `rag watch`), list them,
-show and remove them; `rag watch` records each poll's outcome here when a server holds the
-store."""
+"""/v1/feeds: subscribe to RSS, Atom and JSON Feed feeds and news sitemaps (polled by
+`rag watch`), list them, show and remove them; `rag watch` records each poll's outcome here
+when a server holds the store."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from api.deps import ServicesDep, require_write_key
 from api.errors import ApiError
 from api.media import JsonBodyRoute
 from api.responses import BODY, WRITE, error_responses
-from rag.subscriptions import PollRecord, TooManyFeeds, record_poll, subscribe
+from rag.subscriptions import (
+    PageRetry,
+    PollRecord,
+    TooManyFeeds,
+    record_poll,
+    retries_of,
+    subscribe,
+)
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"], route_class=JsonBodyRoute)
 
@@ -28,7 +35,8 @@ class FeedIn(BaseModel):
 
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                           max_length=2000)] = Field(
-        description="The feed's http:// or https:// address (RSS, Atom or JSON Feed).")
+        description="The feed's http:// or https:// address (RSS, Atom, JSON Feed, or a "
+        "news sitemap or sitemap index).")
 
 
 class FeedOut(BaseModel):
@@ -42,6 +50,24 @@ class FeedOut(BaseModel):
     etag: str | None = None
     last_modified: str | None = None
     entries: int | None = Field(None, description="Entries the feed held when last read.")
+    last_entry: str | None = Field(None, description="The link of its newest entry then.")
+    failures: int = Field(0, description="Failed polls in a row.")
+    next_poll: str | None = Field(None, description="After failures: not polled before (UTC).")
+    retrying: list[PageRetry] = Field(
+        default_factory=list, description="Entries whose page failed to download, each "
+        "downloaded again after its own backoff.")
+    robots_txt: str | None = Field(None, description="With `robots=true`: the feed's host's "
+                                   "robots.txt as last read, which `rag watch` obeys.")
+    robots_fetched: str | None = Field(None, description="With `robots=true`: when it was read.")
+
+    @classmethod
+    def of(cls, feed: dict, robots: bool = False) -> FeedOut:
+        """A stored record (or one the API showed) as the API shows it, with its robots.txt
+        copy only when asked."""
+        hidden = {"retries", "retrying"} | (set() if robots else {"robots_txt", "robots_fetched"})
+        fields = {k: v for k, v in feed.items() if k not in hidden}
+        retrying = retries_of(feed) if "retries" in feed else feed.get("retrying", [])
+        return cls(**fields, retrying=retrying)
 
 
 class FeedList(BaseModel):
@@ -68,20 +94,21 @@ async def add_feed(body: FeedIn, response: Response, services: ServicesDep) -> F
         raise ApiError(422, "invalid_request", f"url: {error}") from error
     if not created:
         response.status_code = 200
-    return FeedOut(**feed)
+    return FeedOut.of(feed)
 
 
-@router.get("", response_model=FeedList)
-def list_feeds(services: ServicesDep) -> FeedList:
-    """Every subscription, oldest first."""
-    feeds = [FeedOut(**f) for f in services.engine.store.feeds()]
+@router.get("", response_model=FeedList, responses=error_responses(422))
+def list_feeds(services: ServicesDep, robots: bool = False) -> FeedList:
+    """Every subscription, oldest first (`robots=true`: with the copy of its host's robots.txt,
+    as `rag watch` beside the server asks)."""
+    feeds = [FeedOut.of(f, robots) for f in services.engine.store.feeds()]
     return FeedList(feeds=feeds, total=len(feeds))
 
 
 @router.get("/{feed_id}", response_model=FeedOut, responses=error_responses(404, 422))
 def get_feed(feed_id: FeedId, services: ServicesDep) -> FeedOut:
     """One subscription, with what its last poll found."""
-    return FeedOut(**_found(services.engine.store.feed(feed_id), feed_id))
+    return FeedOut.of(_found(services.engine.store.feed(feed_id), feed_id))
 
 
 @router.delete("/{feed_id}", response_model=FeedOut,
@@ -92,7 +119,7 @@ def delete_feed(feed_id: FeedId, services: ServicesDep) -> FeedOut:
     with services.write_lock:
         feed = _found(services.engine.store.feed(feed_id), feed_id)
         services.engine.store.delete_feed(feed_id)
-    return FeedOut(**feed)
+    return FeedOut.of(feed)
 
 
 @router.post("/{feed_id}/polls", response_model=FeedOut,
@@ -102,7 +129,7 @@ def record_feed_poll(feed_id: FeedId, body: PollRecord, services: ServicesDep) -
     """Record what a poll of the feed found (`rag watch` does, beside a running server)."""
     with services.write_lock:
         feed = record_poll(services.engine.store, feed_id, body)
-    return FeedOut(**_found(feed, feed_id))
+    return FeedOut.of(_found(feed, feed_id))
 
 
 def _found(feed: dict | None, feed_id: str) -> dict:
