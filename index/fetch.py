@@ -284,7 +284,7 @@ class Fetcher:
                     break
                 url = fetched.url
         except HttpStatusError as error:
-            text = "" if 400 <= error.status < 500 else None
+            text = "" if 400 <= error.http_status < 500 else None
         except FetchRefused:  # the host itself is refused: that is the reason to give
             raise
         except FetchError:  # a failed download, or a robots.txt over 500 KiB
@@ -321,7 +321,7 @@ class HttpStatusError(FetchError):
 
     def __init__(self, status: int, url: str) -> None:
         super().__init__(f"HTTP {status} from {url}")
-        self.status = status
+        self.http_status = status  # the origin's; `status` is what our API answers (502)
 
 
 def origin_of(url: str) -> str:
