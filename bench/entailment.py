@@ -1,14 +1,10 @@
 """Train and measure the entailment head (bench/entailment_model.py) as one more signal of the
 grounding judge (docs/citation-verification.md, "An entailment model as one more signal").
 
-`python -m bench.entailment pairs`: weakly labelled pairs from MultiHop-RAG's news
-(bench.entailment_pairs); `claims`: each labelled claim's aligned passage sentences, by the
-judge; `train`: the head, on the pairs (and the claims' fit halves with --with-fit, less one
-fold with --leave-out); `measure`: thresholds chosen on the fit halves, then fit, held-out,
-CLAP-NQ and the time to judge a claim, with and without the signal, in one run.
-Training needs torch (`pip install torch==2.13.0`) and nltk (WordNet's reader for the rewrites,
-over Debian's wordnet-base); everything is written under `var/entailment/`, the figures to
-`bench/results/entailment.json`.
+    python -m bench.entailment pairs | claims | train [--with-fit --leave-out N] | measure
+
+Training needs torch (`pip install torch==2.13.0`) and nltk; files go under `var/entailment/`,
+figures to `bench/results/entailment.json`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
-"""Feed ingestion against the file pipeline on the same articles, then an unchanged re-poll
-(docs/benchmarks.md, section 7). `python -m bench.feed_ingestion [--items N] [--rounds 2]`
+"""Feed ingestion against the file pipeline on the same articles, then an unchanged re-poll.
 
-The articles are slices of MultiHop-RAG's corpus (a slice of ~800 characters a story, so that
-1,000 of them take minutes, not an hour), each written as an HTML page for the file pipeline
-(`Ingestor.ingest_paths`) and as an RSS item with the same page in `content:encoded`, served
-from 127.0.0.1 by a stdlib HTTP server, for `rag watch`'s poll (`index.watch.poll_all`). Both
-run in this process with the same warmed encoder, each on a fresh store; the ratio is of
-articles a second, measured in the same run (`--rounds 2`: files, feed, feed, files, so that
-a machine growing busier or quieter weighs on both alike).
+    python -m bench.feed_ingestion [--items N] [--rounds 2]
+
+Both run in this process with the same warmed encoder, each on a fresh store, taking turns;
+the ratio is of articles a second. Method: docs/benchmarks.md, "Feed ingestion".
 """
 
 from __future__ import annotations

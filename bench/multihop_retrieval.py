@@ -1,8 +1,7 @@
 """Retrieval on MultiHop-RAG as published (Hits@4, Hits@10, MRR@10, MAP@10), and the
 calibration of retrieval settings (fitted on even-numbered dev queries, reported on odd).
 
-    python -m bench.multihop_retrieval [--quick] [--data-dir DIR]
-        [--grid dense_weight=0.2,0.3,0.4] [--grid outlet_boost=0,0.1,0.2]
+    python -m bench.multihop_retrieval [--quick] [--data-dir DIR] [--grid name=v1,v2 ...]
 
 Scoring follows the upstream `retrieval_evaluate.py` (docs/evaluation.md, "Retrieval on
 MultiHop-RAG").

@@ -1,12 +1,9 @@
 """Syndicated copies: detection precision and recall on a synthetic set made from MultiHop-RAG
-articles, and the ingestion rate with detection against without, in the same run
-(docs/ingestion.md, "Syndicated copies"; docs/benchmarks.md, section "Syndicated copies").
-`python -m bench.syndication [--stories 200] [--distinct 200] [--rate-documents 120]`
+articles, and the ingestion rate with detection against without, in the same run.
 
-The set: `--stories` articles, each in 3 lightly edited copies (headline changed, dateline or
-byline added, a paragraph trimmed, a sentence reworded), and `--distinct` other articles of the
-same categories, shuffled. Stories are split in halves by a hash of their URL: the shingle size
-and threshold are chosen on the fit half, and reported on the held-out half.
+    python -m bench.syndication [--stories 200] [--distinct 200] [--rate-documents 120]
+
+The set and how the threshold is chosen: docs/benchmarks.md, "Syndicated copies".
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Range accuracy of time in questions: each question of bench/data/time_questions.jsonl read
-by `rag.timespan.read_time` against its gold range (or gold newest-first order, or gold none),
-the anchor being the newest publication date of the question's corpus (MultiHop-RAG's
-corpus.json, or examples/articles/ as ingestion dates it).
+by `rag.timespan.read_time` against its gold range, order or none, anchored on the newest
+publication date of its corpus.
 
     python -m bench.time_questions [--out bench/results/time_questions.json]
-
-A reading is right when its start, end and order all equal the gold's (a question with no
-time words right when nothing is read).
 """
 
 from __future__ import annotations
