@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -59,6 +60,13 @@ def live_url(news_services: Services) -> Iterator[str]:
     with served(create_app(services=news_services),
                 http=configured(news_services.settings)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def live_client(live_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of `live_url`'s server."""
+    with httpx.Client(base_url=live_url, timeout=60) as client:
+        yield client
 
 
 @pytest.fixture

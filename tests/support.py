@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -90,6 +91,13 @@ def sse_events(body: str) -> list[tuple[str, object]]:
         if data:
             events.append((name, json.loads("\n".join(data))))
     return events
+
+
+def ask_ok(client: httpx.Client | TestClient, question: str, **body: object) -> dict:
+    """POST /v1/ask; the answer's JSON, after checking it is a 200."""
+    response = client.post("/v1/ask", json={"question": question, **body})
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def assert_json_error(response: Response, status: int, code: str | None = None) -> dict:

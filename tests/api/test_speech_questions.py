@@ -5,26 +5,14 @@ articles do quote. The fictional examples know the truth by construction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from support import needs_shared
+from support import ask_ok, needs_shared
 
 UNION = "Harbour Workers' Union of Veltara"
 
 
-@pytest.fixture(scope="module")
-def http(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, timeout=60) as client:
-        yield client
-
-
-def ask(http: httpx.Client, question: str) -> dict:
-    response = http.post("/v1/ask", json={"question": question})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def quoted(answer: dict) -> str:
@@ -39,8 +27,8 @@ def speakers(answer: dict) -> set[str]:
 # --- what a new user met on the sample corpus ---------------------------------------------------
 
 
-def test_the_union_is_quoted_on_the_strike_it_calls_a_walkout(http: httpx.Client) -> None:
-    answer = ask(http, "What did the union say about the strike?")
+def test_the_union_is_quoted_on_the_strike_it_calls_a_walkout(live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "What did the union say about the strike?")
     cited = quoted(answer)
     assert "its members would stay out for at least 72 hours" in cited
     # Its secretary speaks for it, and is named as who said it.
@@ -50,8 +38,8 @@ def test_the_union_is_quoted_on_the_strike_it_calls_a_walkout(http: httpx.Client
 
 
 def test_who_said_finds_the_statement_by_meaning_and_names_its_speaker(
-        http: httpx.Client) -> None:
-    answer = ask(http, "Who said the strike would continue?")
+        live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "Who said the strike would continue?")
     assert "its members would stay out for at least 72 hours" in quoted(answer)
     assert speakers(answer) == {UNION}
     assert UNION in answer["answer"]
@@ -59,8 +47,9 @@ def test_who_said_finds_the_statement_by_meaning_and_names_its_speaker(
     assert answer["answer"].startswith("No one is quoted saying exactly that")
 
 
-def test_a_role_near_the_articles_wording_names_who_they_do_quote(http: httpx.Client) -> None:
-    answer = ask(http, "What did the port union leader say about the strike?")
+def test_a_role_near_the_articles_wording_names_who_they_do_quote(
+        live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "What did the port union leader say about the strike?")
     assert answer["abstained"] and answer["abstention_reason"] == "not_a_speaker"
     assert answer["citations"] == []
     assert answer["answer"].startswith(
@@ -97,14 +86,14 @@ def test_a_role_near_the_articles_wording_names_who_they_do_quote(http: httpx.Cl
      "too early to determine the cause"),
 ])
 def test_a_body_topic_or_role_in_other_words_finds_who_said_it(
-        http: httpx.Client, question: str, speaker: str, said: str) -> None:
-    answer = ask(http, question)
+        live_client: httpx.Client, question: str, speaker: str, said: str) -> None:
+    answer = ask_ok(live_client, question)
     assert said in quoted(answer)
     assert speakers(answer) == {speaker}
 
 
-def test_a_company_and_its_chief_executive_both_speak_for_it(http: httpx.Client) -> None:
-    answer = ask(http, "What did Lumenfield Systems say about the breach?")
+def test_a_company_and_its_chief_executive_both_speak_for_it(live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "What did Lumenfield Systems say about the breach?")
     cited = quoted(answer)
     assert "hackers had stolen the names" in cited
     assert "We failed our customers" in cited  # a bare "chief executive" in its story
@@ -118,38 +107,40 @@ def test_a_company_and_its_chief_executive_both_speak_for_it(http: httpx.Client)
     ("What did the Veltaran foreign minister say about the Kessa Pass?",
      "Livia Varnholt (Federation of Ostmark's foreign minister)"),
 ])
-def test_a_role_no_one_holds_is_not_given_to_someone_close(http: httpx.Client, question: str,
+def test_a_role_no_one_holds_is_not_given_to_someone_close(live_client: httpx.Client, question: str,
                                                           nearest: str) -> None:
-    answer = ask(http, question)
+    answer = ask_ok(live_client, question)
     assert answer["abstained"] and answer["abstention_reason"] == "not_a_speaker"
     assert nearest in answer["answer"]
 
 
-def test_a_detail_of_the_story_someone_else_spoke_on_is_not_theirs(http: httpx.Client) -> None:
-    answer = ask(http, "What did Halvorsen say about apricots?")
+def test_a_detail_of_the_story_someone_else_spoke_on_is_not_theirs(
+        live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "What did Halvorsen say about apricots?")
     assert answer["abstained"] and answer["abstention_reason"] == "no_statement_on_topic"
     assert answer["answer"] == ("The indexed articles do not cover this: they quote Noor "
                                 "Halvorsen (2 statements), but none on apricots.")
 
 
 @needs_shared
-def test_a_name_the_speakers_stories_never_name_is_not_their_topic(http: httpx.Client) -> None:
-    answer = ask(http, "What did Asif say about Saudi Arabia?")
+def test_a_name_the_speakers_stories_never_name_is_not_their_topic(
+        live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "What did Asif say about Saudi Arabia?")
     assert answer["abstained"] and answer["abstention_reason"] == "no_statement_on_topic"
 
 
 # --- "who said", and abstentions worded for the question asked ---------------------------------
 
 
-def test_who_said_a_claim_quotes_only_who_said_it(http: httpx.Client) -> None:
-    answer = ask(http, "Who said the pay offer was fair?")
+def test_who_said_a_claim_quotes_only_who_said_it(live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "Who said the pay offer was fair?")
     assert "fair and fully funded" in quoted(answer)
     assert speakers(answer) == {"Marcus Oyelaran"}
     assert not answer["answer"].startswith("No one is quoted")  # said in so many words
 
 
-def test_who_spoke_on_a_topic_lists_everyone_on_it(http: httpx.Client) -> None:
-    answer = ask(http, "Who warned about inflation?")
+def test_who_spoke_on_a_topic_lists_everyone_on_it(live_client: httpx.Client) -> None:
+    answer = ask_ok(live_client, "Who warned about inflation?")
     assert {"Bank of Veltara", "Lucan Dreyfold"} <= speakers(answer)
 
 
@@ -164,9 +155,9 @@ def test_who_spoke_on_a_topic_lists_everyone_on_it(http: httpx.Client) -> None:
      f"The indexed articles do not cover this: they quote {UNION} and Ilse Brandvold "
      "(2 statements), but none on the desalination plant."),
 ])
-def test_an_abstention_names_what_was_asked(http: httpx.Client, question: str,
+def test_an_abstention_names_what_was_asked(live_client: httpx.Client, question: str,
                                             says: str) -> None:
-    answer = ask(http, question)
+    answer = ask_ok(live_client, question)
     assert answer["abstained"] and answer["abstention_reason"] == "no_statement_on_topic"
     assert answer["answer"] == says
 
@@ -176,13 +167,13 @@ def test_an_abstention_names_what_was_asked(http: httpx.Client, question: str,
     ("What did the Brannock city council vote to build?", "flood barriers"),
 ])
 def test_a_question_that_only_looks_like_speech_keeps_the_ordinary_answer(
-        http: httpx.Client, question: str, holds: str) -> None:
-    answer = ask(http, question)
+        live_client: httpx.Client, question: str, holds: str) -> None:
+    answer = ask_ok(live_client, question)
     assert not answer["abstained"] and answer["abstention_reason"] is None
     assert holds in answer["answer"]
 
 
-def test_statements_of_a_body_list_those_who_speak_for_it(http: httpx.Client) -> None:
-    response = http.get("/v1/statements", params={"speaker": "the union"})
+def test_statements_of_a_body_list_those_who_speak_for_it(live_client: httpx.Client) -> None:
+    response = live_client.get("/v1/statements", params={"speaker": "the union"})
     assert response.status_code == 200, response.text
     assert {r["speaker"] for r in response.json()["statements"]} == {UNION, "Ilse Brandvold"}
