@@ -580,7 +580,8 @@ def _grounding(args: argparse.Namespace, settings: ServerSettings) -> int:
     def grade_one(answer: str, contexts: list[str]) -> GroundingReport:
         chunks = [inline_chunk(text) for text in contexts]
         return grade(answer, [Hit(chunk=c, score=1.0) for c in chunks],
-                     list(range(1, len(chunks) + 1)), encoder, LexicalIndex(chunks), attribute)
+                     list(range(1, len(chunks) + 1)), encoder, LexicalIndex.of_chunks(chunks),
+                     attribute)
 
     records = list(read_records(args.records))
     results = grade_records(tqdm(records, desc="grading", unit="record",

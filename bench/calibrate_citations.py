@@ -223,7 +223,7 @@ def score_all(engine: Engine, clapnq: int,
     engine.retriever.refresh()
     groups = (development_pairs(engine) | grounding_pairs(engine, splits)
               | clapnq_pairs(clapnq, splits))
-    lexical = LexicalIndex(list({c.id: c for pairs in groups.values()
+    lexical = LexicalIndex.of_chunks(list({c.id: c for pairs in groups.values()
                                  for _, c in pairs}.values()))
     encoder = CachedEncoder(engine.claim_encoder)
     by_embedding = {}

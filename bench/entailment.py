@@ -92,7 +92,7 @@ def claim_premises() -> None:
     engine.retriever.refresh()
     claims = labelled_claims()
     passages = passages_for(claims, engine)
-    lexical = LexicalIndex(list({c.id: c for c in passages.values()}.values()))
+    lexical = LexicalIndex.of_chunks(list({c.id: c for c in passages.values()}.values()))
     rule = EntailmentRule(lambda premise, claim: 0.5)  # heard, never acted on
     rows = []
     for claim in claims:
@@ -368,7 +368,7 @@ def clapnq(entailment: Entailment, rule: tuple, limit: int) -> dict:
     with_rule = EntailmentRule(entailment, rule[0], rule[1], rule[2])
     for record in records[:limit]:
         chunks = [inline_chunk(p["text"]) for p in record["passages"]]
-        lexical = LexicalIndex(chunks)
+        lexical = LexicalIndex.of_chunks(chunks)
         hits = [Hit(chunk=c, score=1.0) for c in chunks]
         verifiers = {"without": Verifier(hits, encoder, lexical, attribute=attribute),
                      "with": EntailmentVerifier(hits, encoder, lexical, attribute=attribute,

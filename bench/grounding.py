@@ -94,7 +94,7 @@ def run(claims: list[dict], passages: dict[str, Chunk], engine: Engine) -> list[
     """Each claim judged as an LLM sentence citing its passage would be, timed; and, for the
     time only, judged again with the claim and passage embedded by the documents' encoder
     (the judge's encoder before it was the int8 one), in the same run."""
-    lexical = LexicalIndex(list({c.id: c for c in passages.values()}.values()))
+    lexical = LexicalIndex.of_chunks(list({c.id: c for c in passages.values()}.values()))
     verifiers: dict[str, Verifier] = {}
     baseline: dict[str, Verifier] = {}
     old = OldJudge(engine.encoder)

@@ -133,7 +133,7 @@ class Engine:
             lexical = self.retriever.lexical
         else:
             hits = [Hit(chunk=chunk, score=1.0) for chunk in sources]
-            lexical = LexicalIndex(sources)
+            lexical = LexicalIndex.of_chunks(sources)
         ids = ids or list(range(1, len(hits) + 1))
         return grade(answer, hits, ids, self.claim_encoder, lexical, self.attribute)
 

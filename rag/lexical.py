@@ -241,34 +241,18 @@ def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
 class LexicalIndex:
     """An in-memory BM25 index over a corpus of chunks; immutable (a store change builds anew).
 
-    Built from chunks (`LexicalIndex(chunks)`), from a `Corpus` and its analysed texts, or
-    loaded from what `save` wrote (memory-mapped, so a restart does not re-analyse).
+    Made from chunks (`of_chunks`), from a `Corpus` and its analysed texts (`build`), or loaded
+    from what `save` wrote (`load`: memory-mapped, so a restart does not re-analyse).
     """
 
-    def __init__(self, chunks: Iterable[Chunk] = ()) -> None:
-        chunks = list(chunks)
-        tokens = Tokens()
-        tokens.add_chunks(chunks)
-        self._setup(Corpus.from_chunks(chunks), tokens)
-
-    @classmethod
-    def build(cls, corpus: Corpus, tokens: Tokens) -> LexicalIndex:
-        """The index of a corpus, given its chunks' `lexical_text`s analysed, in its order."""
-        if len(tokens) != len(corpus):
-            raise ValueError("one analysed text per chunk")
-        index = cls.__new__(cls)
-        index._setup(corpus, tokens)
-        return index
-
-    def _setup(self, corpus: Corpus, tokens: Tokens) -> None:
-        self._attach(corpus, bm25_index(tokens) if len(tokens) else None, tokens)
-
-    def _attach(self, corpus: Corpus, bm25: bm25s.BM25 | None, tokens: Tokens) -> None:
+    def __init__(self, corpus: Corpus, tokens: Tokens, bm25: bm25s.BM25 | None) -> None:
+        """`tokens`: the corpus's chunks analysed, in its order; `bm25`: their BM25 index (None
+        for an empty corpus)."""
         self.tokens = tokens
         self._stemmer = Stemmer.Stemmer("english")
         # The answerers analyse every sentence of every passage, and the same sentences and
-        # words come back across questions: ~250 analyses an answer, most of its time
-        # (docs/benchmarks.md). The cache holds immutable results; callers get copies.
+        # words come back across questions: most of an answer's time (docs/benchmarks.md).
+        # The cache holds immutable results; callers get copies.
         self._analyse = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_text)
         self._analyse_spans = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._spans_text)
         self._held_sentences = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._marked_terms)
@@ -277,6 +261,22 @@ class LexicalIndex:
         self._bm25 = bm25
         self._idf, self._unseen_idf = _idf(bm25, len(corpus))
         self._outlets = _outlets(corpus.present_sources())
+
+    @classmethod
+    def of_chunks(cls, chunks: Iterable[Chunk] = ()) -> LexicalIndex:
+        """The index of these chunks, analysed here."""
+        chunks = list(chunks)
+        tokens = Tokens()
+        tokens.add_chunks(chunks)
+        return cls.build(Corpus.from_chunks(chunks), tokens)
+
+    @classmethod
+    def build(cls, corpus: Corpus, tokens: Tokens) -> LexicalIndex:
+        """The index of a corpus, given its chunks' `lexical_text`s analysed, in its order.
+        Raises `ValueError` when the counts disagree."""
+        if len(tokens) != len(corpus):
+            raise ValueError("one analysed text per chunk")
+        return cls(corpus, tokens, bm25_index(tokens) if len(tokens) else None)
 
     def save(self, directory: Path) -> None:
         """Write the BM25 arrays and vocabulary, and the analysed texts, into `directory`
@@ -287,8 +287,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path, corpus: Corpus) -> LexicalIndex:
-        """The index `save` wrote for this corpus, its arrays memory-mapped."""
-        index = cls.__new__(cls)
+        """The index `save` wrote for this corpus, its arrays memory-mapped; `ValueError` when
+        what was saved does not match the corpus."""
         bm25 = bm25s.BM25.load(directory, mmap=True, show_progress=False) if len(corpus) else None
         if bm25 is not None:
             if bm25.scores["num_docs"] != len(corpus):
@@ -300,8 +300,7 @@ class LexicalIndex:
         tokens = Tokens.load(directory)
         if len(tokens) != len(corpus):
             raise ValueError("the analysed texts do not match their corpus")
-        index._attach(corpus, bm25, tokens)
-        return index
+        return cls(corpus, tokens, bm25)
 
     @property
     def chunks(self) -> Corpus:

@@ -59,7 +59,7 @@ class Snapshot:
 
     @classmethod
     def empty(cls) -> Snapshot:
-        lexical = LexicalIndex()
+        lexical = LexicalIndex.of_chunks()
         return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical,
                    SentenceVectors.from_packed([]))
 

@@ -37,7 +37,7 @@ def hand_chunk(chunk_id: str, text: str, article: str | None = None, start: int 
 # ---- term weights and coverage ---------------------------------------------------------
 
 def test_term_weights_are_the_idf_of_content_terms_without_framing_words() -> None:
-    index = LexicalIndex([
+    index = LexicalIndex.of_chunks([
         hand_chunk("a", "Dockworkers went on strike at the port"),
         hand_chunk("b", "The port reopened after the strike"),
         hand_chunk("c", "Farmers sold their harvest"),
@@ -187,7 +187,7 @@ def test_sentence_meaning_decides_between_sentences_holding_the_same_question_wo
     # Both sentences hold "Asif" and "peace" and nothing else the question asks; only what
     # they mean (their sentence vectors' cosines to the question, given here) tells them apart.
     chunk = hand_chunk("p0", "Asif said peace was fragile. Asif said peace means progress.")
-    lexical = LexicalIndex([chunk, hand_chunk("q0", "Rain fell on the valley.")])
+    lexical = LexicalIndex.of_chunks([chunk, hand_chunk("q0", "Rain fell on the valley.")])
     question = "What does Asif say peace brings?"
     plain = score_sentences(question, [Hit(chunk=chunk, score=1.0)], lexical)
     assert plain[0].coverage == plain[1].coverage and plain[0].score == plain[1].score
@@ -251,7 +251,7 @@ def test_a_sentence_spoken_by_the_person_asked_about_covers_their_name() -> None
     by_asif = spoken_chunk("a", "India wants war on both borders. Asif visited Kabul.",
                            ("Khawaja Muhammad Asif", None))
     by_khan = spoken_chunk("b", "India wants war on both borders.", ("Imran Khan",))
-    index = LexicalIndex([by_asif, by_khan, hand_chunk("c", "Farmers sold wheat.")])
+    index = LexicalIndex.of_chunks([by_asif, by_khan, hand_chunk("c", "Farmers sold wheat.")])
     hits = [Hit(chunk=by_asif, score=1.0), Hit(chunk=by_khan, score=1.0)]
     scored = score_sentences("What did Asif say about India?", hits, index)
     covered = {(c.hit.chunk.id, c.text): c.coverage for c in scored}

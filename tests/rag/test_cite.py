@@ -62,7 +62,7 @@ def passages() -> list[Hit]:
 
 @pytest.fixture(scope="module")
 def lexical(passages: list[Hit]) -> LexicalIndex:
-    return LexicalIndex(hit.chunk for hit in passages)
+    return LexicalIndex.of_chunks(hit.chunk for hit in passages)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from rag.schemas import Citation
 
 @pytest.fixture(scope="module")
 def lexical() -> LexicalIndex:
-    return LexicalIndex()
+    return LexicalIndex.of_chunks()
 
 
 def citation(number: int, quote: str, article: str, speaker: str | None = None,

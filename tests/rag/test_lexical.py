@@ -46,7 +46,7 @@ def test_lexical_text_puts_title_source_and_date_before_the_passage() -> None:
 
 
 def test_the_chunk_with_the_rare_query_term_ranks_first() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     # "pay" is in three chunks, "harvest" in one: the rare term decides.
     order = ranked(index, "pay harvest")
     assert order[0] == "farm"
@@ -55,20 +55,20 @@ def test_the_chunk_with_the_rare_query_term_ranks_first() -> None:
 
 
 def test_metadata_fields_are_searchable() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     assert ranked(index, "Capital Ledger") == ["bank"]
     assert ranked(index, "What happened in June 2024?")[0] == "farm"
 
 
 def test_question_framing_stopwords_are_not_query_terms() -> None:
-    terms = LexicalIndex().query_terms("What did the union say about the strike?")
+    terms = LexicalIndex.of_chunks().query_terms("What did the union say about the strike?")
     assert "what" not in terms and "did" not in terms and "about" not in terms
     assert "the" not in terms
     assert {"union", "strike"} <= set(terms)
 
 
 def test_stemming_matches_word_forms() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     assert index.query_terms("strikes") == index.query_terms("striking") == ["strike"]
     assert ranked(index, "strikes") == ["port"]  # the chunk says "striking"
     assert ranked(index, "strike") == ["port"]
@@ -76,7 +76,7 @@ def test_stemming_matches_word_forms() -> None:
 
 
 def test_filters_zero_the_scores_of_chunks_outside_them() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     question = "pay beetle"  # every chunk but none scores something without filters
     assert (index.scores(question) > 0).all()
 
@@ -101,7 +101,7 @@ def test_filters_zero_the_scores_of_chunks_outside_them() -> None:
 
 
 def test_a_saved_index_loads_back_with_the_same_scores_and_chunks(tmp_path: Path) -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     index.chunks.save(tmp_path)
     index.save(tmp_path)
     loaded = LexicalIndex.load(tmp_path, Corpus.load(tmp_path))
@@ -116,7 +116,7 @@ def test_a_saved_index_loads_back_with_the_same_scores_and_chunks(tmp_path: Path
 
 
 def test_an_unseen_term_is_rarer_than_any_seen_term() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     seen = {term for c in CHUNKS for term in index.terms(lexical_text(c))}
     unseen = index.idf("zeppelin")
     assert unseen > max(index.idf(term) for term in seen)
@@ -125,7 +125,7 @@ def test_an_unseen_term_is_rarer_than_any_seen_term() -> None:
 
 
 def test_an_empty_index_returns_empty_scores() -> None:
-    index = LexicalIndex()
+    index = LexicalIndex.of_chunks()
     assert len(index) == 0
     scores = index.scores("anything at all")
     assert scores.shape == (0,)
@@ -134,14 +134,14 @@ def test_an_empty_index_returns_empty_scores() -> None:
 
 
 def test_a_question_without_indexed_terms_scores_zero_everywhere() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     scores = index.scores("zeppelin quasar")
     np.testing.assert_array_equal(scores, np.zeros(len(CHUNKS), dtype=np.float32))
     assert index.best(scores, 3).size == 0
 
 
 def test_texts_analysed_in_batches_index_as_when_analysed_at_once() -> None:
-    whole = LexicalIndex(CHUNKS)
+    whole = LexicalIndex.of_chunks(CHUNKS)
     tokens = Tokens()
     tokens.add([lexical_text(c) for c in CHUNKS[:1]])
     tokens.add([])
@@ -211,7 +211,7 @@ def _with_sentences(chunk_id: str, sentences: list[str], start: int = 0) -> Chun
     ["İstanbul's dockworkers struck.", "Officials in İzmir said ships were waiting."],
 ])
 def test_sentence_terms_are_each_sentences_own_analysis(sentences: list[str]) -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     passage = _with_sentences("p", sentences, start=120)  # offsets into the article
     expected = tuple(frozenset(index.terms(s)) for s in sentences)
     assert index.sentence_terms(passage) == expected
@@ -219,12 +219,12 @@ def test_sentence_terms_are_each_sentences_own_analysis(sentences: list[str]) ->
 
 
 def test_sentence_terms_of_a_chunk_without_spans_are_its_whole_text() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     assert index.sentence_terms(PORT) == (frozenset(index.terms(PORT.text)),)
 
 
 def test_sentence_terms_are_analysed_once_a_passage() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     passage = _with_sentences("p", ["The strike ended.", "Ships sailed again."])
     first = index.sentence_terms(passage)
     analysed = index._analyse_spans.cache_info()
@@ -242,7 +242,7 @@ def test_an_indexed_chunks_sentence_terms_come_from_its_analysed_text(
         sentences: list[str], tmp_path: Path) -> None:
     passage = _with_sentences("p", sentences, start=120).model_copy(
         update={"title": "Dock strike ends", "source": "Harbour Times"})
-    index = LexicalIndex([*CHUNKS, passage])
+    index = LexicalIndex.of_chunks([*CHUNKS, passage])
     expected = tuple(frozenset(index.terms(s)) for s in sentences)
     assert index.sentence_terms(passage) == expected
     assert index._analyse_spans.cache_info().misses == 0  # no text was analysed again
@@ -257,7 +257,7 @@ def test_an_indexed_chunks_sentence_terms_come_from_its_analysed_text(
 
 
 def test_a_chunk_the_index_does_not_hold_is_analysed_from_its_text() -> None:
-    index = LexicalIndex(CHUNKS)
+    index = LexicalIndex.of_chunks(CHUNKS)
     stranger = chunk("stranger", "Zeppelin crews landed at the harbour.")
     assert index.passage_terms(stranger) == frozenset(index.terms(lexical_text(stranger)))
     assert index.sentence_terms(stranger) == (frozenset(index.terms(stranger.text)),)

@@ -33,7 +33,7 @@ CHUNKS = [
 
 @pytest.fixture(scope="module")
 def lexical() -> LexicalIndex:
-    return LexicalIndex(CHUNKS)
+    return LexicalIndex.of_chunks(CHUNKS)
 
 
 def settings(**overrides: object) -> Settings:
