@@ -126,6 +126,13 @@ class Corpus(Sequence[Chunk]):
         return self._positions.get(chunk_id)
 
     @cached_property
+    def newest_day(self) -> int | None:
+        """The newest publication date's ordinal among the held chunks, None when none is
+        dated (computed once a corpus: a snapshot's corpus never changes)."""
+        newest = int(self.day.max()) if len(self) else -1
+        return newest if newest >= 0 else None
+
+    @cached_property
     def article_story(self) -> np.ndarray:
         """Each article code's story code (an article's chunks share one story)."""
         out = np.zeros(len(self.articles), dtype=np.int32)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.corpus import Corpus
 from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Filters, Hit, TimeReading
@@ -26,10 +24,8 @@ def anchor_of(corpus: Corpus, kind: str, today: dt.date | None = None) -> dt.dat
     """The date relative time words count from: the newest publication date the corpus holds
     (`kind` "corpus"; today's when no article is dated), or `today` (default: the UTC date)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    if kind == "corpus":
-        dated = corpus.day[corpus.day >= 0] if len(corpus) else np.array([], np.int32)
-        if dated.size:
-            return dt.date.fromordinal(int(dated.max()))
+    if kind == "corpus" and (newest := corpus.newest_day) is not None:
+        return dt.date.fromordinal(newest)
     return today
 
 
