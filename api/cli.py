@@ -324,7 +324,7 @@ def _download_pages(urls: list[str], settings: ServerSettings, report: IngestRep
         for url in urls:
             try:
                 documents.append(page_document(url, fetcher))
-            except Exception as error:  # FetchError, NotAnArticle, UnreadablePage, ...
+            except NewsragError as error:  # a refused or failed download, no article text
                 report.skipped.append((url, " ".join(str(error).split())
                                        or type(error).__name__))
     finally:

@@ -6,14 +6,18 @@ store's article rows (docs/ingestion.md, "Syndicated copies").
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from rag.schemas import Article
 from rag.store import Store
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 # Chosen on the fit half of bench/syndication.py's synthetic set (docs/ingestion.md,
 # "Syndicated copies"): words a shingle, and the estimated Jaccard similarity of two texts'
@@ -38,6 +42,8 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
 
 def signature(text: str, size: int = SHINGLE_WORDS) -> LeanMinHash:
     """The MinHash signature of the text's shingles."""
+    from datasketch import LeanMinHash, MinHash
+
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
     minhash.update_batch(sorted(shingles(text, size)))
     return LeanMinHash(minhash)
@@ -59,6 +65,8 @@ def unpack(packed: str, size: int = SHINGLE_WORDS) -> LeanMinHash:
     values = np.frombuffer(base64.b64decode(encoded, validate=True), dtype=_DTYPE)
     if len(values) != NUM_PERM:
         raise ValueError(f"a signature of {len(values)} values, not {NUM_PERM}")
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=SEED, hashvalues=values.astype(np.uint64), scheme=SCHEME)
 
 
@@ -82,8 +90,15 @@ class StoryIndex:
     def __init__(self, threshold: float = THRESHOLD, shingle_words: int = SHINGLE_WORDS) -> None:
         self.threshold = threshold
         self.shingle_words = shingle_words
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._held: dict[str, Held] = {}
+
+    @functools.cached_property
+    def _index(self) -> Any:
+        """The LSH index, made on first use: datasketch (with scipy) is slow to import, and a
+        server that only answers questions never signs an article."""
+        from datasketch import MinHashLSH
+
+        return MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
 
     def __len__(self) -> int:
         return len(self._held)
@@ -119,7 +134,7 @@ class StoryIndex:
             story_id = self._held[article.id].story_id
         else:
             matches = [(minhash.jaccard(self._held[c].minhash), c)
-                       for c in self._lsh.query(minhash)]
+                       for c in self._index.query(minhash)]
             matches = [m for m in matches if m[0] >= self.threshold]
             if matches:
                 story_id = self._held[max(matches)[1]].story_id
@@ -129,8 +144,8 @@ class StoryIndex:
 
     def _hold(self, article_id: str, held: Held) -> None:
         self._held[article_id] = held
-        self._lsh.insert(article_id, held.minhash, check_duplication=False)
+        self._index.insert(article_id, held.minhash, check_duplication=False)
 
     def _forget(self, article_id: str) -> None:
         del self._held[article_id]
-        self._lsh.remove(article_id)
+        self._index.remove(article_id)
