@@ -41,6 +41,7 @@ from api.settings import ServerSettings
 from api.telemetry import TelemetryMiddleware
 from rag.ownership import Owner, claim
 from rag.store import Store
+from rag.version import __version__
 
 log = logging.getLogger("newsrag.api")
 
@@ -76,7 +77,7 @@ def create_app(settings: ServerSettings | None = None, services: Services | None
     # No trailing-slash redirects: Starlette builds their Location from the Host header, which
     # a client chooses (`/v1/documents/` is a 404 that names `/v1/documents`).
     # The reference pages are ours (api/routes/docs.py): FastAPI's load scripts from a CDN.
-    app = FastAPI(title="newsrag", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
+    app = FastAPI(title="newsrag", version=__version__, lifespan=lifespan, redirect_slashes=False,
                   docs_url=None, redoc_url=None,
                   description="Questions over news articles, answered with cited passages.")
     install_error_handlers(app)

@@ -53,6 +53,7 @@ from rag.schemas import (
     IsoDate,
     Sources,
 )
+from rag.version import __version__
 
 T = TypeVar("T")
 PATH = "/mcp"
@@ -94,7 +95,7 @@ def build_server(reader: Reader, articles_page: int = ARTICLES_PAGE) -> MCPServe
     through `reader`."""
     with _logging_left_alone():
         server = NewsServer(reader, articles_page, name="newsrag", instructions=INSTRUCTIONS,
-                            version="0.1.0")
+                            version=__version__)
 
     @_tool(server, "Ask the news articles")
     def ask(

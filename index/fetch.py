@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -21,18 +20,11 @@ from protego import Protego
 
 from rag.config import Settings
 from rag.errors import NewsragError
-
-
-def _version() -> str:
-    try:
-        return version("newsrag")
-    except PackageNotFoundError:  # run from a checkout that is not installed
-        return "0"
-
+from rag.version import __version__
 
 # The product token robots.txt rules name (`User-agent: newsrag`).
 ROBOTS_AGENT = "newsrag"
-USER_AGENT = f"{ROBOTS_AGENT}/{_version()} (news reader; feeds, sitemaps and article pages)"
+USER_AGENT = f"{ROBOTS_AGENT}/{__version__} (news reader; feeds, sitemaps and article pages)"
 # robots.txt: how long a copy holds (RFC 9309 asks for at most a day), the most of it read
 # (the RFC's least), and the longest Crawl-delay honoured.
 ROBOTS_MAX_AGE = dt.timedelta(days=1)
