@@ -1,11 +1,13 @@
-"""The only module that talks to Chroma: articles and their chunks, written, read and searched.
-Chunks, article records (the commit marker) and the revision and edit tokens live in three
-collections sharing a prefix (docs/operations.md, "How search follows the shared store",
-"Crash safety"); feed subscriptions in a fourth.
+"""Articles and their chunks in Chroma, written, read and searched (with `rag.blobs`, for bytes
+nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
+marker) and the revision and edit tokens live in three collections sharing a prefix
+(docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
+in a fourth; chunks' sentence vectors in a `rag.blobs` store.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import time
@@ -13,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +23,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.schemas import Article, Chunk, Filters
@@ -37,8 +41,9 @@ EDIT_PREFIX = "edit:"
 # Article metadata a correction may change in place, and what each chunk repeats of it.
 EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "path")
 CHUNK_COPIES = ("title", "source", "published", "url")
-# The chunk metadata key of its packed sentence vectors (`rag.sentence_vectors.pack`).
-SENTENCE_VECTORS = "sentence_vectors"
+# The chunk metadata key that held its sentence vectors (base64) before they had a store of
+# their own: still read, and emptied by `move_sentence_vectors`.
+LEGACY_SENTENCE_VECTORS = "sentence_vectors"
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,10 @@ def connect(settings: Settings) -> chromadb.ClientAPI:
 class Store:
     """Articles and chunks in Chroma, with the metadata filters retrieval needs."""
 
-    def __init__(self, client: chromadb.ClientAPI, prefix: str = "news") -> None:
+    def __init__(self, client: chromadb.ClientAPI, prefix: str = "news",
+                 sentences: Blobs | None = None) -> None:
+        """`sentences`: where chunks' sentence vectors are kept (by default a collection of
+        this client's, `<prefix>_sentences`)."""
         self._client = client
         # embedding_function=None: we always pass vectors, and Chroma's default function would
         # download a model.
@@ -100,10 +108,16 @@ class Store:
         self._prefix = prefix
         self._feed_collection: chromadb.Collection | None = None
         self.generation = 0  # bumped on every write in this process; the lexical index follows
+        self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
-        return cls(connect(settings), settings.collection)
+        """The configured store: on a Chroma server with its sentence vectors beside the
+        chunks; embedded with them in `RAG_DATA_DIR/sentences/<collection>.sqlite3`."""
+        client = connect(settings)
+        sentences = (None if settings.chroma_url else
+                     SqliteBlobs(blob_path(settings), "sentence_vectors"))
+        return cls(client, settings.collection, sentences)
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -141,20 +155,21 @@ class Store:
                      sentences: Sequence[np.ndarray] | None = None) -> None:
         """The first half of `add_articles`: chunks with their vectors (and sentence vectors),
         never searched until their article records are written; `repair` sweeps them if that
-        never happens. Raises `ValueError` when the counts disagree."""
+        never happens. The sentence vectors are written first, so a chunk is never read without
+        them. Raises `ValueError` when the counts disagree."""
         if len(vectors) != len(chunks):
             raise ValueError("one vector per chunk")
         if sentences is not None and len(sentences) != len(chunks):
             raise ValueError("one set of sentence vectors per chunk")
-        packed = [pack(s) for s in sentences] if sentences is not None else [None] * len(chunks)
+        if sentences is not None:
+            self.sentences.put([(c.id, pack(s)) for c, s in zip(chunks, sentences, strict=True)])
         for begin in range(0, len(chunks), WRITE_BATCH):
             end = begin + WRITE_BATCH
             self._chunks.upsert(
                 ids=[c.id for c in chunks[begin:end]],
                 embeddings=vectors[begin:end],
                 documents=[c.text for c in chunks[begin:end]],
-                metadatas=[_chunk_metadata(c, p)
-                           for c, p in zip(chunks[begin:end], packed[begin:end], strict=True)],
+                metadatas=[_chunk_metadata(c) for c in chunks[begin:end]],
             )
 
     def delete_article(self, article_id: str) -> int:
@@ -262,6 +277,7 @@ class Store:
         ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             self._chunks.delete(ids=ids)
+            self.sentences.delete(ids)
         return len(ids)
 
     def repair(self, grace_seconds: float = 0.0) -> int:
@@ -272,12 +288,17 @@ class Store:
         comes next). Orphans are invisible to search meanwhile (see `committed_pages`).
         """
         records = self.article_chunk_counts()
+        committed = set(records)
+        if not grace_seconds and self.sentences.count() > sum(records.values()):
+            # Sentence vectors are written before their chunks: a write killed in between
+            # leaves some that no committed chunk has.
+            self.sentences.delete([i for i in self.sentences.ids()
+                                   if _article_of(i) not in committed])
         # Records are written after their chunks and deleted before them, so when the chunk
         # count equals what the records vouch for there is no orphan: skip the sweep, which
         # pages through every chunk's metadata (most of a re-index's time, docs/benchmarks.md).
         if sum(records.values()) == self._chunks.count():
             return 0
-        committed = set(records)
         cutoff = time.time() - grace_seconds
         newest: dict[str, float] = {}
         for meta in self._iter_chunk_metadata():
@@ -433,7 +454,7 @@ class Store:
             yield from (_chunk_from(i, d, m) for i, d, m in
                         zip(page["ids"], page["documents"], page["metadatas"], strict=True))
 
-    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[str | None]]]:
+    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[bytes | None]]]:
         """Every chunk of a committed article with its vector and its packed sentence vectors
         (None when stored without), a page at a time: what the search snapshot is built from
         (`rag.snapshot`), without every chunk in memory at once.
@@ -451,23 +472,23 @@ class Store:
             chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
                       for n in keep]
             yield (chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep],
-                   [page["metadatas"][n].get(SENTENCE_VECTORS) for n in keep])
+                   self._packed([c.id for c in chunks], [page["metadatas"][n] for n in keep]))
 
     def committed_chunks(self, article_ids: list[str]
-                         ) -> tuple[list[Chunk], np.ndarray, list[str | None]]:
+                         ) -> tuple[list[Chunk], np.ndarray, list[bytes | None]]:
         """The chunks of these (committed) articles with their vectors and packed sentence
         vectors, article by article in the given order, each article's in reading order: what
         an incremental snapshot adds."""
-        by_article: dict[str, list[tuple[Chunk, np.ndarray, str | None]]] = {
+        by_article: dict[str, list[tuple[Chunk, np.ndarray, bytes | None]]] = {
             a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
-            for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"],
-                                  got["embeddings"], strict=True):
-                by_article[m["article_id"]].append((_chunk_from(i, d, m), v,
-                                                    m.get(SENTENCE_VECTORS)))
+            packed = self._packed(got["ids"], got["metadatas"])
+            for i, d, m, v, p in zip(got["ids"], got["documents"], got["metadatas"],
+                                     got["embeddings"], packed, strict=True):
+                by_article[m["article_id"]].append((_chunk_from(i, d, m), v, p))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
@@ -493,11 +514,39 @@ class Store:
             return {}
         got = self._chunks.get(ids=chunk_ids, include=["metadatas"])
         found: dict[str, np.ndarray | None] = {}
-        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-            packed = meta.get(SENTENCE_VECTORS)
+        for chunk_id, packed in zip(got["ids"], self._packed(got["ids"], got["metadatas"]),
+                                    strict=True):
             codes, scales = unpack(packed) if packed else (None, None)
             found[chunk_id] = None if codes is None else codes * scales[:, None]
         return found
+
+    def _packed(self, chunk_ids: Sequence[str], metadatas: Sequence[Any]
+                ) -> list[bytes | None]:
+        """Each of these chunks' packed sentence vectors (None: stored without), from the
+        sentence store or, for a chunk written before it, from the chunk's metadata."""
+        held = self.sentences.get(chunk_ids)
+        return [held.get(i) or _legacy_packed(m) for i, m in
+                zip(chunk_ids, metadatas, strict=True)]
+
+    def move_sentence_vectors(self) -> int:
+        """Move the sentence vectors that chunks written before the sentence store hold in
+        their metadata into it, and empty that metadata; returns how many chunks were moved.
+        Safe to stop and run again: a chunk keeps its metadata copy until its vectors are
+        written to the sentence store."""
+        legacy = [i for page in _pages(self._chunks, ["metadatas"])
+                  for i, m in zip(page["ids"], page["metadatas"], strict=True)
+                  if m.get(LEGACY_SENTENCE_VECTORS)]
+        moved = 0
+        for begin in range(0, len(legacy), WRITE_BATCH):
+            got = self._chunks.get(ids=legacy[begin : begin + WRITE_BATCH],
+                                   include=["metadatas"])
+            rows = [(i, packed) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                    if (packed := _legacy_packed(m))]
+            self.sentences.put(rows)
+            self._chunks.update(ids=[i for i, _ in rows],
+                                metadatas=[{LEGACY_SENTENCE_VECTORS: None}] * len(rows))
+            moved += len(rows)
+        return moved
 
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -554,9 +603,24 @@ def _mean_direction(vectors: np.ndarray) -> np.ndarray:
     return mean / (np.linalg.norm(mean) or 1.0)
 
 
-def _chunk_metadata(chunk: Chunk, sentence_vectors: str | None = None) -> dict[str, Any]:
+def blob_path(settings: Settings) -> Path:
+    """Where an embedded store keeps what nothing searches (its chunks' sentence vectors)."""
+    return settings.data_dir / "blobs" / f"{settings.collection}.sqlite3"
+
+
+def _legacy_packed(meta: Any) -> bytes | None:
+    """The sentence vectors a chunk written before the sentence store holds in its metadata."""
+    text = meta.get(LEGACY_SENTENCE_VECTORS) if meta else None
+    return base64.b64decode(text) if text else None
+
+
+def _article_of(chunk_id: str) -> str:
+    """A chunk id's article id (chunk ids are `<article id>:<ordinal>`, index/chunk.py)."""
+    return chunk_id.rpartition(":")[0]
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return _without_none({
-        SENTENCE_VECTORS: sentence_vectors,
         "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
         "article_id": chunk.article_id, "ordinal": chunk.ordinal,
         "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,
