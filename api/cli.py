@@ -675,8 +675,10 @@ def _migrate(args: argparse.Namespace, settings: ServerSettings) -> int:
         raise CommandError(f"the store is served by {held.describe()}: stop it, then migrate")
     with held:
         done = migrate(Store.open(settings), settings)
-    print(f"moved the sentence vectors of {done.moved} chunks out of chunk metadata")
-    if done.bytes_before is not None and done.bytes_after is not None and done.moved:
+    print(f"moved the texts of {done.texts} articles out of Chroma's documents")
+    print(f"moved the sentence vectors of {done.sentence_vectors} chunks out of chunk metadata")
+    if done.bytes_before is not None and done.bytes_after is not None and (
+            done.texts or done.sentence_vectors):
         print(f"chroma.sqlite3: {done.bytes_before / 1e6:,.1f} MB -> "
               f"{done.bytes_after / 1e6:,.1f} MB")
     return 0

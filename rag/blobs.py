@@ -1,6 +1,6 @@
-"""Byte strings by id that nothing searches or filters (chunks' sentence vectors): beside an
-embedded store a SQLite table of raw bytes, on a Chroma server a collection of their own
-(docs/operations.md, "Where sentence vectors are kept").
+"""Byte strings by id that nothing searches or filters (article texts, chunks' sentence vectors):
+beside an embedded store a SQLite table of raw bytes, on a Chroma server a collection of their
+own (docs/operations.md, "Where texts and sentence vectors are kept").
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
 marker) and the revision and edit tokens live in three collections sharing a prefix
 (docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
-in a fourth; chunks' sentence vectors in a `rag.blobs` store.
+in a fourth; article texts and chunks' sentence vectors in `rag.blobs` stores (a chunk's text is
+its article's `text[start:end]`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -91,9 +93,9 @@ class Store:
     """Articles and chunks in Chroma, with the metadata filters retrieval needs."""
 
     def __init__(self, client: chromadb.ClientAPI, prefix: str = "news",
-                 sentences: Blobs | None = None) -> None:
-        """`sentences`: where chunks' sentence vectors are kept (by default a collection of
-        this client's, `<prefix>_sentences`)."""
+                 sentences: Blobs | None = None, texts: Blobs | None = None) -> None:
+        """`sentences`, `texts`: where chunks' sentence vectors and articles' texts are kept
+        (by default collections of this client's, `<prefix>_sentences` and `<prefix>_texts`)."""
         self._client = client
         # embedding_function=None: we always pass vectors, and Chroma's default function would
         # download a model.
@@ -109,15 +111,18 @@ class Store:
         self._feed_collection: chromadb.Collection | None = None
         self.generation = 0  # bumped on every write in this process; the lexical index follows
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
+        self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
-        """The configured store: on a Chroma server with its sentence vectors beside the
-        chunks; embedded with them in `RAG_DATA_DIR/sentences/<collection>.sqlite3`."""
+        """The configured store: on a Chroma server with texts and sentence vectors in
+        collections beside the chunks; embedded with them in `blob_path(settings)`."""
         client = connect(settings)
-        sentences = (None if settings.chroma_url else
-                     SqliteBlobs(blob_path(settings), "sentence_vectors"))
-        return cls(client, settings.collection, sentences)
+        if settings.chroma_url:
+            return cls(client, settings.collection)
+        path = blob_path(settings)
+        return cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
+                   SqliteBlobs(path, "article_texts"))
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -140,13 +145,13 @@ class Store:
         if any(len(chunks) != len(vectors) for _, chunks, vectors in batch):
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
+        self.texts.put([(article.id, _compressed(article.text)) for article, _, _ in batch])
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
             self._articles.upsert(
                 ids=[article.id for article, _, _ in part],
                 embeddings=np.stack([_mean_direction(v) for _, _, v in part]),
-                documents=[article.text for article, _, _ in part],
                 metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
             )
         self._changed()
@@ -168,7 +173,6 @@ class Store:
             self._chunks.upsert(
                 ids=[c.id for c in chunks[begin:end]],
                 embeddings=vectors[begin:end],
-                documents=[c.text for c in chunks[begin:end]],
                 metadatas=[_chunk_metadata(c) for c in chunks[begin:end]],
             )
 
@@ -178,6 +182,7 @@ class Store:
             raise ArticleNotFound(article_id)
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
+        self.texts.delete([article_id])
         self._meta.delete(ids=[EDIT_PREFIX + article_id])
         self._changed()
         return removed
@@ -289,11 +294,14 @@ class Store:
         """
         records = self.article_chunk_counts()
         committed = set(records)
-        if not grace_seconds and self.sentences.count() > sum(records.values()):
-            # Sentence vectors are written before their chunks: a write killed in between
-            # leaves some that no committed chunk has.
-            self.sentences.delete([i for i in self.sentences.ids()
-                                   if _article_of(i) not in committed])
+        if not grace_seconds:
+            # Texts and sentence vectors are written before their chunks and records: a write
+            # killed in between leaves some that no committed article has.
+            if self.sentences.count() > sum(records.values()):
+                self.sentences.delete([i for i in self.sentences.ids()
+                                       if _article_of(i) not in committed])
+            if self.texts.count() > len(records):
+                self.texts.delete([i for i in self.texts.ids() if i not in committed])
         # Records are written after their chunks and deleted before them, so when the chunk
         # count equals what the records vouch for there is no orphan: skip the sweep, which
         # pages through every chunk's metadata (most of a re-index's time, docs/benchmarks.md).
@@ -350,7 +358,8 @@ class Store:
         got = self._articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
             raise ArticleNotFound(article_id)
-        return _article_from(got["ids"][0], got["documents"][0], got["metadatas"][0])
+        text = self._texts_of([article_id], got["documents"]).get(article_id, "")
+        return _article_from(article_id, text, got["metadatas"][0])
 
     def article_texts(self, article_ids: list[str]) -> dict[str, str]:
         """The cleaned text of those of these articles that are stored, a page a read."""
@@ -358,8 +367,28 @@ class Store:
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             got = self._articles.get(ids=article_ids[begin : begin + ARTICLES_A_READ],
                                      include=["documents"])
-            found.update(zip(got["ids"], got["documents"], strict=True))
+            found.update(self._texts_of(got["ids"], got["documents"]))
         return found
+
+    def _texts_of(self, article_ids: Sequence[str], documents: Sequence[str | None] | None
+                  ) -> dict[str, str]:
+        """These stored articles' texts: from the text store, or for an article written
+        before it, its record's document (`documents`, in the order of `article_ids`)."""
+        held = self.texts.get(article_ids)
+        documents = documents or [None] * len(article_ids)
+        return {a: _decompressed(held[a]) if a in held else (d or "")
+                for a, d in zip(article_ids, documents, strict=True)}
+
+    def _chunk_texts(self, metadatas: Sequence[Any], documents: Sequence[str | None] | None
+                     ) -> list[str]:
+        """Each chunk's text: its article's text from `start` to `end`, or for a chunk
+        written before the text store, its document."""
+        documents = documents or [None] * len(metadatas)
+        wanted = sorted({str(m["article_id"]) for m, d in zip(metadatas, documents, strict=True)
+                         if not d})
+        held = {a: _decompressed(b) for a, b in self.texts.get(wanted).items()} if wanted else {}
+        return [d or held.get(str(m["article_id"]), "")[int(m["start"]):int(m["end"])]
+                for m, d in zip(metadatas, documents, strict=True)]
 
     def article_metadata(self, article_id: str) -> dict[str, Any]:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
@@ -444,15 +473,17 @@ class Store:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         got = self._chunks.get(where={"article_id": article_id},
                                include=["documents", "metadatas"])
-        chunks = [_chunk_from(i, d, m) for i, d, m in
-                  zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        texts = self._chunk_texts(got["metadatas"], got["documents"])
+        chunks = [_chunk_from(i, t, m) for i, t, m in
+                  zip(got["ids"], texts, got["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: c.ordinal)
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, paged."""
         for page in _pages(self._chunks, ["documents", "metadatas"]):
-            yield from (_chunk_from(i, d, m) for i, d, m in
-                        zip(page["ids"], page["documents"], page["metadatas"], strict=True))
+            texts = self._chunk_texts(page["metadatas"], page["documents"])
+            yield from (_chunk_from(i, t, m) for i, t, m in
+                        zip(page["ids"], texts, page["metadatas"], strict=True))
 
     def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[bytes | None]]]:
         """Every chunk of a committed article with its vector and its packed sentence vectors
@@ -469,8 +500,11 @@ class Store:
         for page in _pages(self._chunks, ["documents", "metadatas", "embeddings"]):
             keep = [n for n, meta in enumerate(page["metadatas"])
                     if meta["article_id"] in committed]
-            chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
-                      for n in keep]
+            metadatas = [page["metadatas"][n] for n in keep]
+            documents = page["documents"] or [None] * len(page["ids"])
+            texts = self._chunk_texts(metadatas, [documents[n] for n in keep])
+            chunks = [_chunk_from(page["ids"][n], t, m)
+                      for n, t, m in zip(keep, texts, metadatas, strict=True)]
             yield (chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep],
                    self._packed([c.id for c in chunks], [page["metadatas"][n] for n in keep]))
 
@@ -486,9 +520,10 @@ class Store:
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
             packed = self._packed(got["ids"], got["metadatas"])
-            for i, d, m, v, p in zip(got["ids"], got["documents"], got["metadatas"],
+            texts = self._chunk_texts(got["metadatas"], got["documents"])
+            for i, t, m, v, p in zip(got["ids"], texts, got["metadatas"],
                                      got["embeddings"], packed, strict=True):
-                by_article[m["article_id"]].append((_chunk_from(i, d, m), v, p))
+                by_article[m["article_id"]].append((_chunk_from(i, t, m), v, p))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
@@ -548,6 +583,35 @@ class Store:
             moved += len(rows)
         return moved
 
+    def move_texts(self) -> int:
+        """Move the texts that records written before the text store hold as Chroma documents
+        into it (articles), and empty those documents (articles and chunks, whose texts are
+        their articles'); returns how many articles were moved. Safe to stop and run again: a
+        document is emptied only once its article's text is in the text store."""
+        moved = 0
+        for collection in (self._articles, self._chunks):
+            legacy = [i for page in _pages(collection, ["documents"])
+                      for i, d in zip(page["ids"], page["documents"] or [], strict=True) if d]
+            for begin in range(0, len(legacy), WRITE_BATCH):
+                got = collection.get(ids=legacy[begin : begin + WRITE_BATCH],
+                                     include=["documents", "embeddings", "metadatas"])
+                if collection is self._articles:
+                    self.texts.put([(i, _compressed(d)) for i, d in
+                                    zip(got["ids"], got["documents"], strict=True)])
+                    moved += len(got["ids"])
+                else:
+                    held = set(self.texts.get(sorted({str(m["article_id"])
+                                                      for m in got["metadatas"]})))
+                    got = {k: [v for v, m in zip(got[k], got["metadatas"], strict=True)
+                               if m["article_id"] in held]
+                           for k in ("ids", "embeddings", "metadatas")}
+                if not got["ids"]:
+                    continue
+                # Chroma embeds what it is given without a vector: the stored ones go along.
+                collection.update(ids=got["ids"], embeddings=got["embeddings"],
+                                  documents=[""] * len(got["ids"]))
+        return moved
+
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
         """The ids of the `n` chunks nearest to `vector` by Chroma's HNSW index, with their
@@ -604,8 +668,16 @@ def _mean_direction(vectors: np.ndarray) -> np.ndarray:
 
 
 def blob_path(settings: Settings) -> Path:
-    """Where an embedded store keeps what nothing searches (its chunks' sentence vectors)."""
+    """Where an embedded store keeps what nothing searches (article texts, sentence vectors)."""
     return settings.data_dir / "blobs" / f"{settings.collection}.sqlite3"
+
+
+def _compressed(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def _decompressed(stored: bytes) -> str:
+    return zlib.decompress(stored).decode("utf-8")
 
 
 def _legacy_packed(meta: Any) -> bytes | None:

@@ -1,5 +1,6 @@
-"""`rag migrate`: a store written by an earlier release (sentence vectors in chunk metadata) is
-moved to the current layout in one command, answers the same, and takes less disk."""
+"""`rag migrate`: a store written by an earlier release (texts as Chroma documents, sentence
+vectors in chunk metadata) is moved to the current layout in one command, answers the same, and
+takes less disk."""
 
 from __future__ import annotations
 
@@ -50,13 +51,23 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
     asked = answers(capsys)
     assert any(cited for _, cited in asked)
 
-    # What an earlier release wrote: each chunk's packed vectors, base64, in its metadata.
-    ids = [c.id for c in store.iter_chunks()]
+    # What an earlier release wrote: each chunk's packed vectors, base64, in its metadata, and
+    # the texts of articles and chunks as their Chroma documents.
+    chunks = list(store.iter_chunks())
+    ids = [c.id for c in chunks]
     packed = store.sentences.get(ids)
     assert len(packed) == len(ids) > 10
-    store._chunks.update(ids=ids, metadatas=[
+    got = store._chunks.get(ids=ids, include=["embeddings"])
+    store._chunks.update(ids=ids, embeddings=got["embeddings"], documents=[
+        c.text for c in chunks], metadatas=[
         {"sentence_vectors": base64.b64encode(packed[i]).decode()} for i in ids])
     store.sentences.delete(ids)
+    articles = store.article_ids()
+    texts = store.article_texts(articles)
+    got = store._articles.get(ids=articles, include=["embeddings"])
+    store._articles.update(ids=got["ids"], embeddings=got["embeddings"],
+                           documents=[texts[a] for a in got["ids"]])
+    store.texts.delete(articles)
     database = data_dir / "chroma" / "chroma.sqlite3"
     old_size = database.stat().st_size
     shutil.rmtree(data_dir / "snapshots")
@@ -64,6 +75,7 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
 
     assert main(["migrate"]) == 0
     out = capsys.readouterr().out
+    assert f"moved the texts of {len(articles)} articles" in out
     assert f"moved the sentence vectors of {len(ids)} chunks" in out
     sizes = re.search(r"chroma.sqlite3: ([\d,.]+) MB -> ([\d,.]+) MB", out)
     assert sizes and float(sizes[2].replace(",", "")) < float(sizes[1].replace(",", ""))
@@ -71,6 +83,10 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
     metadata = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
     assert not any("sentence_vectors" in m for m in metadata)
     assert store.sentences.get(ids) == packed
+    assert store.article_texts(articles) == texts and store.texts.count() == len(articles)
+    assert not any(store._chunks.get(ids=ids, include=["documents"])["documents"])
+    assert not any(store._articles.get(ids=articles, include=["documents"])["documents"])
+    assert [c.text for c in store.iter_chunks()] == [c.text for c in chunks]
 
     shutil.rmtree(data_dir / "snapshots")
     moved = Snapshot.build(store, store.revision()).sentences
@@ -79,4 +95,5 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
     assert answers(capsys) == asked
 
     assert main(["migrate"]) == 0
-    assert "of 0 chunks" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "of 0 articles" in again and "of 0 chunks" in again
