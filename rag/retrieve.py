@@ -217,8 +217,8 @@ class Retriever:
         if len(corpus) > self.settings.exact_search_max_chunks:
             # Chroma may return chunks the snapshot does not hold (written since, or of an
             # article not committed): they are left out, as the lexical side cannot see them.
-            found = (corpus.position(i) for i, _ in self.store.nearest(vector, n, filters))
-            return np.array([p for p in found if p is not None], dtype=np.int64)
+            found = corpus.positions([i for i, _ in self.store.nearest(vector, n, filters)])
+            return found[found >= 0]
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop
         # stays on the request's thread.

@@ -14,7 +14,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -188,13 +188,14 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
     try:
-        saved = snapshot.save(root)
-        # The sentence vectors, read back memory-mapped: a query reads a few hundred of their
-        # rows, and held in memory they would be the largest part of the process.
-        return replace(snapshot, sentences=SentenceVectors.load(saved, len(snapshot.corpus)))
+        snapshot.save(root)
     except (OSError, ValueError) as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
-    return snapshot
+        return snapshot
+    # Read back memory-mapped, as a restart would: a query reads a few hundred rows of the
+    # records, vectors and sentence vectors, and held in memory they would be most of the
+    # process.
+    return Snapshot.load(root, revision) or snapshot
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:

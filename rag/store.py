@@ -35,8 +35,8 @@ from rag.urls import canonical_url
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
 READ_PAGE = 5000
-# Articles whose chunks one read asks for (an `$in` filter; a few hundred chunks a read).
-ARTICLES_A_READ = 100
+# Articles whose chunks one read asks for (an `$in` filter; a few thousand chunks a read).
+ARTICLES_A_READ = 500
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
 EDIT_PREFIX = "edit:"
@@ -490,23 +490,20 @@ class Store:
         (None when stored without), a page at a time: what the search snapshot is built from
         (`rag.snapshot`), without every chunk in memory at once.
 
-        Chunks whose article record is missing (a write in flight or interrupted) are left
-        out, by the article ids read before the chunks. An article added meanwhile is skipped
-        (its write changes `revision()`, so the next refresh picks it up); one deleted meanwhile
-        may be read in part, which is harmless: search checks its results against the stored
-        articles (`Retriever`), and the delete also changes `revision()`.
+        The committed article ids are read first (ids only), then their chunks by article,
+        so chunks whose article record is missing (a write in flight or interrupted) are never
+        read, and no read pages past an offset (which Chroma answers in time growing with the
+        offset). An article added meanwhile is skipped (its write changes `revision()`, so the
+        next refresh picks it up); one deleted meanwhile may be read in part, which is
+        harmless: search checks its results against the stored articles (`Retriever`), and
+        the delete also changes `revision()`.
         """
-        committed = set(self.article_ids())
-        for page in _pages(self._chunks, ["documents", "metadatas", "embeddings"]):
-            keep = [n for n, meta in enumerate(page["metadatas"])
-                    if meta["article_id"] in committed]
-            metadatas = [page["metadatas"][n] for n in keep]
-            documents = page["documents"] or [None] * len(page["ids"])
-            texts = self._chunk_texts(metadatas, [documents[n] for n in keep])
-            chunks = [_chunk_from(page["ids"][n], t, m)
-                      for n, t, m in zip(keep, texts, metadatas, strict=True)]
-            yield (chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep],
-                   self._packed([c.id for c in chunks], [page["metadatas"][n] for n in keep]))
+        committed = self.article_ids()
+        for begin in range(0, len(committed), ARTICLES_A_READ):
+            chunks, vectors, packed = self.committed_chunks(
+                committed[begin : begin + ARTICLES_A_READ])
+            if chunks:
+                yield chunks, vectors, packed
 
     def committed_chunks(self, article_ids: list[str]
                          ) -> tuple[list[Chunk], np.ndarray, list[bytes | None]]:
