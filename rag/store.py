@@ -40,9 +40,11 @@ ARTICLES_A_READ = 500
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
 EDIT_PREFIX = "edit:"
-# Article metadata a correction may change in place, and what each chunk repeats of it.
+# Article metadata a correction may change in place, and what each chunk repeats of it (what
+# the filters of a dense search read; a chunk's title and url are read from its article's).
 EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "path")
-CHUNK_COPIES = ("title", "source", "published", "url")
+CHUNK_COPIES = ("source", "published")
+ARTICLE_FIELDS = ("title", "url")
 # The chunk metadata key that held its sentence vectors (base64) before they had a store of
 # their own: still read, and emptied by `move_sentence_vectors`.
 LEGACY_SENTENCE_VECTORS = "sentence_vectors"
@@ -379,6 +381,18 @@ class Store:
         return {a: _decompressed(held[a]) if a in held else (d or "")
                 for a, d in zip(article_ids, documents, strict=True)}
 
+    def _chunks_from(self, ids: Sequence[str], documents: Sequence[str | None] | None,
+                     metadatas: Sequence[Any]) -> list[Chunk]:
+        """Chunks from what Chroma gave back of them: the texts cut from their articles', the
+        title and url read from their article records (which win over the copies chunks
+        written by earlier releases carry)."""
+        texts = self._chunk_texts(metadatas, documents)
+        wanted = sorted({str(m["article_id"]) for m in metadatas})
+        articles = {a: {k: m[k] for k in ARTICLE_FIELDS if m.get(k) is not None}
+                    for a, m in self.stored_metadata(wanted).items()}
+        return [_chunk_from(i, t, {**m, **articles.get(str(m["article_id"]), {})})
+                for i, t, m in zip(ids, texts, metadatas, strict=True)]
+
     def _chunk_texts(self, metadatas: Sequence[Any], documents: Sequence[str | None] | None
                      ) -> list[str]:
         """Each chunk's text: its article's text from `start` to `end`, or for a chunk
@@ -473,17 +487,13 @@ class Store:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         got = self._chunks.get(where={"article_id": article_id},
                                include=["documents", "metadatas"])
-        texts = self._chunk_texts(got["metadatas"], got["documents"])
-        chunks = [_chunk_from(i, t, m) for i, t, m in
-                  zip(got["ids"], texts, got["metadatas"], strict=True)]
+        chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
         return sorted(chunks, key=lambda c: c.ordinal)
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, paged."""
         for page in _pages(self._chunks, ["documents", "metadatas"]):
-            texts = self._chunk_texts(page["metadatas"], page["documents"])
-            yield from (_chunk_from(i, t, m) for i, t, m in
-                        zip(page["ids"], texts, page["metadatas"], strict=True))
+            yield from self._chunks_from(page["ids"], page["documents"], page["metadatas"])
 
     def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[bytes | None]]]:
         """Every chunk of a committed article with its vector and its packed sentence vectors
@@ -517,10 +527,9 @@ class Store:
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
             packed = self._packed(got["ids"], got["metadatas"])
-            texts = self._chunk_texts(got["metadatas"], got["documents"])
-            for i, t, m, v, p in zip(got["ids"], texts, got["metadatas"],
-                                     got["embeddings"], packed, strict=True):
-                by_article[m["article_id"]].append((_chunk_from(i, t, m), v, p))
+            chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
+            for c, v, p in zip(chunks, got["embeddings"], packed, strict=True):
+                by_article[c.article_id].append((c, v, p))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
@@ -692,10 +701,9 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return _without_none({
         "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
         "article_id": chunk.article_id, "ordinal": chunk.ordinal,
-        "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,
+        "start": chunk.start, "end": chunk.end, "source": chunk.source,
         "published": chunk.published.isoformat() if chunk.published else None,
         "published_day": chunk.published.toordinal() if chunk.published else None,
-        "url": chunk.url,
         "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
         "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
         "statements": _statements_json(chunk), "story_id": chunk.story_id,
