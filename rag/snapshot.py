@@ -33,6 +33,9 @@ FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with
 # 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
+# Written beside a snapshot that holds every chunk its revision counts: that store had no
+# chunk without its article record (nothing for `Store.repair` to sweep).
+WHOLE = "whole"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
 UPDATE_MAX_SHARE = 0.5
@@ -136,6 +139,8 @@ class Snapshot:
             np.save(temporary / VECTORS, self.vectors)
             self.sentences.save(temporary)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
+            if self.revision is not None and len(self.corpus) == self.revision[2]:
+                (temporary / WHOLE).touch()
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -165,6 +170,13 @@ class Snapshot:
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None
+
+
+def holds_every_chunk(root: Path, revision: Revision) -> bool:
+    """Whether a snapshot saved under `root` for exactly this revision held every chunk the
+    revision counts: then the store had no orphan chunk at it, and a start can skip the
+    sweep (`Store.repair`), which reads every article record."""
+    return (root / _name(revision) / WHOLE).is_file()
 
 
 def root_for(settings: Settings) -> Path:
