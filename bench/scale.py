@@ -119,7 +119,9 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
     with Server(data_dir) as server:
         first = server.wait_ready(timeout=3600)
         first_peak = server.peak_memory_mb()
-    print(f"{size}: first start {first:.1f} s, peak {first_peak} MB", flush=True)
+    vocabulary = snapshot_vocabulary(data_dir)  # before the writes below add terms
+    print(f"{size}: first start {first:.1f} s, peak {first_peak} MB, {vocabulary} terms",
+          flush=True)
     chroma, snapshots = disk_bytes(data_dir / "chroma"), disk_bytes(data_dir / "snapshots")
     restarts, restart_rss = [], []
     for attempt in range(RESTARTS):
@@ -148,7 +150,7 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
         "chunks": chunks, "commit": commit(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_1m": [load_before, round(os.getloadavg()[0], 2)],
-        "build_s": built.get("build_s"), "vocabulary": snapshot_vocabulary(data_dir),
+        "build_s": built.get("build_s"), "vocabulary": vocabulary,
         "vocabulary_expected": built.get("expected_vocabulary"),
         "generated_terms": built.get("generated_terms"),
         "first_start_s": round(first, 2), "first_start_peak_mb": first_peak,
