@@ -107,6 +107,16 @@ def write_to_visible(client: httpx.Client, url: str, n: int,
     raise TimeoutError(f"article {article_id} not found {timeout} s after its write")
 
 
+def projected_build(chunks: int, results: dict[str, dict]) -> tuple[float, float]:
+    """(GB of disk, seconds) a store of `chunks` would take to build, from the largest size
+    measured (per-chunk disk, build seconds per chunk); 40 KB a chunk when none is."""
+    largest = max(results.values(), key=lambda r: r["chunks"], default=None)
+    if largest is None:
+        return chunks * 40 / 2**20, float("nan")
+    per_chunk_s = (largest.get("build_s") or float("nan")) / largest["chunks"]
+    return chunks * largest["disk_kb_per_chunk"] / 2**20, chunks * per_chunk_s
+
+
 def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
     """Every figure of one size (builds the store first when it is not built)."""
     began = time.perf_counter()
@@ -278,6 +288,8 @@ def main() -> None:
     parser.add_argument("--store-dir", type=Path, default=Path("var"))
     parser.add_argument("--fresh", action="store_true",
                         help="forget results of sizes not run now")
+    parser.add_argument("--max-disk-gb", type=float, default=30.0,
+                        help="refuse to build a store projected to take more than this")
     args = parser.parse_args()
     sizes = sorted(set(args.sizes or []) | ({args.size} if args.size else set()) or {"10k"},
                    key=SIZES.get)
@@ -288,7 +300,13 @@ def main() -> None:
     results = ({} if args.fresh or not previous.exists()
                else json.loads(previous.read_text()).get("results", {}))
     for size in sizes:
-        results[size] = measure(size, args.store_dir / f"bench-scale-{size}", asked)
+        data_dir = args.store_dir / f"bench-scale-{size}"
+        disk_gb, build_s = projected_build(SIZES[size], results)
+        if not (data_dir / "bench-store.json").exists() and disk_gb > args.max_disk_gb:
+            raise SystemExit(f"{size}: the store would take ~{disk_gb:.0f} GB of disk and "
+                             f"~{build_s / 60:.0f} min to build (from the largest size "
+                             f"measured); over --max-disk-gb {args.max_disk_gb:g}")
+        results[size] = measure(size, data_dir, asked)
         results = dict(sorted(results.items(), key=lambda kv: kv[1]["chunks"]))
         fitted = fit(results)
         write_results(NAME, {"asks": ASKS, "restarts": RESTARTS, "writes": WRITES,
