@@ -118,8 +118,8 @@ def projected_build(chunks: int, results: dict[str, dict]) -> tuple[float, float
 
 
 def empty_start(store_dir: Path) -> float:
-    """Seconds to /readyz of a server over an empty store: the same code's fixed start-up,
-    taken beside each size as a gauge of how busy the shared machine is."""
+    """Seconds to /readyz of a server over a new, empty data dir (creating its Chroma files
+    included): the same fixed work beside each size, a gauge of how busy the machine is."""
     data_dir = store_dir / "bench-scale-empty"
     shutil.rmtree(data_dir, ignore_errors=True)
     with Server(data_dir) as server:
