@@ -33,6 +33,7 @@ import httpx
 import numpy as np
 import Stemmer
 
+from index import stories
 from rag.config import Settings
 from rag.lexical import Tokens
 from rag.schemas import Article, Chunk
@@ -222,6 +223,18 @@ class RareTerms:
         return "".join(out) + text[last:]
 
 
+def _signed(originals: list[_Source]) -> list[_Source]:
+    """The articles with their MinHash signatures, as ingestion stores them (copy detection
+    reads them at a server's first write; an unsigned article is signed from its text there).
+    A copy keeps its original's signature."""
+    signed = []
+    for article, chunks, vectors, sentences in originals:
+        packed = stories.pack(stories.signature(article.text))
+        signed.append((article.model_copy(update={"signature": packed}), chunks, vectors,
+                       sentences))
+    return signed
+
+
 def vocabulary(chunks: list[Chunk]) -> tuple[int, int, set[str]]:
     """(distinct terms, tokens, the terms) of these chunks as the lexical index analyses them."""
     tokens = Tokens()
@@ -235,7 +248,8 @@ def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = Fa
     `vocabulary_growth` the copies bring rare terms (`RareTerms`). The build's seconds, and
     the vocabulary when it grows, are kept in `data_dir/bench-store.json`."""
     marker = data_dir / "bench-store.json"
-    built = [target_chunks, FORMAT] + (["heaps", HEAPS_BETA] if vocabulary_growth else [])
+    built = [target_chunks, FORMAT] + (["heaps", HEAPS_BETA, "signed"] if vocabulary_growth
+                                       else [])
     if marker.exists() and json.loads(marker.read_text()).get("built") == built:
         return json.loads(marker.read_text())["chunks"]
     shutil.rmtree(data_dir, ignore_errors=True)  # built by older code, or cut short
@@ -246,6 +260,7 @@ def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = Fa
     originals = _source_articles(source)
     rare, facts = None, {}
     if vocabulary_growth:
+        originals = _signed(originals)
         base_terms, base_tokens, known = vocabulary([c for _, cs, _, _ in originals for c in cs])
         rare = RareTerms(sum(len(o[1]) for o in originals), base_terms, known)
         facts = {"heaps_beta": HEAPS_BETA, "base_vocabulary": base_terms,

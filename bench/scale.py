@@ -167,7 +167,7 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
     print(f"{size}: restart {statistics.median(restarts):.2f} s, serving {serving_rss} MB, "
           f"ask p50 {latency['p50_ms']} ms, write-to-visible {visible}", flush=True)
     return {
-        "chunks": chunks, "commit": commit(),
+        "chunks": chunks, "store": built["built"], "commit": commit(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_1m": [load_before, round(os.getloadavg()[0], 2)],
         "build_s": built.get("build_s"), "vocabulary": vocabulary,
