@@ -194,7 +194,8 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
 def fit(results: dict[str, dict]) -> dict[str, dict]:
     """Per metric: the least-squares line in chunks (intercept, slope per chunk) over every
     size measured, the log-log exponent between the smallest and the largest size (1 where
-    growth is linear, near 0 where flat), and both extrapolated to EXTRAPOLATE."""
+    growth is linear, near 0 where flat), and both extrapolated to EXTRAPOLATE. A line that
+    falls with size is taken as flat at the largest value measured."""
     rows = sorted(results.values(), key=lambda r: r["chunks"])
     out = {}
     for metric in FITTED:
@@ -203,6 +204,8 @@ def fit(results: dict[str, dict]) -> dict[str, dict]:
             continue
         x, y = np.array(points, dtype=float).T
         slope, intercept = np.polyfit(x, y, 1)
+        if slope < 0:  # no growth with size: the line says nothing beyond the sizes measured
+            slope, intercept = 0.0, float(y.max())
         exponent = (math.log(y[-1] / y[0]) / math.log(x[-1] / x[0])
                     if y[0] > 0 and y[-1] > 0 else None)
         out[metric] = {
@@ -301,6 +304,8 @@ def main() -> None:
     parser.add_argument("--store-dir", type=Path, default=Path("var"))
     parser.add_argument("--fresh", action="store_true",
                         help="forget results of sizes not run now")
+    parser.add_argument("--report", action="store_true",
+                        help="measure nothing: fit and write the tables of the results kept")
     parser.add_argument("--max-disk-gb", type=float, default=30.0,
                         help="refuse to build a store projected to take more than this")
     args = parser.parse_args()
@@ -312,7 +317,7 @@ def main() -> None:
     previous = RESULTS / f"{NAME}.json"
     results = ({} if args.fresh or not previous.exists()
                else json.loads(previous.read_text()).get("results", {}))
-    for size in sizes:
+    for size in [] if args.report else sizes:
         data_dir = args.store_dir / f"bench-scale-{size}"
         disk_gb, build_s = projected_build(SIZES[size], results)
         if not (data_dir / "bench-store.json").exists() and disk_gb > args.max_disk_gb:
@@ -320,10 +325,17 @@ def main() -> None:
                              f"~{build_s / 60:.0f} min to build (from the largest size "
                              f"measured); over --max-disk-gb {args.max_disk_gb:g}")
         results[size] = measure(size, data_dir, asked)
-        results = dict(sorted(results.items(), key=lambda kv: kv[1]["chunks"]))
-        fitted = fit(results)
-        write_results(NAME, {"asks": ASKS, "restarts": RESTARTS, "writes": WRITES,
-                             "results": results, "fit": fitted}, tables(results, fitted))
+        report(results)
+    if args.report:
+        report(results)
+
+
+def report(results: dict[str, dict]) -> None:
+    """Fit the results and write them with their tables (bench/results/scale.*)."""
+    results = dict(sorted(results.items(), key=lambda kv: kv[1]["chunks"]))
+    fitted = fit(results)
+    write_results(NAME, {"asks": ASKS, "restarts": RESTARTS, "writes": WRITES,
+                         "results": results, "fit": fitted}, tables(results, fitted))
 
 
 if __name__ == "__main__":
