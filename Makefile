@@ -13,8 +13,8 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: install chromium run index-examples test test-fast lint bench clean openwebui-install \
-        openwebui e2e-openwebui
+.PHONY: install chromium run index-examples test test-fast lint bench bench-scale clean \
+        openwebui-install openwebui e2e-openwebui
 
 install: $(STAMP)
 
@@ -68,9 +68,16 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $(BENCH_STAMP)
 
-# `make bench BENCH_ARGS=--quick` for a run of a few minutes.
+# `make bench BENCH_ARGS=--quick` for a run of a few minutes. SCALE_SIZES: the stores of the
+# scale step (bench.scale, docs/benchmarks.md "Scale"): any of 10k 30k 100k 300k 1M.
+SCALE_SIZES ?= 10k 100k
+
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --scale-sizes $(SCALE_SIZES) $(BENCH_ARGS)
+
+# The scale step alone, e.g. `make bench-scale SCALE_SIZES="100k 300k"`.
+bench-scale: $(BENCH_STAMP)
+	nice -n 15 $(BIN)/python -m bench.scale --sizes $(SCALE_SIZES)
 
 # Open WebUI in a venv of its own under var/ (its pins are not ours). torch goes in first so
 # open-webui's sentence-transformers takes it instead of a CUDA build: on these machines pip

@@ -9,17 +9,15 @@ with it (the median quoted). Method: docs/benchmarks.md, "Cold start".
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import statistics
 from pathlib import Path
 
-import httpx
-
 from bench.common import (
-    Server,
     build_store,
+    compile_bytecode,
     markdown_table,
+    one_start,
     questions,
     settings_for,
     write_results,
@@ -27,18 +25,6 @@ from bench.common import (
 from rag.snapshot import root_for
 
 SIZES = {"10k": 10_000, "100k": 100_000}
-
-
-def one_start(data_dir: Path, asked: list[str]) -> tuple[float, float, float]:
-    """(seconds to ready, peak MB when ready, peak MB after answering `asked`)."""
-    with Server(data_dir) as server:
-        ready = server.wait_ready()
-        at_ready = server.peak_memory_mb()
-        with httpx.Client(timeout=60) as client:
-            for question in asked:
-                client.post(f"{server.url}/v1/ask",
-                            json={"question": question, "mode": "extractive"}).raise_for_status()
-        return ready, at_ready, server.peak_memory_mb()
 
 
 def main() -> None:
@@ -49,10 +35,7 @@ def main() -> None:
     sizes = ["10k"] if args.quick else list(SIZES)
     restarts = 2 if args.quick else 3
     asked = questions(20)
-    # An installed package has its modules' bytecode; an editable checkout under
-    # PYTHONDONTWRITEBYTECODE=1 (this sandbox) would compile them on every start (~0.1 s).
-    for package in ("rag", "api", "index"):
-        compileall.compile_dir(package, quiet=1)
+    compile_bytecode()
     results, rows = {}, []
     for size in sizes:
         data_dir = args.store_dir / f"bench-store-{size}"

@@ -3,17 +3,23 @@
 Stores bigger than the embedded MultiHop-RAG corpus are made of its real chunks (text, metadata,
 vectors, sentence vectors) plus perturbed copies: each copy of an article gets new article and
 chunk ids and its chunk and sentence vectors plus small gaussian noise, renormalised.
+With `vocabulary_growth`, each copied chunk also has a few words replaced by generated rare
+tokens, so the lexical vocabulary keeps growing with size as Heaps' law has it for news.
 Everything is written through `Store.add_articles`, so the collections have the product's
 layout.
 """
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import hashlib
+import itertools
 import json
+import math
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -25,13 +31,17 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import Stemmer
 
+from index import stories
 from rag.config import Settings
+from rag.lexical import Tokens
 from rag.schemas import Article, Chunk
 from rag.store import WRITE_BATCH, Store
 
 ROOT = Path(__file__).resolve().parents[1]
-MULTIHOP = ROOT.parent / "shared" / "bench" / "multihop_rag"
+# The MultiHop-RAG files (BENCH_MULTIHOP when the checkout is not beside `shared/`).
+MULTIHOP = Path(os.environ.get("BENCH_MULTIHOP", ROOT.parent / "shared" / "bench" / "multihop_rag"))
 RESULTS = ROOT / "bench" / "results"
 # The store `bench.multihop_retrieval` builds (the whole corpus, embedded by the product).
 SOURCE_STORE = Path(os.environ.get("BENCH_SOURCE_STORE", "var/bench-multihop"))
@@ -86,6 +96,23 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def ask(client: httpx.Client, url: str, question: str) -> tuple[float, dict]:
+    """One extractive `/v1/ask` over HTTP: (milliseconds, the answer's JSON)."""
+    began = time.perf_counter()
+    response = client.post(f"{url}/v1/ask", json={"question": question, "mode": "extractive"},
+                           timeout=60)
+    elapsed = (time.perf_counter() - began) * 1000
+    response.raise_for_status()
+    return elapsed, response.json()
+
+
+def disk_bytes(path: Path) -> int:
+    """Bytes of the files under `path` (what they occupy on disk, as `du` counts)."""
+    if not path.exists():
+        return 0
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
+
+
 # ---- stores of a given size ------------------------------------------------------------------
 
 _Source = tuple[Article, list[Chunk], np.ndarray, list[np.ndarray]]
@@ -113,21 +140,117 @@ def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 
-def _copy(original: _Source, copy: int, rng: np.random.Generator) -> _Source:
-    """A perturbed copy: new ids, same text and metadata, vectors moved by a little noise."""
+def _copy(original: _Source, copy: int, rng: np.random.Generator,
+          rare: RareTerms | None = None) -> _Source:
+    """A perturbed copy: new ids, same metadata, vectors moved by a little noise; the text
+    the same, or with some words swapped for rare terms when `rare` is given."""
     article, chunks, vectors, sentences = original
     new_id = hashlib.sha256(f"{article.id}:{copy}".encode()).hexdigest()[:16]
-    new_chunks = [c.model_copy(update={"id": f"{new_id}:{c.ordinal}", "article_id": new_id})
+    text = rare.rewrite(article.text, chunks) if rare else article.text
+    new_chunks = [c.model_copy(update={"id": f"{new_id}:{c.ordinal}", "article_id": new_id,
+                                       "text": text[c.start:c.end]})
                   for c in chunks]
-    return (article.model_copy(update={"id": new_id}), new_chunks, _noisy(vectors, rng),
-            [_noisy(s, rng) for s in sentences])
+    return (article.model_copy(update={"id": new_id, "text": text}), new_chunks,
+            _noisy(vectors, rng), [_noisy(s, rng) for s in sentences])
 
 
-def build_store(target_chunks: int, data_dir: Path) -> int:
+# Heaps' law, V = K * N^beta (V distinct terms in N tokens): beta 0.49 is the fit to Reuters
+# RCV1 news in Manning, Raghavan and Schuetze, "Introduction to Information Retrieval", 5.1.1.
+HEAPS_BETA = 0.49
+# Letters of the generated terms: no "e", "s" or "y", which the English stemmer strips or
+# rewrites, so that a generated word is one term of its own once analysed.
+_CONSONANTS, _VOWELS = "bdfgklmnprtvz", "aiou"
+_SYLLABLES = [c + v for c in _CONSONANTS for v in _VOWELS]
+_REPLACEABLE = re.compile(r"\b[A-Za-z]{7,12}\b")
+
+
+class RareTerms:
+    """Swaps words of copied articles for generated rare terms (name-like: "Kobaturi"), as
+    many as Heaps' law says the chunks written so far add to the vocabulary.
+
+    The vocabulary of `base_chunks` real chunks is `base_vocabulary` terms; after n chunks it
+    should be `base_vocabulary * (n / base_chunks) ** beta` (tokens per chunk held constant).
+    A generated word has the length of the word it replaces, so every chunk's and sentence's
+    offsets stay true; its stem is new to the vocabulary (checked with the index's stemmer).
+    """
+
+    def __init__(self, base_chunks: int, base_vocabulary: int, known_stems: set[str],
+                 beta: float = HEAPS_BETA) -> None:
+        self.base_chunks, self.base_vocabulary, self.beta = base_chunks, base_vocabulary, beta
+        self.chunks = base_chunks
+        self.generated = 0
+        self._seen = known_stems
+        self._stemmer = Stemmer.Stemmer("english")
+        self._counters: dict[int, itertools.count] = {}
+
+    def target(self, chunks: int) -> int:
+        """Terms Heaps' law expects after `chunks` chunks."""
+        return math.floor(self.base_vocabulary * (chunks / self.base_chunks) ** self.beta)
+
+    def _word(self, length: int) -> str:
+        counter = self._counters.setdefault(length, itertools.count())
+        while True:
+            n, letters = next(counter), []
+            if length % 2:
+                n, head = divmod(n, len(_CONSONANTS))
+                letters.append(_CONSONANTS[head])
+            for _ in range(length // 2):
+                n, syllable = divmod(n, len(_SYLLABLES))
+                letters.append(_SYLLABLES[syllable])
+            if n:
+                raise RuntimeError(f"generated words of {length} letters ran out")
+            word = "".join(letters).capitalize()
+            stem = self._stemmer.stemWord(word.lower())
+            if stem not in self._seen:
+                self._seen.add(stem)
+                return word
+
+    def rewrite(self, text: str, chunks: list[Chunk]) -> str:
+        """`text` with the words owed once `chunks` (about to be written) are counted
+        replaced; a shortfall (too few long words) is owed by the next article."""
+        self.chunks += len(chunks)
+        owed = self.target(self.chunks) - self.base_vocabulary - self.generated
+        if owed <= 0:
+            return text
+        spans = list(dict.fromkeys(  # chunks may overlap
+            m.span() for c in chunks for m in _REPLACEABLE.finditer(text, c.start, c.end)))
+        chosen = spans[::max(len(spans) // owed, 1)][:owed]
+        out, last = [], 0
+        for start, end in chosen:
+            out += [text[last:start], self._word(end - start)]
+            last = end
+        self.generated += len(chosen)
+        return "".join(out) + text[last:]
+
+
+def _signed(originals: list[_Source]) -> list[_Source]:
+    """The articles with their MinHash signatures, as ingestion stores them (copy detection
+    reads them at a server's first write; an unsigned article is signed from its text there).
+    A copy keeps its original's signature."""
+    signed = []
+    for article, chunks, vectors, sentences in originals:
+        packed = stories.pack(stories.signature(article.text))
+        signed.append((article.model_copy(update={"signature": packed}), chunks, vectors,
+                       sentences))
+    return signed
+
+
+def vocabulary(chunks: list[Chunk]) -> tuple[int, int, set[str]]:
+    """(distinct terms, tokens, the terms) of these chunks as the lexical index analyses them."""
+    tokens = Tokens()
+    tokens.add_chunks(chunks)
+    return len(tokens.terms), sum(len(a) for a in tokens.arrays), set(tokens.terms)
+
+
+def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = False) -> int:
     """A store of about `target_chunks` chunks under `data_dir` (reused when already built);
-    returns its chunk count. Real articles first, then perturbed copies, whole articles."""
+    returns its chunk count. Real articles first, then perturbed copies, whole articles; with
+    `vocabulary_growth` the copies bring rare terms (`RareTerms`). The build's seconds, and
+    the vocabulary when it grows, are kept in `data_dir/bench-store.json`."""
     marker = data_dir / "bench-store.json"
-    if marker.exists() and json.loads(marker.read_text()).get("built") == [target_chunks, FORMAT]:
+    built = [target_chunks, FORMAT] + (["heaps", HEAPS_BETA, "signed"] if vocabulary_growth
+                                       else [])
+    if marker.exists() and json.loads(marker.read_text()).get("built") == built:
         return json.loads(marker.read_text())["chunks"]
     shutil.rmtree(data_dir, ignore_errors=True)  # built by older code, or cut short
     source = Store.open(settings_for(SOURCE_STORE))
@@ -135,6 +258,14 @@ def build_store(target_chunks: int, data_dir: Path) -> int:
         raise SystemExit(f"{SOURCE_STORE} holds no chunks: run `python -m bench.multihop_retrieval`"
                          " first, or point BENCH_SOURCE_STORE at an embedded MultiHop-RAG store")
     originals = _source_articles(source)
+    rare, facts = None, {}
+    if vocabulary_growth:
+        originals = _signed(originals)
+        base_terms, base_tokens, known = vocabulary([c for _, cs, _, _ in originals for c in cs])
+        rare = RareTerms(sum(len(o[1]) for o in originals), base_terms, known)
+        facts = {"heaps_beta": HEAPS_BETA, "base_vocabulary": base_terms,
+                 "base_tokens": base_tokens,
+                 "heaps_k": round(base_terms / base_tokens ** HEAPS_BETA, 2)}
     store = Store.open(settings_for(data_dir))
     rng = np.random.default_rng(0)
     written, copy, batch = 0, 0, []
@@ -143,7 +274,7 @@ def build_store(target_chunks: int, data_dir: Path) -> int:
         for original in originals:
             if written >= target_chunks:
                 break
-            batch.append(original if copy == 0 else _copy(original, copy, rng))
+            batch.append(original if copy == 0 else _copy(original, copy, rng, rare))
             written += len(original[1])
             if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
                 _write(store, batch)
@@ -153,15 +284,26 @@ def build_store(target_chunks: int, data_dir: Path) -> int:
               flush=True)
     _write(store, batch)
     count = store.chunk_count()
-    marker.write_text(json.dumps({"built": [target_chunks, FORMAT], "chunks": count,
+    if rare:
+        facts["generated_terms"] = rare.generated
+        facts["expected_vocabulary"] = rare.target(count)
+    marker.write_text(json.dumps({"built": built, "chunks": count,
                                   "real_chunks": min(count, source.chunk_count()),
-                                  "noise_per_dimension": NOISE}))
+                                  "noise_per_dimension": NOISE,
+                                  "build_s": round(time.perf_counter() - began, 1), **facts}))
     return count
 
 
 def _write(store: Store, batch: list[_Source]) -> None:
     store.add_articles([(article, chunks, vectors) for article, chunks, vectors, _ in batch],
                        [s for *_, sentences in batch for s in sentences])
+
+
+def compile_bytecode() -> None:
+    """Compile the project's modules, as an installed package has them: an editable checkout
+    under PYTHONDONTWRITEBYTECODE=1 would compile them again on every server start."""
+    for package in ("rag", "api", "index"):
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -210,8 +352,12 @@ class Server:
 
     def peak_memory_mb(self) -> float:
         """The server's peak resident memory so far (VmHWM)."""
+        return self.memory_mb("VmHWM")
+
+    def memory_mb(self, field: str = "VmRSS") -> float:
+        """A memory line of the server's /proc status, in MiB (VmRSS: resident now)."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM"):
+            if line.startswith(field):
                 return round(int(line.split()[1]) / 1024, 1)
         return float("nan")
 
@@ -238,3 +384,16 @@ def running(data_dir: Path) -> Iterator[Server]:
     with Server(data_dir) as server:
         server.wait_ready()
         yield server
+
+
+def one_start(data_dir: Path, asked: list[str],
+              timeout: float = 300.0) -> tuple[float, float, float]:
+    """Start a server over `data_dir`, ask `asked`, stop it: (seconds to ready, peak MB when
+    ready, peak MB after the questions)."""
+    with Server(data_dir) as server:
+        ready = server.wait_ready(timeout)
+        at_ready = server.peak_memory_mb()
+        with httpx.Client(timeout=60) as client:
+            for question in asked:
+                ask(client, server.url, question)
+        return ready, at_ready, server.peak_memory_mb()

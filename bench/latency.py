@@ -21,6 +21,7 @@ import httpx
 
 from bench import baseline
 from bench.common import (
+    ask,
     build_store,
     markdown_table,
     percentiles,
@@ -32,15 +33,6 @@ from rag.embeddings import load_encoder
 
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 CLIENTS = 8
-
-
-def _ask(client: httpx.Client, url: str, question: str) -> tuple[float, dict]:
-    began = time.perf_counter()
-    response = client.post(f"{url}/v1/ask", json={"question": question, "mode": "extractive"},
-                           timeout=60)
-    elapsed = (time.perf_counter() - began) * 1000
-    response.raise_for_status()
-    return elapsed, response.json()["timings_ms"]
 
 
 def sequential(url: str, asked: list[str], data_dir: Path) -> tuple[dict, dict]:
@@ -56,12 +48,13 @@ def sequential(url: str, asked: list[str], data_dir: Path) -> tuple[dict, dict]:
     with httpx.Client() as client:
         for question in asked[:5]:  # warm-up
             retriever.retrieve(question)
-            _ask(client, url, question)
+            ask(client, url, question)
         for question in asked:
             began = time.perf_counter()
             retriever.retrieve(question)
             base.append((time.perf_counter() - began) * 1000)
-            elapsed, timings = _ask(client, url, question)
+            elapsed, answer_json = ask(client, url, question)
+            timings = answer_json["timings_ms"]
             samples.append(elapsed)
             retrieve.append(timings["retrieve"])
             answer.append(timings["answer"])
@@ -95,7 +88,7 @@ def concurrent(url: str, asked: list[str], server_pid: int) -> dict:
                     question = next(feed, None)
                 if question is None:
                     return
-                elapsed, _ = _ask(client, url, question)
+                elapsed, _ = ask(client, url, question)
                 with lock:
                     samples.append(elapsed)
 
