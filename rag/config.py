@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     # Storage
     data_dir: Path = Field(
         Path("var"), description=(
-            "Where embedded Chroma keeps its files, and the saved search snapshots "
+            "Where embedded Chroma keeps its files (`chroma/`), with the article texts and "
+            "sentence vectors beside them (`blobs/`), and the saved search snapshots "
             "(`snapshots/`)."))
     collection: str = Field(
         "news", description=(
