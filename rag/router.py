@@ -1,0 +1,226 @@
+"""Search over a corpus split into partitions (rag/partitions.py): the question is embedded
+once, every partition its date filter can touch gives its dense and lexical candidates scored
+against the whole corpus's BM25 statistics, and the merged pool is fused, re-ranked and
+diversified by the code that ranks one store's (`rag.retrieve.rank`). The deployment, and what
+Chroma's distributed mode would take over: docs/operations.md, "Partitions".
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.config import Settings
+from rag.corpus import Corpus
+from rag.corpus_statistics import CorpusStatistics
+from rag.embeddings import Encoder
+from rag.lexical import TermCounts
+from rag.partitions import PartitionMap, open_stores, partition_settings
+from rag.retrieve import Pool, Query, Retriever, SearchResult, rank, read_query
+from rag.schemas import Filters, Hit
+from rag.sentence_vectors import SentenceVectors
+from rag.snapshot import Snapshot
+from rag.store import Store
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One partition's answer to a question: its best chunks by cosine (`dense`, with the
+    cosines they were chosen by) and by BM25 (`lexical`, with their scores), and for every
+    one of them (`rows`, ascending) the cosine and BM25 score fusion reads."""
+
+    dense: np.ndarray
+    dense_cosines: np.ndarray
+    lexical: np.ndarray
+    lexical_scores: np.ndarray
+    rows: np.ndarray
+    cosines: np.ndarray
+    bm25: np.ndarray
+
+
+class Partition:
+    """One partition's searcher: its store's snapshot kept in step (a `Retriever` of its own)
+    and the term counts of its analysed texts."""
+
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
+        self.retriever = Retriever(store, encoder, settings)
+        self._counted: tuple[Snapshot, TermCounts] | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.retriever.store
+
+    def current(self) -> tuple[Snapshot, TermCounts]:
+        """The current snapshot (refreshed as `Retriever.refresh` does) and its term counts
+        (counted once a snapshot)."""
+        snapshot = self.retriever.refresh()
+        counted = self._counted
+        if counted is None or counted[0] is not snapshot:
+            counted = (snapshot, TermCounts.of(snapshot.lexical.tokens))
+            self._counted = counted
+        return counted
+
+    def candidates(self, snapshot: Snapshot, counts: TermCounts, vector: np.ndarray,
+                   terms: list[str], idf: list[np.float32], mean_length: float,
+                   filters: Filters | None, n: int) -> Candidates:
+        """The partition's `n` best chunks by cosine and by BM25 within the filters, the BM25
+        scores computed with the whole corpus's `idf` (one per term of `terms`, the
+        question's in order) and `mean_length`.
+
+        This is the adapter point where Chroma's distributed or hosted search would take
+        over (docs/operations.md, "Partitions"): one `Collection.search` with a dense and a
+        BM25 sparse ranking would return the same two lists from the server.
+        """
+        mask = snapshot.corpus.mask(filters)
+        present = [(counts.vocab[t], w) for t, w in zip(terms, idf, strict=True)
+                   if t in counts.vocab]
+        scores = counts.scores([c for c, _ in present], [w for _, w in present], mean_length,
+                               mask)
+        dense = self.retriever.dense_candidates(snapshot, vector, filters)
+        # The cosines dense search ranks by: einsum's, row by row as over the whole matrix.
+        dense_cosines = np.einsum("ij,j->i", snapshot.vectors[dense], vector)
+        lexical = snapshot.lexical.best(scores, n)
+        rows = np.union1d(dense, lexical)
+        return Candidates(dense, dense_cosines, lexical, scores[lexical], rows,
+                          snapshot.vectors[rows] @ vector, scores[rows])
+
+
+class Router:
+    """Searches several partitions as one store: the same rankings as one store holding every
+    partition's articles (tests/rag/test_partitions.py; docs/operations.md, "Partitions")."""
+
+    def __init__(self, partitions: list[tuple[Store, Settings]], encoder: Encoder,
+                 settings: Settings, partition_map: PartitionMap | None = None) -> None:
+        """`partitions`: each partition's store and its settings (where it is, where its
+        snapshots are saved: `rag.partitions.partition_settings`), in partition order;
+        `settings`: the search settings."""
+        self.settings = settings
+        self.encoder = encoder
+        self.map = partition_map or PartitionMap(len(partitions))
+        if self.map.count != len(partitions):
+            raise ValueError("one store a partition")
+        self.partitions = [Partition(store, encoder, own) for store, own in partitions]
+        self._statistics: tuple[tuple[int, ...], CorpusStatistics] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, encoder: Encoder) -> Router:
+        """The router over the partitions `RAG_PARTITIONS` names."""
+        return cls(list(zip(open_stores(settings), partition_settings(settings), strict=True)),
+                   encoder, settings)
+
+    @property
+    def lexical(self) -> CorpusStatistics:
+        """The whole corpus's lexical view (idf, analysis, each chunk's terms)."""
+        return self.refresh()[1]
+
+    def refresh(self) -> tuple[list[tuple[Snapshot, TermCounts]], CorpusStatistics]:
+        """Every partition's current snapshot and term counts, and the corpus statistics
+        gathered from them (gathered again only when a partition's snapshot changed)."""
+        current = [partition.current() for partition in self.partitions]
+        key = tuple(id(snapshot) for snapshot, _ in current)
+        with self._lock:
+            if self._statistics is None or self._statistics[0] != key:
+                self._statistics = (key, CorpusStatistics(
+                    [(snapshot.lexical, counts) for snapshot, counts in current]))
+            return current, self._statistics[1]
+
+    def search(self, question: str, top_k: int | None = None,
+               filters: Filters | None = None) -> SearchResult:
+        """`Retriever.search` over every partition: the `top_k` best chunks for the
+        question, at most a few per article."""
+        current, statistics = self.refresh()
+        top_k = top_k or self.settings.top_k
+        query = read_query(question, self.encoder, statistics, self.settings,
+                           any(snapshot.sentences.held for snapshot, _ in current))
+        if not len(statistics):
+            return SearchResult(hits=[], query_vector=query.vector)
+        terms, idf = statistics.query_columns(question)
+        n = self.settings.candidates
+        found = {number: self.partitions[number].candidates(
+                     *current[number], query.vector, terms, idf, statistics.mean_length,
+                     filters, n)
+                 for number in self.map.touched(filters) if len(current[number][0].corpus)}
+        gathered = self._pool(current, found, n)
+        if gathered is None:  # nothing within the filters
+            return SearchResult(hits=[], query_vector=query.vector)
+        pool, owner = gathered
+        return SearchResult(hits=self._ranked(query, pool, owner, statistics, top_k, filters),
+                            query_vector=query.vector)
+
+    def _pool(self, current: list[tuple[Snapshot, TermCounts]],
+              found: dict[int, Candidates], n: int) -> tuple[Pool, dict[str, int]] | None:
+        """The candidates one store would pool: the `n` best by cosine and the `n` best by
+        BM25 over all partitions, gathered into one corpus (partition by partition, each
+        partition's rows ascending), and the partition of each of their articles."""
+        numbers = list(found)
+        if not numbers:
+            return None
+        which = np.concatenate([np.full(len(found[k].dense), k) for k in numbers])
+        rows = np.concatenate([found[k].dense for k in numbers])
+        cosines = np.concatenate([found[k].dense_cosines for k in numbers])
+        chosen = set()
+        if len(cosines):
+            k = min(n, len(cosines))
+            best = np.argpartition(-cosines, k - 1)[:k]
+            chosen |= set(zip(which[best].tolist(), rows[best].tolist(), strict=True))
+        which = np.concatenate([np.full(len(found[k].lexical), k) for k in numbers])
+        rows = np.concatenate([found[k].lexical for k in numbers])
+        scores = np.concatenate([found[k].lexical_scores for k in numbers])
+        if len(scores):
+            k = min(n, len(scores))
+            best = np.argpartition(-scores, k - 1)[:k]
+            chosen |= set(zip(which[best].tolist(), rows[best].tolist(), strict=True))
+        if not chosen:
+            return None
+        parts: list[tuple[Corpus, np.ndarray]] = []
+        cosines_of, bm25_of, sentences = [], [], []
+        owner: dict[str, int] = {}
+        for k in numbers:
+            candidates = found[k]
+            keep = np.isin(candidates.rows, [row for number, row in chosen if number == k])
+            if not keep.any():
+                continue
+            snapshot = current[k][0]
+            kept = candidates.rows[keep]
+            parts.append((snapshot.corpus, kept))
+            cosines_of.append(candidates.cosines[keep])
+            bm25_of.append(candidates.bm25[keep])
+            sentences.append(snapshot.sentences.select(kept))
+            held = snapshot.corpus.articles[np.unique(snapshot.corpus.article[kept])]
+            owner.update(dict.fromkeys(held.tolist(), k))
+        corpus = Corpus.gathered(parts)
+        return Pool(corpus, np.arange(len(corpus)), np.concatenate(cosines_of),
+                    np.concatenate(bm25_of), _joined(sentences)), owner
+
+    def _ranked(self, query: Query, pool: Pool, owner: dict[str, int],
+                statistics: CorpusStatistics, top_k: int, filters: Filters | None) -> list[Hit]:
+        """`rank` over the gathered pool; a partition on a Chroma server is asked which of
+        the articles about to be returned are still stored (`rag.retrieve.live`), an
+        embedded one is this process's alone and its snapshot current."""
+        shared = {k for k, p in enumerate(self.partitions)
+                  if p.retriever.settings.chroma_url is not None}
+        if not shared:
+            return rank(query, pool, statistics, self.settings, top_k, filters, None)
+
+        def existing(article_ids: list[str]) -> set[str]:
+            found = {a for a in article_ids if owner[a] not in shared}
+            for k in shared:
+                if asked := [a for a in article_ids if owner[a] == k]:
+                    found |= self.partitions[k].store.existing_ids(asked)
+            return found
+
+        return rank(query, pool, statistics, self.settings, top_k, filters, existing)
+
+
+def _joined(parts: list[SentenceVectors]) -> SentenceVectors:
+    """Several chunks' sentence vectors one after another."""
+    first, *rest = parts
+    for part in rest:
+        first = SentenceVectors(np.concatenate([first.codes, part.codes]),
+                                np.concatenate([first.scales, part.scales]),
+                                np.concatenate([first.offsets[:-1],
+                                                part.offsets + first.offsets[-1]]))
+    return first
