@@ -18,10 +18,12 @@ UNDATED = 0
 
 
 class PartitionsMisconfigured(NewsragError, ValueError):
-    """`RAG_PARTITIONS` names something that is neither a Chroma URL nor a collection prefix."""
+    """`RAG_PARTITIONS` cannot be used as given (an empty entry, a partition named twice, or a
+    component that serves one store)."""
 
     code = "partitions_misconfigured"
     status = 500
+    exit_status = 2
 
 
 @dataclass(frozen=True)

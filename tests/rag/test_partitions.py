@@ -17,7 +17,8 @@ from index.partitions import PartitionedIngestor
 from index.pipeline import Ingestor
 from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
-from rag.partitions import PartitionMap, open_stores
+from rag.engine import Engine
+from rag.partitions import PartitionMap, PartitionsMisconfigured, open_stores
 from rag.retrieve import Retriever
 from rag.router import Router
 from rag.schemas import Filters, Hit
@@ -162,3 +163,12 @@ def test_a_write_is_searched_at_once_with_the_new_statistics(tmp_path: Path,
     writer.ingest_paths([EXAMPLES / "10_brannock_flood_barriers.txt"])
     router.search("Brannock flood barriers")
     assert len(router.lexical) > before
+
+
+def test_the_engine_refuses_partitions_it_would_not_search(tmp_path: Path,
+                                                          encoder: Encoder) -> None:
+    settings = Settings(data_dir=tmp_path, _env_file=None, partitions=["a", "b"])
+    with pytest.raises(PartitionsMisconfigured, match="RAG_PARTITIONS"):
+        Engine(settings, encoder=encoder)
+    with pytest.raises(PartitionsMisconfigured, match="twice"):
+        open_stores(settings.model_copy(update={"partitions": ["a", "a"]}))

@@ -1,0 +1,198 @@
+"""Partitions: one store against the same chunks split by publication month over three
+partitions behind the router (rag/router.py), at 10k chunks.
+
+Measures, on MultiHop-RAG dev questions, whether the top 10 (ids in order) are the same both
+ways and by how much the scores differ, and the search time of each side, interleaved question
+by question in one process: the router's overhead is the median of the per-question
+differences. `--servers` puts the single store on one `chroma run` and each partition on its own
+(all on 127.0.0.1); by default they are collections of embedded stores.
+
+    python -m bench.partitions [--chunks 10000] [--questions 300] [--equality-questions 1278]
+        [--servers]
+
+Results: bench/results/partitions.{json,md}; docs/operations.md, "Partitions".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from bench.common import (
+    ROOT,
+    _source_articles,
+    build_store,
+    free_port,
+    markdown_table,
+    percentiles,
+    questions,
+    settings_for,
+    write_results,
+)
+from rag.config import Settings
+from rag.embeddings import load_encoder, text_encoder_for
+from rag.partitions import PartitionMap, open_stores
+from rag.retrieve import Retriever
+from rag.router import Router
+from rag.store import WRITE_BATCH, Store
+
+WORK = ROOT / "var" / "bench-partitions"
+PARTITIONS = 3
+WARM_UP = 20
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+def copy_articles(source: Store, targets: list[Store], partition_map: PartitionMap) -> list[int]:
+    """Every article of `source` (chunks, vectors, sentence vectors, metadata) written to the
+    target of its month; returns the chunk count of each target."""
+    batches: list[list] = [[] for _ in targets]
+    for article, chunks, vectors, sentences in _source_articles(source):
+        batch = batches[partition_map.of(article.published)]
+        batch.append((article, chunks, vectors, sentences))
+        if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
+            _write(targets[partition_map.of(article.published)], batch)
+            batch.clear()
+    for target, batch in zip(targets, batches, strict=True):
+        _write(target, batch)
+    return [target.chunk_count() for target in targets]
+
+
+def _write(store: Store, batch: list) -> None:
+    if batch:
+        store.add_articles([(a, c, v) for a, c, v, _ in batch],
+                           [s for *_, sentences in batch for s in sentences])
+
+
+@contextlib.contextmanager
+def chroma_servers(folder: Path, count: int) -> Iterator[list[str]]:
+    """`count` fresh `chroma run` servers on 127.0.0.1, stopped on the way out."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    processes, urls = [], []
+    try:
+        for number in range(count):
+            port = free_port()
+            log = (folder / f"chroma-{number}.log").open("wb")
+            processes.append(subprocess.Popen(
+                [str(CHROMA), "run", "--path", str(folder / f"data-{number}"), "--host",
+                 "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run at {url} did not start; see {folder}")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def stores_for(chunks: int, servers: list[str] | None) -> tuple[Settings, Settings, list[int]]:
+    """The single store's settings and the partitioned one's (built when missing), and the
+    partitions' chunk counts."""
+    single_dir = WORK / "single"
+    build_store(chunks, single_dir)
+    source = Store.open(settings_for(single_dir))
+    partition_map = PartitionMap(PARTITIONS)
+    if servers:
+        single = Settings(data_dir=WORK / "servers" / "single", chroma_url=servers[0],
+                          _env_file=None)
+        parted = Settings(data_dir=WORK / "servers" / "router", partitions=servers[1:],
+                          _env_file=None)
+        copy_articles(source, [Store.open(single)], PartitionMap(1))
+        counts = copy_articles(source, open_stores(parted), partition_map)
+        return single, parted, counts
+    parted = Settings(data_dir=WORK / f"partitioned-{chunks}", _env_file=None,
+                      partitions=[f"month{k}" for k in range(PARTITIONS)])
+    marker = parted.data_dir / "bench-partitions.json"
+    if marker.exists() and json.loads(marker.read_text()).get("chunks") == chunks:
+        counts = json.loads(marker.read_text())["counts"]
+    else:
+        shutil.rmtree(parted.data_dir, ignore_errors=True)
+        counts = copy_articles(source, open_stores(parted), partition_map)
+        marker.write_text(json.dumps({"chunks": chunks, "counts": counts}))
+    return settings_for(single_dir), parted, counts
+
+
+def measure(single: Settings, parted: Settings, asked: list[str], timed: int) -> dict:
+    """Top-10 agreement over `asked`; search times, interleaved, over the first `timed`."""
+    encoder = text_encoder_for(single, load_encoder("onnx"))
+    retriever = Retriever(Store.open(single), encoder, single)
+    router = Router.open(parted, encoder)
+    for question in asked[:WARM_UP]:
+        retriever.search(question, top_k=10)
+        router.search(question, top_k=10)
+    one_ms, routed_ms, differences = [], [], []
+    same_top10, worst = 0, 0.0
+    for number, question in enumerate(asked):
+        began = time.perf_counter()
+        a = retriever.search(question, top_k=10).hits
+        middle = time.perf_counter()
+        b = router.search(question, top_k=10).hits
+        done = time.perf_counter()
+        if number < timed:
+            one_ms.append((middle - began) * 1000)
+            routed_ms.append((done - middle) * 1000)
+            differences.append(routed_ms[-1] - one_ms[-1])
+        same_top10 += [h.chunk.id for h in a] == [h.chunk.id for h in b]
+        worst = max([worst, *(abs(x.score - y.score) for x, y in zip(a, b, strict=False))])
+    return {"questions": len(asked), "same_top10": same_top10,
+            "max_abs_score_difference": worst, "timed_questions": timed,
+            "single_store": percentiles(one_ms), "router": percentiles(routed_ms),
+            "router_overhead_p50_ms": round(statistics.median(differences), 2),
+            "router_over_single_p50": round(statistics.median(routed_ms)
+                                            / statistics.median(one_ms), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--questions", type=int, default=300, help="timed")
+    parser.add_argument("--equality-questions", type=int, default=None,
+                        help="top-10 compared (default: every dev question)")
+    parser.add_argument("--servers", action="store_true",
+                        help="one `chroma run` for the single store, one a partition")
+    args = parser.parse_args()
+    asked = questions(args.equality_questions)
+    with (chroma_servers(WORK / "servers", PARTITIONS + 1) if args.servers
+          else contextlib.nullcontext(None)) as servers:
+        single, parted, counts = stores_for(args.chunks, servers)
+        found = measure(single, parted, asked, min(args.questions, len(asked)))
+    found.update({"chunks": args.chunks, "partition_chunks": counts,
+                  "mode": "chroma servers" if args.servers else "embedded collections"})
+    rows = [[found["mode"], args.chunks, "/".join(map(str, counts)),
+             f"{found['same_top10']}/{found['questions']}",
+             f"{found['max_abs_score_difference']:.1e}", found["single_store"]["p50_ms"],
+             found["router"]["p50_ms"], found["router_overhead_p50_ms"]]]
+    table = markdown_table(["partitions on", "chunks", "per partition", "same top 10",
+                            "max score diff", "one store p50 ms", "router p50 ms",
+                            "overhead p50 ms"], rows)
+    name = "partitions-servers" if args.servers else "partitions"
+    write_results(name, found, table)
+
+
+if __name__ == "__main__":
+    main()
