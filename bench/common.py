@@ -31,7 +31,8 @@ from rag.schemas import Article, Chunk
 from rag.store import WRITE_BATCH, Store
 
 ROOT = Path(__file__).resolve().parents[1]
-MULTIHOP = ROOT.parent / "shared" / "bench" / "multihop_rag"
+# BENCH_MULTIHOP: where the MultiHop-RAG files are when the checkout is not beside shared/.
+MULTIHOP = Path(os.environ.get("BENCH_MULTIHOP", ROOT.parent / "shared" / "bench" / "multihop_rag"))
 RESULTS = ROOT / "bench" / "results"
 # The store `bench.multihop_retrieval` builds (the whole corpus, embedded by the product).
 SOURCE_STORE = Path(os.environ.get("BENCH_SOURCE_STORE", "var/bench-multihop"))

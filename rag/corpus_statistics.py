@@ -39,12 +39,6 @@ class CorpusStatistics:
     def __len__(self) -> int:
         return self.documents
 
-    def query_columns(self, question: str) -> tuple[list[str], list[np.float32]]:
-        """The question's terms any partition holds (in order, repeats kept, as one index
-        scores them), each with its BM25 idf over the whole corpus."""
-        terms = [t for t in self.query_terms(question) if t in self.vocab]
-        return terms, [self.bm25_idf[self.vocab[t]] for t in terms]
-
     def outlet_names(self) -> dict[str, list[str]]:
         """`LexicalIndex.outlet_names` over every partition."""
         return self._outlets

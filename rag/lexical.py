@@ -396,22 +396,15 @@ class LexicalIndex:
 
     def scores(self, question: str, filters: Filters | None = None) -> np.ndarray:
         """A BM25 score for every indexed chunk (0 for chunks outside the filters)."""
-        bm25 = self._bm25
-        if bm25 is None:
+        if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
-        terms = [t for t in self.query_terms(question) if t in bm25.vocab_dict]
-        if not terms:
-            return np.zeros(len(self.corpus), dtype=np.float32)
-        mask = self.corpus.mask(filters)
-        weights = None if mask is None else mask.astype(np.float32)
-        return bm25.get_scores(terms, weight_mask=weights).astype(np.float32)
+        return bm25_scores(self._bm25, self.query_terms(question), self.corpus.mask(filters))
 
     def best(self, scores: np.ndarray, n: int) -> np.ndarray:
         """The positions of the `n` best chunks by these scores, best first, positive only."""
         if scores.size == 0:
             return np.zeros(0, dtype=np.int64)
-        n = min(n, scores.size)
-        best = np.argpartition(-scores, n - 1)[:n]
+        best = top_positions(scores, n, self.corpus.ids, floor=0.0)
         best = best[np.argsort(-scores[best], kind="stable")]
         return best[scores[best] > 0]
 
@@ -444,6 +437,37 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
     bm25.nonoccurrence_array = None
     return bm25
+
+
+def top_positions(scores: np.ndarray, n: int, ids: np.ndarray,
+                  floor: float = -np.inf) -> np.ndarray:
+    """The positions of the `n` highest scores, in no particular order (`ids`: each row's
+    chunk id). When the n-th score is tied with scores left out, the tied rows with the
+    smallest ids are kept, so the choice does not depend on the rows' order and a corpus split
+    into partitions keeps the same ones (rag/router.py); ties at or below `floor` (scores the
+    caller drops) are left as they fall."""
+    n = min(n, scores.size)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-scores, n - 1)[:n]
+    last = scores[best].min()
+    if not last > floor or np.count_nonzero(scores == last) == np.count_nonzero(
+            scores[best] == last):
+        return best
+    above = best[scores[best] > last]
+    tied = np.flatnonzero(scores == last)
+    tied = tied[np.argsort(ids[tied], kind="stable")][: n - len(above)]
+    return np.concatenate([above, tied])
+
+
+def bm25_scores(bm25: bm25s.BM25, terms: list[str], mask: np.ndarray | None) -> np.ndarray:
+    """A float32 BM25 score for every text of the index, for these query terms (the ones it
+    does not know are left out); 0 outside `mask`."""
+    terms = [t for t in terms if t in bm25.vocab_dict]
+    if not terms:
+        return np.zeros(bm25.scores["num_docs"], dtype=np.float32)
+    weights = None if mask is None else mask.astype(np.float32)
+    return bm25.get_scores(terms, weight_mask=weights).astype(np.float32)
 
 
 def bm25_idf(df: np.ndarray, documents: int) -> np.ndarray:
@@ -511,25 +535,21 @@ class TermCounts:
         """Each column's document frequency (int64)."""
         return np.diff(self.indptr)
 
-    def scores(self, columns: list[int], idf: list[np.float32], mean_length: float,
-               mask: np.ndarray | None) -> np.ndarray:
-        """A float32 BM25 score for every text: the query's terms (`columns` of this
-        vocabulary, in the query's order, repeats kept) weighed by `idf` (their `bm25_idf`)
-        and `mean_length` (both the whole corpus's); 0 outside `mask`.
-
-        The sums are bm25s's (float32, term by term in the query's order), so they equal the
-        scores one index of the whole corpus gives.
-        """
-        scores = np.zeros(len(self.lengths), dtype=np.float32)
-        for column, weight in zip(columns, idf, strict=True):
-            begin, end = self.indptr[column], self.indptr[column + 1]
-            document = self.document[begin:end]
-            np.add.at(scores, document, bm25_weights(
-                np.take(self.lengths, document).astype(np.float64),
-                self.frequency[begin:end], weight, mean_length))
-        if mask is not None:
-            scores *= mask.astype(np.float32)
-        return scores
+    def bm25(self, idf: np.ndarray, mean_length: float) -> bm25s.BM25:
+        """bm25s's index of these texts weighed by another corpus's statistics: `idf` each
+        column's `bm25_idf` and `mean_length` the mean text length, both the whole corpus's.
+        Its weights are the bits one index of the whole corpus holds for these texts, so its
+        scores (bm25s's float32 sums, term by term) are too."""
+        bm25 = bm25s.BM25(k1=K1, b=B)
+        weight = bm25_weights(np.take(self.lengths, self.document).astype(np.float64),
+                              self.frequency, np.repeat(idf, self.df), mean_length)
+        bm25.scores = {"data": weight, "indices": self.document, "indptr": self.indptr,
+                       "num_docs": len(self.lengths)}
+        bm25.vocab_dict = dict(self.vocab)
+        bm25.vocab_dict.setdefault("", len(self.terms))
+        bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+        bm25.nonoccurrence_array = None
+        return bm25
 
 
 def _pair_counts(texts: list[np.ndarray], lengths: np.ndarray, columns: int

@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.embeddings import Encoder, embed_with_parts
 from rag.errors import NewsragError
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, top_positions
 from rag.question import dates_in
 from rag.rerank import Clause, clauses, rerank
 from rag.schemas import Filters, Hit
@@ -176,8 +176,7 @@ class Retriever:
         mask = corpus.mask(filters)
         if mask is not None:
             cosines = np.where(mask, cosines, -np.inf)
-        n = min(n, len(cosines))
-        best = np.argpartition(-cosines, n - 1)[:n]
+        best = top_positions(cosines, n, corpus.ids)
         return best[np.isfinite(cosines[best])]
 
 

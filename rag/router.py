@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import bm25s
 import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
 from rag.corpus_statistics import CorpusStatistics
 from rag.embeddings import Encoder
-from rag.lexical import TermCounts
+from rag.lexical import TermCounts, bm25_scores, top_positions
 from rag.partitions import PartitionMap, open_stores, partition_settings
 from rag.retrieve import Pool, Query, Retriever, SearchResult, rank, read_query
 from rag.schemas import Filters, Hit
@@ -62,22 +63,24 @@ class Partition:
             self._counted = counted
         return counted
 
-    def candidates(self, snapshot: Snapshot, counts: TermCounts, vector: np.ndarray,
-                   terms: list[str], idf: list[np.float32], mean_length: float,
-                   filters: Filters | None, n: int) -> Candidates:
-        """The partition's `n` best chunks by cosine and by BM25 within the filters, the BM25
-        scores computed with the whole corpus's `idf` (one per term of `terms`, the
-        question's in order) and `mean_length`.
+    @staticmethod
+    def weighed(counts: TermCounts, statistics: CorpusStatistics) -> bm25s.BM25:
+        """The partition's BM25 index weighed by the whole corpus's statistics."""
+        columns = np.fromiter((statistics.vocab[t] for t in counts.terms), dtype=np.int64,
+                              count=len(counts.terms))
+        return counts.bm25(statistics.bm25_idf[columns], statistics.mean_length)
+
+    def candidates(self, snapshot: Snapshot, bm25: bm25s.BM25, vector: np.ndarray,
+                   terms: list[str], filters: Filters | None, n: int) -> Candidates:
+        """The partition's `n` best chunks by cosine and by BM25 within the filters; `bm25`
+        its index weighed by the whole corpus's statistics (`weighed`), `terms` the
+        question's.
 
         This is the adapter point where Chroma's distributed or hosted search would take
         over (docs/operations.md, "Partitions"): one `Collection.search` with a dense and a
         BM25 sparse ranking would return the same two lists from the server.
         """
-        mask = snapshot.corpus.mask(filters)
-        present = [(counts.vocab[t], w) for t, w in zip(terms, idf, strict=True)
-                   if t in counts.vocab]
-        scores = counts.scores([c for c, _ in present], [w for _, w in present], mean_length,
-                               mask)
+        scores = bm25_scores(bm25, terms, snapshot.corpus.mask(filters))
         dense = self.retriever.dense_candidates(snapshot, vector, filters)
         # The cosines dense search ranks by: einsum's, row by row as over the whole matrix.
         dense_cosines = np.einsum("ij,j->i", snapshot.vectors[dense], vector)
@@ -102,7 +105,7 @@ class Router:
         if self.map.count != len(partitions):
             raise ValueError("one store a partition")
         self.partitions = [Partition(store, encoder, own) for store, own in partitions]
-        self._statistics: tuple[tuple[int, ...], CorpusStatistics] | None = None
+        self._weighed: tuple[tuple[int, ...], list[bm25s.BM25], CorpusStatistics] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -114,83 +117,80 @@ class Router:
     @property
     def lexical(self) -> CorpusStatistics:
         """The whole corpus's lexical view (idf, analysis, each chunk's terms)."""
-        return self.refresh()[1]
+        return self.refresh()[2]
 
-    def refresh(self) -> tuple[list[tuple[Snapshot, TermCounts]], CorpusStatistics]:
-        """Every partition's current snapshot and term counts, and the corpus statistics
-        gathered from them (gathered again only when a partition's snapshot changed)."""
+    def refresh(self) -> tuple[list[Snapshot], list[bm25s.BM25], CorpusStatistics]:
+        """Every partition's current snapshot and BM25 index weighed by the corpus
+        statistics, and those statistics: gathered, and the indexes weighed, again only when
+        a partition's snapshot changed."""
         current = [partition.current() for partition in self.partitions]
         key = tuple(id(snapshot) for snapshot, _ in current)
         with self._lock:
-            if self._statistics is None or self._statistics[0] != key:
-                self._statistics = (key, CorpusStatistics(
-                    [(snapshot.lexical, counts) for snapshot, counts in current]))
-            return current, self._statistics[1]
+            if self._weighed is None or self._weighed[0] != key:
+                statistics = CorpusStatistics(
+                    [(snapshot.lexical, counts) for snapshot, counts in current])
+                self._weighed = (key, [Partition.weighed(counts, statistics)
+                                       for _, counts in current], statistics)
+            _, indexes, statistics = self._weighed
+        return [snapshot for snapshot, _ in current], indexes, statistics
 
     def search(self, question: str, top_k: int | None = None,
                filters: Filters | None = None) -> SearchResult:
         """`Retriever.search` over every partition: the `top_k` best chunks for the
         question, at most a few per article."""
-        current, statistics = self.refresh()
+        snapshots, indexes, statistics = self.refresh()
         top_k = top_k or self.settings.top_k
         query = read_query(question, self.encoder, statistics, self.settings,
-                           any(snapshot.sentences.held for snapshot, _ in current))
+                           any(snapshot.sentences.held for snapshot in snapshots))
         if not len(statistics):
             return SearchResult(hits=[], query_vector=query.vector)
-        terms, idf = statistics.query_columns(question)
+        terms = statistics.query_terms(question)
         n = self.settings.candidates
         found = {number: self.partitions[number].candidates(
-                     *current[number], query.vector, terms, idf, statistics.mean_length,
-                     filters, n)
-                 for number in self.map.touched(filters) if len(current[number][0].corpus)}
-        gathered = self._pool(current, found, n)
+                     snapshots[number], indexes[number], query.vector, terms, filters, n)
+                 for number in self.map.touched(filters) if len(snapshots[number].corpus)}
+        gathered = self._pool(snapshots, found, n)
         if gathered is None:  # nothing within the filters
             return SearchResult(hits=[], query_vector=query.vector)
         pool, owner = gathered
         return SearchResult(hits=self._ranked(query, pool, owner, statistics, top_k, filters),
                             query_vector=query.vector)
 
-    def _pool(self, current: list[tuple[Snapshot, TermCounts]],
+    def _pool(self, snapshots: list[Snapshot],
               found: dict[int, Candidates], n: int) -> tuple[Pool, dict[str, int]] | None:
         """The candidates one store would pool: the `n` best by cosine and the `n` best by
         BM25 over all partitions, gathered into one corpus (partition by partition, each
         partition's rows ascending), and the partition of each of their articles."""
-        numbers = list(found)
+        numbers = [k for k in found if len(found[k].rows)]
         if not numbers:
             return None
-        which = np.concatenate([np.full(len(found[k].dense), k) for k in numbers])
-        rows = np.concatenate([found[k].dense for k in numbers])
-        cosines = np.concatenate([found[k].dense_cosines for k in numbers])
-        chosen = set()
-        if len(cosines):
-            k = min(n, len(cosines))
-            best = np.argpartition(-cosines, k - 1)[:k]
-            chosen |= set(zip(which[best].tolist(), rows[best].tolist(), strict=True))
-        which = np.concatenate([np.full(len(found[k].lexical), k) for k in numbers])
-        rows = np.concatenate([found[k].lexical for k in numbers])
-        scores = np.concatenate([found[k].lexical_scores for k in numbers])
-        if len(scores):
-            k = min(n, len(scores))
-            best = np.argpartition(-scores, k - 1)[:k]
-            chosen |= set(zip(which[best].tolist(), rows[best].tolist(), strict=True))
-        if not chosen:
-            return None
+        chosen = {k: [] for k in numbers}
+        for side, scores_of in (("dense", "dense_cosines"), ("lexical", "lexical_scores")):
+            which = np.concatenate([np.full(len(getattr(found[k], side)), k) for k in numbers])
+            rows = np.concatenate([getattr(found[k], side) for k in numbers])
+            ids = np.concatenate([snapshots[k].corpus.ids[getattr(found[k], side)]
+                                  for k in numbers])
+            best = top_positions(np.concatenate([getattr(found[k], scores_of)
+                                                 for k in numbers]), n, ids)
+            for k in numbers:
+                chosen[k].append(rows[best[which[best] == k]])
         parts: list[tuple[Corpus, np.ndarray]] = []
         cosines_of, bm25_of, sentences = [], [], []
         owner: dict[str, int] = {}
         for k in numbers:
-            candidates = found[k]
-            keep = np.isin(candidates.rows, [row for number, row in chosen if number == k])
-            if not keep.any():
+            candidates, snapshot = found[k], snapshots[k]
+            kept = np.union1d(*chosen[k])
+            if not kept.size:
                 continue
-            snapshot = current[k][0]
-            kept = candidates.rows[keep]
+            at = np.searchsorted(candidates.rows, kept)
             parts.append((snapshot.corpus, kept))
-            cosines_of.append(candidates.cosines[keep])
-            bm25_of.append(candidates.bm25[keep])
+            cosines_of.append(candidates.cosines[at])
+            bm25_of.append(candidates.bm25[at])
             sentences.append(snapshot.sentences.select(kept))
             held = snapshot.corpus.articles[np.unique(snapshot.corpus.article[kept])]
             owner.update(dict.fromkeys(held.tolist(), k))
+        if not parts:
+            return None
         corpus = Corpus.gathered(parts)
         return Pool(corpus, np.arange(len(corpus)), np.concatenate(cosines_of),
                     np.concatenate(bm25_of), _joined(sentences)), owner

@@ -18,6 +18,7 @@ from index.pipeline import Ingestor
 from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
 from rag.engine import Engine
+from rag.lexical import bm25_scores
 from rag.partitions import PartitionMap, PartitionsMisconfigured, open_stores
 from rag.retrieve import Retriever
 from rag.router import Router
@@ -128,15 +129,12 @@ def test_a_partitions_own_bm25_statistics_would_not_do(stores: Stores) -> None:
     chunks differ from the whole corpus's, which the router's equal."""
     question = QUESTIONS[0]
     single = stores.single.refresh()
-    _, statistics = stores.router.refresh()
-    terms, idf = statistics.query_columns(question)
+    snapshots, indexes, statistics = stores.router.refresh()
+    terms = statistics.query_terms(question)
     differs = 0
-    for partition in stores.router.partitions:
-        snapshot, counts = partition.current()
+    for snapshot, index in zip(snapshots, indexes, strict=True):
         own = snapshot.lexical.scores(question)
-        columns = [counts.vocab[t] for t in terms if t in counts.vocab]
-        weights = [w for t, w in zip(terms, idf, strict=True) if t in counts.vocab]
-        corpus_wide = counts.scores(columns, weights, statistics.mean_length, None)
+        corpus_wide = bm25_scores(index, terms, None)
         expected = single.lexical.scores(question)[
             [single.corpus.position(str(i)) for i in snapshot.corpus.ids]]
         assert np.array_equal(corpus_wide, expected)
