@@ -8,7 +8,7 @@ differences. `--servers` puts the single store on one `chroma run` and each part
 (all on 127.0.0.1); by default they are collections of embedded stores.
 
     python -m bench.partitions [--chunks 10000] [--questions 300] [--equality-questions 1278]
-        [--servers]
+        [--single STORE_DIR] [--servers]
 
 Results: bench/results/partitions.{json,md}; docs/operations.md, "Partitions".
 """
@@ -110,11 +110,14 @@ def chroma_servers(folder: Path, count: int) -> Iterator[list[str]]:
                 process.wait(timeout=10)
 
 
-def stores_for(chunks: int, servers: list[str] | None) -> tuple[Settings, Settings, list[int]]:
+def stores_for(chunks: int, servers: list[str] | None,
+               single_dir: Path | None = None) -> tuple[Settings, Settings, list[int]]:
     """The single store's settings and the partitioned one's (built when missing), and the
-    partitions' chunk counts."""
-    single_dir = WORK / "single"
-    build_store(chunks, single_dir)
+    partitions' chunk counts. `single_dir`: an embedded store to split instead of one of
+    `chunks` chunks built by `build_store` (the MultiHop-RAG evaluation store, say)."""
+    if single_dir is None:
+        single_dir = WORK / f"single-{chunks}"
+        build_store(chunks, single_dir)
     source = Store.open(settings_for(single_dir))
     partition_map = PartitionMap(PARTITIONS)
     if servers:
@@ -125,15 +128,16 @@ def stores_for(chunks: int, servers: list[str] | None) -> tuple[Settings, Settin
         copy_articles(source, [Store.open(single)], PartitionMap(1))
         counts = copy_articles(source, open_stores(parted), partition_map)
         return single, parted, counts
-    parted = Settings(data_dir=WORK / f"partitioned-{chunks}", _env_file=None,
+    parted = Settings(data_dir=WORK / f"partitioned-{single_dir.name}", _env_file=None,
                       partitions=[f"month{k}" for k in range(PARTITIONS)])
     marker = parted.data_dir / "bench-partitions.json"
-    if marker.exists() and json.loads(marker.read_text()).get("chunks") == chunks:
+    held = source.chunk_count()
+    if marker.exists() and json.loads(marker.read_text()).get("chunks") == held:
         counts = json.loads(marker.read_text())["counts"]
     else:
         shutil.rmtree(parted.data_dir, ignore_errors=True)
         counts = copy_articles(source, open_stores(parted), partition_map)
-        marker.write_text(json.dumps({"chunks": chunks, "counts": counts}))
+        marker.write_text(json.dumps({"chunks": held, "counts": counts}))
     return settings_for(single_dir), parted, counts
 
 
@@ -173,24 +177,29 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300, help="timed")
     parser.add_argument("--equality-questions", type=int, default=None,
                         help="top-10 compared (default: every dev question)")
+    parser.add_argument("--single", type=Path, default=None,
+                        help="an embedded store to split instead of a built one of --chunks")
     parser.add_argument("--servers", action="store_true",
                         help="one `chroma run` for the single store, one a partition")
     args = parser.parse_args()
     asked = questions(args.equality_questions)
     with (chroma_servers(WORK / "servers", PARTITIONS + 1) if args.servers
           else contextlib.nullcontext(None)) as servers:
-        single, parted, counts = stores_for(args.chunks, servers)
+        single, parted, counts = stores_for(args.chunks, servers, args.single)
         found = measure(single, parted, asked, min(args.questions, len(asked)))
-    found.update({"chunks": args.chunks, "partition_chunks": counts,
+    chunks = sum(counts)
+    found.update({"chunks": chunks, "store": str(args.single or f"built, {args.chunks}"),
+                  "partition_chunks": counts,
                   "mode": "chroma servers" if args.servers else "embedded collections"})
-    rows = [[found["mode"], args.chunks, "/".join(map(str, counts)),
+    rows = [[found["mode"], chunks, "/".join(map(str, counts)),
              f"{found['same_top10']}/{found['questions']}",
              f"{found['max_abs_score_difference']:.1e}", found["single_store"]["p50_ms"],
              found["router"]["p50_ms"], found["router_overhead_p50_ms"]]]
     table = markdown_table(["partitions on", "chunks", "per partition", "same top 10",
                             "max score diff", "one store p50 ms", "router p50 ms",
                             "overhead p50 ms"], rows)
-    name = "partitions-servers" if args.servers else "partitions"
+    name = "partitions" + ("-servers" if args.servers else "") + (
+        f"-{args.single.name}" if args.single else "")
     write_results(name, found, table)
 
 

@@ -160,15 +160,22 @@ class Retriever:
         return mentioned_outlets(question, self.lexical.outlet_names())
 
     def dense_candidates(self, snapshot: Snapshot, vector: np.ndarray,
-                    filters: Filters | None) -> np.ndarray:
+                         filters: Filters | None) -> np.ndarray:
         """Positions of the chunks nearest to the vector, within the filters."""
+        return self.dense_scored(snapshot, vector, filters)[0]
+
+    def dense_scored(self, snapshot: Snapshot, vector: np.ndarray,
+                     filters: Filters | None) -> tuple[np.ndarray, np.ndarray]:
+        """`dense_candidates`, and their cosines to the vector as the exact search ranks
+        them (einsum's, row by row)."""
         n = self.settings.candidates
         corpus = snapshot.corpus
         if len(corpus) > self.settings.exact_search_max_chunks:
             # Chroma may return chunks the snapshot does not hold (written since, or of an
             # article not committed): they are left out, as the lexical side cannot see them.
             found = (corpus.position(i) for i, _ in self.store.nearest(vector, n, filters))
-            return np.array([p for p in found if p is not None], dtype=np.int64)
+            positions = np.array([p for p in found if p is not None], dtype=np.int64)
+            return positions, np.einsum("ij,j->i", snapshot.vectors[positions], vector)
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop
         # stays on the request's thread.
@@ -177,7 +184,8 @@ class Retriever:
         if mask is not None:
             cosines = np.where(mask, cosines, -np.inf)
         best = top_positions(cosines, n, corpus.ids)
-        return best[np.isfinite(cosines[best])]
+        best = best[np.isfinite(cosines[best])]
+        return best, cosines[best]
 
 
 @dataclass(frozen=True)

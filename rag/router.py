@@ -8,6 +8,7 @@ Chroma's distributed mode would take over: docs/operations.md, "Partitions".
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import bm25s
@@ -81,9 +82,7 @@ class Partition:
         BM25 sparse ranking would return the same two lists from the server.
         """
         scores = bm25_scores(bm25, terms, snapshot.corpus.mask(filters))
-        dense = self.retriever.dense_candidates(snapshot, vector, filters)
-        # The cosines dense search ranks by: einsum's, row by row as over the whole matrix.
-        dense_cosines = np.einsum("ij,j->i", snapshot.vectors[dense], vector)
+        dense, dense_cosines = self.retriever.dense_scored(snapshot, vector, filters)
         lexical = snapshot.lexical.best(scores, n)
         rows = np.union1d(dense, lexical)
         return Candidates(dense, dense_cosines, lexical, scores[lexical], rows,
@@ -107,6 +106,11 @@ class Router:
         self.partitions = [Partition(store, encoder, own) for store, own in partitions]
         self._weighed: tuple[tuple[int, ...], list[bm25s.BM25], CorpusStatistics] | None = None
         self._lock = threading.Lock()
+        # Partitions on a Chroma server: other processes may write to them.
+        self._shared = {k for k, p in enumerate(self.partitions)
+                        if p.retriever.settings.chroma_url is not None}
+        self._asking = ThreadPoolExecutor(max_workers=len(partitions),
+                                          thread_name_prefix="partition")
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder) -> Router:
@@ -187,8 +191,9 @@ class Router:
             cosines_of.append(candidates.cosines[at])
             bm25_of.append(candidates.bm25[at])
             sentences.append(snapshot.sentences.select(kept))
-            held = snapshot.corpus.articles[np.unique(snapshot.corpus.article[kept])]
-            owner.update(dict.fromkeys(held.tolist(), k))
+            if self._shared:
+                held = snapshot.corpus.articles[snapshot.corpus.article[kept]]
+                owner.update(dict.fromkeys(held.tolist(), k))
         if not parts:
             return None
         corpus = Corpus.gathered(parts)
@@ -200,17 +205,17 @@ class Router:
         """`rank` over the gathered pool; a partition on a Chroma server is asked which of
         the articles about to be returned are still stored (`rag.retrieve.live`), an
         embedded one is this process's alone and its snapshot current."""
-        shared = {k for k, p in enumerate(self.partitions)
-                  if p.retriever.settings.chroma_url is not None}
+        shared = self._shared
         if not shared:
             return rank(query, pool, statistics, self.settings, top_k, filters, None)
 
         def existing(article_ids: list[str]) -> set[str]:
             found = {a for a in article_ids if owner[a] not in shared}
-            for k in shared:
-                if asked := [a for a in article_ids if owner[a] == k]:
-                    found |= self.partitions[k].store.existing_ids(asked)
-            return found
+            asked = {k: [a for a in article_ids if owner[a] == k] for k in shared}
+            # The servers are asked at once: one round trip's wait, not one a partition.
+            answers = self._asking.map(lambda k: self.partitions[k].store.existing_ids(
+                asked[k]), [k for k in asked if asked[k]])
+            return found.union(*answers)
 
         return rank(query, pool, statistics, self.settings, top_k, filters, existing)
 
