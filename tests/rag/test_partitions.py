@@ -18,7 +18,7 @@ from index.pipeline import Ingestor
 from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
 from rag.engine import Engine
-from rag.lexical import bm25_scores
+from rag.lexical import bm25_scores, top_positions
 from rag.partitions import PartitionMap, PartitionsMisconfigured, open_stores
 from rag.retrieve import Retriever
 from rag.router import Router
@@ -170,3 +170,15 @@ def test_the_engine_refuses_partitions_it_would_not_search(tmp_path: Path,
         Engine(settings, encoder=encoder)
     with pytest.raises(PartitionsMisconfigured, match="twice"):
         open_stores(settings.model_copy(update={"partitions": ["a", "a"]}))
+
+
+def test_a_tie_at_the_last_place_is_kept_by_chunk_id_whatever_the_rows_order() -> None:
+    """One store and the router keep the same candidates only if a tie at the n-th place is
+    broken by something both see: the chunk id, not the row."""
+    scores = np.array([3.0, 2.0, 1.0, 2.0, 2.0, 2.0], dtype=np.float32)
+    ids = np.array(["f", "e", "d", "c", "b", "a"])
+    for order in (np.arange(6), np.arange(6)[::-1], np.array([4, 0, 2, 5, 1, 3])):
+        kept = top_positions(scores[order], 3, ids[order])
+        assert sorted(ids[order][kept].tolist()) == ["a", "b", "f"]
+    assert sorted(top_positions(scores, 2, ids, floor=2.0).tolist()) in ([0, 1], [0, 3],
+                                                                       [0, 4], [0, 5])
