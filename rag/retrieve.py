@@ -223,7 +223,7 @@ class Pool:
     positions: np.ndarray
     cosines: np.ndarray
     bm25: np.ndarray
-    sentences: SentenceVectors
+    sentences: SentenceVectors  # or any reader of its `best_cosines` and `cosines`
 
 
 def rank(query: Query, pool: Pool, lexical: LexicalIndex, settings: Settings, top_k: int,

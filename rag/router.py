@@ -8,6 +8,7 @@ Chroma's distributed mode would take over: docs/operations.md, "Partitions".
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -190,7 +191,7 @@ class Router:
             parts.append((snapshot.corpus, kept))
             cosines_of.append(candidates.cosines[at])
             bm25_of.append(candidates.bm25[at])
-            sentences.append(snapshot.sentences.select(kept))
+            sentences.append((snapshot.sentences, kept))
             if self._shared:
                 held = snapshot.corpus.articles[snapshot.corpus.article[kept]]
                 owner.update(dict.fromkeys(held.tolist(), k))
@@ -198,7 +199,7 @@ class Router:
             return None
         corpus = Corpus.gathered(parts)
         return Pool(corpus, np.arange(len(corpus)), np.concatenate(cosines_of),
-                    np.concatenate(bm25_of), _joined(sentences)), owner
+                    np.concatenate(bm25_of), PooledSentences(sentences)), owner
 
     def _ranked(self, query: Query, pool: Pool, owner: dict[str, int],
                 statistics: CorpusStatistics, top_k: int, filters: Filters | None) -> list[Hit]:
@@ -220,12 +221,27 @@ class Router:
         return rank(query, pool, statistics, self.settings, top_k, filters, existing)
 
 
-def _joined(parts: list[SentenceVectors]) -> SentenceVectors:
-    """Several chunks' sentence vectors one after another."""
-    first, *rest = parts
-    for part in rest:
-        first = SentenceVectors(np.concatenate([first.codes, part.codes]),
-                                np.concatenate([first.scales, part.scales]),
-                                np.concatenate([first.offsets[:-1],
-                                                part.offsets + first.offsets[-1]]))
-    return first
+class PooledSentences:
+    """The sentence vectors of a gathered pool, read from the partitions holding them (the
+    re-ranker reads a few dozen of the pool's rows: nothing is copied for the others)."""
+
+    def __init__(self, parts: list[tuple[SentenceVectors, np.ndarray]]) -> None:
+        """`parts`: each partition's sentence vectors and its rows in the pool, in pool
+        order."""
+        self._parts = [vectors for vectors, _ in parts]
+        self._part = np.concatenate([np.full(len(rows), k) for k, (_, rows) in enumerate(parts)])
+        self._row = np.concatenate([rows for _, rows in parts])
+
+    def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
+        """`SentenceVectors.best_cosines` of these pool positions."""
+        positions = np.asarray(positions, dtype=np.int64)
+        best = np.zeros((len(positions), len(queries)), dtype=np.float32)
+        part = self._part[positions]
+        for k, vectors in enumerate(self._parts):
+            if (here := np.flatnonzero(part == k)).size:
+                best[here] = vectors.best_cosines(self._row[positions[here]], queries)
+        return best
+
+    def cosines(self, position: int, query: np.ndarray) -> np.ndarray:
+        """`SentenceVectors.cosines` of a pool position."""
+        return self._parts[self._part[position]].cosines(int(self._row[position]), query)
