@@ -212,11 +212,17 @@ class Router:
 
         def existing(article_ids: list[str]) -> set[str]:
             found = {a for a in article_ids if owner[a] not in shared}
-            asked = {k: [a for a in article_ids if owner[a] == k] for k in shared}
-            # The servers are asked at once: one round trip's wait, not one a partition.
-            answers = self._asking.map(lambda k: self.partitions[k].store.existing_ids(
-                asked[k]), [k for k in asked if asked[k]])
-            return found.union(*answers)
+            asked = {k: ids for k in shared
+                     if (ids := [a for a in article_ids if owner[a] == k])}
+            if not asked:
+                return found
+            # The servers are asked at once (one round trip's wait, not one a partition),
+            # the first from this thread.
+            first, *others = asked
+            waiting = [self._asking.submit(self.partitions[k].store.existing_ids, asked[k])
+                       for k in others]
+            found |= self.partitions[first].store.existing_ids(asked[first])
+            return found.union(*(answer.result() for answer in waiting))
 
         return rank(query, pool, statistics, self.settings, top_k, filters, existing)
 
