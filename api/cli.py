@@ -206,6 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     delete = docs_commands.add_parser("delete", help="delete articles and all their chunks")
     delete.add_argument("ids", nargs="+", metavar="ID")
     delete.set_defaults(run=_docs_delete, command="docs delete")
+    migrate = commands.add_parser(
+        "migrate", help="bring a store written by an earlier release to the current layout")
+    migrate.set_defaults(run=_migrate, command="migrate")
     _add_statement_commands(commands)
     _add_feed_commands(commands)
     return parser
@@ -661,6 +664,24 @@ def _docs_delete(args: argparse.Namespace, settings: ServerSettings) -> int:
             else:
                 print(f"deleted {article_id} ({removed} chunks)")
     return status
+
+
+def _migrate(args: argparse.Namespace, settings: ServerSettings) -> int:
+    from rag.migration import migrate
+    from rag.store import Store
+
+    held = _hold_store(settings, "migrate")
+    if isinstance(held, Owner):
+        raise CommandError(f"the store is served by {held.describe()}: stop it, then migrate")
+    with held:
+        done = migrate(Store.open(settings), settings)
+    print(f"moved the texts of {done.texts} articles out of Chroma's documents")
+    print(f"moved the sentence vectors of {done.sentence_vectors} chunks out of chunk metadata")
+    if done.bytes_before is not None and done.bytes_after is not None and (
+            done.texts or done.sentence_vectors):
+        print(f"chroma.sqlite3: {done.bytes_before / 1e6:,.1f} MB -> "
+              f"{done.bytes_after / 1e6:,.1f} MB")
+    return 0
 
 
 def _local_url(host: str, port: int) -> str:

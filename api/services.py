@@ -9,6 +9,7 @@ from api.attribution import attribute
 from api.settings import ServerSettings
 from index.pipeline import REPAIR_GRACE_SECONDS, Ingestor
 from rag.engine import Engine
+from rag.snapshot import holds_every_chunk, root_for
 from rag.store import Store
 from rag.variants import warm_up
 
@@ -24,11 +25,12 @@ class Services:
     @classmethod
     def build(cls, settings: ServerSettings) -> Services:
         """Open the store, sweep what an interrupted write left (so counts and searches see
-        committed articles only), and load the engine."""
+        committed articles only; skipped when the snapshot saved for the store's revision
+        shows there is nothing to sweep), and load the engine."""
         # Place names for who-said-what questions load in the background (rag/variants.py).
         threading.Thread(target=warm_up, name="place-names", daemon=True).start()
         store = Store.open(settings)
-        grace = REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0
-        store.repair(grace_seconds=grace)
+        if not holds_every_chunk(root_for(settings), store.revision()):
+            store.repair(grace_seconds=REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0)
         engine = Engine(settings, store=store, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from rag.speech_verbs import INTERVIEW_OPENINGS, INTERVIEW_PHRASES, alternation
+
 
 @dataclass(frozen=True)
 class CleanArticle:
@@ -145,9 +147,7 @@ _OUTLET_WORD = re.compile(
     r"|reuters|afp|ap|app|xinhua|anadolu|bloomberg|bbc|cnn)\b",
     re.IGNORECASE,
 )
-_INTERVIEW_CUE = re.compile(
-    r"\b(?:told|[Ss]peaking (?:to|with)|spoke (?:to|with)|in an interview with|interviewed by)\s+"
-)
+_INTERVIEW_CUE = re.compile(rf"\b(?:{alternation(INTERVIEW_PHRASES, INTERVIEW_OPENINGS)})\s+")
 # An outlet described rather than named as the publisher would: "a Pakistani media outlet",
 # "the British news outlet Sky News".
 _DESCRIBED_OUTLET = re.compile(

@@ -14,30 +14,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.schemas import Statement
+from rag.speech_verbs import (
+    AUDIENCE_OPENINGS,
+    AUDIENCE_PHRASES,
+    CUE_PARTICIPLES,
+    CUE_VERBS,
+    WEAK_CUE_VERBS,
+    alternation,
+    first_letters,
+)
 
-_STRONG_VERBS = (
-    "said|says|say|told|tells|stated|asserted|alleged|claimed|claims|argued|argues|insisted"
-    "|insists|replied|remarked|mentioned|emphasi[sz]ed|stressed|pledged|vowed|acknowledged"
-    "|admitted|explained|explains|reiterated|warned|warns|cautioned|urged|conceded|denied|denies"
-    "|deny|condemned|demanded|expressed|assured|tweeted|recalled|recalls|testified"
-)
-# Verbs with common non-speech senses ("added 200 jobs", "called a meeting"): cues only with a
-# quotation in the sentence, or before "that" or a colon.
-_WEAK_VERBS = (
-    "added|adds|noted|notes|announced|described|called|accused|critici[sz]ed|confirmed"
-    "|responded|concluded|observed|suggested|suggests|promised|declared|questioned|wrote|writes"
-    "|continued|asked|asks"
-)
-_PARTICIPLES = (
-    "saying|adding|telling|noting|warning|arguing|stressing|insisting|claiming|explaining"
-    "|asserting|declaring|accusing|describing"
-)
 # Case-sensitive on purpose: a capitalised "Announced" or "SAYS" is a headline, not a cue, and
-# the lookahead on the first letter makes the search about eight times faster.
+# the lookahead on the first letter makes the search about eight times faster. Weak verbs
+# (common other senses, rag/speech_verbs.py) are cues only with a quotation in the sentence, or
+# before "that" or a colon.
 _CUE = re.compile(
-    r"\b(?=[acdeimnopqrstuvwA])"
-    rf"(?:(?P<according>[Aa]ccording to)|(?P<participle>{_PARTICIPLES})"
-    rf"|(?P<weak>{_WEAK_VERBS})|(?P<verb>{_STRONG_VERBS}))\b"
+    rf"\b(?=[{first_letters((*CUE_PARTICIPLES, *WEAK_CUE_VERBS, *CUE_VERBS))}A])"
+    rf"(?:(?P<according>[Aa]ccording to)|(?P<participle>{alternation(CUE_PARTICIPLES)})"
+    rf"|(?P<weak>{alternation(WEAK_CUE_VERBS)})|(?P<verb>{alternation(CUE_VERBS)}))\b"
 )
 _THAT_OR_COLON = re.compile(r"\s*(?:that\b|:)")
 _PASSIVE_OR_INFINITIVE = frozenset({"was", "were", "is", "are", "be", "been", "being", "to"})
@@ -193,10 +187,7 @@ _FULL_NAME_WORDS = (2, 4)  # words in an untitled full name ("Jada Pinkett Smith
 _PHRASE_CACHE = 4096
 _DIRECT_SHARE = 0.5  # of a sentence's words quoted, that make it a direct quotation
 _AUDIENCE_WORDS = 7  # words read after "told" for the name of whom it was told to
-_AUDIENCE_CUE = re.compile(
-    r"\b(?:told|tells|telling|[Ss]peaking to|[Tt]alking to|[Ii]n an interview with|"
-    r"interview with|[Ss]peaking with|[Tt]alking with)\s+"
-)
+_AUDIENCE_CUE = re.compile(rf"\b(?:{alternation(AUDIENCE_PHRASES, AUDIENCE_OPENINGS)})\s+")
 
 
 @dataclass(frozen=True)

@@ -139,12 +139,24 @@ class Corpus(Sequence[Chunk]):
         return (self[i] for i in range(len(self)))
 
     @cached_property
-    def _positions(self) -> dict[str, int]:
-        return {chunk_id: i for i, chunk_id in enumerate(self.ids.tolist())}
+    def _id_order(self) -> np.ndarray:
+        """The rows in the order of their chunk ids (a dict of every id would cost a hundred
+        times the memory of this array)."""
+        return np.argsort(self.ids, kind="stable")
+
+    def positions(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The rows of these chunk ids, -1 for an id not held."""
+        if not len(self) or not len(chunk_ids):
+            return np.full(len(chunk_ids), -1, dtype=np.int64)
+        wanted = np.asarray(chunk_ids, dtype=str)  # not cut to the held ids' width
+        at = np.minimum(np.searchsorted(self.ids, wanted, sorter=self._id_order), len(self) - 1)
+        rows = self._id_order[at]
+        return np.where(self.ids[rows] == wanted, rows, -1).astype(np.int64)
 
     def position(self, chunk_id: str) -> int | None:
         """The row of a chunk id, or None when it is not held."""
-        return self._positions.get(chunk_id)
+        row = int(self.positions([chunk_id])[0])
+        return row if row >= 0 else None
 
     @cached_property
     def newest_day(self) -> int | None:

@@ -5,6 +5,8 @@ whole corpus, each chunk's terms from the partition holding it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rag.lexical import LexicalIndex, TermCounts, bm25_idf, outlets_of, term_idf
@@ -15,9 +17,13 @@ class CorpusStatistics:
     """What one BM25 index over every partition would weigh terms by, gathered from each
     partition's term counts; read like a `LexicalIndex` by `rag.rerank` and the answerers."""
 
-    def __init__(self, parts: list[tuple[LexicalIndex, TermCounts]]) -> None:
-        """`parts`: each partition's index and the term counts of its analysed texts."""
+    def __init__(self, parts: list[tuple[LexicalIndex, TermCounts]],
+                 partition_of: Callable[[Chunk], int] | None = None) -> None:
+        """`parts`: each partition's index and the term counts of its analysed texts;
+        `partition_of`: the partition a chunk is stored in (each partition is asked when not
+        given)."""
         self._parts = parts
+        self._partition_of = partition_of
         self._analyser = LexicalIndex.of_chunks()  # the analysis, with no corpus of its own
         df: dict[str, int] = {}
         for _, counts in parts:
@@ -65,6 +71,9 @@ class CorpusStatistics:
         return self._holder(chunk).passage_terms(chunk)
 
     def _holder(self, chunk: Chunk) -> LexicalIndex:
+        """The index of the partition holding the chunk (one that does not analyses it)."""
+        if self._partition_of is not None:
+            return self._parts[self._partition_of(chunk)][0]
         for index, _ in self._parts:
             if index.corpus.position(chunk.id) is not None:
                 return index

@@ -16,6 +16,7 @@ from rag.config import Settings
 from rag.llm import ChatModel, LLMError
 from rag.question import QUESTION_WORDS, Speech, family_name, names_in, speech_of
 from rag.schemas import Turn
+from rag.speech_verbs import FRAMING, RESTATING, alternation
 
 # The most recent turns read: an antecedent further back is rarely meant, and a long chat
 # would otherwise be rewritten turn by turn on every question.
@@ -40,15 +41,14 @@ _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<focus>.+?)[
                          re.IGNORECASE)
 _WORD = re.compile(r"[\w’'-]+")
 _LEADING_PREPOSITION = re.compile(r"^(?:about|on|regarding|concerning)\s+", re.IGNORECASE)
-_SAY = re.compile(r"\b(?:say|says|said|tell|tells|told|repeat|repeated)\s+$", re.IGNORECASE)
+_SAY = re.compile(rf"\b(?:{alternation(RESTATING)})\s+$", re.IGNORECASE)
 # How a question opens: a short one opening so asks something ("Why?", "Is it true?"); other
 # short ones name what to ask the earlier question about ("India?").
 _QUESTION_OPENERS = QUESTION_WORDS | {"is", "are", "was", "were", "do", "does", "did", "has",
                                       "have", "had", "can", "could", "will", "would", "should"}
 # Words that frame a question rather than say what it is about.
-_FRAMING = frozenset(STOPWORDS_EN_PLUS) | QUESTION_WORDS | {
-    "many", "much", "long", "say", "said", "tell", "told", "happen", "happened", "also",
-    "according", "explain", "describe",
+_FRAMING = frozenset(STOPWORDS_EN_PLUS) | QUESTION_WORDS | FRAMING | {
+    "many", "much", "long", "happen", "happened", "also", "explain", "describe",
 }
 
 

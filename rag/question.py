@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from rag.speech_verbs import QUESTION_VERB_STEMS, QUESTION_VERBS, TELLING, alternation
+
 QUESTION_WORDS = frozenset({"what", "who", "whom", "whose", "which", "when", "where", "why",
                             "how"})
 # Capitalised words that start or frame a question rather than name anything.
@@ -23,13 +25,9 @@ _NAME_RUN = re.compile(
     rf"{_NAME_WORD}(?:\s+(?:(?:of|and|for|bin|ibn|al|el|de|del|van|von|da|di)\s+)*{_NAME_WORD})*"
 )
 _POSSESSIVE = re.compile(r"[’']s$")
-_SPEECH_VERB = (
-    r"(?:say|says|said|saying|tell|tells|told|telling|warn\w*|claim\w*|state|stated|argu\w*"
-    r"|insist\w*|admit\w*|pledg\w*|promis\w*|accus\w*|critici[sz]\w*|den(?:y|ies|ied)"
-    r"|suggest\w*|explain\w*|describ\w*|mention\w*|announc\w*|repl(?:y|ies|ied)"
-    r"|respond\w*|comment\w*|allege\w*|assert\w*|vow\w*|urg(?:e|es|ed)|stress\w*"
-    r"|emphasi[sz]\w*|think|thinks|believe|believes|react\w*)"
-)
+# A speech verb in any tense: a listed form, or a listed stem with any ending (rag/speech_verbs.py).
+_SPEECH_VERB = (rf"(?:{alternation(QUESTION_VERBS)}"
+                rf"|(?:{alternation(QUESTION_VERB_STEMS)})\w*)")
 _SPEECH = re.compile(
     r"\b(?:did|does|do|has|have|had|will|would|was|is|can|could)\s+"
     # The subject never ends on a word that needs a noun after it: "the secretary of state".
@@ -38,7 +36,7 @@ _SPEECH = re.compile(
     rf"(?P<verb>{_SPEECH_VERB})\b(?P<rest>[^?]*)",
     re.IGNORECASE,
 )
-_TELL = re.compile(r"tell|tells|told|telling", re.IGNORECASE)
+_TELL = re.compile(alternation(("tell", *TELLING)), re.IGNORECASE)
 # "Who said that ...?", "Who warned about ...?": a speech question without a subject.
 _WHO = re.compile(rf"^\s*who\s+(?:has\s+|had\s+)?{_SPEECH_VERB}\b(?P<rest>[^?]*)",
                   re.IGNORECASE)

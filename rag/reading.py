@@ -29,6 +29,7 @@ from rag.lexicon import (
     stem,
     wordnet,
 )
+from rag.speech_verbs import REPORTING_STEMS
 
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 # "n't" and "can't" spelled out; CLAP-NQ's tokenised text writes "does n't".
@@ -37,8 +38,6 @@ _CONTRACTIONS = ((re.compile(r"\b(?:can|ca)\s?n['’]t\b", re.IGNORECASE), "can 
                  (re.compile(r"\s?n['’]t\b", re.IGNORECASE), " not"))
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[,;:()\"“”—–]|\s[-–]\s")
 _POSSESSIVE = re.compile(r"['’]s?$")
-# Verbs of saying: around every quotation, so they tell nothing of what a word is said of.
-_REPORTING = frozenset({"said", "say", "told", "tell", "accord", "ad", "add", "ask"})
 _OPENINGS = frozenset({"\"", "“", ":", "(", "—", "–"})
 # Words and marks that end a clause: a negation or a hedge reaches no further.
 _CLAUSE_ENDS = frozenset({",", ";", ":", "(", ")", "\"", "“", "”", "—", "–", "but", "while",
@@ -151,8 +150,8 @@ class Reading:
         "told the Ledger", "according to Reuters"), not what the sentence is about."""
         before = [w for w in self.words[max(0, run[0] - 2) : run[0]] if w.lower != "the"]
         after = self.words[run[-1] + 1] if run[-1] + 1 < len(self.words) else None
-        return bool(before and before[-1].stem in _REPORTING) or (
-            after is not None and after.stem in _REPORTING)
+        return bool(before and before[-1].stem in REPORTING_STEMS) or (
+            after is not None and after.stem in REPORTING_STEMS)
 
     def places(self) -> list[tuple[int, tuple[int, ...]]]:
         """Phrases of place and the word they follow: (the word before a preposition of place,
@@ -203,7 +202,7 @@ class Reading:
         """Each word's stem where it can be context, else None."""
         named = self.named
         return tuple(w.stem if w.content and i not in named and w.stem not in UP
-                     and w.stem not in DOWN and w.stem not in _REPORTING else None
+                     and w.stem not in DOWN and w.stem not in REPORTING_STEMS else None
                      for i, w in enumerate(self.words))
 
     def name_text(self, run: tuple[int, ...]) -> str:

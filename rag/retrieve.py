@@ -173,8 +173,8 @@ class Retriever:
         if len(corpus) > self.settings.exact_search_max_chunks:
             # Chroma may return chunks the snapshot does not hold (written since, or of an
             # article not committed): they are left out, as the lexical side cannot see them.
-            found = (corpus.position(i) for i, _ in self.store.nearest(vector, n, filters))
-            positions = np.array([p for p in found if p is not None], dtype=np.int64)
+            found = corpus.positions([i for i, _ in self.store.nearest(vector, n, filters)])
+            positions = found[found >= 0]
             return positions, np.einsum("ij,j->i", snapshot.vectors[positions], vector)
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop

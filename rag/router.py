@@ -133,7 +133,8 @@ class Router:
         with self._lock:
             if self._weighed is None or self._weighed[0] != key:
                 statistics = CorpusStatistics(
-                    [(snapshot.lexical, counts) for snapshot, counts in current])
+                    [(snapshot.lexical, counts) for snapshot, counts in current],
+                    lambda chunk: self.map.of(chunk.published))
                 self._weighed = (key, [Partition.weighed(counts, statistics)
                                        for _, counts in current], statistics)
             _, indexes, statistics = self._weighed

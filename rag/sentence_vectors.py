@@ -1,14 +1,12 @@
 """Every sentence of every chunk embedded on its own: what the re-ranker reads meaning from.
 
-Sentences are embedded at ingestion by the int8 encoder, one at a time, and stored packed in
-8 bits with a scale each in the chunk's Chroma metadata (written with the chunk in one upsert).
-`pack`/`unpack` convert between vectors and that form. Why and what it measured:
-docs/evaluation.md, "Sentence vectors".
+Sentences are embedded at ingestion by the int8 encoder and stored packed in 8 bits with a
+scale each (`pack`/`unpack`), by chunk id beside the store (`rag.blobs`).
+Why and what it measured: docs/evaluation.md, "Sentence vectors".
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,19 +37,18 @@ def embed_sentences(encoder: Encoder, chunks: Sequence[Chunk]) -> list[np.ndarra
     return [vectors[[row[text] for text in texts]] for texts in per_chunk]
 
 
-def pack(vectors: np.ndarray) -> str:
-    """Unit vectors as text Chroma metadata can hold: per-row float16 scales, then the int8
-    codes, base64."""
+def pack(vectors: np.ndarray) -> bytes:
+    """Unit vectors packed: per-row float16 scales, then the int8 codes."""
     vectors = np.asarray(vectors, dtype=np.float32)
     scales = np.abs(vectors).max(axis=1) / 127.0
     scales[scales == 0] = 1.0
     codes = np.rint(vectors / scales[:, None]).astype(np.int8)
-    return base64.b64encode(scales.astype(_SCALE).tobytes() + codes.tobytes()).decode("ascii")
+    return scales.astype(_SCALE).tobytes() + codes.tobytes()
 
 
-def unpack(text: str, dimensions: int = DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
-    """The codes (rows, dimensions) int8 and scales (rows,) float32 `pack` wrote."""
-    raw = base64.b64decode(text)
+def unpack(raw: bytes, dimensions: int = DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (rows, dimensions) int8 and scales (rows,) float32 `pack` wrote; raises
+    `ValueError` for bytes of the wrong length."""
     rows, rest = divmod(len(raw), dimensions + _SCALE.itemsize)
     if rest:
         raise ValueError("packed sentence vectors of the wrong length")
@@ -71,13 +68,13 @@ class SentenceVectors:
     offsets: np.ndarray
 
     @classmethod
-    def from_packed(cls, packed: Iterable[str | None],
+    def from_packed(cls, packed: Iterable[bytes | None],
                     dimensions: int = DIMENSIONS) -> SentenceVectors:
         """One chunk's packed vectors (or None) at a time, in row order."""
         codes, scales = [np.zeros((0, dimensions), np.int8)], [np.zeros(0, np.float32)]
         counts = []
-        for text in packed:
-            chunk_codes, chunk_scales = (unpack(text, dimensions) if text
+        for raw in packed:
+            chunk_codes, chunk_scales = (unpack(raw, dimensions) if raw
                                          else (codes[0], scales[0]))
             codes.append(chunk_codes)
             scales.append(chunk_scales)
@@ -159,7 +156,7 @@ class Gathered:
         self._scales: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
 
-    def add(self, packed: Sequence[str | None]) -> None:
+    def add(self, packed: Sequence[bytes | None]) -> None:
         page = SentenceVectors.from_packed(packed, self._dimensions)
         if self._codes is None:
             per_chunk = len(page.scales) / max(len(packed), 1)

@@ -14,7 +14,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,9 @@ FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with
 # 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
+# Written beside a snapshot that holds every chunk its revision counts: that store had no
+# chunk without its article record (nothing for `Store.repair` to sweep).
+WHOLE = "whole"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
 UPDATE_MAX_SHARE = 0.5
@@ -136,6 +139,8 @@ class Snapshot:
             np.save(temporary / VECTORS, self.vectors)
             self.sentences.save(temporary)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
+            if self.revision is not None and len(self.corpus) == self.revision[2]:
+                (temporary / WHOLE).touch()
             temporary.rename(final)  # atomic; fails if another process saved it first
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -167,6 +172,13 @@ class Snapshot:
             return None
 
 
+def holds_every_chunk(root: Path, revision: Revision) -> bool:
+    """Whether a snapshot saved under `root` for exactly this revision held every chunk the
+    revision counts: then the store had no orphan chunk at it, and a start can skip the
+    sweep (`Store.repair`), which reads every article record."""
+    return (root / _name(revision) / WHOLE).is_file()
+
+
 def root_for(settings: Settings) -> Path:
     """Where the snapshots of the configured store are saved."""
     return settings.data_dir / "snapshots" / settings.collection
@@ -188,13 +200,14 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
     try:
-        saved = snapshot.save(root)
-        # The sentence vectors, read back memory-mapped: a query reads a few hundred of their
-        # rows, and held in memory they would be the largest part of the process.
-        return replace(snapshot, sentences=SentenceVectors.load(saved, len(snapshot.corpus)))
+        snapshot.save(root)
     except (OSError, ValueError) as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
-    return snapshot
+        return snapshot
+    # Read back memory-mapped, as a restart would: a query reads a few hundred rows of the
+    # records, vectors and sentence vectors, and held in memory they would be most of the
+    # process.
+    return Snapshot.load(root, revision) or snapshot
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:

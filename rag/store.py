@@ -1,18 +1,23 @@
-"""The only module that talks to Chroma: articles and their chunks, written, read and searched.
-Chunks, article records (the commit marker) and the revision and edit tokens live in three
-collections sharing a prefix (docs/operations.md, "How search follows the shared store",
-"Crash safety"); feed subscriptions in a fourth.
+"""Articles and their chunks in Chroma, written, read and searched (with `rag.blobs`, for bytes
+nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
+marker) and the revision and edit tokens live in three collections sharing a prefix
+(docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
+in a fourth; article texts and chunks' sentence vectors in `rag.blobs` stores (a chunk's text is
+its article's `text[start:end]`).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +25,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.schemas import Article, Chunk, Filters
@@ -29,16 +35,19 @@ from rag.urls import canonical_url
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
 READ_PAGE = 5000
-# Articles whose chunks one read asks for (an `$in` filter; a few hundred chunks a read).
-ARTICLES_A_READ = 100
+# Articles whose chunks one read asks for (an `$in` filter; a few thousand chunks a read).
+ARTICLES_A_READ = 500
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
 REVISION_ID = "revision"
 EDIT_PREFIX = "edit:"
-# Article metadata a correction may change in place, and what each chunk repeats of it.
+# Article metadata a correction may change in place, and what each chunk repeats of it (what
+# the filters of a dense search read; a chunk's title and url are read from its article's).
 EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "path")
-CHUNK_COPIES = ("title", "source", "published", "url")
-# The chunk metadata key of its packed sentence vectors (`rag.sentence_vectors.pack`).
-SENTENCE_VECTORS = "sentence_vectors"
+CHUNK_COPIES = ("source", "published")
+ARTICLE_FIELDS = ("title", "url")
+# The chunk metadata key that held its sentence vectors (base64) before they had a store of
+# their own: still read, and emptied by `move_sentence_vectors`.
+LEGACY_SENTENCE_VECTORS = "sentence_vectors"
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,10 @@ def connect(settings: Settings) -> chromadb.ClientAPI:
 class Store:
     """Articles and chunks in Chroma, with the metadata filters retrieval needs."""
 
-    def __init__(self, client: chromadb.ClientAPI, prefix: str = "news") -> None:
+    def __init__(self, client: chromadb.ClientAPI, prefix: str = "news",
+                 sentences: Blobs | None = None, texts: Blobs | None = None) -> None:
+        """`sentences`, `texts`: where chunks' sentence vectors and articles' texts are kept
+        (by default collections of this client's, `<prefix>_sentences` and `<prefix>_texts`)."""
         self._client = client
         # embedding_function=None: we always pass vectors, and Chroma's default function would
         # download a model.
@@ -100,10 +112,19 @@ class Store:
         self._prefix = prefix
         self._feed_collection: chromadb.Collection | None = None
         self.generation = 0  # bumped on every write in this process; the lexical index follows
+        self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
+        self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
-        return cls(connect(settings), settings.collection)
+        """The configured store: on a Chroma server with texts and sentence vectors in
+        collections beside the chunks; embedded with them in `blob_path(settings)`."""
+        client = connect(settings)
+        if settings.chroma_url:
+            return cls(client, settings.collection)
+        path = blob_path(settings)
+        return cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
+                   SqliteBlobs(path, "article_texts"))
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -126,13 +147,13 @@ class Store:
         if any(len(chunks) != len(vectors) for _, chunks, vectors in batch):
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
+        self.texts.put([(article.id, _compressed(article.text)) for article, _, _ in batch])
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
             self._articles.upsert(
                 ids=[article.id for article, _, _ in part],
                 embeddings=np.stack([_mean_direction(v) for _, _, v in part]),
-                documents=[article.text for article, _, _ in part],
                 metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
             )
         self._changed()
@@ -141,20 +162,20 @@ class Store:
                      sentences: Sequence[np.ndarray] | None = None) -> None:
         """The first half of `add_articles`: chunks with their vectors (and sentence vectors),
         never searched until their article records are written; `repair` sweeps them if that
-        never happens. Raises `ValueError` when the counts disagree."""
+        never happens. The sentence vectors are written first, so a chunk is never read without
+        them. Raises `ValueError` when the counts disagree."""
         if len(vectors) != len(chunks):
             raise ValueError("one vector per chunk")
         if sentences is not None and len(sentences) != len(chunks):
             raise ValueError("one set of sentence vectors per chunk")
-        packed = [pack(s) for s in sentences] if sentences is not None else [None] * len(chunks)
+        if sentences is not None:
+            self.sentences.put([(c.id, pack(s)) for c, s in zip(chunks, sentences, strict=True)])
         for begin in range(0, len(chunks), WRITE_BATCH):
             end = begin + WRITE_BATCH
             self._chunks.upsert(
                 ids=[c.id for c in chunks[begin:end]],
                 embeddings=vectors[begin:end],
-                documents=[c.text for c in chunks[begin:end]],
-                metadatas=[_chunk_metadata(c, p)
-                           for c, p in zip(chunks[begin:end], packed[begin:end], strict=True)],
+                metadatas=[_chunk_metadata(c) for c in chunks[begin:end]],
             )
 
     def delete_article(self, article_id: str) -> int:
@@ -163,6 +184,7 @@ class Store:
             raise ArticleNotFound(article_id)
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
+        self.texts.delete([article_id])
         self._meta.delete(ids=[EDIT_PREFIX + article_id])
         self._changed()
         return removed
@@ -262,6 +284,7 @@ class Store:
         ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             self._chunks.delete(ids=ids)
+            self.sentences.delete(ids)
         return len(ids)
 
     def repair(self, grace_seconds: float = 0.0) -> int:
@@ -272,12 +295,20 @@ class Store:
         comes next). Orphans are invisible to search meanwhile (see `committed_pages`).
         """
         records = self.article_chunk_counts()
+        committed = set(records)
+        if not grace_seconds:
+            # Texts and sentence vectors are written before their chunks and records: a write
+            # killed in between leaves some that no committed article has.
+            if self.sentences.count() > sum(records.values()):
+                self.sentences.delete([i for i in self.sentences.ids()
+                                       if _article_of(i) not in committed])
+            if self.texts.count() > len(records):
+                self.texts.delete([i for i in self.texts.ids() if i not in committed])
         # Records are written after their chunks and deleted before them, so when the chunk
         # count equals what the records vouch for there is no orphan: skip the sweep, which
         # pages through every chunk's metadata (most of a re-index's time, docs/benchmarks.md).
         if sum(records.values()) == self._chunks.count():
             return 0
-        committed = set(records)
         cutoff = time.time() - grace_seconds
         newest: dict[str, float] = {}
         for meta in self._iter_chunk_metadata():
@@ -329,7 +360,8 @@ class Store:
         got = self._articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
             raise ArticleNotFound(article_id)
-        return _article_from(got["ids"][0], got["documents"][0], got["metadatas"][0])
+        text = self._texts_of([article_id], got["documents"]).get(article_id, "")
+        return _article_from(article_id, text, got["metadatas"][0])
 
     def article_texts(self, article_ids: list[str]) -> dict[str, str]:
         """The cleaned text of those of these articles that are stored, a page a read."""
@@ -337,8 +369,40 @@ class Store:
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             got = self._articles.get(ids=article_ids[begin : begin + ARTICLES_A_READ],
                                      include=["documents"])
-            found.update(zip(got["ids"], got["documents"], strict=True))
+            found.update(self._texts_of(got["ids"], got["documents"]))
         return found
+
+    def _texts_of(self, article_ids: Sequence[str], documents: Sequence[str | None] | None
+                  ) -> dict[str, str]:
+        """These stored articles' texts: from the text store, or for an article written
+        before it, its record's document (`documents`, in the order of `article_ids`)."""
+        held = self.texts.get(article_ids)
+        documents = documents or [None] * len(article_ids)
+        return {a: _decompressed(held[a]) if a in held else (d or "")
+                for a, d in zip(article_ids, documents, strict=True)}
+
+    def _chunks_from(self, ids: Sequence[str], documents: Sequence[str | None] | None,
+                     metadatas: Sequence[Any]) -> list[Chunk]:
+        """Chunks from what Chroma gave back of them: the texts cut from their articles', the
+        title and url read from their article records (which win over the copies chunks
+        written by earlier releases carry)."""
+        texts = self._chunk_texts(metadatas, documents)
+        wanted = sorted({str(m["article_id"]) for m in metadatas})
+        articles = {a: {k: m[k] for k in ARTICLE_FIELDS if m.get(k) is not None}
+                    for a, m in self.stored_metadata(wanted).items()}
+        return [_chunk_from(i, t, {**m, **articles.get(str(m["article_id"]), {})})
+                for i, t, m in zip(ids, texts, metadatas, strict=True)]
+
+    def _chunk_texts(self, metadatas: Sequence[Any], documents: Sequence[str | None] | None
+                     ) -> list[str]:
+        """Each chunk's text: its article's text from `start` to `end`, or for a chunk
+        written before the text store, its document."""
+        documents = documents or [None] * len(metadatas)
+        wanted = sorted({str(m["article_id"]) for m, d in zip(metadatas, documents, strict=True)
+                         if not d})
+        held = {a: _decompressed(b) for a, b in self.texts.get(wanted).items()} if wanted else {}
+        return [d or held.get(str(m["article_id"]), "")[int(m["start"]):int(m["end"])]
+                for m, d in zip(metadatas, documents, strict=True)]
 
     def article_metadata(self, article_id: str) -> dict[str, Any]:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
@@ -423,51 +487,49 @@ class Store:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         got = self._chunks.get(where={"article_id": article_id},
                                include=["documents", "metadatas"])
-        chunks = [_chunk_from(i, d, m) for i, d, m in
-                  zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
         return sorted(chunks, key=lambda c: c.ordinal)
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, paged."""
         for page in _pages(self._chunks, ["documents", "metadatas"]):
-            yield from (_chunk_from(i, d, m) for i, d, m in
-                        zip(page["ids"], page["documents"], page["metadatas"], strict=True))
+            yield from self._chunks_from(page["ids"], page["documents"], page["metadatas"])
 
-    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[str | None]]]:
+    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[bytes | None]]]:
         """Every chunk of a committed article with its vector and its packed sentence vectors
         (None when stored without), a page at a time: what the search snapshot is built from
         (`rag.snapshot`), without every chunk in memory at once.
 
-        Chunks whose article record is missing (a write in flight or interrupted) are left
-        out, by the article ids read before the chunks. An article added meanwhile is skipped
-        (its write changes `revision()`, so the next refresh picks it up); one deleted meanwhile
-        may be read in part, which is harmless: search checks its results against the stored
-        articles (`Retriever`), and the delete also changes `revision()`.
+        The committed article ids are read first (ids only), then their chunks by article,
+        so chunks whose article record is missing (a write in flight or interrupted) are never
+        read, and no read pages past an offset (which Chroma answers in time growing with the
+        offset). An article added meanwhile is skipped (its write changes `revision()`, so the
+        next refresh picks it up); one deleted meanwhile may be read in part, which is
+        harmless: search checks its results against the stored articles (`Retriever`), and
+        the delete also changes `revision()`.
         """
-        committed = set(self.article_ids())
-        for page in _pages(self._chunks, ["documents", "metadatas", "embeddings"]):
-            keep = [n for n, meta in enumerate(page["metadatas"])
-                    if meta["article_id"] in committed]
-            chunks = [_chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n])
-                      for n in keep]
-            yield (chunks, np.asarray(page["embeddings"], dtype=np.float32)[keep],
-                   [page["metadatas"][n].get(SENTENCE_VECTORS) for n in keep])
+        committed = self.article_ids()
+        for begin in range(0, len(committed), ARTICLES_A_READ):
+            chunks, vectors, packed = self.committed_chunks(
+                committed[begin : begin + ARTICLES_A_READ])
+            if chunks:
+                yield chunks, vectors, packed
 
     def committed_chunks(self, article_ids: list[str]
-                         ) -> tuple[list[Chunk], np.ndarray, list[str | None]]:
+                         ) -> tuple[list[Chunk], np.ndarray, list[bytes | None]]:
         """The chunks of these (committed) articles with their vectors and packed sentence
         vectors, article by article in the given order, each article's in reading order: what
         an incremental snapshot adds."""
-        by_article: dict[str, list[tuple[Chunk, np.ndarray, str | None]]] = {
+        by_article: dict[str, list[tuple[Chunk, np.ndarray, bytes | None]]] = {
             a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
-            for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"],
-                                  got["embeddings"], strict=True):
-                by_article[m["article_id"]].append((_chunk_from(i, d, m), v,
-                                                    m.get(SENTENCE_VECTORS)))
+            packed = self._packed(got["ids"], got["metadatas"])
+            chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
+            for c, v, p in zip(chunks, got["embeddings"], packed, strict=True):
+                by_article[c.article_id].append((c, v, p))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
@@ -493,11 +555,68 @@ class Store:
             return {}
         got = self._chunks.get(ids=chunk_ids, include=["metadatas"])
         found: dict[str, np.ndarray | None] = {}
-        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-            packed = meta.get(SENTENCE_VECTORS)
+        for chunk_id, packed in zip(got["ids"], self._packed(got["ids"], got["metadatas"]),
+                                    strict=True):
             codes, scales = unpack(packed) if packed else (None, None)
             found[chunk_id] = None if codes is None else codes * scales[:, None]
         return found
+
+    def _packed(self, chunk_ids: Sequence[str], metadatas: Sequence[Any]
+                ) -> list[bytes | None]:
+        """Each of these chunks' packed sentence vectors (None: stored without), from the
+        sentence store or, for a chunk written before it, from the chunk's metadata."""
+        held = self.sentences.get(chunk_ids)
+        return [held.get(i) or _legacy_packed(m) for i, m in
+                zip(chunk_ids, metadatas, strict=True)]
+
+    def move_sentence_vectors(self) -> int:
+        """Move the sentence vectors that chunks written before the sentence store hold in
+        their metadata into it, and empty that metadata; returns how many chunks were moved.
+        Safe to stop and run again: a chunk keeps its metadata copy until its vectors are
+        written to the sentence store."""
+        legacy = [i for page in _pages(self._chunks, ["metadatas"])
+                  for i, m in zip(page["ids"], page["metadatas"], strict=True)
+                  if m.get(LEGACY_SENTENCE_VECTORS)]
+        moved = 0
+        for begin in range(0, len(legacy), WRITE_BATCH):
+            got = self._chunks.get(ids=legacy[begin : begin + WRITE_BATCH],
+                                   include=["metadatas"])
+            rows = [(i, packed) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                    if (packed := _legacy_packed(m))]
+            self.sentences.put(rows)
+            self._chunks.update(ids=[i for i, _ in rows],
+                                metadatas=[{LEGACY_SENTENCE_VECTORS: None}] * len(rows))
+            moved += len(rows)
+        return moved
+
+    def move_texts(self) -> int:
+        """Move the texts that records written before the text store hold as Chroma documents
+        into it (articles), and empty those documents (articles and chunks, whose texts are
+        their articles'); returns how many articles were moved. Safe to stop and run again: a
+        document is emptied only once its article's text is in the text store."""
+        moved = 0
+        for collection in (self._articles, self._chunks):
+            legacy = [i for page in _pages(collection, ["documents"])
+                      for i, d in zip(page["ids"], page["documents"] or [], strict=True) if d]
+            for begin in range(0, len(legacy), WRITE_BATCH):
+                got = collection.get(ids=legacy[begin : begin + WRITE_BATCH],
+                                     include=["documents", "embeddings", "metadatas"])
+                if collection is self._articles:
+                    self.texts.put([(i, _compressed(d)) for i, d in
+                                    zip(got["ids"], got["documents"], strict=True)])
+                    moved += len(got["ids"])
+                else:
+                    held = set(self.texts.get(sorted({str(m["article_id"])
+                                                      for m in got["metadatas"]})))
+                    got = {k: [v for v, m in zip(got[k], got["metadatas"], strict=True)
+                               if m["article_id"] in held]
+                           for k in ("ids", "embeddings", "metadatas")}
+                if not got["ids"]:
+                    continue
+                # Chroma embeds what it is given without a vector: the stored ones go along.
+                collection.update(ids=got["ids"], embeddings=got["embeddings"],
+                                  documents=[""] * len(got["ids"]))
+        return moved
 
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -554,15 +673,37 @@ def _mean_direction(vectors: np.ndarray) -> np.ndarray:
     return mean / (np.linalg.norm(mean) or 1.0)
 
 
-def _chunk_metadata(chunk: Chunk, sentence_vectors: str | None = None) -> dict[str, Any]:
+def blob_path(settings: Settings) -> Path:
+    """Where an embedded store keeps what nothing searches (article texts, sentence vectors)."""
+    return settings.data_dir / "blobs" / f"{settings.collection}.sqlite3"
+
+
+def _compressed(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def _decompressed(stored: bytes) -> str:
+    return zlib.decompress(stored).decode("utf-8")
+
+
+def _legacy_packed(meta: Any) -> bytes | None:
+    """The sentence vectors a chunk written before the sentence store holds in its metadata."""
+    text = meta.get(LEGACY_SENTENCE_VECTORS) if meta else None
+    return base64.b64decode(text) if text else None
+
+
+def _article_of(chunk_id: str) -> str:
+    """A chunk id's article id (chunk ids are `<article id>:<ordinal>`, index/chunk.py)."""
+    return chunk_id.rpartition(":")[0]
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return _without_none({
-        SENTENCE_VECTORS: sentence_vectors,
         "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
         "article_id": chunk.article_id, "ordinal": chunk.ordinal,
-        "start": chunk.start, "end": chunk.end, "title": chunk.title, "source": chunk.source,
+        "start": chunk.start, "end": chunk.end, "source": chunk.source,
         "published": chunk.published.isoformat() if chunk.published else None,
         "published_day": chunk.published.toordinal() if chunk.published else None,
-        "url": chunk.url,
         "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
         "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
         "statements": _statements_json(chunk), "story_id": chunk.story_id,

@@ -14,6 +14,7 @@ import numpy as np
 from rag.coverage import term_weights
 from rag.lexical import LexicalIndex
 from rag.question import names_in
+from rag.speech_verbs import TELLING
 from rag.statements import Said, StatementIndex
 from rag.variants import variants
 
@@ -40,7 +41,6 @@ _STORY_PROMPT = "news about {}"
 _QUOTED = re.compile(r"[\"“«]([^\"“”«»]+)[\"”»]")
 _PRONOUNS = frozenset({"he", "she", "it", "they", "we"})
 _WORD = re.compile(r"[\w’'-]+")
-_TOLD = frozenset({"told", "tells", "telling"})
 _QUOTED_SHARE = 0.5  # of a sentence's characters quoted, that make the quotation its content
 _CONTENT_WORDS = 4  # fewer words after a cue: the content is before it ("..., Mirov said")
 
@@ -81,7 +81,7 @@ def content_of(said: Said) -> str:
     if cue is None:
         return text
     left, right = text[: cue.start()], text[cue.end():]
-    if statement.cue.lower() in _TOLD:  # "told reporters that ...": the audience is no content
+    if statement.cue.lower() in TELLING:  # "told reporters that ...": the audience is no content
         that = re.search(r"\bthat\b", right)
         right = right[that.end():] if that else ""
     adding = re.match(r"\s*,\s*(?:adding|saying|noting)\s+(?:that\s+)?", right)

@@ -1,4 +1,4 @@
-"""Sentence vectors: packed into chunk metadata, held by the snapshot, read by the re-ranker."""
+"""Sentence vectors: packed beside the chunks, held by the snapshot, read by the re-ranker."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ the metadata filters; the collection configuration Chroma actually keeps."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 
@@ -265,3 +266,54 @@ def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: S
     assert store.chunk_count() == 5
     assert store.repair() == 3
     assert store.chunk_count() == 2
+
+
+def sentence_rows(chunks: list[Chunk]) -> list[np.ndarray]:
+    """One unit sentence vector per chunk, distinct by chunk."""
+    return [basis((10 + n, 1.0))[None, :] for n in range(len(chunks))]
+
+
+def test_sentence_vectors_live_beside_the_chunks_and_go_with_their_article(
+        store: Store) -> None:
+    store.add_articles([(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS),
+                        (BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)],
+                       sentence_rows(STRIKE_CHUNKS) + sentence_rows(BUDGET_CHUNKS))
+    # Not in the chunk's metadata: a store of their own (a SQLite table here).
+    raw = store._chunks.get(ids=[STRIKE_CHUNKS[0].id], include=["metadatas"])["metadatas"][0]
+    assert "sentence_vectors" not in raw
+    assert store.sentences.count() == 5
+    held = store.sentence_vectors([STRIKE_CHUNKS[1].id])[STRIKE_CHUNKS[1].id]
+    np.testing.assert_allclose(held[0], basis((11, 1.0)), atol=0.01)
+    packed = [p for _, _, page in store.committed_pages() for p in page]
+    assert len(packed) == 5 and all(packed)
+    store.delete_article(STRIKE.id)
+    assert store.sentences.count() == 2
+    assert set(store.sentences.ids()) == {c.id for c in BUDGET_CHUNKS}
+
+
+def test_repair_sweeps_sentence_vectors_no_committed_chunk_has(store: Store) -> None:
+    store.add_articles([(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)], sentence_rows(BUDGET_CHUNKS))
+    # A write killed after the sentence vectors, before its chunks (the first of its writes).
+    store.sentences.put([(c.id, b"\x00" * 8) for c in STRIKE_CHUNKS])
+    assert store.repair(grace_seconds=3600) == 0 and store.sentences.count() == 5
+    assert store.repair() == 0  # no chunk to remove ...
+    assert set(store.sentences.ids()) == {c.id for c in BUDGET_CHUNKS}  # ... only these
+
+
+def test_sentence_vectors_an_earlier_release_kept_in_chunk_metadata_are_read_and_moved(
+        store: Store) -> None:
+    store.add_articles([(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)], sentence_rows(STRIKE_CHUNKS))
+    before = [p for _, _, page in store.committed_pages() for p in page]
+    # What an earlier release wrote: the packed vectors in base64 in each chunk's metadata.
+    ids = [c.id for c in STRIKE_CHUNKS]
+    packed = store.sentences.get(ids)
+    store._chunks.update(ids=ids, metadatas=[
+        {"sentence_vectors": base64.b64encode(packed[i]).decode()} for i in ids])
+    store.sentences.delete(ids)
+    assert [p for _, _, page in store.committed_pages() for p in page] == before
+    assert store.move_sentence_vectors() == 3
+    assert store.sentences.get(ids) == packed
+    metadata = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
+    assert not any("sentence_vectors" in m for m in metadata)
+    assert [p for _, _, page in store.committed_pages() for p in page] == before
+    assert store.move_sentence_vectors() == 0

@@ -1,0 +1,99 @@
+"""`rag migrate`: a store written by an earlier release (texts as Chroma documents, sentence
+vectors in chunk metadata) is moved to the current layout in one command, answers the same, and
+takes less disk."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.cli import main
+from rag.config import Settings
+from rag.snapshot import Snapshot
+from rag.store import Store
+from support import EXAMPLES
+
+QUESTIONS = ["How many dockworkers walked off the job at Port Averin?",
+             "What did the central bank decide about interest rates?",
+             "Who said the flood barriers would hold?"]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("RAG_API_KEY", raising=False)
+    return tmp_path / "var"
+
+
+def answers(capsys: pytest.CaptureFixture) -> list[tuple[str, list[str]]]:
+    """Each question's answer and the chunk ids it cites, asked from a snapshot rebuilt from
+    the store (none saved)."""
+    found = []
+    for question in QUESTIONS:
+        assert main(["ask", question, "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        found.append((answer["answer"], [c["chunk_id"] for c in answer["citations"]]))
+    return found
+
+
+def test_an_old_store_migrates_in_one_command(data_dir: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(["index", str(EXAMPLES), "--quiet"]) == 0
+    capsys.readouterr()
+    store = Store.open(Settings(data_dir=data_dir, _env_file=None))
+    current = Snapshot.build(store, store.revision()).sentences
+    asked = answers(capsys)
+    assert any(cited for _, cited in asked)
+
+    # What an earlier release wrote: each chunk's packed vectors, base64, in its metadata, and
+    # the texts of articles and chunks as their Chroma documents.
+    chunks = list(store.iter_chunks())
+    ids = [c.id for c in chunks]
+    packed = store.sentences.get(ids)
+    assert len(packed) == len(ids) > 10
+    got = store._chunks.get(ids=ids, include=["embeddings"])
+    store._chunks.update(ids=ids, embeddings=got["embeddings"], documents=[
+        c.text for c in chunks], metadatas=[
+        {"sentence_vectors": base64.b64encode(packed[i]).decode()} for i in ids])
+    store.sentences.delete(ids)
+    articles = store.article_ids()
+    texts = store.article_texts(articles)
+    got = store._articles.get(ids=articles, include=["embeddings"])
+    store._articles.update(ids=got["ids"], embeddings=got["embeddings"],
+                           documents=[texts[a] for a in got["ids"]])
+    store.texts.delete(articles)
+    database = data_dir / "chroma" / "chroma.sqlite3"
+    old_size = database.stat().st_size
+    shutil.rmtree(data_dir / "snapshots")
+    assert answers(capsys) == asked  # read as it is, before migrating
+
+    assert main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    assert f"moved the texts of {len(articles)} articles" in out
+    assert f"moved the sentence vectors of {len(ids)} chunks" in out
+    sizes = re.search(r"chroma.sqlite3: ([\d,.]+) MB -> ([\d,.]+) MB", out)
+    assert sizes and float(sizes[2].replace(",", "")) < float(sizes[1].replace(",", ""))
+    assert database.stat().st_size < old_size
+    metadata = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
+    assert not any("sentence_vectors" in m for m in metadata)
+    assert store.sentences.get(ids) == packed
+    assert store.article_texts(articles) == texts and store.texts.count() == len(articles)
+    assert not any(store._chunks.get(ids=ids, include=["documents"])["documents"])
+    assert not any(store._articles.get(ids=articles, include=["documents"])["documents"])
+    assert [c.text for c in store.iter_chunks()] == [c.text for c in chunks]
+
+    shutil.rmtree(data_dir / "snapshots")
+    moved = Snapshot.build(store, store.revision()).sentences
+    for name in ("codes", "scales", "offsets"):
+        np.testing.assert_array_equal(getattr(moved, name), getattr(current, name))
+    assert answers(capsys) == asked
+
+    assert main(["migrate"]) == 0
+    again = capsys.readouterr().out
+    assert "of 0 articles" in again and "of 0 chunks" in again
