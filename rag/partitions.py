@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.schemas import Filters
-from rag.store import Store, connect
+from rag.store import Store
 
 # Undated articles all go to the first partition.
 UNDATED = 0
@@ -86,14 +86,7 @@ def partition_settings(settings: Settings) -> list[Settings]:
 
 
 def open_stores(settings: Settings) -> list[Store]:
-    """The partitions' stores, in `RAG_PARTITIONS` order (collection prefixes on one store
-    share its client)."""
-    shared = None
-    stores = []
-    for part in partition_settings(settings):
-        if part.chroma_url and part.chroma_url != settings.chroma_url:
-            stores.append(Store.open(part))
-        else:
-            shared = shared or connect(settings)
-            stores.append(Store(shared, part.collection))
-    return stores
+    """The partitions' stores, in `RAG_PARTITIONS` order, each opened as `Store.open` opens a
+    store (collection prefixes of one embedded store share its Chroma client: chromadb keeps
+    one a path)."""
+    return [Store.open(part) for part in partition_settings(settings)]
