@@ -204,29 +204,29 @@ class Router:
 
     def _ranked(self, query: Query, pool: Pool, owner: dict[str, int],
                 statistics: CorpusStatistics, top_k: int, filters: Filters | None) -> list[Hit]:
-        """`rank` over the gathered pool. A partition on a Chroma server is asked which of
-        the pool's articles are still stored (`rag.retrieve.live`) while the pool is ranked,
-        all such servers at once, so the round trips overlap the ranking instead of following
-        it; an embedded partition is this process's alone and its snapshot current."""
+        """`rank` over the gathered pool; a partition on a Chroma server is asked which of
+        the articles about to be returned are still stored (`rag.retrieve.live`), an
+        embedded one is this process's alone and its snapshot current. (Asking about the
+        whole pool while it is ranked was slower: docs/operations.md, "Partitions".)"""
         shared = self._shared
         if not shared:
             return rank(query, pool, statistics, self.settings, top_k, filters, None)
-        asked: dict[int, list[str]] = {}
-        for article_id, k in owner.items():
-            if k in shared:
-                asked.setdefault(k, []).append(article_id)
-        answers = [self._asking.submit(self.partitions[k].store.existing_ids, ids)
-                   for k, ids in asked.items()]
 
         def existing(article_ids: list[str]) -> set[str]:
-            stored = set().union(*(answer.result() for answer in answers))
-            return {a for a in article_ids if owner[a] not in shared or a in stored}
+            found = {a for a in article_ids if owner[a] not in shared}
+            asked = {k: ids for k in shared
+                     if (ids := [a for a in article_ids if owner[a] == k])}
+            if not asked:
+                return found
+            # The servers are asked at once (one round trip's wait, not one a partition),
+            # the first from this thread.
+            first, *others = asked
+            waiting = [self._asking.submit(self.partitions[k].store.existing_ids, asked[k])
+                       for k in others]
+            found |= self.partitions[first].store.existing_ids(asked[first])
+            return found.union(*(answer.result() for answer in waiting))
 
-        try:
-            return rank(query, pool, statistics, self.settings, top_k, filters, existing)
-        finally:
-            for answer in answers:
-                answer.cancel()
+        return rank(query, pool, statistics, self.settings, top_k, filters, existing)
 
 
 class PooledSentences:
