@@ -129,7 +129,7 @@ class Ingestor:
         replaces: set[str] = set()
         for document in documents:
             try:
-                found = self._articles_of(document, report)
+                found = self.articles_of(document, report)
             except Exception as error:  # one document's failure is its own skip
                 report.skipped.append((document.path or document.filename or "(upload)",
                                        _failure(error)))
@@ -219,7 +219,9 @@ class Ingestor:
             self.store.update_metadata(article.id, changes)
             report.updated.append((article, sorted(set(changes) - {"canonical_url"})))
 
-    def _articles_of(self, document: Document, report: IngestReport) -> list[Article]:
+    def articles_of(self, document: Document, report: IngestReport) -> list[Article]:
+        """The articles a document holds, cleaned (a text may hold several); boilerplate
+        removed is counted in `report`."""
         if document.kind == "record":
             text = _normalise(document.text)
             if not text:

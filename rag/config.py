@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description=(
             "A Chroma server (`chroma run`) instead of the embedded store."))
+    partitions: list[str] = Field(
+        default_factory=list, description=(
+            "Split the corpus by publication month over these partitions, each a Chroma "
+            "server URL (`[\"http://10.0.0.5:8000\", ...]`) or a collection prefix in this "
+            "store; searched through one router (docs/operations.md, \"Partitions\"). Empty: "
+            "one store."))
     store_wait_seconds: float = Field(
         3600.0, ge=0.0, le=7 * 86400.0, description=(
             "How long a command waits while another holds the embedded store (0: fail at once)."))

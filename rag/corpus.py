@@ -99,6 +99,27 @@ class Corpus(Sequence[Chunk]):
                    np.stack([ends - lengths, ends], axis=1).astype(np.int64), records,
                    stories, story)
 
+    @classmethod
+    def gathered(cls, parts: Sequence[tuple[Corpus, np.ndarray]]) -> Corpus:
+        """These rows of each corpus, one corpus after another, columns and records copied as
+        they are (a router's candidates from several partitions, rag/router.py)."""
+        if not parts:
+            return cls.from_chunks([])
+        articles, article = _recoded_all([c.articles[c.article[r]] for c, r in parts])
+        sources, source = _recoded_all([c.sources[c.source[r]] for c, r in parts])
+        stories, story = _recoded_all([c.stories[c.story[r]] for c, r in parts])
+        spans = [c._bounds[r] for c, r in parts]
+        records = b"".join(c._records[begin:end] for (c, _), kept in zip(parts, spans, strict=True)
+                           for begin, end in kept.tolist())
+        lengths = np.concatenate([kept[:, 1] - kept[:, 0] for kept in spans])
+        ends = np.cumsum(lengths)
+        return cls(np.concatenate([c.ids[r] for c, r in parts]), articles, article, sources,
+                   source, np.concatenate([c.day[r] for c, r in parts]),
+                   np.concatenate([c.start[r] for c, r in parts]),
+                   np.concatenate([c.end[r] for c, r in parts]),
+                   np.stack([ends - lengths, ends], axis=1).astype(np.int64), records,
+                   stories, story)
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -232,6 +253,15 @@ def _recoded(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Distinct values of both arrays, and each element's code into them."""
     values, codes = np.unique(np.concatenate([first, second]), return_inverse=True)
     return values, codes.astype(np.int32)
+
+
+def _recoded_all(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of all the arrays (in order of first appearance), and each element's
+    code into them (a dictionary: the few hundred values of a search's candidates are coded
+    faster than sorted)."""
+    codes: dict[str, int] = {}
+    found = [codes.setdefault(value, len(codes)) for array in arrays for value in array.tolist()]
+    return _strings(list(codes)), np.array(found, dtype=np.int32)
 
 
 def _strings(values: list[str]) -> np.ndarray:

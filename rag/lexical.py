@@ -8,6 +8,7 @@ a dense hit and the other way round.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -260,7 +261,7 @@ class LexicalIndex:
         self.corpus = corpus
         self._bm25 = bm25
         self._idf, self._unseen_idf = _idf(bm25, len(corpus))
-        self._outlets = _outlets(corpus.present_sources())
+        self._outlets = outlets_of(corpus.present_sources())
 
     @classmethod
     def of_chunks(cls, chunks: Iterable[Chunk] = ()) -> LexicalIndex:
@@ -395,22 +396,15 @@ class LexicalIndex:
 
     def scores(self, question: str, filters: Filters | None = None) -> np.ndarray:
         """A BM25 score for every indexed chunk (0 for chunks outside the filters)."""
-        bm25 = self._bm25
-        if bm25 is None:
+        if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
-        terms = [t for t in self.query_terms(question) if t in bm25.vocab_dict]
-        if not terms:
-            return np.zeros(len(self.corpus), dtype=np.float32)
-        mask = self.corpus.mask(filters)
-        weights = None if mask is None else mask.astype(np.float32)
-        return bm25.get_scores(terms, weight_mask=weights).astype(np.float32)
+        return bm25_scores(self._bm25, self.query_terms(question), self.corpus.mask(filters))
 
     def best(self, scores: np.ndarray, n: int) -> np.ndarray:
         """The positions of the `n` best chunks by these scores, best first, positive only."""
         if scores.size == 0:
             return np.zeros(0, dtype=np.int64)
-        n = min(n, scores.size)
-        best = np.argpartition(-scores, n - 1)[:n]
+        best = top_positions(scores, n, self.corpus.ids, floor=0.0)
         best = best[np.argsort(-scores[best], kind="stable")]
         return best[scores[best] > 0]
 
@@ -430,22 +424,12 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=documents)
     term, document, frequency = _pair_counts(texts, lengths, columns)
     df = np.bincount(term, minlength=columns)
-    idf = np.zeros(columns, dtype=np.float32)
-    seen = df > 0
-    idf[seen] = np.log(1 + (documents - df[seen] + 0.5) / (df[seen] + 0.5))
-    # Lucene's term weight idf * tf / (k1 * (1 - b + b * length / mean length) + tf), in
-    # float64 and in bm25s's order of operations, so the float32 results are its very bits.
-    weight = np.take(lengths.astype(np.float64), document)
-    weight *= bm25.b
-    weight /= lengths.mean()
-    weight += 1 - bm25.b
-    weight *= bm25.k1
-    weight += frequency
-    np.divide(frequency, weight, out=weight)
-    weight *= idf[term]
+    idf = bm25_idf(df, documents)
+    weight = bm25_weights(np.take(lengths.astype(np.float64), document), frequency,
+                          idf[term], lengths.mean())
     indptr = np.zeros(columns + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    bm25.scores = {"data": weight.astype(np.float32), "indices": document, "indptr": indptr,
+    bm25.scores = {"data": weight, "indices": document, "indptr": indptr,
                    "num_docs": documents}
     # As bm25s does: "" (no term of any text) past the last column.
     bm25.vocab_dict = dict(tokens.vocab)
@@ -453,6 +437,119 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
     bm25.nonoccurrence_array = None
     return bm25
+
+
+def top_positions(scores: np.ndarray, n: int, ids: np.ndarray,
+                  floor: float = -np.inf) -> np.ndarray:
+    """The positions of the `n` highest scores, in no particular order (`ids`: each row's
+    chunk id). When the n-th score is tied with scores left out, the tied rows with the
+    smallest ids are kept, so the choice does not depend on the rows' order and a corpus split
+    into partitions keeps the same ones (rag/router.py); ties at or below `floor` (scores the
+    caller drops) are left as they fall."""
+    n = min(n, scores.size)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-scores, n - 1)[:n]
+    last = scores[best].min()
+    if not last > floor or np.count_nonzero(scores == last) == np.count_nonzero(
+            scores[best] == last):
+        return best
+    above = best[scores[best] > last]
+    tied = np.flatnonzero(scores == last)
+    tied = tied[np.argsort(ids[tied], kind="stable")][: n - len(above)]
+    return np.concatenate([above, tied])
+
+
+def bm25_scores(bm25: bm25s.BM25, terms: list[str], mask: np.ndarray | None) -> np.ndarray:
+    """A float32 BM25 score for every text of the index, for these query terms (the ones it
+    does not know are left out); 0 outside `mask`."""
+    terms = [t for t in terms if t in bm25.vocab_dict]
+    if not terms:
+        return np.zeros(bm25.scores["num_docs"], dtype=np.float32)
+    weights = None if mask is None else mask.astype(np.float32)
+    return bm25.get_scores(terms, weight_mask=weights).astype(np.float32)
+
+
+def bm25_idf(df: np.ndarray, documents: int) -> np.ndarray:
+    """The float32 idf bm25s weighs each term column by, from the terms' document frequencies
+    (int64) in a corpus of `documents` texts; 0 for a term in no text."""
+    idf = np.zeros(len(df), dtype=np.float32)
+    seen = df > 0
+    idf[seen] = np.log(1 + (documents - df[seen] + 0.5) / (df[seen] + 0.5))
+    return idf
+
+
+def bm25_weights(lengths: np.ndarray, frequency: np.ndarray, idf: np.ndarray,
+                 mean_length: float) -> np.ndarray:
+    """The float32 BM25 weight of each (term, text) pair: `lengths` the texts' lengths
+    (float64, one a pair, overwritten), `frequency` the term's count in the text (float32),
+    `idf` the term's `bm25_idf`, `mean_length` the corpus's mean text length.
+
+    Lucene's term weight idf * tf / (k1 * (1 - b + b * length / mean length) + tf), in
+    float64 and in bm25s's order of operations, so the float32 results are its very bits; a
+    partition scored with its corpus's statistics gets the bits one index of the whole corpus
+    holds (rag/router.py).
+    """
+    weight = lengths
+    weight *= B
+    weight /= mean_length
+    weight += 1 - B
+    weight *= K1
+    weight += frequency
+    np.divide(frequency, weight, out=weight)
+    weight *= idf
+    return weight.astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class TermCounts:
+    """How often each term occurs in each analysed text of a corpus, by term (the layout of
+    bm25s's score matrix, counts instead of weights), and each text's length: what BM25 is
+    scored from when the document frequencies and mean length are another corpus's (the
+    whole corpus a partition belongs to, rag/router.py)."""
+
+    terms: list[str]  # column -> term (the analysed texts' vocabulary)
+    vocab: dict[str, int]  # term -> column
+    lengths: np.ndarray  # int64, each text's number of terms
+    indptr: np.ndarray  # int64, column j's pairs are [indptr[j], indptr[j + 1])
+    document: np.ndarray  # int32, each pair's text
+    frequency: np.ndarray  # float32, each pair's count
+
+    @classmethod
+    def of(cls, tokens: Tokens) -> TermCounts:
+        """The counts of these analysed texts."""
+        texts = tokens.arrays if len(tokens) else []
+        columns = len(tokens.vocab)
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        if texts:
+            term, document, frequency = _pair_counts(texts, lengths, columns)
+        else:
+            term = document = np.zeros(0, dtype=np.int32)
+            frequency = np.zeros(0, dtype=np.float32)
+        indptr = np.zeros(columns + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=columns), out=indptr[1:])
+        return cls(list(tokens.terms), dict(tokens.vocab), lengths, indptr, document, frequency)
+
+    @property
+    def df(self) -> np.ndarray:
+        """Each column's document frequency (int64)."""
+        return np.diff(self.indptr)
+
+    def bm25(self, idf: np.ndarray, mean_length: float) -> bm25s.BM25:
+        """bm25s's index of these texts weighed by another corpus's statistics: `idf` each
+        column's `bm25_idf` and `mean_length` the mean text length, both the whole corpus's.
+        Its weights are the bits one index of the whole corpus holds for these texts, so its
+        scores (bm25s's float32 sums, term by term) are too."""
+        bm25 = bm25s.BM25(k1=K1, b=B)
+        weight = bm25_weights(np.take(self.lengths, self.document).astype(np.float64),
+                              self.frequency, np.repeat(idf, self.df), mean_length)
+        bm25.scores = {"data": weight, "indices": self.document, "indptr": self.indptr,
+                       "num_docs": len(self.lengths)}
+        bm25.vocab_dict = dict(self.vocab)
+        bm25.vocab_dict.setdefault("", len(self.terms))
+        bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+        bm25.nonoccurrence_array = None
+        return bm25
 
 
 def _pair_counts(texts: list[np.ndarray], lengths: np.ndarray, columns: int
@@ -493,14 +590,21 @@ def _idf(bm25: bm25s.BM25 | None, documents: int) -> tuple[np.ndarray, float]:
     """
     if bm25 is None:
         return np.zeros(0), 1.0
-    frequency = np.diff(np.asarray(bm25.scores["indptr"], dtype=np.int64))
+    return term_idf(np.diff(np.asarray(bm25.scores["indptr"], dtype=np.int64)), documents)
+
+
+def term_idf(frequency: np.ndarray, documents: int) -> tuple[np.ndarray, float]:
+    """`LexicalIndex.idf` of each term of a vocabulary from its document frequency (int64) in
+    a corpus of `documents` chunks, and the weight of a term never seen."""
     idf = np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
     unseen = float(idf[frequency > 0].max(initial=0.0)) + 1.0
     idf[frequency == 0] = unseen
     return idf, unseen
 
 
-def _outlets(sources: set[str]) -> dict[str, list[str]]:
+def outlets_of(sources: set[str]) -> dict[str, list[str]]:
+    """Outlet short names (before " - ", " | " or ":") and full names, each with the source
+    names it stands for."""
     grouped: dict[str, list[str]] = {}
     for source in sorted(sources):
         short = re.split(r" - | \| |: ", source, maxsplit=1)[0].strip()

@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.embeddings import Encoder, embed_with_parts
 from rag.errors import NewsragError
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, top_positions
 from rag.question import dates_in
-from rag.rerank import clauses, rerank
+from rag.rerank import Clause, clauses, rerank
 from rag.schemas import Filters, Hit
+from rag.sentence_vectors import SentenceVectors
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
 
@@ -134,91 +136,46 @@ class Retriever:
         """The `top_k` best chunks for the question, at most a few per article."""
         snapshot = self.refresh()
         top_k = top_k or self.settings.top_k
-        depth = self.settings.rerank_depth
-        parts = clauses(question, snapshot.lexical) if depth else []
-        by_sentence = depth and self.settings.sentence_vectors and snapshot.sentences.held
-        if by_sentence:
-            vector, part_vectors = embed_with_parts(self.encoder, question,
-                                                    [p.span for p in parts])
-        else:
-            vector = self.encoder.embed([question])[0]
+        query = read_query(question, self.encoder, snapshot.lexical, self.settings,
+                           snapshot.sentences.held)
+        vector = query.vector
         corpus = snapshot.corpus
         if not len(corpus):
             return SearchResult(hits=[], query_vector=vector)
         lexical_scores = snapshot.lexical.scores(question, filters)
-        pool = np.union1d(self._dense_pool(snapshot, vector, filters),
+        pool = np.union1d(self.dense_candidates(snapshot, vector, filters),
                           snapshot.lexical.best(lexical_scores, self.settings.candidates))
         if not pool.size:  # nothing within the filters
             return SearchResult(hits=[], query_vector=vector)
-        cosines = snapshot.vectors[pool] @ vector
-        bm25 = lexical_scores[pool]
-        # News questions name outlets ("as reported by The Verge and TechCrunch"); passages
-        # from a named outlet get a bonus. (A separate search within each named outlet was
-        # measured too: it added nothing over the bonus, docs/evaluation.md.)
-        named = ([] if filters and filters.sources() else self.mentioned_outlets(question))
-        fused = self._fuse(corpus, pool, cosines, bm25, {n for names in named for n in names},
-                           dates_in(question))
-        ranked = pool[np.argsort(-fused, kind="stable")]
-        where = {int(p): i for i, p in enumerate(pool)}
-
-        built: dict[int, Hit] = {}  # a Chunk is built once, only for hits that need one
-
-        def hit(position: int) -> Hit:
-            if position not in built:
-                i = where[position]
-                built[position] = Hit(chunk=corpus[position], score=float(fused[i]),
-                                      dense=float(cosines[i]), lexical=float(bm25[i]))
-            return built[position]
-
-        # The second stage re-scores the best few by their best sentence (rag/rerank.py);
-        # the rest keep their order after them.
-        if depth:
-            # With no clause and the whole-question weight at 0 (the default), no cosine
-            # could change a score: none is computed.
-            weighed = parts or self.settings.sentence_vector_weight
-            meaning = (snapshot.sentences.best_cosines(ranked[:depth],
-                                                       np.vstack([vector, part_vectors]))
-                       if by_sentence and weighed else None)
-            head = rerank(question, [hit(int(p)) for p in ranked[:depth]], snapshot.lexical,
-                          self.settings, named, parts, meaning)
-            position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
-            for rescored in head:
-                built[position_of[rescored.chunk.id]] = rescored
-            ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
-                                              dtype=ranked.dtype), ranked[depth:]])
-        order = np.array([built[p].score if p in built else fused[where[p]]
-                          for p in ranked.tolist()], dtype=np.float64)
-        kept = self._live(corpus, ranked, top_k, carriers(corpus, ranked, order))
-        hits = [hit(p).model_copy(update={"rank": rank, "meaning": tuple(
-                    snapshot.sentences.cosines(p, vector).tolist()) if by_sentence else ()})
-                for rank, p in enumerate(kept, start=1)]
-        if depth:
-            hits = _scores_falling(hits)
+        candidates = Pool(corpus, pool, snapshot.vectors[pool] @ vector, lexical_scores[pool],
+                          snapshot.sentences)
+        shared = self.settings.chroma_url is not None
+        hits = rank(query, candidates, snapshot.lexical, self.settings, top_k, filters,
+                    self.store.existing_ids if shared else None)
         return SearchResult(hits=hits, query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
-        """Outlets the question names, each as the stored source names it stands for.
+        """Outlets the question names, each as the stored source names it stands for
+        (`mentioned_outlets`)."""
+        return mentioned_outlets(question, self.lexical.outlet_names())
 
-        "The Independent" stands for "The Independent - Sports" and its other sections; a name
-        counts only as a whole, case-sensitive phrase ("Fortune", not "fortune").
-        """
-        found = []
-        for short, names in self.lexical.outlet_names().items():
-            # The substring test first: a regex a name was most of this method's time.
-            if short in question and re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question):
-                found.append(names)
-        return found
-
-    def _dense_pool(self, snapshot: Snapshot, vector: np.ndarray,
-                    filters: Filters | None) -> np.ndarray:
+    def dense_candidates(self, snapshot: Snapshot, vector: np.ndarray,
+                         filters: Filters | None) -> np.ndarray:
         """Positions of the chunks nearest to the vector, within the filters."""
+        return self.dense_scored(snapshot, vector, filters)[0]
+
+    def dense_scored(self, snapshot: Snapshot, vector: np.ndarray,
+                     filters: Filters | None) -> tuple[np.ndarray, np.ndarray]:
+        """`dense_candidates`, and their cosines to the vector as the exact search ranks
+        them (einsum's, row by row)."""
         n = self.settings.candidates
         corpus = snapshot.corpus
         if len(corpus) > self.settings.exact_search_max_chunks:
             # Chroma may return chunks the snapshot does not hold (written since, or of an
             # article not committed): they are left out, as the lexical side cannot see them.
             found = corpus.positions([i for i, _ in self.store.nearest(vector, n, filters)])
-            return found[found >= 0]
+            positions = found[found >= 0]
+            return positions, np.einsum("ij,j->i", snapshot.vectors[positions], vector)
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop
         # stays on the request's thread.
@@ -226,87 +183,198 @@ class Retriever:
         mask = corpus.mask(filters)
         if mask is not None:
             cosines = np.where(mask, cosines, -np.inf)
-        n = min(n, len(cosines))
-        best = np.argpartition(-cosines, n - 1)[:n]
-        return best[np.isfinite(cosines[best])]
+        best = top_positions(cosines, n, corpus.ids)
+        best = best[np.isfinite(cosines[best])]
+        return best, cosines[best]
 
-    def _fuse(self, corpus: Corpus, pool: np.ndarray, cosines: np.ndarray, bm25: np.ndarray,
-              boosted_sources: set[str], dates: list[dt.date]) -> np.ndarray:
-        """The fused score of each pool position (same order as `pool`)."""
-        dense_scaled = _scale(cosines)
-        top = bm25.max()
-        lexical_scaled = bm25 / top if top > 0 else np.zeros_like(bm25)
-        weight = self.settings.dense_weight if top > 0 else 1.0
-        fused = weight * dense_scaled + (1.0 - weight) * lexical_scaled
-        if dates and self.settings.date_boost:
-            # Temporal questions name the dates of the reports they compare; a passage
-            # published within a day of one of them gets a bonus.
-            days = corpus.day[pool].astype(np.int64)
-            near = np.zeros(len(pool), dtype=bool)
-            for date in dates:
-                near |= (days >= 0) & (np.abs(days - date.toordinal()) <= 1)
-            fused = fused + self.settings.date_boost * near
-        if boosted_sources:
-            named = np.isin(corpus.source[pool], corpus.source_codes(boosted_sources))
-            fused = fused + self.settings.outlet_boost * named
-        return fused
 
-    def _live(self, corpus: Corpus, ranked: np.ndarray, top_k: int,
-              carrier: dict[int, int]) -> list[int]:
-        """The diversified top positions, of articles still stored.
+@dataclass(frozen=True)
+class Query:
+    """A question as ranking reads it: its vector, its clauses and theirs (`parts`, each
+    clause's vector a row of `part_vectors`), and whether sentence vectors are read."""
 
-        The snapshot holds only articles committed at its revision, so orphan chunks (a write
-        in flight or interrupted) never appear. When other processes write to the store (a
-        Chroma server's replicas or workers), one may have deleted an article
-        since: that is seen at the next revision check, up to `snapshot_refresh_seconds`
-        later, and meanwhile one round trip for the few articles about to be returned (not
-        the whole pool) keeps it from being cited. A store only this process writes to
-        refreshes the snapshot before the next search after every write, so there the check
-        is skipped. A store is shared exactly when it is on a Chroma server: an embedded one
-        is one process's (rag/ownership.py).
-        """
-        shared = self.settings.chroma_url is not None
-        excluded: set[int] = set()
-        while True:
-            kept = self._diversify(corpus, ranked, top_k, excluded, carrier)
-            if not shared:
-                return kept
-            codes = sorted({int(corpus.article[p]) for p in kept})
-            ids = [str(corpus.articles[c]) for c in codes]
-            live = self.store.existing_ids(ids)
-            gone = {c for c, article_id in zip(codes, ids, strict=True) if article_id not in live}
-            if not gone:
-                return kept
-            excluded |= gone
+    question: str
+    vector: np.ndarray
+    parts: list[Clause]
+    part_vectors: np.ndarray | None
+    by_sentence: bool
 
-    def _diversify(self, corpus: Corpus, ranked: np.ndarray, top_k: int,
-                   excluded: set[int], carrier: dict[int, int]) -> list[int]:
-        """Keep the best few chunks per story, all of one carrier (`carrier`: each story's
-        article, by code; a story whose carrier is `excluded` falls to its next best one),
-        and no chunk overlapping a kept one."""
-        cap = self.settings.max_chunks_per_article
-        kept: list[int] = []
-        per_article: dict[int, list[tuple[int, int]]] = {}
-        chosen: dict[int, int] = {}  # story code: the carrier kept
-        spans = zip(ranked.tolist(), corpus.article[ranked].tolist(),
-                    corpus.story[ranked].tolist(), corpus.start[ranked].tolist(),
-                    corpus.end[ranked].tolist(), strict=True)
-        for position, article, story, start, end in spans:
-            if article in excluded:
-                continue
-            preferred = carrier.get(story, article)
-            if preferred in excluded:
-                preferred = article
-            if chosen.setdefault(story, preferred) != article:
-                continue
-            same = per_article.setdefault(article, [])
-            if len(same) >= cap or any(_overlap((start, end), span) > 0.5 for span in same):
-                continue
-            same.append((start, end))
-            kept.append(position)
-            if len(kept) == top_k:
-                break
-        return kept
+
+def read_query(question: str, encoder: Encoder, lexical: LexicalIndex, settings: Settings,
+               sentences_held: bool) -> Query:
+    """The question embedded once (with its clauses when the re-ranker reads sentence
+    vectors, `sentences_held`: the store has some), its clauses weighed by `lexical`."""
+    depth = settings.rerank_depth
+    parts = clauses(question, lexical) if depth else []
+    by_sentence = bool(depth and settings.sentence_vectors and sentences_held)
+    if by_sentence:
+        vector, part_vectors = embed_with_parts(encoder, question, [p.span for p in parts])
+        return Query(question, vector, parts, part_vectors, True)
+    return Query(question, encoder.embed([question])[0], parts, None, False)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidates of one search: rows of `corpus` (and of `sentences`) with their cosine
+    to the question and their BM25 score. One store's pool holds rows of its snapshot; a
+    router's, the rows it gathered from its partitions (rag/router.py)."""
+
+    corpus: Corpus
+    positions: np.ndarray
+    cosines: np.ndarray
+    bm25: np.ndarray
+    sentences: SentenceVectors  # or any reader of its `best_cosines` and `cosines`
+
+
+def rank(query: Query, pool: Pool, lexical: LexicalIndex, settings: Settings, top_k: int,
+         filters: Filters | None, existing: Callable[[list[str]], set[str]] | None) -> list[Hit]:
+    """The pool fused, re-ranked and diversified: the `top_k` hits, best first.
+
+    `lexical` gives the analysis and idf the re-ranker reads (the whole corpus's); `existing`
+    answers which of some article ids are still stored, for a store other processes write to
+    (None when only this process does: see `live`)."""
+    question, vector, corpus = query.question, query.vector, pool.corpus
+    pool_positions, cosines, bm25 = pool.positions, pool.cosines, pool.bm25
+    depth = settings.rerank_depth
+    # News questions name outlets ("as reported by The Verge and TechCrunch"); passages
+    # from a named outlet get a bonus. (A separate search within each named outlet was
+    # measured too: it added nothing over the bonus, docs/evaluation.md.)
+    named = ([] if filters and filters.sources()
+             else mentioned_outlets(question, lexical.outlet_names()))
+    fused = fuse(corpus, pool_positions, cosines, bm25, {n for names in named for n in names},
+                 dates_in(question), settings)
+    ranked = pool_positions[np.argsort(-fused, kind="stable")]
+    where = {int(p): i for i, p in enumerate(pool_positions)}
+
+    built: dict[int, Hit] = {}  # a Chunk is built once, only for hits that need one
+
+    def hit(position: int) -> Hit:
+        if position not in built:
+            i = where[position]
+            built[position] = Hit(chunk=corpus[position], score=float(fused[i]),
+                                  dense=float(cosines[i]), lexical=float(bm25[i]))
+        return built[position]
+
+    # The second stage re-scores the best few by their best sentence (rag/rerank.py);
+    # the rest keep their order after them.
+    if depth:
+        # With no clause and the whole-question weight at 0 (the default), no cosine
+        # could change a score: none is computed.
+        weighed = query.parts or settings.sentence_vector_weight
+        meaning = (pool.sentences.best_cosines(ranked[:depth],
+                                               np.vstack([vector, query.part_vectors]))
+                   if query.by_sentence and weighed else None)
+        head = rerank(question, [hit(int(p)) for p in ranked[:depth]], lexical, settings,
+                      named, query.parts, meaning)
+        position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
+        for rescored in head:
+            built[position_of[rescored.chunk.id]] = rescored
+        ranked = np.concatenate([np.array([position_of[h.chunk.id] for h in head],
+                                          dtype=ranked.dtype), ranked[depth:]])
+    order = np.array([built[p].score if p in built else fused[where[p]]
+                      for p in ranked.tolist()], dtype=np.float64)
+    kept = live(corpus, ranked, top_k, carriers(corpus, ranked, order),
+                settings.max_chunks_per_article, existing)
+    hits = [hit(p).model_copy(update={"rank": place, "meaning": tuple(
+                pool.sentences.cosines(p, vector).tolist()) if query.by_sentence else ()})
+            for place, p in enumerate(kept, start=1)]
+    if depth:
+        hits = _scores_falling(hits)
+    return hits
+
+
+def mentioned_outlets(question: str, outlet_names: dict[str, list[str]]) -> list[list[str]]:
+    """Outlets the question names, each as the stored source names it stands for
+    (`outlet_names`: `LexicalIndex.outlet_names`).
+
+    "The Independent" stands for "The Independent - Sports" and its other sections; a name
+    counts only as a whole, case-sensitive phrase ("Fortune", not "fortune").
+    """
+    found = []
+    for short, names in outlet_names.items():
+        # The substring test first: a regex a name was most of this function's time.
+        if short in question and re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question):
+            found.append(names)
+    return found
+
+
+def fuse(corpus: Corpus, pool: np.ndarray, cosines: np.ndarray, bm25: np.ndarray,
+         boosted_sources: set[str], dates: list[dt.date], settings: Settings) -> np.ndarray:
+    """The fused score of each pool position (same order as `pool`)."""
+    dense_scaled = _scale(cosines)
+    top = bm25.max()
+    lexical_scaled = bm25 / top if top > 0 else np.zeros_like(bm25)
+    weight = settings.dense_weight if top > 0 else 1.0
+    fused = weight * dense_scaled + (1.0 - weight) * lexical_scaled
+    if dates and settings.date_boost:
+        # Temporal questions name the dates of the reports they compare; a passage
+        # published within a day of one of them gets a bonus.
+        days = corpus.day[pool].astype(np.int64)
+        near = np.zeros(len(pool), dtype=bool)
+        for date in dates:
+            near |= (days >= 0) & (np.abs(days - date.toordinal()) <= 1)
+        fused = fused + settings.date_boost * near
+    if boosted_sources:
+        named = np.isin(corpus.source[pool], corpus.source_codes(boosted_sources))
+        fused = fused + settings.outlet_boost * named
+    return fused
+
+
+def live(corpus: Corpus, ranked: np.ndarray, top_k: int, carrier: dict[int, int], cap: int,
+         existing: Callable[[list[str]], set[str]] | None) -> list[int]:
+    """The diversified top positions, of articles still stored.
+
+    The snapshot holds only articles committed at its revision, so orphan chunks (a write
+    in flight or interrupted) never appear. When other processes write to the store (a
+    Chroma server's replicas or workers), one may have deleted an article
+    since: that is seen at the next revision check, up to `snapshot_refresh_seconds`
+    later, and meanwhile one round trip (`existing`) for the few articles about to be
+    returned (not the whole pool) keeps it from being cited. A store only this process
+    writes to refreshes the snapshot before the next search after every write, so there
+    the check is skipped (`existing` None). A store is shared exactly when it is on a
+    Chroma server: an embedded one is one process's (rag/ownership.py).
+    """
+    excluded: set[int] = set()
+    while True:
+        kept = diversify(corpus, ranked, top_k, excluded, carrier, cap)
+        if existing is None:
+            return kept
+        codes = sorted({int(corpus.article[p]) for p in kept})
+        ids = [str(corpus.articles[c]) for c in codes]
+        stored = existing(ids)
+        gone = {c for c, article_id in zip(codes, ids, strict=True) if article_id not in stored}
+        if not gone:
+            return kept
+        excluded |= gone
+
+
+def diversify(corpus: Corpus, ranked: np.ndarray, top_k: int, excluded: set[int],
+              carrier: dict[int, int], cap: int) -> list[int]:
+    """Keep the best few chunks per story (`cap` an article), all of one carrier
+    (`carrier`: each story's article, by code; a story whose carrier is `excluded` falls to
+    its next best one), and no chunk overlapping a kept one."""
+    kept: list[int] = []
+    per_article: dict[int, list[tuple[int, int]]] = {}
+    chosen: dict[int, int] = {}  # story code: the carrier kept
+    spans = zip(ranked.tolist(), corpus.article[ranked].tolist(),
+                corpus.story[ranked].tolist(), corpus.start[ranked].tolist(),
+                corpus.end[ranked].tolist(), strict=True)
+    for position, article, story, start, end in spans:
+        if article in excluded:
+            continue
+        preferred = carrier.get(story, article)
+        if preferred in excluded:
+            preferred = article
+        if chosen.setdefault(story, preferred) != article:
+            continue
+        same = per_article.setdefault(article, [])
+        if len(same) >= cap or any(_overlap((start, end), span) > 0.5 for span in same):
+            continue
+        same.append((start, end))
+        kept.append(position)
+        if len(kept) == top_k:
+            break
+    return kept
 
 
 def carriers(corpus: Corpus, ranked: np.ndarray, scores: np.ndarray) -> dict[int, int]:

@@ -1,0 +1,254 @@
+"""Partitions: one store against the same chunks split by publication month over three
+partitions behind the router (rag/router.py), at 10k chunks.
+
+Measures, on MultiHop-RAG dev questions, whether the top 10 (ids in order) are the same both
+ways and by how much the scores differ, and the search time of each side, interleaved question
+by question in one process: the router's overhead is the median of the per-question
+differences. `--servers` puts the single store on one `chroma run` and each partition on its own
+(all on 127.0.0.1); by default they are collections of embedded stores.
+
+    python -m bench.partitions [--chunks 10000] [--questions 300] [--equality-questions 1278]
+        [--single STORE_DIR] [--servers]
+
+Results: bench/results/partitions.{json,md}; docs/operations.md, "Partitions".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import httpx
+
+from bench.common import (
+    ROOT,
+    _source_articles,
+    build_store,
+    free_port,
+    markdown_table,
+    percentiles,
+    questions,
+    settings_for,
+    write_results,
+)
+from rag import retrieve
+from rag.config import Settings
+from rag.embeddings import embed_with_parts, load_encoder, text_encoder_for
+from rag.partitions import PartitionMap, open_stores
+from rag.retrieve import Retriever
+from rag.router import Router
+from rag.store import WRITE_BATCH, Store
+
+WORK = ROOT / "var" / "bench-partitions"
+PARTITIONS = 3
+WARM_UP = 20
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+def copy_articles(source: Store, targets: list[Store], partition_map: PartitionMap) -> list[int]:
+    """Every article of `source` (chunks, vectors, sentence vectors, metadata) written to the
+    target of its month; returns the chunk count of each target."""
+    batches: list[list] = [[] for _ in targets]
+    for article, chunks, vectors, sentences in _source_articles(source):
+        batch = batches[partition_map.of(article.published)]
+        batch.append((article, chunks, vectors, sentences))
+        if sum(len(b[1]) for b in batch) >= WRITE_BATCH - 100:
+            _write(targets[partition_map.of(article.published)], batch)
+            batch.clear()
+    for target, batch in zip(targets, batches, strict=True):
+        _write(target, batch)
+    return [target.chunk_count() for target in targets]
+
+
+def _write(store: Store, batch: list) -> None:
+    if batch:
+        store.add_articles([(a, c, v) for a, c, v, _ in batch],
+                           [s for *_, sentences in batch for s in sentences])
+
+
+@contextlib.contextmanager
+def chroma_servers(folder: Path, count: int) -> Iterator[list[str]]:
+    """`count` fresh `chroma run` servers on 127.0.0.1, stopped on the way out."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    processes, urls = [], []
+    try:
+        for number in range(count):
+            port = free_port()
+            log = (folder / f"chroma-{number}.log").open("wb")
+            processes.append(subprocess.Popen(
+                [str(CHROMA), "run", "--path", str(folder / f"data-{number}"), "--host",
+                 "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run at {url} did not start; see {folder}")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def stores_for(chunks: int, servers: list[str] | None,
+               single_dir: Path | None = None) -> tuple[Settings, Settings, list[int]]:
+    """The single store's settings and the partitioned one's (built when missing), and the
+    partitions' chunk counts. `single_dir`: an embedded store to split instead of one of
+    `chunks` chunks built by `build_store` (the MultiHop-RAG evaluation store, say)."""
+    if single_dir is None:
+        single_dir = WORK / f"single-{chunks}"
+        build_store(chunks, single_dir)
+    source = Store.open(settings_for(single_dir))
+    partition_map = PartitionMap(PARTITIONS)
+    if servers:
+        single = Settings(data_dir=WORK / "servers" / "single", chroma_url=servers[0],
+                          _env_file=None)
+        parted = Settings(data_dir=WORK / "servers" / "router", partitions=servers[1:],
+                          _env_file=None)
+        copy_articles(source, [Store.open(single)], PartitionMap(1))
+        counts = copy_articles(source, open_stores(parted), partition_map)
+        return single, parted, counts
+    parted = Settings(data_dir=WORK / f"partitioned-{single_dir.name}", _env_file=None,
+                      partitions=[f"month{k}" for k in range(PARTITIONS)])
+    marker = parted.data_dir / "bench-partitions.json"
+    held = source.chunk_count()
+    if marker.exists() and json.loads(marker.read_text()).get("chunks") == held:
+        counts = json.loads(marker.read_text())["counts"]
+    else:
+        shutil.rmtree(parted.data_dir, ignore_errors=True)
+        counts = copy_articles(source, open_stores(parted), partition_map)
+        marker.write_text(json.dumps({"chunks": held, "counts": counts}))
+    return settings_for(single_dir), parted, counts
+
+
+def measure(single: Settings, parted: Settings, asked: list[str], timed: int) -> dict:
+    """Top-10 agreement over `asked`; search times over the first `timed`, each question
+    asked of both sides in turn (which goes first alternates): whole searches, then with
+    each question's vectors computed once and reused (the embedding is the same work on both
+    sides, and most of a search's time and noise)."""
+    encoder = text_encoder_for(single, load_encoder("onnx"))
+    retriever = Retriever(Store.open(single), encoder, single)
+    router = Router.open(parted, encoder)
+    for question in asked[:WARM_UP]:
+        retriever.search(question, top_k=10)
+        router.search(question, top_k=10)
+    same_top10, same_but_ties, worst = 0, 0, 0.0
+    whole: tuple[list[float], list[float]] = ([], [])
+    for number, question in enumerate(asked):
+        (a, b), times = _pair(retriever, router, question, number % 2 == 1)
+        if number < timed:
+            whole[0].append(times[0])
+            whole[1].append(times[1])
+        same_top10 += [h.chunk.id for h in a] == [h.chunk.id for h in b]
+        same_but_ties += _same_but_ties(a, b)
+        worst = max([worst, *(abs(x.score - y.score) for x, y in zip(a, b, strict=False))])
+    memo: dict = {}
+
+    def embedded_once(encoder: object, text: str, spans: list) -> object:
+        key = (text, tuple(spans))
+        if key not in memo:
+            memo[key] = embed_with_parts(encoder, text, spans)
+        return memo[key]
+
+    retrieval: tuple[list[float], list[float]] = ([], [])
+    with mock.patch.object(retrieve, "embed_with_parts", embedded_once):
+        for number, question in enumerate(asked[:timed]):
+            _pair(retriever, router, question, False)  # embeds, once for both
+            _, times = _pair(retriever, router, question, number % 2 == 1)
+            retrieval[0].append(times[0])
+            retrieval[1].append(times[1])
+    return {"questions": len(asked), "same_top10": same_top10,
+            "same_top10_but_order_within_exact_ties": same_but_ties,
+            "max_abs_score_difference": worst, "timed_questions": timed,
+            "whole_search": _timings(*whole), "question_embedded_once": _timings(*retrieval)}
+
+
+def _same_but_ties(a: list, b: list) -> bool:
+    """The same chunks with the same scores rank by rank, chunks of exactly equal scores (one
+    store's) in any order among themselves."""
+    if len(a) != len(b) or {h.chunk.id for h in a} != {h.chunk.id for h in b}:
+        return False
+    score_of = {h.chunk.id: h.score for h in a}
+    return all(abs(score_of[y.chunk.id] - x.score) <= 1e-6 * abs(x.score)
+               for x, y in zip(a, b, strict=True))
+
+
+def _pair(retriever: Retriever, router: Router, question: str, router_first: bool
+          ) -> tuple[tuple[list, list], tuple[float, float]]:
+    """Both sides' top 10 and milliseconds for one question."""
+    sides = [retriever, router]
+    hits, times = [None, None], [0.0, 0.0]
+    for side in ([1, 0] if router_first else [0, 1]):
+        began = time.perf_counter()
+        hits[side] = sides[side].search(question, top_k=10).hits
+        times[side] = (time.perf_counter() - began) * 1000
+    return (hits[0], hits[1]), (times[0], times[1])
+
+
+def _timings(one_ms: list[float], routed_ms: list[float]) -> dict:
+    return {"single_store": percentiles(one_ms), "router": percentiles(routed_ms),
+            "router_overhead_p50_ms": round(statistics.median(
+                [b - a for a, b in zip(one_ms, routed_ms, strict=True)]), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--questions", type=int, default=300, help="timed")
+    parser.add_argument("--equality-questions", type=int, default=None,
+                        help="top-10 compared (default: every dev question)")
+    parser.add_argument("--single", type=Path, default=None,
+                        help="an embedded store to split instead of a built one of --chunks")
+    parser.add_argument("--servers", action="store_true",
+                        help="one `chroma run` for the single store, one a partition")
+    args = parser.parse_args()
+    asked = questions(args.equality_questions)
+    with (chroma_servers(WORK / "servers", PARTITIONS + 1) if args.servers
+          else contextlib.nullcontext(None)) as servers:
+        single, parted, counts = stores_for(args.chunks, servers, args.single)
+        found = measure(single, parted, asked, min(args.questions, len(asked)))
+    chunks = sum(counts)
+    found.update({"chunks": chunks, "store": str(args.single or f"built, {args.chunks}"),
+                  "partition_chunks": counts,
+                  "mode": "chroma servers" if args.servers else "embedded collections"})
+    rows = [[found["mode"], chunks, "/".join(map(str, counts)),
+             f"{found['same_top10']}/{found['questions']} "
+             f"({found['same_top10_but_order_within_exact_ties']})",
+             f"{found['max_abs_score_difference']:.1e}", what,
+             found[key]["single_store"]["p50_ms"], found[key]["router"]["p50_ms"],
+             found[key]["router_overhead_p50_ms"]]
+            for what, key in (("whole search", "whole_search"),
+                              ("question embedded once", "question_embedded_once"))]
+    table = markdown_table(["partitions on", "chunks", "per partition",
+                            "same top 10 (but exact ties' order)",
+                            "max score diff", "timed", "one store p50 ms", "router p50 ms",
+                            "overhead p50 ms (paired)"], rows)
+    name = "partitions" + ("-servers" if args.servers else "") + (
+        f"-{args.single.name}" if args.single else "")
+    write_results(name, found, table)
+
+
+if __name__ == "__main__":
+    main()
