@@ -1,12 +1,6 @@
-"""Shared helpers of the performance benchmarks: stores of a given size, servers, timing, output.
-
-Stores bigger than the embedded MultiHop-RAG corpus are made of its real chunks (text, metadata,
-vectors, sentence vectors) plus perturbed copies: each copy of an article gets new article and
-chunk ids and its chunk and sentence vectors plus small gaussian noise, renormalised.
-With `vocabulary_growth`, each copied chunk also has a few words replaced by generated rare
-tokens, so the lexical vocabulary keeps growing with size as Heaps' law has it for news.
-Everything is written through `Store.add_articles`, so the collections have the product's
-layout.
+"""Shared helpers of the performance benchmarks: stores of a given size (real MultiHop-RAG
+chunks, then perturbed copies, optionally with rare terms), servers, timing, output. How the
+stores are made: docs/benchmarks.md, sections 1 and 10.
 """
 
 from __future__ import annotations

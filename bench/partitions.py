@@ -1,16 +1,9 @@
-"""Partitions: one store against the same chunks split by publication month over three
-partitions behind the router (rag/router.py), at 10k chunks.
+"""Partitions: whether three month partitions behind the router rank the MultiHop-RAG dev
+questions as one store does, and the router's overhead, interleaved question by question.
 
-Measures, on MultiHop-RAG dev questions, whether the top 10 (ids in order) are the same both
-ways and by how much the scores differ, and the search time of each side, interleaved question
-by question in one process: the router's overhead is the median of the per-question
-differences. `--servers` puts the single store on one `chroma run` and each partition on its own
-(all on 127.0.0.1); by default they are collections of embedded stores.
+    python -m bench.partitions [--chunks 10000] [--questions 300] [--single DIR] [--servers]
 
-    python -m bench.partitions [--chunks 10000] [--questions 300] [--equality-questions 1278]
-        [--single STORE_DIR] [--servers]
-
-Results: bench/results/partitions.{json,md}; docs/operations.md, "Partitions".
+Method and results: docs/operations.md, "Partitions"; bench/results/partitions.{json,md}.
 """
 
 from __future__ import annotations

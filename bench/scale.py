@@ -1,14 +1,7 @@
-"""Scale: start, memory, latency, freshness and disk of stores of growing size, with slopes fitted
-and extrapolated to 1M and 10M chunks.
+"""Scale: start, memory, latency, write-to-visible and disk of stores of growing size, with
+slopes fitted and extrapolated to 1M and 10M chunks (method: docs/benchmarks.md, "Scale").
 
-    python -m bench.scale --size 10k            # one size
-    python -m bench.scale --sizes 10k 100k 300k  # several, smallest first
-
-Each store is synthetic (bench/common.py `build_store` with a vocabulary that keeps growing as
-Heaps' law has it). Per size: a first start without a saved snapshot, restarts with it, asks
-over loopback HTTP, articles written through the API until a question finds them, and the data
-dir's size. Results of earlier runs at other sizes are kept, each with its commit and date, and
-the fit uses every size recorded. Method: docs/benchmarks.md, "Scale".
+    python -m bench.scale --sizes 10k 100k 300k  # or --size 10k
 """
 
 from __future__ import annotations
