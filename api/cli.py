@@ -390,7 +390,9 @@ def _serve(args: argparse.Namespace, settings: ServerSettings) -> int:
 
     from api.logs import logging_config
     from api.protocol import configured
+    from rag.partitions import require_one_store
 
+    require_one_store(settings)  # here, not in the app's start, so it is one line, not a log
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers

@@ -19,7 +19,7 @@ from rag.grounding import GroundingReport, grade
 from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
-from rag.partitions import PartitionsMisconfigured
+from rag.partitions import require_one_store
 from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
 from rag.snapshot import Snapshot
@@ -45,11 +45,7 @@ class Engine:
                  encoder: Encoder | None = None, attribute: Attribute | None = None) -> None:
         """`attribute` says who spoke each sentence of a text, for the grounding judge's
         speaker check on claims and inline sources (the API passes index/speakers.py's)."""
-        if settings.partitions:
-            raise PartitionsMisconfigured(
-                "RAG_PARTITIONS is set, but the engine (`rag serve`, `rag ask`, `rag index`) "
-                "serves one store; partitions are searched through rag.router.Router "
-                "(docs/operations.md, \"Partitions\"): unset RAG_PARTITIONS here")
+        require_one_store(settings)
         self.settings = settings
         self.store = store or Store.open(settings)
         self.encoder = encoder or encoder_for(settings)  # documents

@@ -26,6 +26,16 @@ class PartitionsMisconfigured(NewsragError, ValueError):
     exit_status = 2
 
 
+def require_one_store(settings: Settings) -> None:
+    """Raise `PartitionsMisconfigured` when `RAG_PARTITIONS` is set for a component that serves
+    one store (`rag serve`, `rag ask`, `rag index`: the engine)."""
+    if settings.partitions:
+        raise PartitionsMisconfigured(
+            "RAG_PARTITIONS is set, but the engine (`rag serve`, `rag ask`, `rag index`) "
+            "serves one store; partitions are searched through rag.router.Router "
+            "(docs/operations.md, \"Partitions\"): unset RAG_PARTITIONS here")
+
+
 @dataclass(frozen=True)
 class PartitionMap:
     """Months dealt round-robin over `count` partitions: month m of year y goes to partition

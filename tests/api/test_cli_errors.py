@@ -206,3 +206,11 @@ def test_progress_is_plain_lines_off_a_terminal(capsys: pytest.CaptureFixture) -
     quiet.update(10)
     quiet.close()  # shorter than one interval: nothing at all
     assert capsys.readouterr().err == ""
+
+
+def test_serve_refuses_partitions_in_one_line_before_it_starts(tmp_path: Path) -> None:
+    done = rag("serve", "--port", "1", data_dir=tmp_path / "var", cwd=tmp_path,
+               env={"RAG_PARTITIONS": '["a", "b"]'})
+    assert done.returncode == 2
+    assert "RAG_PARTITIONS" in one_line(done.stderr)
+    assert not (tmp_path / "var" / "store.owner.json").exists()  # the store was never held
