@@ -30,7 +30,9 @@ class Services:
         # Place names for who-said-what questions load in the background (rag/variants.py).
         threading.Thread(target=warm_up, name="place-names", daemon=True).start()
         store = Store.open(settings)
-        if not holds_every_chunk(root_for(settings), store.revision()):
+        if holds_every_chunk(root_for(settings), store.revision()):
+            store.assume_swept()
+        else:
             store.repair(grace_seconds=REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0)
         engine = Engine(settings, store=store, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))

@@ -112,6 +112,11 @@ class Store:
         self._prefix = prefix
         self._feed_collection: chromadb.Collection | None = None
         self.generation = 0  # bumped on every write in this process; the lexical index follows
+        # True while no orphan can be in the store: set by a sweep (or `assume_swept`) when this
+        # handle is the store's one writer (`sole_writer`: an embedded store), cleared while one
+        # of its own writes is under way.
+        self.sole_writer = False
+        self._swept = False
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
 
@@ -123,8 +128,10 @@ class Store:
         if settings.chroma_url:
             return cls(client, settings.collection)
         path = blob_path(settings)
-        return cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
-                   SqliteBlobs(path, "article_texts"))
+        store = cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
+                    SqliteBlobs(path, "article_texts"))
+        store.sole_writer = True  # one process's (rag/ownership.py)
+        return store
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -140,13 +147,14 @@ class Store:
         absent; writing a group in two Chroma calls instead of two per article is what makes
         ingestion and the benchmark stores fast. `sentences`: each
         chunk's sentence vectors, in the order of the batch's chunks (`rag.sentence_vectors`),
-        kept in the chunk's metadata.
+        kept beside the chunks (`rag.blobs`).
         """
         if not batch:
             return
         if any(len(chunks) != len(vectors) for _, chunks, vectors in batch):
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
+        swept = self._swept  # a write that stops halfway leaves orphans: not swept then
         self.texts.put([(article.id, _compressed(article.text)) for article, _, _ in batch])
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
@@ -156,6 +164,7 @@ class Store:
                 embeddings=np.stack([_mean_direction(v) for _, _, v in part]),
                 metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
             )
+        self._swept = swept
         self._changed()
 
     def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray,
@@ -168,6 +177,7 @@ class Store:
             raise ValueError("one vector per chunk")
         if sentences is not None and len(sentences) != len(chunks):
             raise ValueError("one set of sentence vectors per chunk")
+        self._swept = False  # chunks without their records until `add_articles` writes them
         if sentences is not None:
             self.sentences.put([(c.id, pack(s)) for c, s in zip(chunks, sentences, strict=True)])
         for begin in range(0, len(chunks), WRITE_BATCH):
@@ -182,10 +192,12 @@ class Store:
         """Remove an article and every chunk of it; returns the number of chunks removed."""
         if not self.has_article(article_id):
             raise ArticleNotFound(article_id)
+        swept, self._swept = self._swept, False  # the record goes first: orphans until done
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
         self.texts.delete([article_id])
         self._meta.delete(ids=[EDIT_PREFIX + article_id])
+        self._swept = swept
         self._changed()
         return removed
 
@@ -292,8 +304,22 @@ class Store:
 
         With `grace_seconds`, orphans written more recently than that are left alone: on a
         shared server they may belong to another process's write still in flight (its record
-        comes next). Orphans are invisible to search meanwhile (see `committed_pages`).
+        comes next). Orphans are invisible to search meanwhile (see `committed_pages`). The
+        store's one writer skips the sweep, which reads every article record, when it swept
+        since its last write that stopped halfway.
         """
+        if self.sole_writer and self._swept:
+            return 0
+        removed = self._sweep(grace_seconds)
+        self._swept = self.sole_writer and not grace_seconds
+        return removed
+
+    def assume_swept(self) -> None:
+        """Take it as known that the store holds no orphan (a snapshot saved for its revision
+        held every chunk: `rag.snapshot.holds_every_chunk`)."""
+        self._swept = self.sole_writer
+
+    def _sweep(self, grace_seconds: float) -> int:
         records = self.article_chunk_counts()
         committed = set(records)
         if not grace_seconds:

@@ -317,3 +317,24 @@ def test_sentence_vectors_an_earlier_release_kept_in_chunk_metadata_are_read_and
     assert not any("sentence_vectors" in m for m in metadata)
     assert [p for _, _, page in store.committed_pages() for p in page] == before
     assert store.move_sentence_vectors() == 0
+
+
+def test_the_one_writer_sweeps_again_only_after_a_write_stopped_halfway(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert store.sole_writer
+    store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
+    assert store.repair() == 0
+    reads: list[int] = []
+    counts = store.article_chunk_counts
+
+    def counted(*args: object) -> dict[str, int]:
+        reads.append(1)
+        return counts(*args)
+
+    monkeypatch.setattr(store, "article_chunk_counts", counted)
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)  # whole: nothing to sweep
+    store.delete_article(STRIKE.id)
+    assert store.repair() == 0 and reads == []
+    store.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)  # chunks whose record never comes
+    assert store.repair() == 3 and reads == [1]
+    assert store.chunk_count() == 2
