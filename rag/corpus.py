@@ -20,6 +20,8 @@ from rag.schemas import Chunk, Filters
 
 COLUMNS = "columns.npz"
 RECORDS = "records.jsonb"
+# Up to this many distinct values appended are looked up one comparison each, not by sorting.
+FEW = 32
 
 
 class Corpus(Sequence[Chunk]):
@@ -28,7 +30,7 @@ class Corpus(Sequence[Chunk]):
     def __init__(self, ids: np.ndarray, articles: np.ndarray, article: np.ndarray,
                  sources: np.ndarray, source: np.ndarray, day: np.ndarray, start: np.ndarray,
                  end: np.ndarray, bounds: np.ndarray,
-                 records: bytes | bytearray | mmap.mmap, stories: np.ndarray,
+                 records: bytes | bytearray | mmap.mmap | JoinedRecords, stories: np.ndarray,
                  story: np.ndarray) -> None:
         self.ids = ids  # chunk ids, fixed-width unicode
         self.articles = articles  # distinct article ids; `article` holds codes into it
@@ -98,6 +100,30 @@ class Corpus(Sequence[Chunk]):
                    np.concatenate([base.end[rows], added.end]),
                    np.stack([ends - lengths, ends], axis=1).astype(np.int64), records,
                    stories, story)
+
+    @classmethod
+    def appended(cls, base: Corpus, chunks: list[Chunk]) -> Corpus:
+        """Every row of `base`, then these chunks (of articles `base` does not hold): the
+        base's records are not copied, and its columns only once each, so the cost grows with
+        the chunks added, not the corpus (rag/snapshot.py, `Snapshot.appended`)."""
+        added = cls.from_chunks(chunks)
+        articles = np.concatenate([base.articles, added.articles])
+        sources, source = _extended(base.sources, added.sources[added.source])
+        stories, story = _extended(base.stories, added.stories[added.story])
+        shift = len(base._records)
+        corpus = cls(np.concatenate([base.ids, added.ids]), articles,
+                     np.concatenate([base.article, added.article + len(base.articles)]),
+                     sources, np.concatenate([base.source, source]),
+                     np.concatenate([base.day, added.day]),
+                     np.concatenate([base.start, added.start]),
+                     np.concatenate([base.end, added.end]),
+                     np.concatenate([base._bounds, added._bounds + shift]),
+                     JoinedRecords(base._records, bytes(added._records)),
+                     stories, np.concatenate([base.story, story]))
+        if "_id_order" in base.__dict__:  # merge the sorted orders rather than sort anew
+            corpus.__dict__["_id_order"] = _merged_order(base.ids, base._id_order,
+                                                         added.ids, len(base))
+        return corpus
 
     @classmethod
     def gathered(cls, parts: Sequence[tuple[Corpus, np.ndarray]]) -> Corpus:
@@ -235,7 +261,10 @@ class Corpus(Sequence[Chunk]):
                  article=self.article, sources=self.sources, source=self.source, day=self.day,
                  start=self.start, end=self.end, bounds=self._bounds, stories=self.stories,
                  story=self.story)
-        (directory / RECORDS).write_bytes(self._records)
+        with (directory / RECORDS).open("wb") as file:
+            for piece in (self._records.pieces if isinstance(self._records, JoinedRecords)
+                          else (self._records,)):
+                file.write(piece)
 
     @classmethod
     def load(cls, directory: Path) -> Corpus:
@@ -267,3 +296,68 @@ def _recoded_all(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _strings(values: list[str]) -> np.ndarray:
     """A fixed-width unicode array: saved and loaded without pickle, compared vectorised."""
     return np.array(values, dtype=str) if values else np.zeros(0, dtype="<U1")
+
+
+class JoinedRecords:
+    """Two record buffers read as one (a base's memory-mapped records and those appended to
+    it), offsets into the second counting on from the end of the first."""
+
+    def __init__(self, first: bytes | bytearray | mmap.mmap | JoinedRecords,
+                 second: bytes) -> None:
+        self.pieces: tuple[bytes | bytearray | mmap.mmap, ...] = (
+            (*first.pieces, second) if isinstance(first, JoinedRecords) else (first, second))
+        self._starts = np.cumsum([0, *(len(piece) for piece in self.pieces)])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, span: slice) -> bytes:
+        """The bytes of one record's span (a span never crosses from one piece to the next)."""
+        begin, end = int(span.start), int(span.stop)
+        piece = int(np.searchsorted(self._starts, begin, side="right")) - 1
+        offset = int(self._starts[piece])
+        return bytes(self.pieces[piece][begin - offset : end - offset])
+
+    def find(self, needle: bytes, start: int = 0) -> int:
+        """The first offset at or after `start` where `needle` begins, -1 when none does."""
+        for piece, offset in zip(self.pieces, self._starts.tolist(), strict=False):
+            if start < offset + len(piece):
+                at = piece.find(needle, max(start - offset, 0))
+                if at >= 0:
+                    return offset + at
+        return -1
+
+
+def _extended(values: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`values` with those of `added` it lacks appended (in order of first appearance), and
+    each element of `added`'s code into the result: the codes of `values` stay as they are."""
+    distinct = list(dict.fromkeys(added.tolist()))
+    if not len(values):
+        found = [-1] * len(distinct)
+    elif len(distinct) <= FEW:  # a comparison each beats sorting `values`
+        found = [int(held[0]) if (held := np.flatnonzero(values == v)).size else -1
+                 for v in distinct]
+    else:
+        order = np.argsort(values, kind="stable")
+        at = np.minimum(np.searchsorted(values, distinct, sorter=order), len(values) - 1)
+        rows = order[at]
+        found = np.where(values[rows] == np.array(distinct, dtype=str), rows, -1).tolist()
+    codes: dict[str, int] = {}
+    fresh: list[str] = []
+    for value, row in zip(distinct, found, strict=True):
+        if row >= 0:
+            codes[value] = row
+        else:
+            codes[value] = len(values) + len(fresh)
+            fresh.append(value)
+    extended = np.concatenate([values, _strings(fresh)]) if fresh else values
+    return extended, np.array([codes[v] for v in added.tolist()], dtype=np.int32)
+
+
+def _merged_order(ids: np.ndarray, order: np.ndarray, added: np.ndarray,
+                  shift: int) -> np.ndarray:
+    """The sorting order of `ids` then `added` (rows of `added` counted from `shift`), from
+    `order`, the one of `ids`: the added ids sorted and inserted, the held ones not re-sorted."""
+    own = np.argsort(added, kind="stable")
+    at = np.searchsorted(ids, added[own], side="right", sorter=order)
+    return np.insert(order, at, own + shift)

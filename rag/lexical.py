@@ -143,6 +143,12 @@ class Tokens:
         begin, end = int(offsets[row]), int(offsets[row + 1])
         return ids[begin:end], marks[begin:end]
 
+    def lengths(self) -> np.ndarray:
+        """Each text's number of terms (int64)."""
+        if self._flat is not None:
+            return np.diff(self._flat[2])
+        return np.fromiter((len(t) for t in self._texts), dtype=np.int64, count=len(self._texts))
+
     def select(self, rows: Iterable[int]) -> Tokens:
         """The analysed texts of these rows, in this order (the vocabulary is shared: terms
         no longer in any text are harmless, BM25 gives them no documents)."""
@@ -389,6 +395,20 @@ class LexicalIndex:
         if column is None or column >= len(self._idf):
             return self._unseen_idf
         return float(self._idf[column])
+
+    def document_frequencies(self, terms: list[str]) -> np.ndarray:
+        """How many indexed chunks hold each of these terms (int64; 0 for a term none holds)."""
+        indptr = (np.asarray(self._bm25.scores["indptr"], dtype=np.int64)
+                  if self._bm25 is not None else np.zeros(1, dtype=np.int64))
+        df = np.diff(indptr)
+        vocab = self._bm25.vocab_dict if self._bm25 is not None else {}
+        columns = np.array([vocab.get(t, len(df)) for t in terms], dtype=np.int64)
+        return np.concatenate([df, [0]])[columns]
+
+    def mean_length(self) -> float:
+        """The mean number of terms of the indexed chunks' analysed texts (BM25's length
+        norm), as the index was built with it."""
+        return float(self.tokens.lengths().mean()) if len(self.tokens) else 0.0
 
     def terms(self, text: str) -> set[str]:
         """A text's stemmed content terms (the same analysis as the index)."""

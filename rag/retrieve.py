@@ -58,10 +58,14 @@ class SearchResult:
 class Retriever:
     """Dense + lexical retrieval over one store, with its snapshot kept in step."""
 
-    def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings,
+                 append: bool = True) -> None:
+        """`append`: a write's articles are searched beside the snapshot they were added to
+        (`rag.snapshot.Snapshot.appended`) rather than indexed with it anew."""
         self.store = store
         self.encoder = encoder
         self.settings = settings
+        self.append = append
         self._snapshot = Snapshot.empty()
         self._generation = -1
         self._revision_checked = -float("inf")
@@ -116,7 +120,7 @@ class Retriever:
                 revision = self.store.revision()
                 if force or revision != self._snapshot.revision:
                     self._snapshot = load_or_build(self.store, revision, self.snapshot_root(),
-                                                   previous=self._snapshot)
+                                                   previous=self._snapshot, append=self.append)
                 return True
             # Chroma raises several error types when what it reads changes underneath, and
             # a remote store adds its transport's: whatever it is, the old snapshot stands.

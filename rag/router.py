@@ -48,7 +48,9 @@ class Partition:
     and the term counts of its analysed texts."""
 
     def __init__(self, store: Store, encoder: Encoder, settings: Settings) -> None:
-        self.retriever = Retriever(store, encoder, settings)
+        # Term counts are read from the snapshot's analysed texts, which an appended
+        # snapshot does not hold in one piece.
+        self.retriever = Retriever(store, encoder, settings, append=False)
         self._counted: tuple[Snapshot, TermCounts] | None = None
 
     @property

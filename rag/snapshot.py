@@ -24,6 +24,7 @@ from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
 from rag.rows import Rows
 from rag.schemas import Chunk
+from rag.segments import AppendedIndex, AppendedSentences, StackedRows, weighed_by
 from rag.sentence_vectors import Gathered, SentenceVectors
 from rag.store import Store
 
@@ -33,12 +34,17 @@ FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with
 # 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
+# The store a snapshot was taken of and its revision (`Snapshot.latest` reads them).
+ORIGIN = "origin.json"
 # Written beside a snapshot that holds every chunk its revision counts: that store had no
 # chunk without its article record (nothing for `Store.repair` to sweep).
 WHOLE = "whole"
 # An update reading more new chunks than this share of the previous snapshot rebuilds instead:
 # it would read most of the store anyway.
 UPDATE_MAX_SHARE = 0.5
+# Articles added since a saved snapshot are appended to it (searched beside it, nothing of it
+# copied) until they hold this share of its chunks; then the snapshot is updated and saved.
+APPEND_MAX_SHARE = 0.05
 # Temporary directories older than this belong to a writer that died; they are removed.
 STALE_SECONDS = 3600.0
 
@@ -59,6 +65,10 @@ class Snapshot:
     # The metadata correction of each article corrected in place that this snapshot holds
     # (`Store.edits`): an update re-reads the articles corrected since.
     edits: Mapping[str, str] = field(default_factory=dict)
+    # For a snapshot of articles appended to a saved one (`appended`): that one, and the
+    # appended articles' own snapshot (weighed by the base's BM25 statistics).
+    base: Snapshot | None = None
+    added: Snapshot | None = None
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -126,9 +136,61 @@ class Snapshot:
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
                    LexicalIndex.build(merged, tokens), sentences, edits)
 
-    def save(self, root: Path) -> Path:
+    @classmethod
+    def appended(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
+        """This revision's snapshot as `previous`'s base and the articles added to it since,
+        searched as one: nothing of the base is copied or re-indexed, so the work grows with
+        what was added. None when articles were deleted or corrected since, or the added
+        ones outgrow `APPEND_MAX_SHARE` of the base: then `update` is the way.
+
+        As in `build`, `revision` is read before this is called."""
+        base = previous.base or previous
+        if base.revision is None or not len(base.corpus):
+            return None
+        edits = store.edits()
+        if any(previous.edits.get(a) != token for a, token in edits.items()):
+            return None
+        committed = store.article_ids()
+        held = set(previous.corpus.articles.tolist())
+        if not held.issubset(committed):
+            return None
+        counts = store.article_chunk_counts([a for a in committed if a not in held])
+        earlier = previous.added
+        appended = sum(counts.values()) + (len(earlier.corpus) if earlier else 0)
+        if appended > APPEND_MAX_SHARE * len(base.corpus):
+            return None
+        chunks, vectors, packed = store.committed_chunks(list(counts))
+        if len(chunks) != sum(counts.values()):
+            return None  # a write in flight or racing this read
+        if earlier is None:
+            tokens, corpus = Tokens(), Corpus.from_chunks(chunks)
+            earlier_vectors = np.zeros((0, base.vectors.shape[1]), np.float32)
+            sentences = SentenceVectors.from_packed(packed)
+        else:
+            tokens = earlier.lexical.tokens.select(range(len(earlier.corpus)))
+            corpus = Corpus.appended(earlier.corpus, chunks)
+            earlier_vectors = earlier.vectors
+            sentences = earlier.sentences.select(np.arange(len(earlier.corpus)),
+                                                 SentenceVectors.from_packed(packed))
+        tokens.add_chunks(chunks)
+        added_vectors = (np.concatenate([earlier_vectors, vectors]) if len(vectors)
+                         else earlier_vectors)
+        added = cls(revision, corpus, added_vectors,
+                    LexicalIndex(corpus, tokens, weighed_by(base.lexical, tokens)), sentences,
+                    edits)
+        whole = Corpus.appended(previous.corpus, chunks)
+        return cls(revision, whole, StackedRows(base.vectors, added_vectors),
+                   AppendedIndex(base.lexical, added.lexical, whole),
+                   AppendedSentences(base.sentences, sentences), edits, base=base,
+                   added=added)
+
+    def save(self, root: Path, store_id: str | None = None) -> Path:
         """Write this snapshot under `root` (atomically), and remove the ones it replaces;
-        returns its directory."""
+        returns its directory. `store_id` (`Store.identity`) lets `latest` find it for a
+        later revision of that store. Raises `ValueError` for an appended snapshot: its
+        base is what is saved."""
+        if self.base is not None:
+            raise ValueError("an appended snapshot is not saved: its base is")
         root.mkdir(parents=True, exist_ok=True)
         final = root / _name(self.revision)
         temporary = root / f".tmp-{uuid.uuid4().hex}"
@@ -139,6 +201,8 @@ class Snapshot:
             np.save(temporary / VECTORS, self.vectors)
             self.sentences.save(temporary)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
+            (temporary / ORIGIN).write_text(json.dumps({"store": store_id,
+                                                        "revision": self.revision}))
             if self.revision is not None and len(self.corpus) == self.revision[2]:
                 (temporary / WHOLE).touch()
             temporary.rename(final)  # atomic; fails if another process saved it first
@@ -156,6 +220,29 @@ class Snapshot:
         directory = root / _name(revision)
         if not directory.is_dir():
             return None
+        return cls._read(directory, revision)
+
+    @classmethod
+    def latest(cls, root: Path, store_id: str) -> Snapshot | None:
+        """The newest snapshot saved under `root` of this store (`Store.identity`), at
+        whatever revision: what `appended` or `update` bring to the current one after a
+        restart. None when there is none."""
+        found = []
+        for origin in root.glob(f"*/{ORIGIN}") if root.is_dir() else ():
+            with contextlib.suppress(OSError, ValueError):
+                saved = json.loads(origin.read_text())
+                if saved.get("store") == store_id and saved.get("revision"):
+                    found.append((origin.stat().st_mtime, origin.parent, saved["revision"]))
+        for _, directory, revision in sorted(found, key=lambda f: f[0], reverse=True):
+            loaded = cls._read(directory, (str(revision[0]), int(revision[1]),
+                                           int(revision[2])))
+            if loaded is not None:
+                return loaded
+        return None
+
+    @classmethod
+    def _read(cls, directory: Path, revision: Revision) -> Snapshot | None:
+        """The snapshot saved in `directory` for `revision`, or None when it cannot be read."""
         try:
             corpus = Corpus.load(directory)
             # A plain array over the mapping: numpy's memmap subclass made every indexing
@@ -176,7 +263,8 @@ def holds_every_chunk(root: Path, revision: Revision) -> bool:
     """Whether a snapshot saved under `root` for exactly this revision held every chunk the
     revision counts: then the store had no orphan chunk at it, and a start can skip the
     sweep (`Store.repair`), which reads every article record."""
-    return (root / _name(revision) / WHOLE).is_file()
+    name = _name(revision)
+    return (root / name / WHOLE).is_file() or any(root.glob(f"*/{WHOLE}-{name}"))
 
 
 def root_for(settings: Settings) -> Path:
@@ -185,22 +273,29 @@ def root_for(settings: Settings) -> Path:
 
 
 def load_or_build(store: Store, revision: Revision, root: Path,
-                  previous: Snapshot | None = None) -> Snapshot:
-    """The snapshot of this revision: loaded from `root` when saved there, else derived from
-    `previous` when it can be, else built; then saved for the next start (a failure to save
-    is logged, never raised)."""
+                  previous: Snapshot | None = None, append: bool = True) -> Snapshot:
+    """The snapshot of this revision: loaded from `root` when saved there; else, from
+    `previous` (or, after a restart, the newest snapshot saved of the store), the articles
+    added since appended to it (`Snapshot.appended`, not saved: its base is) when `append`
+    and they are few; else derived from it (`Snapshot.update`) or built, and saved for the
+    next start (a failure to save is logged, never raised)."""
     if (loaded := Snapshot.load(root, revision)) is not None:
         return loaded
+    if previous is None or previous.revision is None:
+        previous = Snapshot.latest(root, store.identity)
     snapshot = None
     if previous is not None and previous.revision is not None:
         try:
-            snapshot = Snapshot.update(previous, store, revision)
+            if append and (snapshot := Snapshot.appended(previous, store, revision)):
+                _vouch(root, snapshot)
+                return snapshot
+            snapshot = Snapshot.update(previous.base or previous, store, revision)
         except (OSError, ValueError) as error:  # a read of the store failed midway
             log.warning("rebuilding the search snapshot instead of updating it: %s", error)
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
     try:
-        snapshot.save(root)
+        snapshot.save(root, store.identity)
     except (OSError, ValueError) as error:
         log.warning("could not save the search snapshot under %s: %s", root, error)
         return snapshot
@@ -208,6 +303,18 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     # records, vectors and sentence vectors, and held in memory they would be most of the
     # process.
     return Snapshot.load(root, revision) or snapshot
+
+
+def _vouch(root: Path, snapshot: Snapshot) -> None:
+    """Mark an appended snapshot's revision as holding every chunk when its base did: what
+    it appended was checked against the article records (`holds_every_chunk`)."""
+    base = snapshot.base
+    if base is None or base.revision is None or snapshot.revision is None:
+        return
+    directory = root / _name(base.revision)
+    if (directory / WHOLE).is_file():
+        with contextlib.suppress(OSError):
+            (directory / f"{WHOLE}-{_name(snapshot.revision)}").touch()
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:

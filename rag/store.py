@@ -120,6 +120,12 @@ class Store:
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
 
+    @property
+    def identity(self) -> str:
+        """What tells this store from another kept at the same place (its chunk collection's
+        id: a store deleted and created anew gets a new one)."""
+        return str(self._chunks.id)
+
     @classmethod
     def open(cls, settings: Settings) -> Store:
         """The configured store: on a Chroma server with texts and sentence vectors in

@@ -13,6 +13,7 @@ from api.services import Services
 from rag.corpus import Corpus
 from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, Filters, article_id_for
+from rag.sentence_vectors import embed_sentences
 from rag.snapshot import Snapshot, holds_every_chunk
 from rag.store import Store
 
@@ -76,20 +77,32 @@ def test_a_restart_on_an_unchanged_store_loads_the_saved_snapshot(
     assert saved(restarted) == saved(first)
 
 
-def test_a_store_changed_since_is_rebuilt_and_the_old_snapshot_removed(
+def test_a_store_changed_since_is_brought_up_to_date_from_the_saved_snapshot(
         fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
-    services, _ = fresh_small
+    services, ids = fresh_small
     engine = services.engine
     before = saved(new_retriever(services))
     # Another process (a second handle on the same data dir) writes while none is running.
     article, chunk = glacier()
-    Store.open(engine.settings).add_article(article, [chunk], engine.encoder.embed([chunk.text]))
+    other = Store.open(engine.settings)
+    other.add_article(article, [chunk], engine.encoder.embed([chunk.text]))
+    other.delete_article(ids["volcano.json"])
     builds = count_builds(monkeypatch)
     restarted = new_retriever(services)
-    assert builds == [1]
+    assert builds == []  # the saved snapshot was updated, not the store read whole
     assert restarted.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    assert ids["volcano.json"] not in restarted.refresh().corpus.articles.tolist()
     after = saved(restarted)
     assert len(after) == 1 and after != before
+    assert_same_search(restarted.refresh(), Snapshot.build(other, other.revision()), QUESTIONS)
+
+
+def test_a_snapshot_of_another_store_at_the_same_place_is_not_brought_up_to_date(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    retriever = new_retriever(services)
+    assert Snapshot.latest(retriever.snapshot_root(), services.engine.store.identity)
+    assert Snapshot.latest(retriever.snapshot_root(), "another store") is None
 
 
 def test_a_snapshot_is_only_loaded_for_the_revision_it_was_built_at(
@@ -281,3 +294,89 @@ def test_a_start_sweeps_orphans_only_when_no_saved_snapshot_vouches_there_are_no
     assert not holds_every_chunk(root, engine.store.revision())
     restarted = Services.build(services.settings)
     assert sweeps == [0.0] and restarted.engine.store.chunk_count() == revision[2]
+
+
+def appending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Articles are appended however few the snapshot holds (the fixture store is small)."""
+    monkeypatch.setattr("rag.snapshot.APPEND_MAX_SHARE", 1.0)
+
+    def fail(*args: object) -> None:
+        raise AssertionError("the snapshot was indexed anew instead of appended to")
+
+    monkeypatch.setattr(Snapshot, "update", classmethod(fail))
+    monkeypatch.setattr(Snapshot, "build", classmethod(fail))
+
+
+def top_ids(retriever: Retriever, question: str) -> list[str]:
+    return [h.chunk.id for h in retriever.search(question, top_k=5).hits]
+
+
+def test_an_added_article_is_searched_beside_the_snapshot_it_was_added_to(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    store, encoder = services.engine.store, services.engine.encoder
+    retriever = new_retriever(services)
+    before = retriever.refresh()
+    files = saved(retriever)
+    appending(monkeypatch)
+    article, chunk = glacier()
+    store.add_articles([(article, [chunk], encoder.embed([chunk.text]))],
+                       sentences=embed_sentences(encoder, [chunk]))
+    appended = retriever.refresh()
+    assert appended.base is before and len(appended.corpus) == len(before.corpus) + 1
+    assert retriever.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    assert retriever.search("Brennholt", filters=Filters(source="Wire")).hits[0].chunk == chunk
+    harbour = retriever.search("Brennholt", filters=Filters(source="Harbour Times")).hits
+    assert harbour and {h.chunk.source for h in harbour} == {"Harbour Times"}
+    # What the base holds is scored as before; the added chunk's vector is the store's.
+    for question in QUESTIONS:
+        np.testing.assert_array_equal(appended.lexical.scores(question)[: len(before.corpus)],
+                                      before.lexical.scores(question))
+    row = appended.corpus.position(chunk.id)
+    np.testing.assert_allclose(appended.vectors[np.array([row])][0],
+                               store.chunk_vectors([chunk.id])[chunk.id], atol=1e-6)
+    assert appended.sentences.best_cosines([row], encoder.embed(["glacier"])).item() > 0.3
+    assert saved(retriever) == files  # only the base is saved
+    assert holds_every_chunk(retriever.snapshot_root(), store.revision())
+    # A second article is appended to the same base; the top passages for the other
+    # questions are the ones a snapshot indexed anew finds.
+    second, more = glacier("Rangers counted four hundred ibex above the Vordkar pass.")
+    store.add_article(second, [more], encoder.embed([more.text]))
+    assert retriever.refresh().base is before
+    assert top_ids(retriever, "How many ibex did rangers count?")[0] == more.id
+    monkeypatch.undo()  # two articles added to eleven: past the share, indexed anew
+    rebuilt = new_retriever(services)
+    assert rebuilt.refresh().base is None
+    for question in QUESTIONS:
+        assert top_ids(retriever, question) == top_ids(rebuilt, question)
+
+
+def test_a_restart_appends_what_was_added_since_the_saved_snapshot(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    store, encoder = services.engine.store, services.engine.encoder
+    new_retriever(services).refresh()
+    appending(monkeypatch)
+    article, chunk = glacier()
+    store.add_article(article, [chunk], encoder.embed([chunk.text]))
+    restarted = new_retriever(services)
+    assert restarted.refresh().base is not None
+    assert restarted.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+
+
+def test_a_deletion_after_an_append_indexes_the_snapshot_anew(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, ids = fresh_small
+    store, encoder = services.engine.store, services.engine.encoder
+    retriever = new_retriever(services)
+    retriever.refresh()
+    monkeypatch.setattr("rag.snapshot.APPEND_MAX_SHARE", 1.0)
+    article, chunk = glacier()
+    store.add_article(article, [chunk], encoder.embed([chunk.text]))
+    assert retriever.refresh().base is not None
+    store.delete_article(ids["volcano.json"])
+    updated = retriever.refresh()
+    assert updated.base is None  # and saved for the next start
+    assert Snapshot.load(retriever.snapshot_root(), store.revision()) is not None
+    assert_same_search(updated, Snapshot.build(store, store.revision()),
+                       [q for q in QUESTIONS if "peak" not in q] + ["Brennholt glacier"])
