@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.analysis import Analyzer
 from rag.attribution import attribution_prefix
 from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, states_a_number
 from rag.coverage import coverage, term_weights
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 from rag.question import same_person, speech_of
 from rag.schemas import Answer, Chunk, Citation, Context, Grounding, Hit
 
@@ -54,7 +55,7 @@ class Candidate:
         return chunk.text[self.start - chunk.start : self.end - chunk.start]
 
 
-def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> list[Candidate]:
+def score_sentences(question: str, hits: list[Hit], lexical: LexicalView) -> list[Candidate]:
     """Every sentence of the hits, scored; best first.
 
     A passage counts by its fused score, not its re-ranked one: that already holds its best
@@ -66,7 +67,7 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalIndex) -> li
     weights = term_weights(question, lexical)
     speech = speech_of(question)
     person = speech.person if speech else None
-    person_terms = lexical.terms(person) if person else set()
+    person_terms = lexical.analyzer.terms(person) if person else set()
     best_hit = max((h.fused for h in hits), default=1.0) or 1.0
     candidates: list[Candidate] = []
     for hit in hits:
@@ -101,7 +102,7 @@ class Evidence:
         return self.score >= threshold and self.coverage >= min_coverage
 
 
-def evidence(question: str, hits: list[Hit], lexical: LexicalIndex) -> Evidence:
+def evidence(question: str, hits: list[Hit], lexical: LexicalView) -> Evidence:
     """The evidence the hits hold for the question."""
     if not hits:
         return Evidence(0.0, 0.0)
@@ -138,7 +139,7 @@ def select_sentences(candidates: list[Candidate], limit: int) -> list[Candidate]
 
 
 def add_disputing(chosen: list[Candidate], candidates: list[Candidate],
-                  lexical: LexicalIndex) -> list[Candidate]:
+                  analyzer: Analyzer) -> list[Candidate]:
     """The chosen sentences, plus any close candidate of another article that disputes a
     figure they state, so that the answer shows both sides rather than one."""
     added: list[Candidate] = []
@@ -151,7 +152,7 @@ def add_disputing(chosen: list[Candidate], candidates: list[Candidate],
                     or other.coverage < DISPUTING_COVERAGE * sentence.coverage
                     or any(_same_span(other, kept) for kept in chosen + added)):
                 continue
-            if disagree_on_figures(sentence.text, other.text, lexical):
+            if disagree_on_figures(sentence.text, other.text, analyzer):
                 added.append(other)
                 break
     return chosen + added
@@ -208,7 +209,7 @@ def speakers_of(chunk: Chunk) -> list[str]:
     return list(dict.fromkeys(s for s in chunk.speakers if s))
 
 
-def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,
+def answer_extractive(question: str, hits: list[Hit], lexical: LexicalView,
                       threshold: float, max_sentences: int, min_coverage: float = 0.0) -> Answer:
     """Answer from the hits' own sentences, or abstain when the evidence is too weak."""
     found = evidence(question, hits, lexical)
@@ -220,9 +221,10 @@ def answer_extractive(question: str, hits: list[Hit], lexical: LexicalIndex,
                       grounding=Grounding(score=1.0, supported=0, sentences=0),
                       mode="extractive", **scores)
     candidates = score_sentences(question, hits, lexical)
-    chosen = add_disputing(select_sentences(candidates, max_sentences), candidates, lexical)
+    chosen = add_disputing(select_sentences(candidates, max_sentences), candidates,
+                           lexical.analyzer)
     text, citations = compose(chosen, attribute=speech_of(question) is not None)
-    conflicts = find_conflicts(citations, lexical)
+    conflicts = find_conflicts(citations, lexical.analyzer)
     if conflicts:
         text = f"{text} {conflict_note(conflicts)}"
     return Answer(answer=text, abstained=False, citations=citations, contexts=contexts,

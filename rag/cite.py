@@ -16,7 +16,7 @@ import numpy as np
 from rag.answer import ABSTENTION
 from rag.embeddings import Encoder
 from rag.judge import Attribute, Facts, Finding, cheap_finding, finding, readings
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 from rag.reading import Reading, read
 from rag.schemas import Chunk, Citation, Grounding, Hit, SentenceVerdict
 from rag.sentences import sentence_spans
@@ -273,13 +273,13 @@ class Judgement:
 class Verifier:
     """Judges claims against a fixed set of numbered passages (embedded and read once)."""
 
-    def __init__(self, passages: list[Hit], encoder: Encoder, lexical: LexicalIndex,
+    def __init__(self, passages: list[Hit], encoder: Encoder, lexical: LexicalView,
                  thresholds: Thresholds | None = None,
                  attribute: Attribute | None = None) -> None:
         self.passages = passages
         self.thresholds = thresholds or Thresholds()
         self._encoder = encoder
-        self._lexical = lexical
+        self._analyzer = lexical.analyzer
         self._attribute = attribute
         self._terms = [lexical.passage_terms(hit.chunk) for hit in passages]
         self._spans = [passage_sentences(hit.chunk) for hit in passages]
@@ -313,7 +313,7 @@ class Verifier:
 
     def supports(self, claim: str) -> list[Support]:
         """The claim judged against every passage, in source order (source n at index n-1)."""
-        found = _Claim(claim, self._lexical.terms(claim), read(claim),
+        found = _Claim(claim, self._analyzer.terms(claim), read(claim),
                        self._encoder.embed([claim])[0])
         return [self._support(number, found) for number in range(1, len(self.passages) + 1)]
 
@@ -610,7 +610,7 @@ def verdict(verifier: Verifier, sentence: Sentence, judgement: Judgement,
 
 
 def verify_citations(answer_text: str, passages: list[Hit], encoder: Encoder,
-                     lexical: LexicalIndex, thresholds: Thresholds | None = None,
+                     lexical: LexicalView, thresholds: Thresholds | None = None,
                      attribute: Attribute | None = None) -> VerifiedAnswer:
     """Check every sentence of `answer_text` against the passages it cites (source n is
     `passages[n-1]`), keep it re-pointed or drop it, and report what changed."""

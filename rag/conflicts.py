@@ -1,7 +1,7 @@
 """Where the cited sources disagree: different figures for the same thing, or one person quoted
 on different dates.
 
-`find_conflicts(citations, lexical)` returns the disagreements among an answer's citations,
+`find_conflicts(citations, analyzer)` returns the disagreements among an answer's citations,
 built from their verbatim quotes and metadata only. What counts as the same figure:
 docs/answering.md, "Where sources disagree".
 """
@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from rag.lexical import LexicalIndex
+from rag.analysis import Analyzer
 from rag.question import same_person
 from rag.schemas import Citation, Conflict
 
@@ -51,12 +51,12 @@ class Quantity:
 
 
 @functools.lru_cache(maxsize=4096)
-def quantities(sentence: str, lexical: LexicalIndex) -> tuple[Quantity, ...]:
+def quantities(sentence: str, analyzer: Analyzer) -> tuple[Quantity, ...]:
     """The counted quantities a sentence states (years, dates and times left out).
 
     Cached: an answer compares each chosen sentence with every candidate of other articles,
-    so the same sentences are read many times (the cache key holds the index only by
-    identity, and an index is replaced, not changed, when the store changes).
+    so the same sentences are read many times (the cache key holds the analyser only by
+    identity; its analysis never changes).
     """
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
     found = []
@@ -74,34 +74,34 @@ def quantities(sentence: str, lexical: LexicalIndex) -> tuple[Quantity, ...]:
                 break
             if word.lower() in ("percent", "per"):
                 unit, end = "percent", word_end
-            elif word.lower() not in _NOT_COUNTED and (stem := lexical.terms(word)):
+            elif word.lower() not in _NOT_COUNTED and (stem := analyzer.terms(word)):
                 unit, end = next(iter(stem)), word_end
         if unit is None:
             continue
         window = tokens[max(0, i - CONTEXT_WINDOW) : i + CONTEXT_WINDOW + 1]
-        context = frozenset().union(*(lexical.terms(w) for w, _, _ in window
+        context = frozenset().union(*(analyzer.terms(w) for w, _, _ in window
                                       if _value(w)[0] is None and w.lower() not in _SCALES))
         context -= {unit}
         found.append(Quantity(value, unit, sentence[start:end], context))
     return tuple(found)
 
 
-def find_conflicts(citations: list[Citation], lexical: LexicalIndex) -> list[Conflict]:
+def find_conflicts(citations: list[Citation], analyzer: Analyzer) -> list[Conflict]:
     """Disagreements among the citations: differing figures, and speakers over time."""
-    return _figures(citations, lexical) + _over_time(citations)
+    return _figures(citations, analyzer) + _over_time(citations)
 
 
-def disagree_on_figures(a: str, b: str, lexical: LexicalIndex) -> tuple[Quantity, Quantity] | None:
+def disagree_on_figures(a: str, b: str, analyzer: Analyzer) -> tuple[Quantity, Quantity] | None:
     """The first pair of quantities on which two sentences about one matter disagree."""
     # Cheapest test first: most sentence pairs hold no number on one side (a regex), then no
     # shared counted thing (cached quantities); only then are the two sentences compared.
     if not (states_a_number(a) and states_a_number(b)):
         return None
-    pairs = (pair for pair in itertools.product(quantities(a, lexical), quantities(b, lexical))
+    pairs = (pair for pair in itertools.product(quantities(a, analyzer), quantities(b, analyzer))
              if pair[0].unit == pair[1].unit and pair[0].value != pair[1].value
              and pair[0].context & pair[1].context)
     first = next(pairs, None)
-    return first if first and _same_matter(a, b, lexical) else None
+    return first if first and _same_matter(a, b, analyzer) else None
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -118,12 +118,12 @@ def conflict_note(conflicts: list[Conflict]) -> str:
     return " ".join(c.summary for c in conflicts)
 
 
-def _figures(citations: list[Citation], lexical: LexicalIndex) -> list[Conflict]:
+def _figures(citations: list[Citation], analyzer: Analyzer) -> list[Conflict]:
     conflicts = []
     for a, b in itertools.combinations(citations, 2):
         if a.article_id == b.article_id:
             continue
-        pair = disagree_on_figures(a.quote, b.quote, lexical)
+        pair = disagree_on_figures(a.quote, b.quote, analyzer)
         if pair:
             qa, qb = pair
             conflicts.append(Conflict(
@@ -160,9 +160,9 @@ def _over_time(citations: list[Citation]) -> list[Conflict]:
     return conflicts
 
 
-def _same_matter(a: str, b: str, lexical: LexicalIndex) -> bool:
-    terms_a = {t for t in lexical.terms(a) if not t[0].isdigit()}
-    terms_b = {t for t in lexical.terms(b) if not t[0].isdigit()}
+def _same_matter(a: str, b: str, analyzer: Analyzer) -> bool:
+    terms_a = {t for t in analyzer.terms(a) if not t[0].isdigit()}
+    terms_b = {t for t in analyzer.terms(b) if not t[0].isdigit()}
     if not terms_a or not terms_b:
         return False
     return len(terms_a & terms_b) / min(len(terms_a), len(terms_b)) >= TOPIC_OVERLAP

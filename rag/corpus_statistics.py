@@ -9,13 +9,23 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.lexical import LexicalIndex, TermCounts, bm25_idf, outlets_of, term_idf
+from rag.analysis import Analyzer
+from rag.lexical import (
+    LexicalIndex,
+    TermCounts,
+    bm25_idf,
+    chunk_passage_terms,
+    chunk_sentence_terms,
+    outlets_of,
+    term_idf,
+)
 from rag.schemas import Chunk
 
 
 class CorpusStatistics:
     """What one BM25 index over every partition would weigh terms by, gathered from each
-    partition's term counts; read like a `LexicalIndex` by `rag.rerank` and the answerers."""
+    partition's term counts; the `rag.lexical.LexicalView` `rag.rerank` and the answerers read
+    over every partition."""
 
     def __init__(self, parts: list[tuple[LexicalIndex, TermCounts]],
                  partition_of: Callable[[Chunk], int] | None = None) -> None:
@@ -24,7 +34,7 @@ class CorpusStatistics:
         given)."""
         self._parts = parts
         self._partition_of = partition_of
-        self._analyser = LexicalIndex.of_chunks()  # the analysis, with no corpus of its own
+        self.analyzer = Analyzer()
         df: dict[str, int] = {}
         for _, counts in parts:
             for term, frequency in zip(counts.terms, counts.df.tolist(), strict=True):
@@ -49,32 +59,30 @@ class CorpusStatistics:
         """`LexicalIndex.outlet_names` over every partition."""
         return self._outlets
 
-    def query_terms(self, question: str) -> list[str]:
-        """The question's stemmed content terms (`LexicalIndex.query_terms`)."""
-        return self._analyser.query_terms(question)
-
-    def terms(self, text: str) -> set[str]:
-        """A text's stemmed content terms (`LexicalIndex.terms`)."""
-        return self._analyser.terms(text)
-
     def idf(self, term: str) -> float:
         """`LexicalIndex.idf` over the whole corpus."""
         column = self.vocab.get(term)
         return self._unseen_idf if column is None else float(self._idf[column])
 
     def sentence_terms(self, chunk: Chunk) -> tuple[frozenset[str], ...]:
-        """`LexicalIndex.sentence_terms`, read from the partition holding the chunk."""
-        return self._holder(chunk).sentence_terms(chunk)
+        """`LexicalIndex.sentence_terms`, read from the partition holding the chunk (analysed
+        here when none does)."""
+        holder = self._holder(chunk)
+        return (holder.sentence_terms(chunk) if holder is not None
+                else chunk_sentence_terms(self.analyzer, chunk))
 
     def passage_terms(self, chunk: Chunk) -> frozenset[str]:
-        """`LexicalIndex.passage_terms`, read from the partition holding the chunk."""
-        return self._holder(chunk).passage_terms(chunk)
+        """`LexicalIndex.passage_terms`, read from the partition holding the chunk (analysed
+        here when none does)."""
+        holder = self._holder(chunk)
+        return (holder.passage_terms(chunk) if holder is not None
+                else chunk_passage_terms(self.analyzer, chunk))
 
-    def _holder(self, chunk: Chunk) -> LexicalIndex:
-        """The index of the partition holding the chunk (one that does not analyses it)."""
+    def _holder(self, chunk: Chunk) -> LexicalIndex | None:
+        """The index of the partition holding the chunk; None when no partition does."""
         if self._partition_of is not None:
             return self._parts[self._partition_of(chunk)][0]
         for index, _ in self._parts:
             if index.corpus.position(chunk.id) is not None:
                 return index
-        return self._analyser
+        return None

@@ -8,7 +8,7 @@ those terms it contains. Words that frame a question rather than name its subjec
 
 from __future__ import annotations
 
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 
 # Stems of words that frame a question ("how many", "explain", "what did X say") rather than
 # name what it is about: articles rarely contain them, so as rare terms they would dominate
@@ -20,9 +20,9 @@ FRAMING_TERMS = frozenset({
 })
 
 
-def term_weights(question: str, lexical: LexicalIndex) -> dict[str, float]:
+def term_weights(question: str, lexical: LexicalView) -> dict[str, float]:
     """The question's content terms (framing words left out), each weighted by its rarity."""
-    terms = set(lexical.query_terms(question)) - FRAMING_TERMS
+    terms = set(lexical.analyzer.query_terms(question)) - FRAMING_TERMS
     return {t: lexical.idf(t) for t in terms}
 
 

@@ -16,7 +16,7 @@ from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.embeddings import Encoder
 from rag.judge import Attribute
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 from rag.llm import ChatModel, LLMError
 from rag.prompt import answer_messages
 from rag.schemas import Answer, Context, Grounding, Hit, Notice
@@ -71,7 +71,7 @@ class LLMAnswerer:
         self.settings = settings
         self.attribute = attribute
 
-    def answer(self, question: str, hits: list[Hit], lexical: LexicalIndex) -> Answer:
+    def answer(self, question: str, hits: list[Hit], lexical: LexicalView) -> Answer:
         """The verified answer. Raises an `LLMError` subclass when the model fails."""
         found = evidence(question, hits, lexical)
         if not self._suffices(found):
@@ -80,7 +80,7 @@ class LLMAnswerer:
         return _answer(verify_citations(text, hits, self.encoder, lexical,
                                         attribute=self.attribute), hits, found, lexical)
 
-    def stream(self, question: str, hits: list[Hit], lexical: LexicalIndex,
+    def stream(self, question: str, hits: list[Hit], lexical: LexicalView,
                fallback: Callable[[LLMError], Answer] | None = None) -> AnswerStream:
         """The answer sentence by sentence, each shown once verification keeps it.
 
@@ -140,10 +140,10 @@ def _not_asked(hits: list[Hit], found: Evidence) -> Answer:
 
 
 def _answer(verified: VerifiedAnswer, hits: list[Hit], found: Evidence,
-            lexical: LexicalIndex) -> Answer:
+            lexical: LexicalView) -> Answer:
     """The verified answer, with the disagreements among what it cites (the model was asked
     to state them; `conflicts` lists them whether or not it did)."""
     return Answer(answer=verified.text, abstained=verified.abstained,
                   citations=verified.citations, contexts=contexts_of(hits),
                   grounding=verified.grounding, mode="llm",
-                  conflicts=find_conflicts(verified.citations, lexical), **_scores(found))
+                  conflicts=find_conflicts(verified.citations, lexical.analyzer), **_scores(found))

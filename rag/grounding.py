@@ -15,7 +15,7 @@ from rag.cite import Verifier, split_answer, verdict
 from rag.embeddings import Encoder
 from rag.errors import NewsragError
 from rag.judge import Attribute
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 from rag.schemas import Hit, SentenceVerdict
 
 
@@ -38,7 +38,7 @@ class GroundingReport(BaseModel):
 
 
 def grade(answer: str, passages: list[Hit], ids: list[int], encoder: Encoder,
-          lexical: LexicalIndex, attribute: Attribute | None = None) -> GroundingReport:
+          lexical: LexicalView, attribute: Attribute | None = None) -> GroundingReport:
     """Judge each sentence of `answer` against `passages`, which its markers number `ids`
     (`[ids[i]]` cites `passages[i]`). Raises `InvalidCitation` for a marker to no source."""
     position = {source_id: i + 1 for i, source_id in enumerate(ids)}

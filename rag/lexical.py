@@ -15,21 +15,15 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
-import Stemmer
 
+from rag.analysis import ANALYSIS_CACHE, NO_SENTENCE, Analyzer, Spans, marked_words, stemmer
 from rag.corpus import Corpus
 from rag.schemas import Chunk, Filters
 
-# bm25s's own analysis (its token pattern, lower case, stopwords, then the stemmer), redone
-# here: bm25s.tokenize gives no offsets (`Tokens.add`), and builds progress bars and
-# vocabularies on every call, which the profile showed as most of an extractive answer's time.
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-# NLTK's English list: bm25s's "en" (Lucene's 33 words) keeps "what", "did", "about", which then
-# outweigh the words a question is really about.
-_STOPWORD_SET = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 # BM25's term-frequency saturation and length normalisation (bm25s's defaults: 1.5 and 0.75).
 # Lower values let a passage that names a question's rarer terms once rank with one that
 # repeats its common ones: on MultiHop-RAG, k1 0.3-0.6 with b 0.4-0.6 is a plateau, Hits@10
@@ -38,13 +32,6 @@ K1, B = 0.5, 0.5
 # Where `Tokens.save` writes (beside the BM25 index in a snapshot directory).
 TOKENS, TOKEN_OFFSETS, TOKEN_VOCAB = "tokens.npy", "token_offsets.npy", "token_vocab.json"
 TOKEN_SENTENCES = "token_sentences.npy"
-# The sentence mark of a term in no sentence of its passage (title, outlet, date).
-NO_SENTENCE = np.iinfo(np.uint16).max
-Spans = tuple[tuple[int, int], ...]
-# Two word characters in a row: a bound between them would cut a word.
-_TWO_WORD_CHARS = re.compile(r"\w\w")
-# Texts whose analysis is kept (sentences and words, ~100 bytes each on average).
-ANALYSIS_CACHE = 20_000
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -73,7 +60,7 @@ class Tokens:
     """
 
     def __init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = stemmer()
         self._vocab: dict[str, int] | None = {}
         self._terms: list[str] = []  # term ids' terms, in id order
         self._texts: list[np.ndarray] | None = []
@@ -87,7 +74,7 @@ class Tokens:
 
         bm25s.tokenize is not called because it gives no offsets; this is its analysis, with
         the terms numbered in order of first use rather than by a set's order."""
-        found = [_words_and_marks(text, spans)
+        found = [marked_words(text, spans)
                  for text, spans in zip(texts, sentences or [()] * len(texts), strict=True)]
         unique = list(dict.fromkeys(w for words, _ in found for w in words))
         vocab, terms = self.vocab, self._terms
@@ -198,73 +185,54 @@ class Tokens:
             self._flat = None
 
 
-def _words_and_marks(text: str, spans: Spans) -> tuple[list[str], np.ndarray]:
-    """A text's content words (bm25s's token pattern, lower case, stopwords out) and the
-    sentence each lies in.
-
-    The text is cut at the sentences' bounds and each piece matched on its own, in C
-    (`findall` with bounds); where a bound would cut a word, or lower-casing moved the
-    offsets, each word's offset is read instead (slower, and rare).
-    """
-    lowered = text.lower()
-    bounds = sorted({0, len(lowered), *(b for span in spans for b in span if 0 < b < len(lowered))})
-    if len(lowered) == len(text) and not any(_TWO_WORD_CHARS.match(lowered, b - 1)
-                                             for b in bounds[1:-1]):
-        pieces = [[w for w in _TOKEN.findall(lowered, a, b) if w not in _STOPWORD_SET]
-                  for a, b in itertools.pairwise(bounds)]
-        sentence_of = {begin: k for k, (begin, _) in enumerate(spans)}
-        ends = {begin: end for begin, end in spans}
-        piece_marks = []
-        for a, b in itertools.pairwise(bounds):
-            k = sentence_of.get(a)
-            piece_marks.append(k if k is not None and b <= ends[a] else NO_SENTENCE)
-        words = [w for piece in pieces for w in piece]
-        marks = np.repeat(np.array(piece_marks, dtype=np.uint16), [len(p) for p in pieces])
-        return words, marks
-    matches = [m for m in _TOKEN.finditer(lowered) if m.group() not in _STOPWORD_SET]
-    starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
-    if len(lowered) != len(text):  # lower-casing moved the offsets: map them back
-        widths = np.cumsum([len(ch.lower()) for ch in text])
-        starts = np.searchsorted(widths, starts, side="right")
-    return [m.group() for m in matches], _marks(starts, spans, len(matches))
-
-
-def _marks(starts: np.ndarray, spans: Spans, count: int) -> np.ndarray:
-    """The sentence each term starts in (`NO_SENTENCE` for none), spans sorted by offset."""
-    marks = np.full(count, NO_SENTENCE, dtype=np.uint16)
-    if spans and len(starts):
-        begins = np.fromiter((b for b, _ in spans), dtype=np.int64, count=len(spans))
-        ends = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
-        which = np.searchsorted(begins, starts, side="right") - 1
-        inside = (which >= 0) & (starts < ends[np.clip(which, 0, None)])
-        marks[inside] = which[inside]
-    return marks
-
-
 def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
+class LexicalView(Protocol):
+    """What the re-ranker and the answerers read of a corpus's lexical side: its analysis, how
+    rare each term is, each chunk's terms, the outlets it names. A `LexicalIndex` is one over
+    its own chunks; `rag.corpus_statistics.CorpusStatistics` one over partitions."""
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analysis of questions and texts (the index's own)."""
+        ...
+
+    def idf(self, term: str) -> float:
+        """How rare a stemmed term is across chunks; unseen terms get the highest weight."""
+        ...
+
+    def sentence_terms(self, chunk: Chunk) -> tuple[frozenset[str], ...]:
+        """The stemmed content terms of each sentence of a chunk."""
+        ...
+
+    def passage_terms(self, chunk: Chunk) -> frozenset[str]:
+        """The terms of a chunk's `lexical_text`."""
+        ...
+
+    def outlet_names(self) -> dict[str, list[str]]:
+        """Each outlet's short name and full name, with the stored source names it stands for."""
+        ...
 
 
 class LexicalIndex:
     """An in-memory BM25 index over a corpus of chunks; immutable (a store change builds anew).
 
     Made from chunks (`of_chunks`), from a `Corpus` and its analysed texts (`build`), or loaded
-    from what `save` wrote (`load`: memory-mapped, so a restart does not re-analyse).
+    from what `save` wrote (`load`: memory-mapped, so a restart does not re-analyse). Questions
+    and texts are analysed by its `analyzer`; the chunks' terms are read from `tokens`.
     """
 
     def __init__(self, corpus: Corpus, tokens: Tokens, bm25: bm25s.BM25 | None) -> None:
         """`tokens`: the corpus's chunks analysed, in its order; `bm25`: their BM25 index (None
         for an empty corpus)."""
+        self.corpus = corpus
         self.tokens = tokens
-        self._stemmer = Stemmer.Stemmer("english")
-        # The answerers analyse every sentence of every passage, and the same sentences and
-        # words come back across questions: most of an answer's time (docs/benchmarks.md).
-        # The cache holds immutable results; callers get copies.
-        self._analyse = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_text)
-        self._analyse_spans = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._spans_text)
+        self.analyzer = Analyzer()  # questions and other texts, as `tokens` were analysed
+        # Chunks' terms as their analysed texts hold them, kept as the analyser keeps texts'.
         self._held_sentences = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._marked_terms)
         self._held_passage = functools.lru_cache(maxsize=ANALYSIS_CACHE)(self._passage_at)
-        self.corpus = corpus
         self._bm25 = bm25
         self._idf, self._unseen_idf = _idf(bm25, len(corpus))
         self._outlets = outlets_of(corpus.present_sources())
@@ -321,37 +289,27 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.corpus)
 
-    def query_terms(self, question: str) -> list[str]:
-        """The question's stemmed content terms, as the index knows them."""
-        return list(self._analyse(question))
-
-    def _analyse_text(self, text: str) -> tuple[str, ...]:
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
-        return tuple(self._stemmer.stemWords(words))
-
     def sentence_terms(self, chunk: Chunk) -> tuple[frozenset[str], ...]:
         """The stemmed content terms of each sentence of a chunk (of the whole chunk when it
         has no sentence spans).
 
         The re-ranker and the answerer read every sentence of their passages for each
         question. An indexed chunk's are read from the analysed text BM25 was built from (its
-        terms carry their sentence); any other chunk is analysed once, all its sentences in one
-        pass, and cached (measured: docs/benchmarks.md).
+        terms carry their sentence); any other chunk is analysed by the `analyzer`
+        (`chunk_sentence_terms`; measured: docs/benchmarks.md).
         """
         position = self.corpus.position(chunk.id)
         if position is not None:  # an indexed chunk: read from its analysed text
             held = self._held_sentences(position, len(chunk.sentences) or 1)
             if held is not None:
                 return held
-        spans = chunk.sentences or ((chunk.start, chunk.end),)
-        return self._analyse_spans(chunk.text, tuple((s - chunk.start, e - chunk.start)
-                                                     for s, e in spans))
+        return chunk_sentence_terms(self.analyzer, chunk)
 
     def passage_terms(self, chunk: Chunk) -> frozenset[str]:
         """The terms of a chunk's `lexical_text` (title, outlet, date and passage)."""
         position = self.corpus.position(chunk.id)
         if position is None:
-            return frozenset(self.terms(lexical_text(chunk)))
+            return chunk_passage_terms(self.analyzer, chunk)
         return self._held_passage(position)
 
     def terms_at(self, position: int) -> frozenset[str]:
@@ -378,16 +336,6 @@ class LexicalIndex:
             return None
         return tuple(frozenset(terms) for terms in sentences)
 
-    def _spans_text(self, text: str, spans: tuple[tuple[int, int], ...]
-                    ) -> tuple[frozenset[str], ...]:
-        lowered = text.lower()
-        if len(lowered) != len(text):  # lower-casing moved the offsets: analyse span by span
-            return tuple(frozenset(self._analyse_text(text[s:e])) for s, e in spans)
-        words = [[w for w in _TOKEN.findall(lowered, s, e) if w not in _STOPWORD_SET]
-                 for s, e in spans]
-        stems = iter(self._stemmer.stemWords([w for span in words for w in span]))
-        return tuple(frozenset(itertools.islice(stems, len(span))) for span in words)
-
     def idf(self, term: str) -> float:
         """How rare a stemmed term is across chunks; unseen terms get the highest weight."""
         column = self._bm25.vocab_dict.get(term) if self._bm25 is not None else None
@@ -410,15 +358,12 @@ class LexicalIndex:
         norm), as the index was built with it."""
         return float(self.tokens.lengths().mean()) if len(self.tokens) else 0.0
 
-    def terms(self, text: str) -> set[str]:
-        """A text's stemmed content terms (the same analysis as the index)."""
-        return set(self.query_terms(text))
-
     def scores(self, question: str, filters: Filters | None = None) -> np.ndarray:
         """A BM25 score for every indexed chunk (0 for chunks outside the filters)."""
         if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
-        return bm25_scores(self._bm25, self.query_terms(question), self.corpus.mask(filters))
+        return bm25_scores(self._bm25, self.analyzer.query_terms(question),
+                           self.corpus.mask(filters))
 
     def best(self, scores: np.ndarray, n: int) -> np.ndarray:
         """The positions of the `n` best chunks by these scores, best first, positive only."""
@@ -427,6 +372,19 @@ class LexicalIndex:
         best = top_positions(scores, n, self.corpus.ids, floor=0.0)
         best = best[np.argsort(-scores[best], kind="stable")]
         return best[scores[best] > 0]
+
+
+def chunk_sentence_terms(analyzer: Analyzer, chunk: Chunk) -> tuple[frozenset[str], ...]:
+    """The stemmed content terms of each sentence of a chunk no index holds (of the whole
+    chunk when it has no sentence spans), analysed from its text."""
+    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    return analyzer.span_terms(chunk.text, tuple((s - chunk.start, e - chunk.start)
+                                                 for s, e in spans))
+
+
+def chunk_passage_terms(analyzer: Analyzer, chunk: Chunk) -> frozenset[str]:
+    """The terms of the `lexical_text` of a chunk no index holds, analysed from it."""
+    return frozenset(analyzer.terms(lexical_text(chunk)))
 
 
 def bm25_index(tokens: Tokens) -> bm25s.BM25:

@@ -79,7 +79,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @dataclass(frozen=True)
 class WordNet:
-    """WordNet's relations as stems (rag.lexical's Snowball analysis)."""
+    """WordNet's relations as stems (rag.analysis's Snowball analysis)."""
 
     antonyms: dict[str, frozenset[str]]
     common: frozenset[str]

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.coverage import term_weights
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalView
 from rag.schemas import Hit
 
 # Where a compound question divides: commas, semicolons and joining words.
@@ -39,7 +39,7 @@ class Clause:
     weights: dict[str, float]
 
 
-def clauses(question: str, lexical: LexicalIndex) -> list[Clause]:
+def clauses(question: str, lexical: LexicalView) -> list[Clause]:
     """The question's clauses that name enough content terms to stand for a piece of
     evidence."""
     found, begin = [], 0
@@ -53,7 +53,7 @@ def clauses(question: str, lexical: LexicalIndex) -> list[Clause]:
     return found
 
 
-def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Settings,
+def rerank(question: str, hits: list[Hit], lexical: LexicalView, settings: Settings,
            outlets: list[list[str]] | None = None, parts: list[Clause] | None = None,
            cosines: np.ndarray | None = None) -> list[Hit]:
     """Fused hits (best first) re-scored by sentence and clause coverage and named outlets,
@@ -92,7 +92,7 @@ def rerank(question: str, hits: list[Hit], lexical: LexicalIndex, settings: Sett
 
 def _coverages(hits: list[Hit], whole: dict[str, float],
                parts: list[tuple[dict[str, float], float]],
-               lexical: LexicalIndex) -> tuple[np.ndarray, np.ndarray]:
+               lexical: LexicalView) -> tuple[np.ndarray, np.ndarray]:
     """Each hit's best sentence coverage of the whole question, and of any one clause (times
     the clause's strength).
 

@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.embeddings import Encoder, embed_with_parts
 from rag.errors import NewsragError
-from rag.lexical import LexicalIndex, top_positions
+from rag.lexical import LexicalIndex, LexicalView, top_positions
 from rag.question import dates_in
 from rag.rerank import Clause, clauses, rerank
 from rag.schemas import Filters, Hit
@@ -204,7 +204,7 @@ class Query:
     by_sentence: bool
 
 
-def read_query(question: str, encoder: Encoder, lexical: LexicalIndex, settings: Settings,
+def read_query(question: str, encoder: Encoder, lexical: LexicalView, settings: Settings,
                sentences_held: bool) -> Query:
     """The question embedded once (with its clauses when the re-ranker reads sentence
     vectors, `sentences_held`: the store has some), its clauses weighed by `lexical`."""
@@ -230,7 +230,7 @@ class Pool:
     sentences: SentenceVectors  # or any reader of its `best_cosines` and `cosines`
 
 
-def rank(query: Query, pool: Pool, lexical: LexicalIndex, settings: Settings, top_k: int,
+def rank(query: Query, pool: Pool, lexical: LexicalView, settings: Settings, top_k: int,
          filters: Filters | None, existing: Callable[[list[str]], set[str]] | None) -> list[Hit]:
     """The pool fused, re-ranked and diversified: the `top_k` hits, best first.
 

@@ -152,7 +152,7 @@ class Router:
                            any(snapshot.sentences.held for snapshot in snapshots))
         if not len(statistics):
             return SearchResult(hits=[], query_vector=query.vector)
-        terms = statistics.query_terms(question)
+        terms = statistics.analyzer.query_terms(question)
         n = self.settings.candidates
         found = {number: self.partitions[number].candidates(
                      snapshots[number], indexes[number], query.vector, terms, filters, n)

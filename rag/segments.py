@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
+from rag.analysis import Analyzer
 from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, TermCounts, Tokens, bm25_idf, outlets_of, top_positions
 from rag.schemas import Chunk, Filters
@@ -90,7 +91,7 @@ class AppendedSentences:
 class AppendedIndex:
     """A base's BM25 index and the appended chunks' (weighed by the base's statistics,
     `weighed_by`), read as one index over `corpus` (the base's rows, then the appended ones):
-    what the re-ranker and the answerers read of a `LexicalIndex`."""
+    a `LexicalView`, plus the scoring and rows a snapshot's index offers."""
 
     def __init__(self, base: LexicalIndex, added: LexicalIndex, corpus: Corpus) -> None:
         self.base, self.added, self.corpus = base, added, corpus
@@ -108,11 +109,9 @@ class AppendedIndex:
     def outlet_names(self) -> dict[str, list[str]]:
         return self._outlets
 
-    def query_terms(self, question: str) -> list[str]:
-        return self.base.query_terms(question)
-
-    def terms(self, text: str) -> set[str]:
-        return self.base.terms(text)
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.base.analyzer
 
     def idf(self, term: str) -> float:
         """The base's idf (a term only appended chunks hold weighs as one never seen)."""

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
+from rag.analysis import Analyzer
 from rag.answer import speakers_of
 from rag.attribution import attribution_prefix, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
@@ -131,7 +132,8 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
     if not chosen:
         return _abstain(f"{NOT_COVERED}: they quote {_counted(speakers, pool)}, but none "
                         f"{_on(topic, filters)}.", "no_statement_on_topic")
-    return _with_conflicts(_compose(chosen, index, lexical, newest_first), lexical)
+    return _with_conflicts(_compose(chosen, index, lexical, newest_first),
+                           lexical.analyzer)
 
 
 def find_statements(index: StatementIndex, lexical: LexicalIndex, speaker: str | None = None,
@@ -171,7 +173,7 @@ def _who_said(question: str, claim: str, index: StatementIndex, lexical: Lexical
         asked = _WHO.sub("", question.strip().rstrip("?.! ")).strip()
         return _abstain(f"{NOT_COVERED}: they quote no one who {asked}.",
                         "no_statement_on_topic")
-    answer = _with_conflicts(_compose(chosen, index, lexical, newest_first), lexical)
+    answer = _with_conflicts(_compose(chosen, index, lexical, newest_first), lexical.analyzer)
     if strong:
         return answer
     # Matched only within the claim's story: say the match is by meaning, not by words.
@@ -181,10 +183,10 @@ def _who_said(question: str, claim: str, index: StatementIndex, lexical: Lexical
                   f"{answer.answer}"})
 
 
-def _with_conflicts(answer: Answer, lexical: LexicalIndex) -> Answer:
+def _with_conflicts(answer: Answer, analyzer: Analyzer) -> Answer:
     # Copies cited as "also reported by" are one statement, not a change over time.
     quoted = [c for c in answer.citations if f"{c.quote} [{c.id}]" in answer.answer]
-    conflicts = find_conflicts(quoted, lexical)
+    conflicts = find_conflicts(quoted, analyzer)
     if not conflicts:
         return answer
     return answer.model_copy(update={"conflicts": conflicts,
@@ -449,7 +451,7 @@ def _not_quoted(resolution: Resolution, lexical: LexicalIndex,
         return f"{said}. The nearest they quote {_nearest(resolution, meaning)}."
     if not names_in(subject) or subject[:1].islower():
         return f"{said}."
-    terms = lexical.terms(subject)
+    terms = lexical.analyzer.terms(subject)
     unseen = lexical.idf(_NO_TERM)  # the weight of a term no chunk holds
     if terms and all(lexical.idf(t) < unseen for t in terms):
         return f"{NOT_COVERED}: they mention {subject} but quote no statement by {subject}."

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.analysis import Analyzer
 from rag.coverage import term_weights
 from rag.lexical import LexicalIndex
 from rag.question import names_in
@@ -109,7 +110,7 @@ class TopicScorer:
         self.lexical = lexical
         self.meaning = meaning
         self.weights = term_weights(topic, lexical)
-        self.spelled = _other_spellings(topic, self.weights, lexical)
+        self.spelled = _other_spellings(topic, self.weights, lexical.analyzer)
         self.vector = meaning.embed(topic) if meaning is not None else None
         self._story: dict[str, bool] = {}
         self._story_vector: np.ndarray | None = None
@@ -173,7 +174,7 @@ class TopicScorer:
         key = ("terms", said.article_id, str(said.statement.start))
         terms = self.index.terms.get(key)
         if terms is None:
-            terms = self.index.terms[key] = self.lexical.terms(said.text)
+            terms = self.index.terms[key] = self.lexical.analyzer.terms(said.text)
         return terms
 
     def _sentence_cosine(self, said: Said) -> float:
@@ -194,8 +195,8 @@ class TopicScorer:
     def _in_story(self, said: Said) -> bool:
         """Whether the statement's article reports the topic: its headline and lead hold the
         topic's words (with the statement's own), or its story is the topic's (`_about`)."""
-        setting = self.lexical.terms(" ".join(self._setting_texts(said.article_id)))
-        if CONTEXT_CREDIT * self.covered(self.lexical.terms(said.text) | setting) >= \
+        setting = self.lexical.analyzer.terms(" ".join(self._setting_texts(said.article_id)))
+        if CONTEXT_CREDIT * self.covered(self.lexical.analyzer.terms(said.text) | setting) >= \
                 MIN_TOPIC_COVERAGE:
             return True
         return self._about(said.article_id)
@@ -219,7 +220,7 @@ class TopicScorer:
             return True
         held = frozenset().union(*(self.lexical.terms_at(int(p))
                                    for p in self.index.positions(article_id)))
-        return all(any(self.lexical.terms(spelling) <= held for spelling in variants(name))
+        return all(any(self.lexical.analyzer.terms(spelling) <= held for spelling in variants(name))
                    for name in names)
 
     def _rival_closeness(self) -> float:
@@ -257,16 +258,16 @@ class TopicScorer:
 
 
 def _other_spellings(topic: str, weights: dict[str, float],
-                     lexical: LexicalIndex) -> dict[str, str]:
+                     analyzer: Analyzer) -> dict[str, str]:
     """Terms of other spellings of the topic's names and words -> the topic's own term
     ("türkiy" -> "turkey", "defenc" -> "defens")."""
     found: dict[str, str] = {}
     for name in {*names_in(topic), *re.findall(r"\w+", topic)}:
-        own = lexical.terms(name) & set(weights)
+        own = analyzer.terms(name) & set(weights)
         if len(own) != 1:
             continue
         (term,) = own
         for other in variants(name):
-            for variant_term in lexical.terms(other) - own:
+            for variant_term in analyzer.terms(other) - own:
                 found.setdefault(variant_term, term)
     return found

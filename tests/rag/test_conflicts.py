@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
+from rag.analysis import Analyzer
 from rag.conflicts import disagree_on_figures, find_conflicts, quantities
-from rag.lexical import LexicalIndex
 from rag.schemas import Citation
 
 
 @pytest.fixture(scope="module")
-def lexical() -> LexicalIndex:
-    return LexicalIndex.of_chunks()
+def analyzer() -> Analyzer:
+    return Analyzer()
 
 
 def citation(number: int, quote: str, article: str, speaker: str | None = None,
@@ -36,15 +36,15 @@ def citation(number: int, quote: str, article: str, speaker: str | None = None,
     ("The score was 3.", []),
 ])
 def test_quantities_are_numbers_with_what_they_count(
-        lexical: LexicalIndex, sentence: str, expected: list[tuple[float, str]]) -> None:
-    assert [(q.value, q.text) for q in quantities(sentence, lexical)] == expected
+        analyzer: Analyzer, sentence: str, expected: list[tuple[float, str]]) -> None:
+    assert [(q.value, q.text) for q in quantities(sentence, analyzer)] == expected
 
 
-def test_different_counts_of_the_same_thing_disagree(lexical: LexicalIndex) -> None:
+def test_different_counts_of_the_same_thing_disagree(analyzer: Analyzer) -> None:
     pair = disagree_on_figures(
         "About 2,400 dockworkers walked off the job at Port Averin on Monday.",
         "Some 3,000 dockworkers walked off the job in Port Averin on Monday, the union said.",
-        lexical)
+        analyzer)
     assert pair is not None
     assert (pair[0].text, pair[1].text) == ("2,400 dockworkers", "3,000 dockworkers")
 
@@ -60,17 +60,17 @@ def test_different_counts_of_the_same_thing_disagree(lexical: LexicalIndex) -> N
     ("About 2,400 dockworkers walked off the job at Port Averin.",
      "The council approved 300 dockworkers' housing units near the new rail depot."),
 ])
-def test_agreeing_or_unrelated_figures_do_not(lexical: LexicalIndex, a: str, b: str) -> None:
-    assert disagree_on_figures(a, b, lexical) is None
+def test_agreeing_or_unrelated_figures_do_not(analyzer: Analyzer, a: str, b: str) -> None:
+    assert disagree_on_figures(a, b, analyzer) is None
 
 
-def test_find_conflicts_pairs_articles_not_sentences_of_one(lexical: LexicalIndex) -> None:
+def test_find_conflicts_pairs_articles_not_sentences_of_one(analyzer: Analyzer) -> None:
     citations = [
         citation(1, "About 2,400 dockworkers walked off the job at Port Averin.", "a"),
         citation(2, "Later, 2,600 dockworkers walked off the job at Port Averin.", "a"),
         citation(3, "Some 3,000 dockworkers walked off the job at Port Averin.", "b"),
     ]
-    conflicts = find_conflicts(citations, lexical)
+    conflicts = find_conflicts(citations, analyzer)
     assert [(c.kind, c.citations) for c in conflicts] == [("figures", [1, 3]),
                                                           ("figures", [2, 3])]
     assert conflicts[0].summary == ("The sources give different figures: 2,400 dockworkers [1] "
@@ -78,7 +78,7 @@ def test_find_conflicts_pairs_articles_not_sentences_of_one(lexical: LexicalInde
 
 
 def test_one_speaker_on_different_dates_is_reported_in_date_order(
-        lexical: LexicalIndex) -> None:
+        analyzer: Analyzer) -> None:
     citations = [
         citation(1, "We will talk to Kabul.", "new", "Khawaja Muhammad Asif",
                  dt.date(2024, 3, 17)),
@@ -87,15 +87,15 @@ def test_one_speaker_on_different_dates_is_reported_in_date_order(
         citation(3, "Trade must resume.", "other", "Ishaq Dar", dt.date(2024, 3, 18)),
         citation(4, "Borders stay open.", "undated", "Khawaja Asif"),  # no date: not compared
     ]
-    conflicts = find_conflicts(citations, lexical)
+    conflicts = find_conflicts(citations, analyzer)
     assert len(conflicts) == 1
     assert conflicts[0].kind == "over_time"
     assert conflicts[0].citations == [2, 1]
     assert conflicts[0].summary.endswith("20 February 2018 [2]; 17 March 2024 [1].")
 
 
-def test_one_date_per_speaker_is_no_conflict(lexical: LexicalIndex) -> None:
+def test_one_date_per_speaker_is_no_conflict(analyzer: Analyzer) -> None:
     day = dt.date(2024, 3, 17)
     citations = [citation(1, "We will talk.", "a", "Khawaja Asif", day),
                  citation(2, "Trade must resume.", "b", "Khawaja Asif", day)]
-    assert find_conflicts(citations, lexical) == []
+    assert find_conflicts(citations, analyzer) == []

@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from rag.analysis import Analyzer
 from rag.corpus import Corpus
 from rag.lexical import K1, NO_SENTENCE, B, LexicalIndex, Tokens, bm25_index, lexical_text
 from rag.schemas import Chunk, Filters
@@ -61,7 +62,7 @@ def test_metadata_fields_are_searchable() -> None:
 
 
 def test_question_framing_stopwords_are_not_query_terms() -> None:
-    terms = LexicalIndex.of_chunks().query_terms("What did the union say about the strike?")
+    terms = Analyzer().query_terms("What did the union say about the strike?")
     assert "what" not in terms and "did" not in terms and "about" not in terms
     assert "the" not in terms
     assert {"union", "strike"} <= set(terms)
@@ -69,10 +70,11 @@ def test_question_framing_stopwords_are_not_query_terms() -> None:
 
 def test_stemming_matches_word_forms() -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
-    assert index.query_terms("strikes") == index.query_terms("striking") == ["strike"]
+    analyzer = index.analyzer
+    assert analyzer.query_terms("strikes") == analyzer.query_terms("striking") == ["strike"]
     assert ranked(index, "strikes") == ["port"]  # the chunk says "striking"
     assert ranked(index, "strike") == ["port"]
-    assert index.terms("Dockworkers were striking") == {"dockwork", "strike"}
+    assert index.analyzer.terms("Dockworkers were striking") == {"dockwork", "strike"}
 
 
 def test_filters_zero_the_scores_of_chunks_outside_them() -> None:
@@ -117,7 +119,7 @@ def test_a_saved_index_loads_back_with_the_same_scores_and_chunks(tmp_path: Path
 
 def test_an_unseen_term_is_rarer_than_any_seen_term() -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
-    seen = {term for c in CHUNKS for term in index.terms(lexical_text(c))}
+    seen = {term for c in CHUNKS for term in index.analyzer.terms(lexical_text(c))}
     unseen = index.idf("zeppelin")
     assert unseen > max(index.idf(term) for term in seen)
     # Rarity follows document frequency: one chunk > two chunks > three chunks.
@@ -213,23 +215,23 @@ def _with_sentences(chunk_id: str, sentences: list[str], start: int = 0) -> Chun
 def test_sentence_terms_are_each_sentences_own_analysis(sentences: list[str]) -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
     passage = _with_sentences("p", sentences, start=120)  # offsets into the article
-    expected = tuple(frozenset(index.terms(s)) for s in sentences)
+    expected = tuple(frozenset(index.analyzer.terms(s)) for s in sentences)
     assert index.sentence_terms(passage) == expected
     assert all(expected)  # every sentence has content terms: the comparison means something
 
 
 def test_sentence_terms_of_a_chunk_without_spans_are_its_whole_text() -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
-    assert index.sentence_terms(PORT) == (frozenset(index.terms(PORT.text)),)
+    assert index.sentence_terms(PORT) == (frozenset(index.analyzer.terms(PORT.text)),)
 
 
 def test_sentence_terms_are_analysed_once_a_passage() -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
     passage = _with_sentences("p", ["The strike ended.", "Ships sailed again."])
     first = index.sentence_terms(passage)
-    analysed = index._analyse_spans.cache_info()
+    analysed = index.analyzer._analyse_spans.cache_info()
     assert index.sentence_terms(passage) == first
-    after = index._analyse_spans.cache_info()
+    after = index.analyzer._analyse_spans.cache_info()
     assert (after.hits, after.misses) == (analysed.hits + 1, analysed.misses)
 
 
@@ -243,11 +245,11 @@ def test_an_indexed_chunks_sentence_terms_come_from_its_analysed_text(
     passage = _with_sentences("p", sentences, start=120).model_copy(
         update={"title": "Dock strike ends", "source": "Harbour Times"})
     index = LexicalIndex.of_chunks([*CHUNKS, passage])
-    expected = tuple(frozenset(index.terms(s)) for s in sentences)
+    expected = tuple(frozenset(index.analyzer.terms(s)) for s in sentences)
     assert index.sentence_terms(passage) == expected
-    assert index._analyse_spans.cache_info().misses == 0  # no text was analysed again
+    assert index.analyzer._analyse_spans.cache_info().misses == 0  # no text was analysed again
     # the title and outlet are terms of the passage, in none of its sentences
-    assert index.passage_terms(passage) == frozenset(index.terms(lexical_text(passage)))
+    assert index.passage_terms(passage) == frozenset(index.analyzer.terms(lexical_text(passage)))
     assert {"dock", "harbour"} <= index.passage_terms(passage)
     assert not {"dock", "harbour"} & set().union(*expected)
     index.save(tmp_path)
@@ -259,8 +261,8 @@ def test_an_indexed_chunks_sentence_terms_come_from_its_analysed_text(
 def test_a_chunk_the_index_does_not_hold_is_analysed_from_its_text() -> None:
     index = LexicalIndex.of_chunks(CHUNKS)
     stranger = chunk("stranger", "Zeppelin crews landed at the harbour.")
-    assert index.passage_terms(stranger) == frozenset(index.terms(lexical_text(stranger)))
-    assert index.sentence_terms(stranger) == (frozenset(index.terms(stranger.text)),)
+    assert index.passage_terms(stranger) == frozenset(index.analyzer.terms(lexical_text(stranger)))
+    assert index.sentence_terms(stranger) == (frozenset(index.analyzer.terms(stranger.text)),)
 
 
 def test_sentence_marks_place_each_term_in_its_sentence() -> None:
