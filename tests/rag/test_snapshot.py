@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from api.services import Services
+from index.load import Document
 from rag.corpus import Corpus
 from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, Filters, article_id_for
@@ -380,3 +381,22 @@ def test_a_deletion_after_an_append_indexes_the_snapshot_anew(
     assert Snapshot.load(retriever.snapshot_root(), store.revision()) is not None
     assert_same_search(updated, Snapshot.build(store, store.revision()),
                        [q for q in QUESTIONS if "peak" not in q] + ["Brennholt glacier"])
+
+
+def test_answers_and_statements_read_the_articles_appended(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    engine = services.engine
+    engine.retriever.refresh()
+    appending(monkeypatch)
+    text = ("The harbour master, Ilse Marrowgate, said on Tuesday that the new breakwater "
+            "would be finished by June. \"The breakwater will protect the fishing fleet from "
+            "winter storms,\" Marrowgate said.")
+    services.ingestor.ingest_documents([Document(
+        kind="record", title="Breakwater due in June", source="Coast Weekly",
+        published=dt.date(2024, 6, 3), text=text)])
+    assert engine.retriever.refresh().base is not None
+    answer = engine.ask("What did Marrowgate say about the breakwater?")
+    assert answer.citations and {c.source for c in answer.citations} == {"Coast Weekly"}
+    said = engine.find_statements(speaker="Marrowgate")
+    assert said and all("breakwater" in s.text.lower() for s in said)
