@@ -24,13 +24,14 @@ from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
 from rag.rows import Rows
 from rag.schemas import Chunk
-from rag.sentence_vectors import Gathered, SentenceVectors
 from rag.store import Store
+from rag.stored_sentences import StoredSentences
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
-# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
+FORMAT = 7  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
+# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story;
+# 7: sentence vectors no longer saved (read from the store by chunk id)
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
 # Written beside a snapshot that holds every chunk its revision counts: that store had no
@@ -48,14 +49,14 @@ Revision = tuple[str, int, int]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The committed chunks of one store revision, their unit vectors, their sentences' vectors
-    and their BM25 index."""
+    """The committed chunks of one store revision, their unit vectors, their BM25 index, and a
+    reader of their sentences' vectors from the store."""
 
     revision: Revision | None
     corpus: Corpus
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
     lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
-    sentences: SentenceVectors  # chunk i's sentence vectors (`rag.sentence_vectors`)
+    sentences: StoredSentences  # chunk i's sentence vectors, read from the store on demand
     # The metadata correction of each article corrected in place that this snapshot holds
     # (`Store.edits`): an update re-reads the articles corrected since.
     edits: Mapping[str, str] = field(default_factory=dict)
@@ -64,7 +65,7 @@ class Snapshot:
     def empty(cls) -> Snapshot:
         lexical = LexicalIndex.of_chunks()
         return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical,
-                   SentenceVectors.from_packed([]))
+                   StoredSentences.none())
 
     @classmethod
     def build(cls, store: Store, revision: Revision) -> Snapshot:
@@ -78,18 +79,16 @@ class Snapshot:
         edits = store.edits()
         vectors = Rows(capacity=revision[2])
         tokens = Tokens()
-        sentences = Gathered(chunks=revision[2])
 
         def chunks() -> Iterator[Chunk]:
-            for page, page_vectors, packed in store.committed_pages():
+            for page, page_vectors in store.committed_pages():
                 vectors.add(page_vectors)
                 tokens.add_chunks(page)
-                sentences.add(packed)
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
         return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens),
-                   sentences.result(), edits)
+                   _sentences(store, corpus), edits)
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -116,15 +115,14 @@ class Snapshot:
         # Rows whose article is still committed (`article` holds codes into `articles`).
         kept_articles = np.flatnonzero(np.isin(corpus.articles, sorted(held & set(committed))))
         keep = np.flatnonzero(np.isin(corpus.article, kept_articles))
-        new_chunks, new_vectors, new_packed = store.committed_chunks(list(counts))
+        new_chunks, new_vectors = store.committed_chunks(list(counts))
         if len(new_chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read: rebuild to be sure
         tokens = previous.lexical.tokens.select(keep.tolist())
         tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
-        sentences = previous.sentences.select(keep, SentenceVectors.from_packed(new_packed))
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens), sentences, edits)
+                   LexicalIndex.build(merged, tokens), _sentences(store, merged), edits)
 
     def save(self, root: Path) -> Path:
         """Write this snapshot under `root` (atomically), and remove the ones it replaces;
@@ -137,7 +135,6 @@ class Snapshot:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
             np.save(temporary / VECTORS, self.vectors)
-            self.sentences.save(temporary)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
             if self.revision is not None and len(self.corpus) == self.revision[2]:
                 (temporary / WHOLE).touch()
@@ -150,9 +147,9 @@ class Snapshot:
         return final
 
     @classmethod
-    def load(cls, root: Path, revision: Revision) -> Snapshot | None:
+    def load(cls, root: Path, revision: Revision, store: Store) -> Snapshot | None:
         """The snapshot saved for exactly this revision, or None when there is none (or it
-        cannot be read: it is rebuilt then)."""
+        cannot be read: it is rebuilt then); its sentence vectors are read from `store`."""
         directory = root / _name(revision)
         if not directory.is_dir():
             return None
@@ -166,7 +163,7 @@ class Snapshot:
             edits = (json.loads((directory / EDITS).read_text())
                      if (directory / EDITS).is_file() else {})
             return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
-                       SentenceVectors.load(directory, len(corpus)), edits)
+                       _sentences(store, corpus), edits)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None
@@ -189,7 +186,7 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     """The snapshot of this revision: loaded from `root` when saved there, else derived from
     `previous` when it can be, else built; then saved for the next start (a failure to save
     is logged, never raised)."""
-    if (loaded := Snapshot.load(root, revision)) is not None:
+    if (loaded := Snapshot.load(root, revision, store)) is not None:
         return loaded
     snapshot = None
     if previous is not None and previous.revision is not None:
@@ -205,9 +202,13 @@ def load_or_build(store: Store, revision: Revision, root: Path,
         log.warning("could not save the search snapshot under %s: %s", root, error)
         return snapshot
     # Read back memory-mapped, as a restart would: a query reads a few hundred rows of the
-    # records, vectors and sentence vectors, and held in memory they would be most of the
-    # process.
-    return Snapshot.load(root, revision) or snapshot
+    # records and vectors, and held in memory they would be most of the process.
+    return Snapshot.load(root, revision, store) or snapshot
+
+
+def _sentences(store: Store, corpus: Corpus) -> StoredSentences:
+    """The corpus rows' sentence vectors, read from the store by chunk id when asked for."""
+    return StoredSentences(store.packed_sentences, corpus.ids, store.holds_sentence_vectors())
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:
