@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -90,6 +90,13 @@ class StoredSentences:
         """Whether the store holds any chunk's sentence vectors (when it holds none, the
         re-ranker reads nothing here)."""
         return self._held
+
+    def read(self, positions: Iterable[int]) -> None:
+        """Read these rows' vectors in one request, so that the cache holds them when their
+        cosines are asked one row at a time (nothing is kept without a cache)."""
+        ids = list(dict.fromkeys(str(self._ids[p]) for p in positions))
+        if ids:
+            self._read(ids)
 
     def rows(self, positions: Sequence[int] | np.ndarray) -> SentenceVectors:
         """These rows' sentence vectors, in this order (a row of a chunk without any, or deleted

@@ -100,6 +100,26 @@ def test_the_cache_keeps_at_most_its_size_and_reads_only_what_it_lacks(
         PackedCache(read, size=-1)
 
 
+def test_rows_read_at_once_are_not_read_again_one_by_one(small_services: Services,
+                                                          encoder: Encoder) -> None:
+    store = small_services.engine.store
+    snapshot = Snapshot.build(store, store.revision())
+    asked: list[list[str]] = []
+
+    def read(chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        asked.append(list(chunk_ids))
+        return store.sentences.get(chunk_ids)
+
+    sentences = StoredSentences(PackedCache(read, size=100).get, snapshot.corpus.ids, held=True)
+    rows, vector = list(range(len(snapshot.corpus))), queries(encoder)[0]
+    sentences.read(rows + rows[:2])
+    assert asked == [[str(i) for i in snapshot.corpus.ids]]  # one request, each id once
+    cosines = [sentences.cosines(row, vector) for row in rows]
+    assert len(asked) == 1 and all(len(c) for c in cosines)
+    sentences.read([])
+    assert len(asked) == 1
+
+
 def test_the_setting_bounds_the_stores_cache(tmp_path: Path, encoder: Encoder,
                                              small_services: Services) -> None:
     store = Store.open(Settings(data_dir=small_services.settings.data_dir, sentence_cache=5,
