@@ -4,7 +4,9 @@ read from a snapshot's memory-mapped arrays (what snapshots held before format 7
     python -m bench.sentence_reads --store-dir var/bench-scale-100k [--questions 400]
 
 The store is only read: its blobs file is copied to a temporary directory through SQLite's
-backup (opened read-only), and the old snapshot's arrays are memory-mapped read-only. Each
+backup (opened read-only and immutable, so that not even SQLite's shared-memory and log files
+appear beside it: nothing may be writing that store meanwhile), and the old snapshot's arrays
+are memory-mapped read-only. Each
 question takes `--candidates` random rows (the re-ranked pool) and `--hits` of them (the
 returned hits): `best_cosines` of the rows against the question's and two clauses' vectors,
 then `cosines` of each hit, through both readers in random order; both answers must be equal to
@@ -32,7 +34,7 @@ from rag.stored_sentences import PackedCache, StoredSentences
 def copied_blobs(source: Path, folder: Path) -> Path:
     """A copy of the store's blobs file, read through a read-only connection."""
     copy = folder / source.name
-    reading = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    reading = sqlite3.connect(f"file:{source}?mode=ro&immutable=1", uri=True)
     writing = sqlite3.connect(copy)
     with writing:
         reading.backup(writing)
