@@ -68,7 +68,8 @@ class PackedCache:
 class StoredSentences:
     """The sentence vectors of a snapshot's rows, read by chunk id (`ids[row]`) from the store
     for the rows a question asks about. The same answers as `SentenceVectors` over every row:
-    the asked rows' vectors are unpacked into one and asked the same way."""
+    the asked rows' vectors are unpacked into one and asked the same way. A failed read of the
+    store (a Chroma server out of reach) raises what the store raised."""
 
     def __init__(self, read: Read, ids: np.ndarray | Sequence[str], held: bool,
                  dimensions: int = DIMENSIONS) -> None:
