@@ -54,7 +54,7 @@ def measure(data_dir: Path, encoder, rounds: int) -> dict:
         article, _ = one_article(store, encoder, round_)
         seconds, snapshot = timed(retriever.refresh)
         add.append(seconds)
-        if Snapshot.load(root_for(settings), snapshot.revision) is None:
+        if Snapshot.load(root_for(settings), snapshot.revision, store) is None:
             raise SystemExit("the update was not saved")
         rebuild.append(timed(lambda: Snapshot.build(store, store.revision()))[0])
         store.delete_article(article.id)

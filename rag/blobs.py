@@ -18,6 +18,10 @@ import chromadb
 BATCH = 5000
 PACKED = "packed"
 PAGE_BYTES = 65536
+# Reads of a SQLite file go through a memory map of up to this many bytes (SQLite's own cap):
+# a row read then costs no copy of its whole 64 KB page (docs/benchmarks.md, "Sentence vectors
+# read from the store"). Writes still go through SQLite's own pages.
+MMAP_BYTES = 0x7FFF0000
 
 
 class Blobs(Protocol):
@@ -38,12 +42,15 @@ class Blobs(Protocol):
     def count(self) -> int:
         """How many ids are held."""
 
+    def holds_any(self) -> bool:
+        """Whether any id is held (one row read, where `count` may read every id)."""
+
 
 class SqliteBlobs:
     """A table `<kind>(id, bytes)` in a SQLite file, in large pages so that rows of a few
-    kilobytes pack densely: each id costs little more than its bytes and its key. Safe across
-    threads of one process (one connection, a lock) and across processes (SQLite's own
-    locking, write-ahead log)."""
+    kilobytes pack densely: each id costs little more than its bytes and its key; read through
+    a memory map. Safe across threads of one process (one connection, a lock) and across
+    processes (SQLite's own locking, write-ahead log)."""
 
     def __init__(self, path: Path, kind: str) -> None:
         if not kind.isidentifier():
@@ -56,6 +63,7 @@ class SqliteBlobs:
         self._db.execute(f"PRAGMA page_size={PAGE_BYTES}")  # takes effect on a new file only
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS {kind} "
                          "(id TEXT PRIMARY KEY, bytes BLOB NOT NULL)")
 
@@ -86,6 +94,10 @@ class SqliteBlobs:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute(f"SELECT count(*) FROM {self.kind}").fetchone()[0])
+
+    def holds_any(self) -> bool:
+        with self._lock:
+            return self._db.execute(f"SELECT 1 FROM {self.kind} LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         with self._lock:
@@ -130,6 +142,9 @@ class ChromaBlobs:
 
     def count(self) -> int:
         return self._collection.count()
+
+    def holds_any(self) -> bool:
+        return bool(self._collection.get(include=[], limit=1)["ids"])
 
 
 def _batches(ids: Sequence[str]) -> Iterator[list[str]]:

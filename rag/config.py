@@ -183,6 +183,12 @@ class Settings(BaseSettings):
             "Embed every sentence on its own at ingestion and let the re-ranker and the "
             "answerer read what sentences mean (docs/evaluation.md, \"Sentence vectors\"); "
             "`false`: chunks only."))
+    sentence_cache: int = Field(
+        10_000, ge=0, le=10_000_000, description=(
+            "Chunks whose sentence vectors a process keeps in memory once a question has read "
+            "them from the store, least recently used dropped first (each ~3.4 KB; 0: every "
+            "question reads them; docs/operations.md, \"Where texts and sentence vectors are "
+            "kept\")."))
     sentence_vector_weight: float = Field(
         0.0, ge=0.0, le=5.0, description=(
             "Weight of a passage's best sentence cosine to the whole question, added to its "

@@ -215,7 +215,8 @@ class Engine:
             hits = self.retriever.search(text, STORY_CANDIDATES, filters).hits
             return list(dict.fromkeys(hit.chunk.article_id for hit in hits))
 
-        return Meaning(self._embed, snapshot.sentences.cosines, related)
+        return Meaning(self._embed, snapshot.sentences.cosines, related,
+                       snapshot.sentences.read)
 
     def _answer_speech(self, question: str, filters: Filters | None,
                        newest_first: bool = False) -> Answer | None:

@@ -24,7 +24,7 @@ from rag.lexical import LexicalIndex, LexicalView, top_positions
 from rag.question import dates_in
 from rag.rerank import Clause, clauses, rerank
 from rag.schemas import Filters, Hit
-from rag.sentence_vectors import SentenceVectors
+from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
 
@@ -227,7 +227,7 @@ class Pool:
     positions: np.ndarray
     cosines: np.ndarray
     bm25: np.ndarray
-    sentences: SentenceVectors  # or any reader of its `best_cosines` and `cosines`
+    sentences: SentenceReader
 
 
 def rank(query: Query, pool: Pool, lexical: LexicalView, settings: Settings, top_k: int,

@@ -23,7 +23,7 @@ from rag.lexical import TermCounts, bm25_scores, top_positions
 from rag.partitions import PartitionMap, open_stores, partition_settings
 from rag.retrieve import Pool, Query, Retriever, SearchResult, rank, read_query
 from rag.schemas import Filters, Hit
-from rag.sentence_vectors import SentenceVectors
+from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot
 from rag.store import Store
 
@@ -235,7 +235,7 @@ class PooledSentences:
     """The sentence vectors of a gathered pool, read from the partitions holding them (the
     re-ranker reads a few dozen of the pool's rows: nothing is copied for the others)."""
 
-    def __init__(self, parts: list[tuple[SentenceVectors, np.ndarray]]) -> None:
+    def __init__(self, parts: list[tuple[SentenceReader, np.ndarray]]) -> None:
         """`parts`: each partition's sentence vectors and its rows in the pool, in pool
         order."""
         self._parts = [vectors for vectors, _ in parts]

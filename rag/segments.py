@@ -1,11 +1,9 @@
-"""A base snapshot and the articles appended to it since, read as one: their vectors, BM25
-index and sentence vectors, with the appended chunks scored by the base's BM25 statistics
+"""A base snapshot and the articles appended to it since, read as one: their vectors and BM25
+index, with the appended chunks scored by the base's BM25 statistics
 (docs/operations.md, "How search follows the shared store").
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import bm25s
 import numpy as np
@@ -14,7 +12,6 @@ from rag.analysis import Analyzer
 from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, TermCounts, Tokens, bm25_idf, outlets_of, top_positions
 from rag.schemas import Chunk, Filters
-from rag.sentence_vectors import SentenceVectors
 
 
 def weighed_by(base: LexicalIndex, tokens: Tokens) -> bm25s.BM25 | None:
@@ -53,39 +50,6 @@ class StackedRows:
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
         joined = np.concatenate([self.first, self.second]) if len(self.second) else self.first
         return joined if dtype is None else joined.astype(dtype)
-
-
-class AppendedSentences:
-    """`SentenceVectors` of a base's rows, then of the appended chunks' rows."""
-
-    def __init__(self, base: SentenceVectors, added: SentenceVectors) -> None:
-        self.base, self.added = base, added
-        self._shift = len(base)
-
-    def __len__(self) -> int:
-        return self._shift + len(self.added)
-
-    @property
-    def held(self) -> bool:
-        return self.base.held or self.added.held
-
-    def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
-        """`SentenceVectors.best_cosines`, each position read from the part holding it."""
-        positions = np.asarray(positions, dtype=np.int64)
-        best = np.zeros((len(positions), len(queries)), dtype=np.float32)
-        below = np.flatnonzero(positions < self._shift)
-        above = np.flatnonzero(positions >= self._shift)
-        if below.size:
-            best[below] = self.base.best_cosines(positions[below], queries)
-        if above.size:
-            best[above] = self.added.best_cosines(positions[above] - self._shift, queries)
-        return best
-
-    def cosines(self, position: int, query: np.ndarray) -> np.ndarray:
-        """`SentenceVectors.cosines`, read from the part holding the position."""
-        if position < self._shift:
-            return self.base.cosines(position, query)
-        return self.added.cosines(position - self._shift, query)
 
 
 class AppendedIndex:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from rag.embeddings import DIMENSIONS, Encoder
-from rag.rows import GROWTH, Rows
 from rag.schemas import Chunk
 
 CODES, SCALES, OFFSETS = "sentence_codes.npy", "sentence_scales.npy", "sentence_offsets.npy"
@@ -57,9 +57,24 @@ def unpack(raw: bytes, dimensions: int = DIMENSIONS) -> tuple[np.ndarray, np.nda
     return codes.reshape(rows, dimensions), scales
 
 
+class SentenceReader(Protocol):
+    """What the re-ranker and the answerer read of chunks' sentence vectors, by row: a
+    `SentenceVectors`, or `rag.stored_sentences.StoredSentences` reading them from the store."""
+
+    @property
+    def held(self) -> bool:
+        """Whether any chunk has sentence vectors."""
+
+    def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
+        """(positions, queries): each row's best sentence cosine to each query vector."""
+
+    def cosines(self, position: int, query: np.ndarray) -> np.ndarray:
+        """Each of one row's sentences' cosine to a query vector."""
+
+
 @dataclass(frozen=True)
 class SentenceVectors:
-    """The sentence vectors of a snapshot's chunks, in its row order: chunk i's sentences are
+    """The sentence vectors of some chunks, in their order: chunk i's sentences are
     rows `offsets[i]:offsets[i + 1]` of `codes` (int8) times `scales`. A chunk stored without
     them (written before they existed, or with `RAG_SENTENCE_VECTORS` off) has none."""
 
@@ -88,21 +103,6 @@ class SentenceVectors:
     def held(self) -> bool:
         """Whether any chunk has sentence vectors."""
         return bool(len(self.scales))
-
-    def select(self, rows: Sequence[int], added: SentenceVectors | None = None
-               ) -> SentenceVectors:
-        """These chunks' vectors, in this order, then `added`'s, gathered into the result at
-        once (selecting, then joining, copied every kept code twice)."""
-        if added is None:
-            added = SentenceVectors.from_packed([], self.codes.shape[1])
-        begins = self.offsets[:-1][rows]
-        counts = self.offsets[1:][rows] - begins
-        taken = _ranges(begins, counts)
-        codes = np.empty((len(taken) + len(added.scales), self.codes.shape[1]), np.int8)
-        np.take(self.codes, taken, axis=0, out=codes[: len(taken)])
-        codes[len(taken):] = added.codes
-        return SentenceVectors(codes, np.concatenate([self.scales[taken], added.scales]),
-                               _offsets(np.concatenate([counts, np.diff(added.offsets)])))
 
     def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
         """(positions, queries): each chunk's best sentence cosine to each query vector, 0 for
@@ -138,39 +138,12 @@ class SentenceVectors:
 
     @classmethod
     def load(cls, directory: Path, chunks: int) -> SentenceVectors:
-        """What `save` wrote, the codes memory-mapped (a query reads ~300 of their rows)."""
+        """What `save` wrote (as snapshots before format 7 did), the codes memory-mapped."""
         loaded = cls(np.asarray(np.load(directory / CODES, mmap_mode="r")),
                      np.load(directory / SCALES), np.load(directory / OFFSETS))
         if len(loaded) != chunks or loaded.offsets[-1] != len(loaded.scales):
             raise ValueError("the sentence vectors do not match their corpus")
         return loaded
-
-
-class Gathered:
-    """Pages of packed sentence vectors read into one matrix (`rag.rows.Rows`), sized from the
-    first page's sentences a chunk, with a quarter to spare, for the chunks to come."""
-
-    def __init__(self, chunks: int, dimensions: int = DIMENSIONS) -> None:
-        self._chunks, self._dimensions = chunks, dimensions
-        self._codes: Rows | None = None
-        self._scales: list[np.ndarray] = []
-        self._counts: list[np.ndarray] = []
-
-    def add(self, packed: Sequence[bytes | None]) -> None:
-        page = SentenceVectors.from_packed(packed, self._dimensions)
-        if self._codes is None:
-            per_chunk = len(page.scales) / max(len(packed), 1)
-            self._codes = Rows(int(GROWTH * per_chunk * self._chunks), self._dimensions,
-                               np.int8)
-        self._codes.add(page.codes)
-        self._scales.append(page.scales)
-        self._counts.append(np.diff(page.offsets))
-
-    def result(self) -> SentenceVectors:
-        codes = (self._codes.array() if self._codes is not None
-                 else np.zeros((0, self._dimensions), np.int8))
-        return SentenceVectors(codes, np.concatenate([np.zeros(0, np.float32), *self._scales]),
-                               _offsets(np.concatenate([np.zeros(0, np.int64), *self._counts])))
 
 
 def _ranges(begins: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -24,14 +24,15 @@ from rag.corpus import Corpus
 from rag.lexical import LexicalIndex, Tokens
 from rag.rows import Rows
 from rag.schemas import Chunk
-from rag.segments import AppendedIndex, AppendedSentences, StackedRows, weighed_by
-from rag.sentence_vectors import Gathered, SentenceVectors
+from rag.segments import AppendedIndex, StackedRows, weighed_by
 from rag.store import Store
+from rag.stored_sentences import StoredSentences
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
-FORMAT = 6  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
-# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story
+FORMAT = 7  # 2: the analysed texts are saved too (incremental updates); 3: with sentence marks;
+# 4: sentence vectors, BM25 k1 and b 0.5; 5: chunks hold statement records; 6: and their story;
+# 7: sentence vectors no longer saved (read from the store by chunk id)
 VECTORS = "vectors.npy"
 EDITS = "edits.json"
 # The store a snapshot was taken of and its revision (`Snapshot.latest` reads them).
@@ -54,14 +55,14 @@ Revision = tuple[str, int, int]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The committed chunks of one store revision, their unit vectors, their sentences' vectors
-    and their BM25 index."""
+    """The committed chunks of one store revision, their unit vectors, their BM25 index, and a
+    reader of their sentences' vectors from the store."""
 
     revision: Revision | None
     corpus: Corpus
     vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
     lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
-    sentences: SentenceVectors  # chunk i's sentence vectors (`rag.sentence_vectors`)
+    sentences: StoredSentences  # chunk i's sentence vectors, read from the store on demand
     # The metadata correction of each article corrected in place that this snapshot holds
     # (`Store.edits`): an update re-reads the articles corrected since.
     edits: Mapping[str, str] = field(default_factory=dict)
@@ -74,7 +75,7 @@ class Snapshot:
     def empty(cls) -> Snapshot:
         lexical = LexicalIndex.of_chunks()
         return cls(None, lexical.corpus, np.zeros((0, 0), dtype=np.float32), lexical,
-                   SentenceVectors.from_packed([]))
+                   StoredSentences.none())
 
     @classmethod
     def build(cls, store: Store, revision: Revision) -> Snapshot:
@@ -88,18 +89,16 @@ class Snapshot:
         edits = store.edits()
         vectors = Rows(capacity=revision[2])
         tokens = Tokens()
-        sentences = Gathered(chunks=revision[2])
 
         def chunks() -> Iterator[Chunk]:
-            for page, page_vectors, packed in store.committed_pages():
+            for page, page_vectors in store.committed_pages():
                 vectors.add(page_vectors)
                 tokens.add_chunks(page)
-                sentences.add(packed)
                 yield from page
 
         corpus = Corpus.from_chunks(chunks())
         return cls(revision, corpus, vectors.array(), LexicalIndex.build(corpus, tokens),
-                   sentences.result(), edits)
+                   _sentences(store, corpus), edits)
 
     @classmethod
     def update(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -126,15 +125,14 @@ class Snapshot:
         # Rows whose article is still committed (`article` holds codes into `articles`).
         kept_articles = np.flatnonzero(np.isin(corpus.articles, sorted(held & set(committed))))
         keep = np.flatnonzero(np.isin(corpus.article, kept_articles))
-        new_chunks, new_vectors, new_packed = store.committed_chunks(list(counts))
+        new_chunks, new_vectors = store.committed_chunks(list(counts))
         if len(new_chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read: rebuild to be sure
         tokens = previous.lexical.tokens.select(keep.tolist())
         tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
-        sentences = previous.sentences.select(keep, SentenceVectors.from_packed(new_packed))
         return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens), sentences, edits)
+                   LexicalIndex.build(merged, tokens), _sentences(store, merged), edits)
 
     @classmethod
     def appended(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -159,30 +157,26 @@ class Snapshot:
         appended = sum(counts.values()) + (len(earlier.corpus) if earlier else 0)
         if appended > APPEND_MAX_SHARE * len(base.corpus):
             return None
-        chunks, vectors, packed = store.committed_chunks(list(counts))
+        chunks, vectors = store.committed_chunks(list(counts))
         if len(chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read
         if earlier is None:
             tokens, corpus = Tokens(), Corpus.from_chunks(chunks)
             earlier_vectors = np.zeros((0, base.vectors.shape[1]), np.float32)
-            sentences = SentenceVectors.from_packed(packed)
         else:
             tokens = earlier.lexical.tokens.select(range(len(earlier.corpus)))
             corpus = Corpus.appended(earlier.corpus, chunks)
             earlier_vectors = earlier.vectors
-            sentences = earlier.sentences.select(np.arange(len(earlier.corpus)),
-                                                 SentenceVectors.from_packed(packed))
         tokens.add_chunks(chunks)
         added_vectors = (np.concatenate([earlier_vectors, vectors]) if len(vectors)
                          else earlier_vectors)
         added = cls(revision, corpus, added_vectors,
-                    LexicalIndex(corpus, tokens, weighed_by(base.lexical, tokens)), sentences,
-                    edits)
+                    LexicalIndex(corpus, tokens, weighed_by(base.lexical, tokens)),
+                    _sentences(store, corpus), edits)
         whole = Corpus.appended(previous.corpus, chunks)
         return cls(revision, whole, StackedRows(base.vectors, added_vectors),
                    AppendedIndex(base.lexical, added.lexical, whole),
-                   AppendedSentences(base.sentences, sentences), edits, base=base,
-                   added=added)
+                   _sentences(store, whole), edits, base=base, added=added)
 
     def save(self, root: Path, store_id: str | None = None) -> Path:
         """Write this snapshot under `root` (atomically), and remove the ones it replaces;
@@ -199,7 +193,6 @@ class Snapshot:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
             np.save(temporary / VECTORS, self.vectors)
-            self.sentences.save(temporary)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
             (temporary / ORIGIN).write_text(json.dumps({"store": store_id,
                                                         "revision": self.revision}))
@@ -214,35 +207,36 @@ class Snapshot:
         return final
 
     @classmethod
-    def load(cls, root: Path, revision: Revision) -> Snapshot | None:
+    def load(cls, root: Path, revision: Revision, store: Store) -> Snapshot | None:
         """The snapshot saved for exactly this revision, or None when there is none (or it
-        cannot be read: it is rebuilt then)."""
+        cannot be read: it is rebuilt then); its sentence vectors are read from `store`."""
         directory = root / _name(revision)
         if not directory.is_dir():
             return None
-        return cls._read(directory, revision)
+        return cls._read(directory, revision, store)
 
     @classmethod
-    def latest(cls, root: Path, store_id: str) -> Snapshot | None:
-        """The newest snapshot saved under `root` of this store (`Store.identity`), at
+    def latest(cls, root: Path, store: Store) -> Snapshot | None:
+        """The newest snapshot saved under `root` of this store (its `identity`), at
         whatever revision: what `appended` or `update` bring to the current one after a
         restart. None when there is none."""
         found = []
         for origin in root.glob(f"*/{ORIGIN}") if root.is_dir() else ():
             with contextlib.suppress(OSError, ValueError):
                 saved = json.loads(origin.read_text())
-                if saved.get("store") == store_id and saved.get("revision"):
+                if saved.get("store") == store.identity and saved.get("revision"):
                     found.append((origin.stat().st_mtime, origin.parent, saved["revision"]))
         for _, directory, revision in sorted(found, key=lambda f: f[0], reverse=True):
             loaded = cls._read(directory, (str(revision[0]), int(revision[1]),
-                                           int(revision[2])))
+                                           int(revision[2])), store)
             if loaded is not None:
                 return loaded
         return None
 
     @classmethod
-    def _read(cls, directory: Path, revision: Revision) -> Snapshot | None:
-        """The snapshot saved in `directory` for `revision`, or None when it cannot be read."""
+    def _read(cls, directory: Path, revision: Revision, store: Store) -> Snapshot | None:
+        """The snapshot saved in `directory` for `revision` (its sentence vectors read from
+        `store`), or None when it cannot be read."""
         try:
             corpus = Corpus.load(directory)
             # A plain array over the mapping: numpy's memmap subclass made every indexing
@@ -253,7 +247,7 @@ class Snapshot:
             edits = (json.loads((directory / EDITS).read_text())
                      if (directory / EDITS).is_file() else {})
             return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
-                       SentenceVectors.load(directory, len(corpus)), edits)
+                       _sentences(store, corpus), edits)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None
@@ -279,10 +273,10 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     added since appended to it (`Snapshot.appended`, not saved: its base is) when `append`
     and they are few; else derived from it (`Snapshot.update`) or built, and saved for the
     next start (a failure to save is logged, never raised)."""
-    if (loaded := Snapshot.load(root, revision)) is not None:
+    if (loaded := Snapshot.load(root, revision, store)) is not None:
         return loaded
     if previous is None or previous.revision is None:
-        previous = Snapshot.latest(root, store.identity)
+        previous = Snapshot.latest(root, store)
     snapshot = None
     if previous is not None and previous.revision is not None:
         try:
@@ -300,9 +294,13 @@ def load_or_build(store: Store, revision: Revision, root: Path,
         log.warning("could not save the search snapshot under %s: %s", root, error)
         return snapshot
     # Read back memory-mapped, as a restart would: a query reads a few hundred rows of the
-    # records, vectors and sentence vectors, and held in memory they would be most of the
-    # process.
-    return Snapshot.load(root, revision) or snapshot
+    # records and vectors, and held in memory they would be most of the process.
+    return Snapshot.load(root, revision, store) or snapshot
+
+
+def _sentences(store: Store, corpus: Corpus) -> StoredSentences:
+    """The corpus rows' sentence vectors, read from the store by chunk id when asked for."""
+    return StoredSentences(store.packed_sentences, corpus.ids, store.holds_sentence_vectors())
 
 
 def _vouch(root: Path, snapshot: Snapshot) -> None:

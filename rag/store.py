@@ -30,6 +30,7 @@ from rag.config import Settings
 from rag.errors import NewsragError
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
+from rag.stored_sentences import PackedCache
 from rag.urls import canonical_url
 
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
@@ -46,8 +47,10 @@ EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "p
 CHUNK_COPIES = ("source", "published")
 ARTICLE_FIELDS = ("title", "url")
 # The chunk metadata key that held its sentence vectors (base64) before they had a store of
-# their own: still read, and emptied by `move_sentence_vectors`.
+# their own: copied into it when a snapshot reads them, and emptied by `move_sentence_vectors`.
 LEGACY_SENTENCE_VECTORS = "sentence_vectors"
+# Chunks whose packed sentence vectors a store keeps in memory by default (`RAG_SENTENCE_CACHE`).
+SENTENCE_CACHE: int = Settings.model_fields["sentence_cache"].default
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,11 @@ class Store:
     """Articles and chunks in Chroma, with the metadata filters retrieval needs."""
 
     def __init__(self, client: chromadb.ClientAPI, prefix: str = "news",
-                 sentences: Blobs | None = None, texts: Blobs | None = None) -> None:
+                 sentences: Blobs | None = None, texts: Blobs | None = None,
+                 sentence_cache: int = SENTENCE_CACHE) -> None:
         """`sentences`, `texts`: where chunks' sentence vectors and articles' texts are kept
-        (by default collections of this client's, `<prefix>_sentences` and `<prefix>_texts`)."""
+        (by default collections of this client's, `<prefix>_sentences` and `<prefix>_texts`);
+        `sentence_cache`: how many chunks' sentence vectors `packed_sentences` keeps."""
         self._client = client
         # embedding_function=None: we always pass vectors, and Chroma's default function would
         # download a model.
@@ -119,6 +124,7 @@ class Store:
         self._swept = False
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
+        self.sentence_cache = PackedCache(self.sentences.get, sentence_cache)
 
     @property
     def identity(self) -> str:
@@ -132,10 +138,10 @@ class Store:
         collections beside the chunks; embedded with them in `blob_path(settings)`."""
         client = connect(settings)
         if settings.chroma_url:
-            return cls(client, settings.collection)
+            return cls(client, settings.collection, sentence_cache=settings.sentence_cache)
         path = blob_path(settings)
         store = cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
-                    SqliteBlobs(path, "article_texts"))
+                    SqliteBlobs(path, "article_texts"), settings.sentence_cache)
         store.sole_writer = True  # one process's (rag/ownership.py)
         return store
 
@@ -184,6 +190,7 @@ class Store:
         if sentences is not None and len(sentences) != len(chunks):
             raise ValueError("one set of sentence vectors per chunk")
         self._swept = False  # chunks without their records until `add_articles` writes them
+        self.sentence_cache.forget([c.id for c in chunks])
         if sentences is not None:
             self.sentences.put([(c.id, pack(s)) for c, s in zip(chunks, sentences, strict=True)])
         for begin in range(0, len(chunks), WRITE_BATCH):
@@ -303,6 +310,7 @@ class Store:
         if ids:
             self._chunks.delete(ids=ids)
             self.sentences.delete(ids)
+            self.sentence_cache.forget(ids)
         return len(ids)
 
     def repair(self, grace_seconds: float = 0.0) -> int:
@@ -527,10 +535,10 @@ class Store:
         for page in _pages(self._chunks, ["documents", "metadatas"]):
             yield from self._chunks_from(page["ids"], page["documents"], page["metadatas"])
 
-    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray, list[bytes | None]]]:
-        """Every chunk of a committed article with its vector and its packed sentence vectors
-        (None when stored without), a page at a time: what the search snapshot is built from
-        (`rag.snapshot`), without every chunk in memory at once.
+    def committed_pages(self) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """Every chunk of a committed article with its vector, a page at a time: what the
+        search snapshot is built from (`rag.snapshot`), without every chunk in memory at once.
+        Sentence vectors are not read (`packed_sentences` reads a question's).
 
         The committed article ids are read first (ids only), then their chunks by article,
         so chunks whose article record is missing (a write in flight or interrupted) are never
@@ -542,32 +550,45 @@ class Store:
         """
         committed = self.article_ids()
         for begin in range(0, len(committed), ARTICLES_A_READ):
-            chunks, vectors, packed = self.committed_chunks(
-                committed[begin : begin + ARTICLES_A_READ])
+            chunks, vectors = self.committed_chunks(committed[begin : begin + ARTICLES_A_READ])
             if chunks:
-                yield chunks, vectors, packed
+                yield chunks, vectors
 
-    def committed_chunks(self, article_ids: list[str]
-                         ) -> tuple[list[Chunk], np.ndarray, list[bytes | None]]:
-        """The chunks of these (committed) articles with their vectors and packed sentence
-        vectors, article by article in the given order, each article's in reading order: what
-        an incremental snapshot adds."""
-        by_article: dict[str, list[tuple[Chunk, np.ndarray, bytes | None]]] = {
-            a: [] for a in article_ids}
+    def committed_chunks(self, article_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks of these (committed) articles with their vectors, article by article in
+        the given order, each article's in reading order: what an incremental snapshot adds.
+
+        Sentence vectors an earlier release kept in a chunk's metadata are copied into the
+        sentence store on the way (`packed_sentences` reads only that; `rag migrate` empties
+        the metadata)."""
+        by_article: dict[str, list[tuple[Chunk, np.ndarray]]] = {a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
             got = self._chunks.get(where={"article_id": {"$in": batch}},
                                    include=["documents", "metadatas", "embeddings"])
-            packed = self._packed(got["ids"], got["metadatas"])
+            legacy = [(i, packed) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                      if (packed := _legacy_packed(m))]
+            if legacy:
+                self.sentences.put(legacy)
+                self.sentence_cache.forget([i for i, _ in legacy])
             chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
-            for c, v, p in zip(chunks, got["embeddings"], packed, strict=True):
-                by_article[c.article_id].append((c, v, p))
+            for c, v in zip(chunks, got["embeddings"], strict=True):
+                by_article[c.article_id].append((c, v))
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32), []
-        return ([c for c, _, _ in rows], np.asarray([v for _, v, _ in rows], dtype=np.float32),
-                [p for _, _, p in rows])
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [c for c, _ in rows], np.asarray([v for _, v in rows], dtype=np.float32)
+
+    def packed_sentences(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """These chunks' packed sentence vectors (`rag.sentence_vectors.pack`) from the
+        sentence store, the chunks read last kept in memory (`sentence_cache`); a chunk stored
+        without them, or not stored (deleted since), is left out. Safe across threads."""
+        return self.sentence_cache.get(chunk_ids)
+
+    def holds_sentence_vectors(self) -> bool:
+        """Whether the sentence store holds any chunk's sentence vectors (one row read)."""
+        return self.sentences.holds_any()
 
     def _iter_chunk_metadata(self) -> Iterator[dict[str, Any]]:
         for page in _pages(self._chunks, ["metadatas"]):

@@ -49,12 +49,14 @@ _CONTENT_WORDS = 4  # fewer words after a cue: the content is before it ("..., M
 @dataclass(frozen=True)
 class Meaning:
     """What the statements' meaning is read with: the question encoder, a chunk's sentence
-    cosines to a vector (`SentenceVectors.cosines`), and the article ids the search ranks
-    first for a text."""
+    cosines to a vector (`SentenceReader.cosines`), and the article ids the search ranks
+    first for a text; `read` reads many chunks' sentence vectors at once before their cosines
+    are asked one by one (`StoredSentences.read`: one request, not one a chunk)."""
 
     embed: Callable[[str], np.ndarray]
     cosines: Callable[[int, np.ndarray], np.ndarray]
     related: Callable[[str], list[str]]
+    read: Callable[[Iterable[int]], object] = lambda positions: None
 
 
 @dataclass
@@ -160,6 +162,8 @@ class TopicScorer:
         """Each statement's (share of the topic's terms, best cosine of its sentence and its
         content); content is embedded for the `SHORTLIST` best by the rest."""
         found: dict[int, tuple[float, float]] = {}
+        if self.vector is not None:
+            self.meaning.read(s.position for s in said if s.sentence >= 0)
         for item in said:
             found[id(item)] = (self.covered(self._terms(item)), self._sentence_cosine(item))
         if self.vector is None:

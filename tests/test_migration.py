@@ -47,7 +47,8 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
     assert main(["index", str(EXAMPLES), "--quiet"]) == 0
     capsys.readouterr()
     store = Store.open(Settings(data_dir=data_dir, _env_file=None))
-    current = Snapshot.build(store, store.revision()).sentences
+    built = Snapshot.build(store, store.revision())
+    current = built.sentences.rows(range(len(built.corpus)))
     asked = answers(capsys)
     assert any(cited for _, cited in asked)
 
@@ -89,7 +90,9 @@ def test_an_old_store_migrates_in_one_command(data_dir: Path,
     assert [c.text for c in store.iter_chunks()] == [c.text for c in chunks]
 
     shutil.rmtree(data_dir / "snapshots")
-    moved = Snapshot.build(store, store.revision()).sentences
+    reopened = Store.open(Settings(data_dir=data_dir, _env_file=None))  # nothing cached
+    built = Snapshot.build(reopened, reopened.revision())
+    moved = built.sentences.rows(range(len(built.corpus)))
     for name in ("codes", "scales", "offsets"):
         np.testing.assert_array_equal(getattr(moved, name), getattr(current, name))
     assert answers(capsys) == asked

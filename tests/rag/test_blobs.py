@@ -27,7 +27,9 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blobs]:
 
 
 def test_bytes_round_trip_and_a_put_replaces(blobs: Blobs) -> None:
+    assert not blobs.holds_any()
     blobs.put([("a:0", b"\x00\x01\xff"), ("a:1", b"")])
+    assert blobs.holds_any()
     blobs.put([("a:0", bytes(range(256)))])
     assert blobs.get(["a:0", "a:1", "missing"]) == {"a:0": bytes(range(256)), "a:1": b""}
     assert blobs.count() == 2 and sorted(blobs.ids()) == ["a:0", "a:1"]
@@ -47,6 +49,8 @@ def test_reads_and_writes_past_one_batch(blobs: Blobs) -> None:
     assert blobs.count() == len(rows) and len(set(blobs.ids())) == len(rows)
     blobs.delete([i for i, _ in rows[: BATCH + 1]])
     assert blobs.count() == 6
+    blobs.delete([i for i, _ in rows])
+    assert not blobs.holds_any()
 
 
 def test_sqlite_rows_are_seen_by_a_second_handle_and_across_threads(tmp_path: Path) -> None:

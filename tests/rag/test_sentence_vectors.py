@@ -12,7 +12,6 @@ from index.load import Document
 from rag.embeddings import Encoder, OnnxMiniLM, embed_with_parts
 from rag.schemas import Chunk
 from rag.sentence_vectors import (
-    Gathered,
     SentenceVectors,
     embed_sentences,
     pack,
@@ -49,36 +48,16 @@ def test_best_cosines_take_each_chunks_best_sentence_and_zero_without_any() -> N
     assert not SentenceVectors.from_packed([None, None]).held
 
 
-def test_selected_and_added_rows_round_trip_through_files(tmp_path: Path) -> None:
+def test_vectors_round_trip_through_files(tmp_path: Path) -> None:
     parts = [unit_rows(n, seed=n) for n in (2, 4, 1)]
     held = SentenceVectors.from_packed(pack(p) for p in parts)
-    picked = held.select(np.array([2, 0]))
-    assert picked.offsets.tolist() == [0, 1, 3]
-    np.testing.assert_array_equal(picked.codes, np.concatenate([held.codes[6:7], held.codes[:2]]))
-    np.testing.assert_array_equal(picked.scales,
-                                  np.concatenate([held.scales[6:7], held.scales[:2]]))
-    joined = picked.select(np.arange(2), held.select(np.array([1])))
-    assert len(joined) == 3 and joined.offsets.tolist() == [0, 1, 3, 7]
-    np.testing.assert_array_equal(joined.codes[3:], held.codes[2:6])
-    joined.save(tmp_path)
+    assert held.offsets.tolist() == [0, 2, 6, 7]
+    held.save(tmp_path)
     loaded = SentenceVectors.load(tmp_path, chunks=3)
     for name in ("codes", "scales", "offsets"):
-        np.testing.assert_array_equal(getattr(loaded, name), getattr(joined, name))
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(held, name))
     with pytest.raises(ValueError, match="do not match"):
         SentenceVectors.load(tmp_path, chunks=4)
-
-
-def test_pages_gathered_into_one_buffer_equal_the_whole_read_at_once() -> None:
-    packed = [pack(unit_rows(n, seed=n)) if n else None for n in (3, 0, 5, 2, 9, 1, 4)]
-    whole = SentenceVectors.from_packed(packed)
-    # Sized from a first page of short chunks, so later pages make the buffer grow.
-    gathered = Gathered(chunks=len(packed))
-    for begin in (0, 2, 4, 6):
-        gathered.add(packed[begin : begin + 2])
-    result = gathered.result()
-    for name in ("codes", "scales", "offsets"):
-        np.testing.assert_array_equal(getattr(result, name), getattr(whole, name))
-    assert len(Gathered(chunks=0).result()) == 0
 
 
 class Recording:
@@ -127,13 +106,13 @@ def test_ingestion_stores_sentence_vectors_the_snapshot_holds(
         small_services: Services) -> None:
     snapshot = small_services.engine.retriever.refresh()
     assert snapshot.sentences.held and len(snapshot.sentences) == len(snapshot.corpus)
-    counts = np.diff(snapshot.sentences.offsets)
+    held = snapshot.sentences.rows(range(len(snapshot.corpus)))
+    counts = np.diff(held.offsets)
     assert counts.tolist() == [len(sentence_texts(chunk)) for chunk in snapshot.corpus]
     # Each chunk's first sentence vector is that sentence embedded alone by the questions'
     # encoder (a run a sentence).
     chunk = snapshot.corpus[0]
     alone = small_services.engine.retriever.encoder.embed(sentence_texts(chunk)[:1])[0]
-    held = snapshot.sentences
     first = held.codes[held.offsets[0]].astype(np.float32) * held.scales[held.offsets[0]]
     assert float(first @ alone) > 0.995
     # The store gives the same vectors back, chunk by chunk (what benchmark stores copy).

@@ -259,8 +259,8 @@ def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: S
     # A write in flight (or killed): chunks stored, their article record not yet.
     store.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)
     pages = list(store.committed_pages())
-    assert {c.article_id for chunks, _, _ in pages for c in chunks} == {BUDGET.id}
-    vectors = np.concatenate([v for _, v, _ in pages])
+    assert {c.article_id for chunks, _ in pages for c in chunks} == {BUDGET.id}
+    vectors = np.concatenate([v for _, v in pages])
     np.testing.assert_allclose(vectors, BUDGET_VECTORS, atol=1e-6)  # row i is chunk i's
     assert store.repair(grace_seconds=3600) == 0  # may be another process's write: kept
     assert store.chunk_count() == 5
@@ -284,8 +284,9 @@ def test_sentence_vectors_live_beside_the_chunks_and_go_with_their_article(
     assert store.sentences.count() == 5
     held = store.sentence_vectors([STRIKE_CHUNKS[1].id])[STRIKE_CHUNKS[1].id]
     np.testing.assert_allclose(held[0], basis((11, 1.0)), atol=0.01)
-    packed = [p for _, _, page in store.committed_pages() for p in page]
-    assert len(packed) == 5 and all(packed)
+    ids = [c.id for chunks, _ in store.committed_pages() for c in chunks]
+    packed = store.packed_sentences(ids)
+    assert len(ids) == len(packed) == 5 and all(packed.values())
     store.delete_article(STRIKE.id)
     assert store.sentences.count() == 2
     assert set(store.sentences.ids()) == {c.id for c in BUDGET_CHUNKS}
@@ -303,19 +304,23 @@ def test_repair_sweeps_sentence_vectors_no_committed_chunk_has(store: Store) -> 
 def test_sentence_vectors_an_earlier_release_kept_in_chunk_metadata_are_read_and_moved(
         store: Store) -> None:
     store.add_articles([(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)], sentence_rows(STRIKE_CHUNKS))
-    before = [p for _, _, page in store.committed_pages() for p in page]
     # What an earlier release wrote: the packed vectors in base64 in each chunk's metadata.
     ids = [c.id for c in STRIKE_CHUNKS]
     packed = store.sentences.get(ids)
     store._chunks.update(ids=ids, metadatas=[
         {"sentence_vectors": base64.b64encode(packed[i]).decode()} for i in ids])
     store.sentences.delete(ids)
-    assert [p for _, _, page in store.committed_pages() for p in page] == before
+    assert not store.holds_sentence_vectors() and store.packed_sentences(ids) == {}
+    # A snapshot's read of the chunks copies them into the sentence store ...
+    assert [c.id for chunks, _ in store.committed_pages() for c in chunks] == ids
+    assert store.holds_sentence_vectors() and store.packed_sentences(ids) == packed
+    # ... and moving them empties the metadata.
     assert store.move_sentence_vectors() == 3
     assert store.sentences.get(ids) == packed
     metadata = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
     assert not any("sentence_vectors" in m for m in metadata)
-    assert [p for _, _, page in store.committed_pages() for p in page] == before
+    list(store.committed_pages())
+    assert store.packed_sentences(ids) == packed
     assert store.move_sentence_vectors() == 0
 
 
