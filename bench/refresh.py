@@ -1,8 +1,10 @@
-"""Refreshing the search snapshot after a write: the incremental update beside a full rebuild.
+"""Refreshing the search snapshot after a write: appending the article, updating the snapshot,
+and rebuilding it, measured in turns.
 
-    python -m bench.refresh [--quick]
+    python -m bench.refresh [--quick] [--growing] [--store-dir DIR]
 
-At 10k and 100k chunks: one article added and the snapshot updated, then the same revision
+At 10k and 100k chunks: one article added, the snapshot brought up to date by appending it
+and, in a second retriever with its own snapshots, by updating it; then the same revision
 rebuilt from scratch (the baseline); the article is removed again at the end. Method:
 docs/benchmarks.md, "Refresh after a write".
 """
@@ -10,6 +12,8 @@ docs/benchmarks.md, "Refresh after a write".
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -43,49 +47,77 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - began, result
 
 
+class Updating(Retriever):
+    """A retriever that updates its snapshot after every write (no appending), saving its
+    snapshots apart, so the appending one never loads what this one saved."""
+
+    def __init__(self, *args: object, root: Path) -> None:
+        self._root = root
+        super().__init__(*args, append=False)
+
+    def snapshot_root(self) -> Path:
+        return self._root
+
+
 def measure(data_dir: Path, encoder, rounds: int) -> dict:
     settings = settings_for(data_dir)
     store = Store.open(settings)
-    retriever = Retriever(store, encoder, settings)
-    started, snapshot = timed(retriever.refresh)
-    held = len(snapshot.corpus)
-    add, delete, rebuild = [], [], []
+    started, appending = timed(lambda: Retriever(store, encoder, settings))
+    held = len(appending.refresh().corpus)
+    apart = data_dir / "snapshots-updating"
+    shutil.rmtree(apart, ignore_errors=True)
+    shutil.copytree(root_for(settings), apart)  # the same saved snapshot to start from
+    updating = Updating(store, encoder, settings, root=apart)
+    append, add, delete, rebuild, loads = [], [], [], [], []
     for round_ in range(rounds):
         article, _ = one_article(store, encoder, round_)
-        seconds, snapshot = timed(retriever.refresh)
-        add.append(seconds)
-        if Snapshot.load(root_for(settings), snapshot.revision, store) is None:
-            raise SystemExit("the update was not saved")
+        # Taking turns: which retriever refreshes first alternates round by round.
+        turns = [("append", appending), ("update", updating)]
+        for name, retriever in turns if round_ % 2 == 0 else turns[::-1]:
+            loads.append(round(os.getloadavg()[0], 2))
+            seconds, snapshot = timed(retriever.refresh)
+            (append if name == "append" else add).append(seconds)
+            if (snapshot.base is not None) != (name == "append"):
+                raise SystemExit(f"the {name} retriever did not {name}")
         rebuild.append(timed(lambda: Snapshot.build(store, store.revision()))[0])
         store.delete_article(article.id)
-        delete.append(timed(retriever.refresh)[0])
-    return {"chunks": held, "first_refresh_s": round(started, 2),
+        delete.append(timed(updating.refresh)[0])
+        appending.refresh()
+    shutil.rmtree(apart, ignore_errors=True)
+    return {"chunks": held, "start_s": round(started, 2),
+            "append_after_add_s": [round(s, 3) for s in append],
             "update_after_add_s": [round(s, 2) for s in add],
             "update_after_delete_s": [round(s, 2) for s in delete],
-            "rebuild_s": [round(s, 2) for s in rebuild]}
+            "rebuild_s": [round(s, 2) for s in rebuild], "load_average_1m": loads}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k only, one round")
     parser.add_argument("--store-dir", type=Path, default=Path("var"))
+    parser.add_argument("--growing", action="store_true",
+                        help="the stores whose vocabulary grows (`bench.scale`'s)")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES))
     args = parser.parse_args()
-    sizes = ["10k"] if args.quick else list(SIZES)
+    sizes = args.sizes or (["10k"] if args.quick else list(SIZES))
     rounds = 1 if args.quick else 3
     encoder = load_encoder()
     results, rows = {}, []
     for size in sizes:
-        data_dir = args.store_dir / f"bench-store-{size}"
-        build_store(SIZES[size], data_dir)
+        data_dir = args.store_dir / f"bench-{'scale' if args.growing else 'store'}-{size}"
+        build_store(SIZES[size], data_dir, vocabulary_growth=args.growing)
         r = results[size] = measure(data_dir, encoder, rounds)
+        append = statistics.median(r["append_after_add_s"])
         add, rebuild = statistics.median(r["update_after_add_s"]), statistics.median(r["rebuild_s"])
-        rows.append([size, r["chunks"], add, statistics.median(r["update_after_delete_s"]),
-                     rebuild, round(rebuild / add, 1)])
-    table = markdown_table(["size", "chunks", "update after adding an article s (median)",
-                            "update after deleting it s", "full rebuild s (baseline)",
-                            "rebuild / update"], rows)
+        rows.append([size, r["chunks"], round(append, 3), add,
+                     statistics.median(r["update_after_delete_s"]), rebuild,
+                     round(add / append, 1), round(rebuild / append, 1)])
+    table = markdown_table(["size", "chunks", "append after adding an article s (median)",
+                            "update after adding it s", "update after deleting it s",
+                            "full rebuild s (baseline)", "update / append",
+                            "rebuild / append"], rows)
     write_results("refresh" if not args.quick else "refresh-quick",
-                  {"rounds": rounds, "results": results}, table)
+                  {"rounds": rounds, "growing": args.growing, "results": results}, table)
 
 
 if __name__ == "__main__":
