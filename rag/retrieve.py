@@ -24,6 +24,7 @@ from rag.lexical import LexicalIndex, LexicalView, top_positions
 from rag.question import dates_in
 from rag.rerank import Clause, clauses, rerank
 from rag.schemas import Filters, Hit
+from rag.segments import StackedRows
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
@@ -183,7 +184,9 @@ class Retriever:
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop
         # stays on the request's thread.
-        cosines = np.einsum("ij,j->i", snapshot.vectors, vector)
+        vectors = snapshot.vectors
+        cosines = (vectors.dot(vector) if isinstance(vectors, StackedRows)
+                   else np.einsum("ij,j->i", vectors, vector))
         mask = corpus.mask(filters)
         if mask is not None:
             cosines = np.where(mask, cosines, -np.inf)

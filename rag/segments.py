@@ -47,6 +47,11 @@ class StackedRows:
         out[~below] = self.second[rows[~below] - len(self.first)]
         return out
 
+    def dot(self, vector: np.ndarray) -> np.ndarray:
+        """Each row's dot product with the vector (einsum's, row by row, as for one matrix)."""
+        return np.concatenate([np.einsum("ij,j->i", part, vector)
+                               for part in (self.first, self.second)])
+
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
         joined = np.concatenate([self.first, self.second]) if len(self.second) else self.first
         return joined if dtype is None else joined.astype(dtype)

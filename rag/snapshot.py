@@ -60,8 +60,12 @@ class Snapshot:
 
     revision: Revision | None
     corpus: Corpus
-    vectors: np.ndarray  # (chunks, dimensions) float32, row i is corpus[i]'s vector
-    lexical: LexicalIndex  # with the analysed texts it was built from (`lexical.tokens`)
+    # (chunks, dimensions) float32, row i is corpus[i]'s vector; an appended snapshot's are
+    # its base's and the added chunks' (`rag.segments.StackedRows`)
+    vectors: np.ndarray | StackedRows
+    # with the analysed texts it was built from (`lexical.tokens`); an appended snapshot's
+    # reads its base's and the added chunks' as one (`rag.segments.AppendedIndex`)
+    lexical: LexicalIndex | AppendedIndex
     sentences: StoredSentences  # chunk i's sentence vectors, read from the store on demand
     # The metadata correction of each article corrected in place that this snapshot holds
     # (`Store.edits`): an update re-reads the articles corrected since.
