@@ -16,6 +16,7 @@ import os
 import shutil
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.common import build_store, markdown_table, settings_for, write_results
@@ -23,6 +24,7 @@ from rag.embeddings import load_encoder
 from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, article_id_for
 from rag.snapshot import Snapshot, root_for
+from rag.statements import StatementIndex
 from rag.store import Store
 
 SIZES = {"10k": 10_000, "100k": 100_000}
@@ -69,7 +71,9 @@ def measure(data_dir: Path, encoder, rounds: int) -> dict:
     shutil.copytree(root_for(settings), apart)  # the same saved snapshot to start from
     updating = Updating(store, encoder, settings, root=apart)
     append, add, delete, rebuild, loads = [], [], [], [], []
+    statements_reused, statements_anew = [], []
     for round_ in range(rounds):
+        earlier = StatementIndex.from_corpus(appending.refresh().corpus)
         article, _ = one_article(store, encoder, round_)
         # Taking turns: which retriever refreshes first alternates round by round.
         turns = [("append", appending), ("update", updating)]
@@ -79,6 +83,13 @@ def measure(data_dir: Path, encoder, rounds: int) -> dict:
             (append if name == "append" else add).append(seconds)
             if (snapshot.base is not None) != (name == "append"):
                 raise SystemExit(f"the {name} retriever did not {name}")
+        # Who-said-what's index of the appended snapshot: the statements read before taken
+        # as they were, against all read anew (in turns).
+        corpus = appending.refresh().corpus
+        ways = [(statements_reused, partial(StatementIndex.from_corpus, corpus, earlier)),
+                (statements_anew, partial(StatementIndex.from_corpus, corpus))]
+        for seconds, way in ways if round_ % 2 == 0 else ways[::-1]:
+            seconds.append(timed(way)[0])
         rebuild.append(timed(lambda: Snapshot.build(store, store.revision()))[0])
         store.delete_article(article.id)
         delete.append(timed(updating.refresh)[0])
@@ -88,7 +99,9 @@ def measure(data_dir: Path, encoder, rounds: int) -> dict:
             "append_after_add_s": [round(s, 3) for s in append],
             "update_after_add_s": [round(s, 2) for s in add],
             "update_after_delete_s": [round(s, 2) for s in delete],
-            "rebuild_s": [round(s, 2) for s in rebuild], "load_average_1m": loads}
+            "rebuild_s": [round(s, 2) for s in rebuild], "load_average_1m": loads,
+            "statement_index_reused_s": [round(s, 2) for s in statements_reused],
+            "statement_index_anew_s": [round(s, 2) for s in statements_anew]}
 
 
 def main() -> None:
@@ -111,11 +124,14 @@ def main() -> None:
         add, rebuild = statistics.median(r["update_after_add_s"]), statistics.median(r["rebuild_s"])
         rows.append([size, r["chunks"], round(append, 3), add,
                      statistics.median(r["update_after_delete_s"]), rebuild,
-                     round(add / append, 1), round(rebuild / append, 1)])
+                     round(add / append, 1), round(rebuild / append, 1),
+                     statistics.median(r["statement_index_reused_s"]),
+                     statistics.median(r["statement_index_anew_s"])])
     table = markdown_table(["size", "chunks", "append after adding an article s (median)",
                             "update after adding it s", "update after deleting it s",
                             "full rebuild s (baseline)", "update / append",
-                            "rebuild / append"], rows)
+                            "rebuild / append", "statement index, read ones reused s",
+                            "statement index read anew s"], rows)
     write_results("refresh" if not args.quick else "refresh-quick",
                   {"rounds": rounds, "growing": args.growing, "results": results}, table)
 

@@ -9,7 +9,8 @@ chunk from Chroma.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import overload
@@ -45,6 +46,11 @@ class Corpus(Sequence[Chunk]):
         # Distinct story ids (`Chunk.story`); `story` holds each chunk's code into it.
         self.stories = stories
         self.story = story
+        self._extends: Callable[[], Corpus | None] = lambda: None
+
+    def extends(self) -> Corpus | None:
+        """The corpus whose rows this one's begin with (`appended`), while it is held."""
+        return self._extends()
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[Chunk]) -> Corpus:
@@ -120,6 +126,7 @@ class Corpus(Sequence[Chunk]):
                      np.concatenate([base._bounds, added._bounds + shift]),
                      JoinedRecords(base._records, bytes(added._records)),
                      stories, np.concatenate([base.story, story]))
+        corpus._extends = weakref.ref(base)
         if "_id_order" in base.__dict__:  # merge the sorted orders rather than sort anew
             corpus.__dict__["_id_order"] = _merged_order(base.ids, base._id_order,
                                                          added.ids, len(base))
@@ -223,12 +230,14 @@ class Corpus(Sequence[Chunk]):
         """The codes of these outlet names (names not held are left out)."""
         return np.flatnonzero(np.isin(self.sources, list(names)))
 
-    def positions_holding(self, needle: bytes) -> list[int]:
-        """The rows whose record (the chunk's JSON) contains `needle`, in order: one scan of
-        the records, no record parsed."""
+    def positions_holding(self, needle: bytes, first: int = 0) -> list[int]:
+        """The rows from `first` on whose record (the chunk's JSON) contains `needle`, in
+        order: one scan of the records, no record parsed."""
         found: list[int] = []
+        if first >= len(self):
+            return found
         begins = self._bounds[:, 0]
-        at = self._records.find(needle)
+        at = self._records.find(needle, int(begins[first]))
         while at >= 0:
             row = int(np.searchsorted(begins, at, side="right")) - 1
             found.append(row)

@@ -256,7 +256,8 @@ class StatementIndex:
     def __init__(self, said: Iterable[Said], corpus: Corpus | None = None) -> None:
         """`corpus` (the snapshot's chunks) gives each article's setting: its headline and lead
         sentence; without it a subject's words must all be among a speaker's own."""
-        self.speakers = _group(said)
+        self._said = list(said)  # in the order read, which the grouping follows
+        self.speakers = _group(self._said)
         _join_bodies(self.speakers)
         self.statements = sum(len(s.said) for s in self.speakers)
         self._owners = {(item.article_id, item.statement.start): speaker
@@ -276,11 +277,19 @@ class StatementIndex:
         return self._owners[(said.article_id, said.statement.start)]
 
     @classmethod
-    def from_corpus(cls, corpus: Corpus) -> StatementIndex:
+    def from_corpus(cls, corpus: Corpus, earlier: StatementIndex | None = None
+                    ) -> StatementIndex:
         """The statements of every chunk that holds any; a sentence that two overlapping
-        chunks share counts once (its longer copy)."""
+        chunks share counts once (its longer copy). `earlier`: the index of the corpus this
+        one extends (`Corpus.extends`), whose statements are taken as read rather than
+        parsed again (ignored for any other corpus)."""
         kept: dict[tuple[str, int], Said] = {}
-        for position in corpus.positions_holding(_HOLDS_STATEMENTS):
+        first = 0
+        if earlier is not None and earlier._corpus is not None and (
+                earlier._corpus is corpus.extends()):
+            kept = {(item.article_id, item.statement.start): item for item in earlier._said}
+            first = len(earlier._corpus)
+        for position in corpus.positions_holding(_HOLDS_STATEMENTS, first):
             chunk = corpus[position]
             index_of = {span: i for i, span in enumerate(chunk.sentences)}
             for statement in chunk.statements:
@@ -408,8 +417,9 @@ def for_corpus(corpus: Corpus, cache: dict[int, StatementIndex]) -> StatementInd
     with _cache_lock:
         index = cache.get(key)
         if index is None or index._corpus is not corpus:
+            earlier = next(iter(cache.values()), None)
             cache.clear()
-            index = cache[key] = StatementIndex.from_corpus(corpus)
+            index = cache[key] = StatementIndex.from_corpus(corpus, earlier)
         return index
 
 
@@ -421,6 +431,8 @@ def _group(said: Iterable[Said]) -> list[Speaker]:
     and compatible initials; each is named by its most quoted spelling."""
     clusters: list[tuple[bool, list[list[str]], list[Said]]] = []
     placed: dict[tuple[bool, str, tuple[str, ...]], int] = {}  # one article's name: its cluster
+    # The clusters a name could join (`_blocks`), so each is not compared with every one.
+    holding: dict[tuple[bool, tuple[str, ...]], list[int]] = {}
     for item in said:
         statement = item.statement
         key = (statement.organisation, statement.speaker, statement.aliases)
@@ -428,21 +440,45 @@ def _group(said: Iterable[Said]) -> list[Speaker]:
             clusters[placed[key]][2].append(item)
             continue
         words = [normal_name(n).split() for n in (statement.speaker, *statement.aliases)]
-        for number, (organisation, known, members) in enumerate(clusters):
-            if organisation == statement.organisation and _joins(words, known, organisation):
-                known.extend(w for w in words if w not in known)
+        candidates = sorted({number for block in _blocks(statement.organisation, words, True)
+                             for number in holding.get(block, ())})
+        for number in candidates:
+            organisation, known, members = clusters[number]
+            if _joins(words, known, organisation):
+                fresh = []
+                for name in words:
+                    if name not in known:
+                        known.append(name)
+                        fresh.append(name)
                 members.append(item)
                 placed[key] = number
                 break
         else:
-            placed[key] = len(clusters)
+            number, fresh = len(clusters), words
+            placed[key] = number
             clusters.append((statement.organisation, words, [item]))
+        for block in _blocks(statement.organisation, fresh, False):
+            if number not in (numbers := holding.setdefault(block, [])):
+                numbers.append(number)
     speakers = []
     for organisation, _, members in clusters:
         counts = Counter(m.statement.speaker for m in members)
         name = max(counts, key=lambda n: (counts[n], len(n)))
         speakers.append(Speaker(name, organisation, sorted(members, key=_reading_order)))
     return sorted(speakers, key=lambda s: (-len(s.said), s.name))
+
+
+def _blocks(organisation: bool, names: list[list[str]], asking: bool
+            ) -> list[tuple[bool, tuple[str, ...]]]:
+    """What a cluster holding these names is found by (`asking` False), or what a speaker of
+    these names looks clusters up by (`asking` True): an organisation by each whole name, a
+    person by family name, the only one `_joins` can match by (a person is matched by their
+    first name alone, its last word)."""
+    if organisation:
+        return [(True, tuple(name)) for name in names]
+    if asking:
+        return [(False, (names[0][-1],))] if names and names[0] else []
+    return [(False, (name[-1],)) for name in names if name]
 
 
 def _joins(words: list[list[str]], known: list[list[str]], organisation: bool) -> bool:

@@ -16,6 +16,7 @@ from rag.retrieve import Retriever
 from rag.schemas import Article, Chunk, Filters, article_id_for
 from rag.sentence_vectors import embed_sentences
 from rag.snapshot import Snapshot, holds_every_chunk
+from rag.statements import StatementIndex
 from rag.store import Store
 
 QUESTIONS = ["What did Quillfeather propose?", "Which peak spewed molten rock?",
@@ -392,6 +393,7 @@ def test_answers_and_statements_read_the_articles_appended(
     services, _ = fresh_small
     engine = services.engine
     engine.retriever.refresh()
+    before = engine.statements()
     appending(monkeypatch)
     text = ("The harbour master, Ilse Marrowgate, said on Tuesday that the new breakwater "
             "would be finished by June. \"The breakwater will protect the fishing fleet from "
@@ -404,3 +406,14 @@ def test_answers_and_statements_read_the_articles_appended(
     assert answer.citations and {c.source for c in answer.citations} == {"Coast Weekly"}
     said = engine.find_statements(speaker="Marrowgate")
     assert said and all("breakwater" in s.text.lower() for s in said)
+    # The statements read before are taken as they were, and the index is the one read anew.
+    after = engine.statements()
+    held = {id(item) for speaker in after.speakers for item in speaker.said}
+    assert all(id(item) in held for speaker in before.speakers for item in speaker.said)
+    anew = StatementIndex.from_corpus(engine.retriever.refresh().corpus)
+    assert grouped(after) == grouped(anew) and len(after.speakers) > len(before.speakers)
+
+
+def grouped(index: StatementIndex) -> list[tuple]:
+    return [(s.name, s.organisation, [(i.article_id, i.statement.start, i.position)
+                                      for i in s.said], s.memberships) for s in index.speakers]
