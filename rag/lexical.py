@@ -367,11 +367,7 @@ class LexicalIndex:
 
     def best(self, scores: np.ndarray, n: int) -> np.ndarray:
         """The positions of the `n` best chunks by these scores, best first, positive only."""
-        if scores.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        best = top_positions(scores, n, self.corpus.ids, floor=0.0)
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return best[scores[best] > 0]
+        return best_positive(scores, n, self.corpus.ids)
 
 
 def chunk_sentence_terms(analyzer: Analyzer, chunk: Chunk) -> tuple[frozenset[str], ...]:
@@ -415,6 +411,16 @@ def bm25_index(tokens: Tokens) -> bm25s.BM25:
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
     bm25.nonoccurrence_array = None
     return bm25
+
+
+def best_positive(scores: np.ndarray, n: int, ids: np.ndarray) -> np.ndarray:
+    """The positions of the `n` best positive scores, best first (`ids`: each row's chunk id,
+    which breaks ties at the n-th place as `top_positions` does)."""
+    if scores.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    best = top_positions(scores, n, ids, floor=0.0)
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return best[scores[best] > 0]
 
 
 def top_positions(scores: np.ndarray, n: int, ids: np.ndarray,

@@ -10,7 +10,14 @@ import numpy as np
 
 from rag.analysis import Analyzer
 from rag.corpus import Corpus
-from rag.lexical import LexicalIndex, TermCounts, Tokens, bm25_idf, outlets_of, top_positions
+from rag.lexical import (
+    LexicalIndex,
+    TermCounts,
+    Tokens,
+    best_positive,
+    bm25_idf,
+    outlets_of,
+)
 from rag.schemas import Chunk, Filters
 
 
@@ -107,8 +114,4 @@ class AppendedIndex:
 
     def best(self, scores: np.ndarray, n: int) -> np.ndarray:
         """`LexicalIndex.best` over every chunk."""
-        if scores.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        best = top_positions(scores, n, self.corpus.ids, floor=0.0)
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return best[scores[best] > 0]
+        return best_positive(scores, n, self.corpus.ids)

@@ -19,8 +19,10 @@ import pytest
 from support import ROOT
 
 RAG = ROOT / ".venv" / "bin" / "rag"
+CHROMA = ROOT / ".venv" / "bin" / "chroma"
 # Bounds, not expectations: how long a test waits for a server to start.
 START_SECONDS = 90.0
+CHROMA_START_SECONDS = 30.0
 
 
 def rag_env(data_dir: Path, **settings: str) -> dict[str, str]:
@@ -88,5 +90,39 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
 def ready(server: Server) -> bool:
     try:
         return httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def chroma_servers(folder: Path, count: int = 1) -> Iterator[list[str]]:
+    """`count` `chroma run` servers on free 127.0.0.1 ports, each with its own data under
+    `folder`, their URLs yielded once each answers its heartbeat; all stopped on leaving."""
+    started: list[Server] = []
+    try:
+        for number in range(count):
+            port, log = free_port(), folder / f"chroma-{number}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [str(CHROMA), "run", "--path", str(folder / f"data-{number}"), "--host",
+                     "127.0.0.1", "--port", str(port)],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+            server = Server(f"http://127.0.0.1:{port}", port, folder, process, log)
+            started.append(server)
+            deadline = time.monotonic() + CHROMA_START_SECONDS
+            while not _beating(server):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"chroma run did not become ready\n{server.log_tail()}")
+                time.sleep(0.2)
+        yield [server.url for server in started]
+    finally:
+        for server in started:
+            server.stop()
+
+
+def _beating(server: Server) -> bool:
+    try:
+        return httpx.get(f"{server.url}/api/v2/heartbeat", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False

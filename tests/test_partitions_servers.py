@@ -6,17 +6,14 @@ follow."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from test_server_mode import CHROMA, free_port, stop, wait_until
 
 from index.partitions import PartitionedIngestor
 from index.pipeline import Ingestor
+from processes import CHROMA, chroma_servers
 from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
 from rag.partitions import PartitionMap, open_stores
@@ -45,26 +42,8 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Three `chroma run` servers on free loopback ports, stopped at the end."""
-    folder = tmp_path_factory.mktemp("partition-servers")
-    processes, urls = [], []
-    try:
-        for number in range(3):
-            port, log = free_port(), folder / f"chroma-{number}.log"
-            with log.open("wb") as out:
-                processes.append(subprocess.Popen(
-                    [str(CHROMA), "run", "--path", str(folder / f"data-{number}"), "--host",
-                     "127.0.0.1", "--port", str(port)],
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}))
-            url = f"http://127.0.0.1:{port}"
-            urls.append(url)
-            wait_until(lambda url=url: httpx.get(f"{url}/api/v2/heartbeat",
-                                                 timeout=2).status_code == 200,
-                       30, "chroma run", processes[-1], log)
+    with chroma_servers(tmp_path_factory.mktemp("partition-servers"), count=3) as urls:
         yield urls
-    finally:
-        for process in processes:
-            stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from processes import chroma_servers, free_port
 from support import ROOT
 
 BIN = ROOT / ".venv" / "bin"
@@ -35,12 +35,6 @@ CHURN_SECONDS = 60.0
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not CHROMA.exists(),
                                  reason=f"the `chroma` executable is missing ({CHROMA})")]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(ready: Callable[[], bool], seconds: float, what: str,
@@ -83,23 +77,8 @@ class Replica:
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = folder / "chroma.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200,
-                   30, "chroma run", process, log)
+    with chroma_servers(tmp_path_factory.mktemp("chroma-server")) as (url,):
         yield url
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")

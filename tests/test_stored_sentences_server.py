@@ -4,17 +4,14 @@ snapshots held, and a chunk another replica deleted since reads as one without a
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
-from test_server_mode import CHROMA, free_port, stop, wait_until
 
 from index.pipeline import Ingestor
+from processes import CHROMA, chroma_servers
 from rag.blobs import ChromaBlobs
 from rag.config import Settings
 from rag.embeddings import Encoder, embed_with_parts
@@ -31,20 +28,8 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `chroma run` on a free loopback port, stopped at the end."""
-    folder = tmp_path_factory.mktemp("sentences-server")
-    port, log = free_port(), folder / "chroma.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-             "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200,
-                   30, "chroma run", process, log)
+    with chroma_servers(tmp_path_factory.mktemp("sentences-server")) as (url,):
         yield url
-    finally:
-        stop(process)
 
 
 def test_a_replica_reads_a_questions_rows_from_the_server(
