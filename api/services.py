@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -12,6 +13,8 @@ from rag.engine import Engine
 from rag.snapshot import holds_every_chunk, root_for
 from rag.store import Store
 from rag.variants import warm_up
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,3 +39,12 @@ class Services:
             store.repair(grace_seconds=REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0)
         engine = Engine(settings, store=store, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))
+
+    def prepare_writes(self) -> None:
+        """What the first upload would wait for, loaded ahead under the write lock
+        (`Ingestor.prepare`); a failure is logged, and the first upload tries again."""
+        with self.write_lock:
+            try:
+                self.ingestor.prepare()
+            except Exception as error:  # the store away a moment: the first write reads it
+                log.warning("could not prepare for writes ahead: %s", error)

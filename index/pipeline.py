@@ -103,6 +103,14 @@ class Ingestor:
     def encoder(self, encoder: Encoder) -> None:
         self._encoder = encoder
 
+    def prepare(self) -> None:
+        """Load what the first write would otherwise wait for: the documents' encoder and,
+        with copy detection on, the stored articles' signatures. Raises what reading the
+        store raises."""
+        _ = self.encoder
+        if self.stories is not None:
+            self.stories.sync(self.store)
+
     def ingest_paths(self, paths: Iterable[Path], progress: bool = False,
                      prune: bool = False) -> IngestReport:
         """Read every supported file under `paths` and store its articles; then replace the

@@ -4,6 +4,7 @@ articles only. Real uvicorn on 127.0.0.1, real embedded Chroma."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -52,3 +53,22 @@ def test_orphans_of_a_crashed_write_are_swept_at_start(tmp_path: Path,
         assert (ready["articles"], ready["chunks"]) == (1, committed)
         assert gauges(url) == {"newsrag_index_articles": 1.0, "newsrag_index_chunks": committed}
     assert Store.open(settings).chunk_count() == committed
+
+
+def test_a_server_loads_the_stored_signatures_before_the_first_upload(
+        tmp_path: Path, encoder: Encoder) -> None:
+    data = tmp_path / "store"
+    services = make_services(data, encoder)
+    services.ingestor.ingest_documents([Document(kind="record", title="Ferry", text=KEPT)])
+    (original,) = services.engine.store.article_ids()
+    app = create_app(ServerSettings(data_dir=data, api_key=None, _env_file=None))
+    with served(app) as url:
+        stories = app.state.services.ingestor.stories
+        deadline = time.monotonic() + 60
+        while not len(stories) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(stories) == 1  # read with no upload asking for it
+        copy = {"title": "Night ferry", "source": "Harbour Times", "text": KEPT + " Tickets "
+                "go on sale in May."}
+        (added,) = httpx.post(f"{url}/v1/documents", json=copy, timeout=60).json()["added"]
+        assert added["id"] != original and added["story_id"] == original
