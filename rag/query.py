@@ -129,7 +129,8 @@ class Query:
     def speaker(self) -> Speech | None:
         """The speech reading when its subject may be a speaker, not an outlet named
         (`rag.question.speech_question`)."""
-        return speech_question(self.text, self.lexical.outlet_names(), self.speech)
+        return speech_question(self.text, self.lexical.outlet_names(),
+                               lambda _: self.speech)
 
     @cached_property
     def claim(self) -> str | None:

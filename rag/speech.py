@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 
 from rag.analysis import Analyzer
 from rag.answer import speakers_of
 from rag.attribution import attribution_prefix, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
 from rag.lexical import LexicalIndex
-from rag.question import names_in, speech_question, who_said
+from rag.query import Query
+from rag.question import names_in
 from rag.schemas import Answer, Chunk, Citation, Context, Filters, Grounding
 from rag.statements import MAX_NEAR, Resolution, Said, Speaker, StatementIndex, normal_name
 from rag.topics import MIN_CLAIM_COSINE, Meaning, TopicScorer, Unit
@@ -45,13 +45,7 @@ _NO_TERM = "\x00"  # a term no text is analysed into
 # statements this close are adjacent even when their copies come from different chunks.
 _BETWEEN_SENTENCES = 4
 
-def asks_who_said_what(question: str, outlets: Iterable[str] = ()) -> bool:
-    """Whether a question asks what someone said ("What did S say about T?", "Who said
-    ...?"): only these are answered from statements (see `speech_question`)."""
-    return speech_question(question, outlets) is not None or who_said(question) is not None
-
-
-def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
+def speech_answer(question: str | Query, index: StatementIndex, lexical: LexicalIndex,
                   meaning: Meaning | None = None, filters: Filters | None = None,
                   newest_first: bool = False) -> Answer | None:
     """The answer from statements, or None when the question is not one this answers (no
@@ -59,13 +53,15 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
 
     "Who said X?" quotes the statements closest to X in meaning, whoever said them; "What did
     S say about T?" only S's statements (or, for a body, those who speak for it) on T.
-    Articles come oldest first, or newest first when the question asks for the latest."""
-    speech = speech_question(question, lexical.outlet_names())
+    Articles come oldest first, or newest first when the question asks for the latest.
+    `question`: its text, or its reading (`rag.query.Query`)."""
+    query = Query.read(question, lexical)
+    speech = query.speaker
     if speech is None:
-        claim = who_said(question)
+        claim = query.claim
         if claim is None:
             return None
-        return _who_said(question, claim, index, lexical, meaning, filters, newest_first)
+        return _who_said(query.text, claim, index, lexical, meaning, filters, newest_first)
     if speech.subject.lower() in _PRONOUNS:
         return None
     resolution = index.resolve(speech.subject, speech.person)
