@@ -95,6 +95,11 @@ class Query:
         return question if isinstance(question, Query) else cls(question, lexical)
 
     @cached_property
+    def terms(self) -> list[str]:
+        """The question's analysed terms, as BM25 scores them (`Analyzer.query_terms`)."""
+        return self.lexical.analyzer.query_terms(self.text)
+
+    @cached_property
     def weights(self) -> dict[str, float]:
         """The content terms, each weighted by its rarity (`rag.coverage.term_weights`)."""
         return term_weights(self.text, self.lexical)

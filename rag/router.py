@@ -153,7 +153,7 @@ class Router:
             self.settings, any(snapshot.sentences.held for snapshot in snapshots)))
         if not len(statistics):
             return SearchResult(hits=[], query_vector=query.vector)
-        terms = statistics.analyzer.query_terms(question)
+        terms = query.terms
         n = self.settings.candidates
         found = {number: self.partitions[number].candidates(
                      snapshots[number], indexes[number], query.vector, terms, filters, n)
