@@ -116,9 +116,10 @@ class Engine:
         query = self.retriever.read(scoped.question, snapshot)
         hits = self._search(scoped, query, top_k).hits
         retrieved = time.perf_counter()
-        fallback = self._fallback(question, query, hits)
+        asked = self._reading(question, query)
+        fallback = self._fallback(question, asked, hits)
         try:
-            stream = self.llm.stream(question, hits, query.lexical, fallback)
+            stream = self.llm.stream(asked, hits, query.lexical, fallback)
         except LLMError as error:
             if fallback is None:
                 raise
@@ -243,6 +244,12 @@ class Engine:
         return speech_answer(query, self.statements(snapshot), snapshot.lexical,
                              self._meaning(snapshot, filters), filters, newest_first)
 
+    def _reading(self, question: str, query: Query) -> Query:
+        """The reading of `question` (the question as asked, time words and all): `query`,
+        the searched one, when it is of the same text, else one over the same snapshot."""
+        return query if query.text == question else self.retriever.read(question,
+                                                                         query.snapshot)
+
     def _answer_extractive(self, query: Query, hits: list[Hit]) -> Answer:
         return answer_extractive(query, hits, query.lexical,
                                  self.settings.abstain_threshold, self.settings.answer_sentences,
@@ -252,10 +259,11 @@ class Engine:
         """The LLM's verified answer to `question` (as asked, time words and all; `query` the
         reading it was searched by); on an LLM failure, the extractive one saying why (when
         `Settings.llm_fallback` is on) or the failure raised for the API to report."""
+        asked = self._reading(question, query)
         try:
-            return self.llm.answer(question, hits, query.lexical)
+            return self.llm.answer(asked, hits, query.lexical)
         except LLMError as error:
-            fallback = self._fallback(question, query, hits)
+            fallback = self._fallback(question, asked, hits)
             if fallback is None:
                 raise
             return fallback(error)
@@ -263,15 +271,12 @@ class Engine:
     def _fallback(self, question: str, query: Query,
                   hits: list[Hit]) -> Callable[[LLMError], Answer] | None:
         """What answers `question` when the LLM fails (the extractive answer, saying why),
-        or None when `Settings.llm_fallback` is off; `query` is the searched reading, reused
-        when it is of the same text."""
+        or None when `Settings.llm_fallback` is off (`query`: its reading, or the searched one)."""
         if not self.settings.llm_fallback:
             return None
 
         def fallback(error: LLMError) -> Answer:
-            asked = query if query.text == question else self.retriever.read(question,
-                                                                              query.snapshot)
-            answer = self._answer_extractive(asked, hits)
+            answer = self._answer_extractive(self._reading(question, query), hits)
             return answer.model_copy(update={"notice": fallback_notice(error)})
 
         return fallback
