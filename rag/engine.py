@@ -169,8 +169,8 @@ class Engine:
     def _finish(self, scoped: Scope, snapshot: Snapshot, answer: Answer,
                 searched_later: bool = False) -> Answer:
         """The answer with what was searched; under a range, an extractive abstention saying
-        so (`searched_later`: articles published after the range, in `snapshot`, held no
-        answer either)."""
+        so, or that `snapshot` holds no article in it (`searched_later`: articles published
+        after the range held no answer either)."""
         held = True
         if scoped.ranged and answer.mode == "extractive":
             mask = snapshot.corpus.mask(scoped.filters)
