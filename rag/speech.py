@@ -64,7 +64,7 @@ def speech_answer(question: str | Query, index: StatementIndex, lexical: Lexical
         return _who_said(query.text, claim, index, lexical, meaning, filters, newest_first)
     if speech.subject.lower() in _PRONOUNS:
         return None
-    resolution = index.resolve(speech.subject, speech.person)
+    resolution = index.resolve(speech.subject, speech.person, speech.names)
     if not resolution.speakers:
         if not resolution.speaker_like:
             return None
