@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from rag.analysis import Analyzer
 from rag.attribution import attribution_prefix
 from rag.conflicts import conflict_note, disagree_on_figures, find_conflicts, states_a_number
-from rag.coverage import coverage, term_weights
+from rag.coverage import coverage
 from rag.lexical import LexicalView
-from rag.question import same_person, speech_of
+from rag.query import Query
+from rag.question import same_person
 from rag.schemas import Answer, Chunk, Citation, Context, Grounding, Hit
 
 ABSTENTION = "The indexed articles do not cover this question, so there is no answer to cite."
@@ -55,7 +56,8 @@ class Candidate:
         return chunk.text[self.start - chunk.start : self.end - chunk.start]
 
 
-def score_sentences(question: str, hits: list[Hit], lexical: LexicalView) -> list[Candidate]:
+def score_sentences(question: str | Query, hits: list[Hit],
+                    lexical: LexicalView) -> list[Candidate]:
     """Every sentence of the hits, scored; best first.
 
     A passage counts by its fused score, not its re-ranked one: that already holds its best
@@ -64,8 +66,9 @@ def score_sentences(question: str, hits: list[Hit], lexical: LexicalView) -> lis
     sentences holding the same question words.
     A sentence spoken by the person the question asks about also holds that person's name.
     """
-    weights = term_weights(question, lexical)
-    speech = speech_of(question)
+    query = Query.read(question, lexical)
+    weights = query.weights
+    speech = query.speech
     person = speech.person if speech else None
     person_terms = lexical.analyzer.terms(person) if person else set()
     best_hit = max((h.fused for h in hits), default=1.0) or 1.0
@@ -102,11 +105,11 @@ class Evidence:
         return self.score >= threshold and self.coverage >= min_coverage
 
 
-def evidence(question: str, hits: list[Hit], lexical: LexicalView) -> Evidence:
-    """The evidence the hits hold for the question."""
+def evidence(question: str | Query, hits: list[Hit], lexical: LexicalView) -> Evidence:
+    """The evidence the hits hold for the question (its text or its reading)."""
     if not hits:
         return Evidence(0.0, 0.0)
-    weights = term_weights(question, lexical)
+    weights = Query.read(question, lexical).weights
     passages = [lexical.passage_terms(h.chunk) for h in hits]
     best_passage = max(coverage(weights, terms) for terms in passages)
     best_dense = max(max(h.dense for h in hits), 0.0)
@@ -209,10 +212,12 @@ def speakers_of(chunk: Chunk) -> list[str]:
     return list(dict.fromkeys(s for s in chunk.speakers if s))
 
 
-def answer_extractive(question: str, hits: list[Hit], lexical: LexicalView,
+def answer_extractive(question: str | Query, hits: list[Hit], lexical: LexicalView,
                       threshold: float, max_sentences: int, min_coverage: float = 0.0) -> Answer:
-    """Answer from the hits' own sentences, or abstain when the evidence is too weak."""
-    found = evidence(question, hits, lexical)
+    """Answer the question (its text or its reading, `rag.query.Query`) from the hits' own
+    sentences, or abstain when the evidence is too weak."""
+    query = Query.read(question, lexical)
+    found = evidence(query, hits, lexical)
     contexts = contexts_of(hits)
     scores = {"evidence_score": round(found.score, 4),
               "question_coverage": round(found.coverage, 4)}
@@ -220,10 +225,10 @@ def answer_extractive(question: str, hits: list[Hit], lexical: LexicalView,
         return Answer(answer=ABSTENTION, abstained=True, citations=[], contexts=contexts,
                       grounding=Grounding(score=1.0, supported=0, sentences=0),
                       mode="extractive", **scores)
-    candidates = score_sentences(question, hits, lexical)
+    candidates = score_sentences(query, hits, lexical)
     chosen = add_disputing(select_sentences(candidates, max_sentences), candidates,
                            lexical.analyzer)
-    text, citations = compose(chosen, attribute=speech_of(question) is not None)
+    text, citations = compose(chosen, attribute=query.speech is not None)
     conflicts = find_conflicts(citations, lexical.analyzer)
     if conflicts:
         text = f"{text} {conflict_note(conflicts)}"

@@ -20,10 +20,11 @@ from rag.judge import Attribute
 from rag.lexical import LexicalIndex
 from rag.llm import ChatModel, LLMError
 from rag.partitions import require_one_store
+from rag.query import Query
 from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Chunk, Filters, Hit, Turn
 from rag.snapshot import Snapshot
-from rag.speech import asks_who_said_what, find_statements, speech_answer
+from rag.speech import find_statements, speech_answer
 from rag.statements import Said, StatementIndex, for_corpus
 from rag.store import Store
 from rag.timescope import Scope, anchor_of, scope
@@ -69,29 +70,34 @@ class Engine:
         question, use_llm = self._checked(question, mode, history or [])
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        scoped = self.scope(question, filters)
-        spoken = None if use_llm else self._answer_speech(scoped.question, scoped.filters,
+        # One snapshot for the whole question, and the question read once over it.
+        snapshot = self.retriever.refresh()
+        scoped = self.scope(question, filters, snapshot)
+        query = self.retriever.read(scoped.question, snapshot)
+        spoken = None if use_llm else self._answer_speech(query, scoped.filters,
                                                           scoped.newest_first)
         if spoken is not None and not spoken.abstained:
-            return self._carried(self._finish(scoped, spoken.model_copy(update={
-                "standalone_question": question, "timings_ms": _timings(began, began)})))
-        result = self._search(scoped, top_k)
+            return self._carried(self._finish(scoped, snapshot, spoken.model_copy(update={
+                "standalone_question": question, "timings_ms": _timings(began, began)})),
+                snapshot)
+        result = self._search(scoped, query, top_k)
         if spoken is not None:  # an abstention still shows what the search found
-            return self._finish(scoped, spoken.model_copy(update={
+            return self._finish(scoped, snapshot, spoken.model_copy(update={
                 "standalone_question": question, "contexts": contexts_of(result.hits),
                 "timings_ms": _timings(began, time.perf_counter())}))
         retrieved = time.perf_counter()
-        answer = (self._answer_llm(question, result.hits) if use_llm
-                  else self._answer_extractive(scoped.question, result.hits))
+        answer = (self._answer_llm(question, query, result.hits) if use_llm
+                  else self._answer_extractive(query, result.hits))
         update = {"standalone_question": question, "timings_ms": _timings(began, retrieved)}
         later = scoped.later() if answer.abstained and not use_llm else None
         if later is not None:
             # What happened in the range may be reported after it: answered so, and said so.
-            found = self._answer_extractive(later.question, self._search(later, top_k).hits)
+            found = self._answer_extractive(query, self._search(later, query, top_k).hits)
             if not found.abstained:
-                return self._carried(scoped.finish(found.model_copy(update=update), True, later))
-        return self._carried(self._finish(scoped, answer.model_copy(update=update),
-                                          later is not None))
+                return self._carried(scoped.finish(found.model_copy(update=update), True, later),
+                                     snapshot)
+        return self._carried(self._finish(scoped, snapshot, answer.model_copy(update=update),
+                                          later is not None), snapshot)
 
     def stream(self, question: str, *, top_k: int | None = None,
                filters: Filters | None = None, mode: Literal["auto", "extractive", "llm"] = "auto",
@@ -105,12 +111,15 @@ class Engine:
                                             history=history))
         began = time.perf_counter()
         question = self.standalone_question(question, history or [], use_llm)
-        scoped = self.scope(question, filters)
-        hits = self._search(scoped, top_k).hits
+        snapshot = self.retriever.refresh()
+        scoped = self.scope(question, filters, snapshot)
+        query = self.retriever.read(scoped.question, snapshot)
+        hits = self._search(scoped, query, top_k).hits
         retrieved = time.perf_counter()
-        fallback = self._fallback(question, hits)
+        asked = self._reading(question, query)
+        fallback = self._fallback(question, asked, hits)
         try:
-            stream = self.llm.stream(question, hits, self.retriever.lexical, fallback)
+            stream = self.llm.stream(asked, hits, query.lexical, fallback)
         except LLMError as error:
             if fallback is None:
                 raise
@@ -118,7 +127,7 @@ class Engine:
         # The text is streamed as it is made: only the fields say what was searched.
         return stream.then(lambda answer: self._carried(scoped.finish(answer.model_copy(update={
             "standalone_question": question, "timings_ms": _timings(began, retrieved)}),
-            True, words=False)))
+            True, words=False), snapshot))
 
     def grounding(self, answer: str, *, sources: list[Chunk] | None = None,
                   ids: list[int] | None = None, question: str | None = None,
@@ -131,35 +140,40 @@ class Engine:
             if not question or not question.strip():
                 raise InvalidRequest("give `sources`, or a `question` to retrieve them for")
             question, _ = self._checked(question, "extractive", [])
-            hits = self.retriever.search(question, top_k, filters).hits
-            lexical = self.retriever.lexical
+            query = self.retriever.read(question)
+            hits = self.retriever.search(query, top_k, filters).hits
+            lexical = query.lexical
         else:
             hits = [Hit(chunk=chunk, score=1.0) for chunk in sources]
             lexical = LexicalIndex.of_chunks(sources)
         ids = ids or list(range(1, len(hits) + 1))
         return grade(answer, hits, ids, self.claim_encoder, lexical, self.attribute)
 
-    def _carried(self, answer: Answer) -> Answer:
-        """The answer with the other copies of each cited story (`rag.carriers`)."""
-        return with_carriers(answer, self.retriever.refresh().corpus)
+    def _carried(self, answer: Answer, snapshot: Snapshot) -> Answer:
+        """The answer with the other copies of each cited story (`rag.carriers`) the
+        snapshot it was answered from holds."""
+        return with_carriers(answer, snapshot.corpus)
 
-    def scope(self, question: str, filters: Filters | None) -> Scope:
+    def scope(self, question: str, filters: Filters | None,
+              snapshot: Snapshot | None = None) -> Scope:
         """The question as searched under its time words (`rag/timescope.py`): a range they
         name joins the filters unless `filters` set dates; relative words count from the
-        anchor `Settings.time_anchor` names."""
-        corpus = self.retriever.refresh().corpus
+        anchor `Settings.time_anchor` names, in `snapshot` (default: the current one)."""
+        corpus = (snapshot or self.retriever.refresh()).corpus
         kind = self.settings.time_anchor
         return scope(question, filters, anchor_of(corpus, kind), kind)
 
-    def _search(self, scoped: Scope, top_k: int | None) -> SearchResult:
-        return scoped.search(self.retriever, top_k, self.settings.recency_weight)
+    def _search(self, scoped: Scope, query: Query, top_k: int | None) -> SearchResult:
+        return scoped.search(self.retriever, top_k, self.settings.recency_weight, query)
 
-    def _finish(self, scoped: Scope, answer: Answer, searched_later: bool = False) -> Answer:
+    def _finish(self, scoped: Scope, snapshot: Snapshot, answer: Answer,
+                searched_later: bool = False) -> Answer:
         """The answer with what was searched; under a range, an extractive abstention saying
-        so (`searched_later`: articles published after the range held no answer either)."""
+        so, or that `snapshot` holds no article in it (`searched_later`: articles published
+        after the range held no answer either)."""
         held = True
         if scoped.ranged and answer.mode == "extractive":
-            mask = self.retriever.refresh().corpus.mask(scoped.filters)
+            mask = snapshot.corpus.mask(scoped.filters)
             held = mask is None or bool(mask.any())
         return scoped.finish(answer, held, searched_later=searched_later)
 
@@ -191,16 +205,17 @@ class Engine:
                                  "OPENAI_API_KEY (mode 'auto' falls back to extractive)")
         return question, mode != "extractive" and self.llm is not None
 
-    def statements(self) -> StatementIndex:
-        """Every statement of the current snapshot, by speaker (built on first use)."""
-        return for_corpus(self.retriever.refresh().corpus, self._statement_cache)
+    def statements(self, snapshot: Snapshot | None = None) -> StatementIndex:
+        """Every statement of `snapshot` (default: the current one), by speaker (built on
+        first use)."""
+        return for_corpus((snapshot or self.retriever.refresh()).corpus, self._statement_cache)
 
     def find_statements(self, speaker: str | None = None, topic: str | None = None,
                         filters: Filters | None = None) -> list[Said]:
         """Statement records by speaker, topic and filters (`rag.speech.find_statements`)."""
         snapshot = self.retriever.refresh()
-        return find_statements(self.statements(), snapshot.lexical, speaker, topic, filters,
-                               self._meaning(snapshot, filters))
+        return find_statements(self.statements(snapshot), snapshot.lexical, speaker, topic,
+                               filters, self._meaning(snapshot, filters))
 
     def _embed(self, text: str) -> np.ndarray:
         return self.text_encoder.embed([text])[0]
@@ -212,46 +227,57 @@ class Engine:
             return None
 
         def related(text: str) -> list[str]:
-            hits = self.retriever.search(text, STORY_CANDIDATES, filters).hits
+            query = self.retriever.read(text, snapshot)
+            hits = self.retriever.search(query, STORY_CANDIDATES, filters).hits
             return list(dict.fromkeys(hit.chunk.article_id for hit in hits))
 
         return Meaning(self._embed, snapshot.sentences.cosines, related,
                        snapshot.sentences.read)
 
-    def _answer_speech(self, question: str, filters: Filters | None,
+    def _answer_speech(self, query: Query, filters: Filters | None,
                        newest_first: bool = False) -> Answer | None:
         """The answer from statements to a question about what someone said, or None for
-        any other question (`rag/speech.py`); articles newest first when so asked."""
-        if not asks_who_said_what(question, self.retriever.lexical.outlet_names()):
+        any other question (`rag/speech.py`); articles newest first when so asked. The
+        statements are those of the snapshot the question was read over."""
+        if not query.asks_who_said_what:
             return None  # no statement is read for other questions
-        snapshot = self.retriever.refresh()
-        return speech_answer(question, self.statements(), snapshot.lexical,
+        snapshot = query.snapshot
+        return speech_answer(query, self.statements(snapshot), snapshot.lexical,
                              self._meaning(snapshot, filters), filters, newest_first)
 
-    def _answer_extractive(self, question: str, hits: list[Hit]) -> Answer:
-        return answer_extractive(question, hits, self.retriever.lexical,
+    def _reading(self, question: str, query: Query) -> Query:
+        """The reading of `question` (the question as asked, time words and all): `query`,
+        the searched one, when it is of the same text, else one over the same snapshot."""
+        return query if query.text == question else self.retriever.read(question,
+                                                                         query.snapshot)
+
+    def _answer_extractive(self, query: Query, hits: list[Hit]) -> Answer:
+        return answer_extractive(query, hits, query.lexical,
                                  self.settings.abstain_threshold, self.settings.answer_sentences,
                                  self.settings.min_question_coverage)
 
-    def _answer_llm(self, question: str, hits: list[Hit]) -> Answer:
-        """The LLM's verified answer; on an LLM failure, the extractive one saying why (when
+    def _answer_llm(self, question: str, query: Query, hits: list[Hit]) -> Answer:
+        """The LLM's verified answer to `question` (as asked, time words and all; `query` the
+        reading it was searched by); on an LLM failure, the extractive one saying why (when
         `Settings.llm_fallback` is on) or the failure raised for the API to report."""
+        asked = self._reading(question, query)
         try:
-            return self.llm.answer(question, hits, self.retriever.lexical)
+            return self.llm.answer(asked, hits, query.lexical)
         except LLMError as error:
-            fallback = self._fallback(question, hits)
+            fallback = self._fallback(question, asked, hits)
             if fallback is None:
                 raise
             return fallback(error)
 
-    def _fallback(self, question: str, hits: list[Hit]) -> Callable[[LLMError], Answer] | None:
-        """What answers when the LLM fails (the extractive answer, saying why), or None when
-        `Settings.llm_fallback` is off."""
+    def _fallback(self, question: str, query: Query,
+                  hits: list[Hit]) -> Callable[[LLMError], Answer] | None:
+        """What answers `question` when the LLM fails (the extractive answer, saying why),
+        or None when `Settings.llm_fallback` is off (`query`: its reading, or the searched one)."""
         if not self.settings.llm_fallback:
             return None
 
         def fallback(error: LLMError) -> Answer:
-            answer = self._answer_extractive(question, hits)
+            answer = self._answer_extractive(self._reading(question, query), hits)
             return answer.model_copy(update={"notice": fallback_notice(error)})
 
         return fallback

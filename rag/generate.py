@@ -19,6 +19,7 @@ from rag.judge import Attribute
 from rag.lexical import LexicalView
 from rag.llm import ChatModel, LLMError
 from rag.prompt import answer_messages
+from rag.query import Query
 from rag.schemas import Answer, Context, Grounding, Hit, Notice
 
 NOT_ASKED = "abstained before generation: the passages' evidence is below the threshold"
@@ -71,16 +72,18 @@ class LLMAnswerer:
         self.settings = settings
         self.attribute = attribute
 
-    def answer(self, question: str, hits: list[Hit], lexical: LexicalView) -> Answer:
-        """The verified answer. Raises an `LLMError` subclass when the model fails."""
-        found = evidence(question, hits, lexical)
+    def answer(self, question: str | Query, hits: list[Hit], lexical: LexicalView) -> Answer:
+        """The verified answer to the question (its text or its reading, `rag.query.Query`).
+        Raises an `LLMError` subclass when the model fails."""
+        query = Query.read(question, lexical)
+        found = evidence(query, hits, lexical)
         if not self._suffices(found):
             return _not_asked(hits, found)
-        text = self.model.complete(answer_messages(question, hits))
+        text = self.model.complete(answer_messages(query.text, hits))
         return _answer(verify_citations(text, hits, self.encoder, lexical,
                                         attribute=self.attribute), hits, found, lexical)
 
-    def stream(self, question: str, hits: list[Hit], lexical: LexicalView,
+    def stream(self, question: str | Query, hits: list[Hit], lexical: LexicalView,
                fallback: Callable[[LLMError], Answer] | None = None) -> AnswerStream:
         """The answer sentence by sentence, each shown once verification keeps it.
 
@@ -89,11 +92,13 @@ class LLMAnswerer:
         with an HTTP error. If the stream breaks later, before any sentence was shown,
         `fallback` answers instead (without one, the error is raised from the iterator);
         after some were shown, the answer keeps them and its `notice` says it stopped early.
+        `question`: its text or its reading (`rag.query.Query`).
         """
-        found = evidence(question, hits, lexical)
+        query = Query.read(question, lexical)
+        found = evidence(query, hits, lexical)
         if not self._suffices(found):
             return AnswerStream.of(_not_asked(hits, found))
-        deltas = self.model.stream(answer_messages(question, hits))
+        deltas = self.model.stream(answer_messages(query.text, hits))
         repair = CitationRepair(Verifier(hits, self.encoder, lexical,
                                          attribute=self.attribute))
         final: list[Answer] = []

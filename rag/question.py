@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -44,6 +45,26 @@ _ACCORDING = re.compile(r"\baccording to\s+(?P<subject>[^,?]+?)\s*(?:,|\?|$)(?P<
                         re.IGNORECASE)
 _DANGLING = frozenset({"about", "on", "regarding", "concerning", "over", "that", "it", "so"})
 _TOPIC = re.compile(r"\b(?:about|regarding|concerning|on|over)\s+(?P<topic>.+)", re.IGNORECASE)
+# Words of a subject that make it a document or an outlet's report, not a speaker.
+_DOCUMENT_NOUNS = frozenset({
+    "article", "articles", "report", "reports", "reporting", "story", "stories", "piece",
+    "coverage", "post", "posts", "blog", "analysis", "news", "publication", "study",
+    "studies", "data", "survey", "paper", "papers", "source", "sources", "website", "site",
+    "outlet", "outlets", "headline", "headlines", "column", "editorial", "review", "podcast",
+    "video", "statement", "statements", "document", "documents", "book", "film", "show",
+    "letter", "letters", "newsletter", "chapter", "charter", "poster", "flyer", "banner",
+    "order", "answer", "indicator", "poll", "polls", "figure", "figures",
+})
+_RELATIVES = frozenset({"whose", "which", "that", "who", "whom", "where", "when", "while"})
+_SUBJECT_OPENINGS = frozenset({"the", "a", "an", "he", "she", "they", "it"})
+_MAX_SUBJECT_WORDS = 8
+_LOWER_CASE_NAME_WORDS = 3
+# How a question about what someone said opens: "What did", "How has", "Did", "According to".
+_OPENS_AS_SPEECH = re.compile(
+    r"\s*(?:(?:and|so|then)\s+)?(?:(?:what|how|why|when|where|which)\s+(?:\w+\s+)?)?"
+    r"(?:did|does|do|has|have|had|will|would|can|could)\s|\s*according to\s",
+    re.IGNORECASE,
+)
 
 
 def names_in(text: str) -> list[str]:
@@ -115,6 +136,33 @@ def who_said(question: str) -> str | None:
     if topic.lower() in QUESTION_WORDS or topic.lower() in _DANGLING:  # "Who said what?"
         return None
     return topic or None
+
+
+def speech_question(question: str, outlets: Iterable[str] = (),
+                    read: Callable[[str], Speech | None] | None = None) -> Speech | None:
+    """The question's speech reading when its subject may be a speaker: a name or a role,
+    not a document or an outlet ("Does the TechCrunch article suggest ...?", "according to
+    Sporting News": what an outlet reported is the ordinary answerer's), nor a clause the
+    pattern caught ("the individual associated with FTX whose ...").
+
+    `read` gives the question's `speech_of` reading (asked only of a question that opens as
+    a speech question), for a caller that holds it already."""
+    opening = _OPENS_AS_SPEECH.match(question)
+    speech = (read or speech_of)(question) if opening else None
+    if speech is None or not question[opening.end():].lstrip().startswith(speech.subject):
+        return None  # the pattern matched a later clause, not the question's subject
+    subject = speech.subject.strip(" '\"‘’“”")
+    words = [w.strip("'\"‘’“”,.").lower() for w in subject.split()]
+    if (not words or len(words) > _MAX_SUBJECT_WORDS or words[-1] in ("the", "a", "an")
+            or any(w in _DOCUMENT_NOUNS or w in _RELATIVES for w in words)):
+        return None
+    first = subject.split()[0].strip("()[]")
+    if not (words[0] in _SUBJECT_OPENINGS or first[:1].isupper() or _POSSESSIVE.search(first)
+            or len(words) <= _LOWER_CASE_NAME_WORDS):  # "what did varnholt say"
+        return None
+    if any(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", subject) for outlet in outlets):
+        return None
+    return speech
 
 
 def family_name(name: str) -> str:

@@ -8,21 +8,13 @@ stage's score. The measures and how they were fitted: docs/answering.md, "Re-ran
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import numpy as np
 
 from rag.config import Settings
-from rag.coverage import term_weights
 from rag.lexical import LexicalView
+from rag.query import Clause, Query
 from rag.schemas import Hit
 
-# Where a compound question divides: commas, semicolons and joining words.
-_CLAUSE_BREAK = re.compile(
-    r",\s*(?:and\s+|or\s+|while\s+|but\s+)?|\s+(?:and|while|whereas|but|or)\s+|;\s*|\?\s*")
-# A clause needs this many content terms to stand for a piece of evidence.
-MIN_CLAUSE_TERMS = 2
 # A clause of fewer terms than this counts proportionally less (two shared names are weaker
 # evidence than three).
 FULL_CLAUSE_TERMS = 3
@@ -31,45 +23,25 @@ FULL_CLAUSE_TERMS = 3
 LEADER_BONUS = 0.3
 
 
-@dataclass(frozen=True)
-class Clause:
-    """A clause of a question: where it lies in the question, and its weighted content terms."""
-
-    span: tuple[int, int]
-    weights: dict[str, float]
-
-
-def clauses(question: str, lexical: LexicalView) -> list[Clause]:
-    """The question's clauses that name enough content terms to stand for a piece of
-    evidence."""
-    found, begin = [], 0
-    for cut in [*_CLAUSE_BREAK.finditer(question), None]:
-        end = cut.start() if cut else len(question)
-        if end > begin:
-            weights = term_weights(question[begin:end], lexical)
-            if len(weights) >= MIN_CLAUSE_TERMS:
-                found.append(Clause((begin, end), weights))
-        begin = cut.end() if cut else end
-    return found
-
-
-def rerank(question: str, hits: list[Hit], lexical: LexicalView, settings: Settings,
+def rerank(question: str | Query, hits: list[Hit], lexical: LexicalView, settings: Settings,
            outlets: list[list[str]] | None = None, parts: list[Clause] | None = None,
            cosines: np.ndarray | None = None) -> list[Hit]:
     """Fused hits (best first) re-scored by sentence and clause coverage and named outlets,
     best first; those beyond the re-ranking depth follow unchanged.
 
-    `outlets`: the outlets the question names, each as the source names it stands for.
-    `parts`: the question's `clauses` (computed here when not given). `cosines`: for each of
-    the first `rerank_depth` hits, its best sentence's cosine to the question, then to each
-    clause (`rag.sentence_vectors`); without them, coverage is lexical only.
+    `question`: its text, or its reading (`rag.query.Query`). `outlets`: the outlets the
+    question names, each as the source names it stands for. `parts`: the question's clauses
+    (its reading's when not given). `cosines`: for each of the first `rerank_depth` hits, its
+    best sentence's cosine to the question, then to each clause (`rag.sentence_vectors`);
+    without them, coverage is lexical only.
     """
     depth = settings.rerank_depth
     if depth == 0 or not hits:
         return hits
     head, tail = hits[:depth], hits[depth:]
-    whole = term_weights(question, lexical)
-    parts = clauses(question, lexical) if parts is None else parts
+    query = Query.read(question, lexical)
+    whole = query.weights
+    parts = query.clauses if parts is None else parts
     best, by_clause = _coverages(
         head, whole, [(p.weights, min(1.0, len(p.weights) / FULL_CLAUSE_TERMS)) for p in parts],
         lexical)

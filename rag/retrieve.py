@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,11 +17,11 @@ import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
-from rag.embeddings import Encoder, embed_with_parts
+from rag.embeddings import Encoder
 from rag.errors import NewsragError
 from rag.lexical import LexicalIndex, LexicalView, top_positions
-from rag.question import dates_in
-from rag.rerank import Clause, clauses, rerank
+from rag.query import Query, mentioned_outlets
+from rag.rerank import rerank
 from rag.schemas import Filters, Hit
 from rag.segments import StackedRows
 from rag.sentence_vectors import SentenceReader
@@ -136,18 +135,26 @@ class Retriever:
         log.error("searching the previous snapshot of the store: %s", failure)
         return False
 
-    def search(self, question: str, top_k: int | None = None,
+    def read(self, question: str, snapshot: Snapshot | None = None) -> Query:
+        """The question read over `snapshot` (default: the current one), to be searched
+        there (`search`)."""
+        return Query.of(question, snapshot or self.refresh(), self.encoder, self.settings)
+
+    def search(self, question: str | Query, top_k: int | None = None,
                filters: Filters | None = None) -> SearchResult:
-        """The `top_k` best chunks for the question, at most a few per article."""
-        snapshot = self.refresh()
+        """The `top_k` best chunks for the question, at most a few per article: a text is
+        searched in the current snapshot, a `Query` (`read`) in the snapshot it was read
+        over."""
+        query = self.read(question) if isinstance(question, str) else question
+        snapshot = query.snapshot
+        if snapshot is None:
+            raise ValueError("a question read over no snapshot cannot be searched here")
         top_k = top_k or self.settings.top_k
-        query = read_query(question, self.encoder, snapshot.lexical, self.settings,
-                           snapshot.sentences.held)
         vector = query.vector
         corpus = snapshot.corpus
         if not len(corpus):
             return SearchResult(hits=[], query_vector=vector)
-        lexical_scores = snapshot.lexical.scores(question, filters)
+        lexical_scores = snapshot.lexical.scores(query.text, filters)
         pool = np.union1d(self.dense_candidates(snapshot, vector, filters),
                           snapshot.lexical.best(lexical_scores, self.settings.candidates))
         if not pool.size:  # nothing within the filters
@@ -196,31 +203,6 @@ class Retriever:
 
 
 @dataclass(frozen=True)
-class Query:
-    """A question as ranking reads it: its vector, its clauses and theirs (`parts`, each
-    clause's vector a row of `part_vectors`), and whether sentence vectors are read."""
-
-    question: str
-    vector: np.ndarray
-    parts: list[Clause]
-    part_vectors: np.ndarray | None
-    by_sentence: bool
-
-
-def read_query(question: str, encoder: Encoder, lexical: LexicalView, settings: Settings,
-               sentences_held: bool) -> Query:
-    """The question embedded once (with its clauses when the re-ranker reads sentence
-    vectors, `sentences_held`: the store has some), its clauses weighed by `lexical`."""
-    depth = settings.rerank_depth
-    parts = clauses(question, lexical) if depth else []
-    by_sentence = bool(depth and settings.sentence_vectors and sentences_held)
-    if by_sentence:
-        vector, part_vectors = embed_with_parts(encoder, question, [p.span for p in parts])
-        return Query(question, vector, parts, part_vectors, True)
-    return Query(question, encoder.embed([question])[0], parts, None, False)
-
-
-@dataclass(frozen=True)
 class Pool:
     """The candidates of one search: rows of `corpus` (and of `sentences`) with their cosine
     to the question and their BM25 score. One store's pool holds rows of its snapshot; a
@@ -240,16 +222,15 @@ def rank(query: Query, pool: Pool, lexical: LexicalView, settings: Settings, top
     `lexical` gives the analysis and idf the re-ranker reads (the whole corpus's); `existing`
     answers which of some article ids are still stored, for a store other processes write to
     (None when only this process does: see `live`)."""
-    question, vector, corpus = query.question, query.vector, pool.corpus
+    vector, corpus = query.vector, pool.corpus
     pool_positions, cosines, bm25 = pool.positions, pool.cosines, pool.bm25
     depth = settings.rerank_depth
     # News questions name outlets ("as reported by The Verge and TechCrunch"); passages
     # from a named outlet get a bonus. (A separate search within each named outlet was
     # measured too: it added nothing over the bonus, docs/evaluation.md.)
-    named = ([] if filters and filters.sources()
-             else mentioned_outlets(question, lexical.outlet_names()))
+    named = [] if filters and filters.sources() else query.outlets
     fused = fuse(corpus, pool_positions, cosines, bm25, {n for names in named for n in names},
-                 dates_in(question), settings)
+                 query.dates, settings)
     ranked = pool_positions[np.argsort(-fused, kind="stable")]
     where = {int(p): i for i, p in enumerate(pool_positions)}
 
@@ -267,12 +248,12 @@ def rank(query: Query, pool: Pool, lexical: LexicalView, settings: Settings, top
     if depth:
         # With no clause and the whole-question weight at 0 (the default), no cosine
         # could change a score: none is computed.
-        weighed = query.parts or settings.sentence_vector_weight
+        weighed = query.clauses or settings.sentence_vector_weight
         meaning = (pool.sentences.best_cosines(ranked[:depth],
-                                               np.vstack([vector, query.part_vectors]))
+                                               np.vstack([vector, query.clause_vectors]))
                    if query.by_sentence and weighed else None)
-        head = rerank(question, [hit(int(p)) for p in ranked[:depth]], lexical, settings,
-                      named, query.parts, meaning)
+        head = rerank(query, [hit(int(p)) for p in ranked[:depth]], lexical, settings,
+                      named, query.clauses, meaning)
         position_of = {str(corpus.ids[p]): int(p) for p in ranked[:depth]}
         for rescored in head:
             built[position_of[rescored.chunk.id]] = rescored
@@ -288,21 +269,6 @@ def rank(query: Query, pool: Pool, lexical: LexicalView, settings: Settings, top
     if depth:
         hits = _scores_falling(hits)
     return hits
-
-
-def mentioned_outlets(question: str, outlet_names: dict[str, list[str]]) -> list[list[str]]:
-    """Outlets the question names, each as the stored source names it stands for
-    (`outlet_names`: `LexicalIndex.outlet_names`).
-
-    "The Independent" stands for "The Independent - Sports" and its other sections; a name
-    counts only as a whole, case-sensitive phrase ("Fortune", not "fortune").
-    """
-    found = []
-    for short, names in outlet_names.items():
-        # The substring test first: a regex a name was most of this function's time.
-        if short in question and re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question):
-            found.append(names)
-    return found
 
 
 def fuse(corpus: Corpus, pool: np.ndarray, cosines: np.ndarray, bm25: np.ndarray,

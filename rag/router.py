@@ -21,7 +21,8 @@ from rag.corpus_statistics import CorpusStatistics
 from rag.embeddings import Encoder
 from rag.lexical import TermCounts, bm25_scores, top_positions
 from rag.partitions import PartitionMap, open_stores, partition_settings
-from rag.retrieve import Pool, Query, Retriever, SearchResult, rank, read_query
+from rag.query import Query, reads_sentences
+from rag.retrieve import Pool, Retriever, SearchResult, rank
 from rag.schemas import Filters, Hit
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot
@@ -148,11 +149,11 @@ class Router:
         question, at most a few per article."""
         snapshots, indexes, statistics = self.refresh()
         top_k = top_k or self.settings.top_k
-        query = read_query(question, self.encoder, statistics, self.settings,
-                           any(snapshot.sentences.held for snapshot in snapshots))
+        query = Query(question, statistics, self.encoder, reads_sentences(
+            self.settings, any(snapshot.sentences.held for snapshot in snapshots)))
         if not len(statistics):
             return SearchResult(hits=[], query_vector=query.vector)
-        terms = statistics.analyzer.query_terms(question)
+        terms = query.terms
         n = self.settings.candidates
         found = {number: self.partitions[number].candidates(
                      snapshots[number], indexes[number], query.vector, terms, filters, n)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 
 from rag.analysis import Analyzer
 from rag.answer import speakers_of
 from rag.attribution import attribution_prefix, outlet_phrase
 from rag.conflicts import conflict_note, find_conflicts
 from rag.lexical import LexicalIndex
-from rag.question import Speech, names_in, speech_of, who_said
+from rag.query import Query
+from rag.question import names_in
 from rag.schemas import Answer, Chunk, Citation, Context, Filters, Grounding
 from rag.statements import MAX_NEAR, Resolution, Said, Speaker, StatementIndex, normal_name
 from rag.topics import MIN_CLAIM_COSINE, Meaning, TopicScorer, Unit
@@ -33,27 +33,6 @@ SAME_STATEMENT = 0.8
 # Within one story's copies, one speaker's sentences overlapping this much are one statement
 # (a copy may reword a sentence a little).
 SAME_IN_COPIES = 0.5
-# Words of a subject that make it a document or an outlet's report, not a speaker.
-_DOCUMENT_NOUNS = frozenset({
-    "article", "articles", "report", "reports", "reporting", "story", "stories", "piece",
-    "coverage", "post", "posts", "blog", "analysis", "news", "publication", "study",
-    "studies", "data", "survey", "paper", "papers", "source", "sources", "website", "site",
-    "outlet", "outlets", "headline", "headlines", "column", "editorial", "review", "podcast",
-    "video", "statement", "statements", "document", "documents", "book", "film", "show",
-    "letter", "letters", "newsletter", "chapter", "charter", "poster", "flyer", "banner",
-    "order", "answer", "indicator", "poll", "polls", "figure", "figures",
-})
-_RELATIVES = frozenset({"whose", "which", "that", "who", "whom", "where", "when", "while"})
-_SUBJECT_OPENINGS = frozenset({"the", "a", "an", "he", "she", "they", "it"})
-_MAX_SUBJECT_WORDS = 8
-_LOWER_CASE_NAME_WORDS = 3
-# How a question about what someone said opens: "What did", "How has", "Did", "According to".
-_OPENS_AS_SPEECH = re.compile(
-    r"\s*(?:(?:and|so|then)\s+)?(?:(?:what|how|why|when|where|which)\s+(?:\w+\s+)?)?"
-    r"(?:did|does|do|has|have|had|will|would|can|could)\s|\s*according to\s",
-    re.IGNORECASE,
-)
-_POSSESSIVE = re.compile(r"[’']s$")
 _PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "his", "its", "their"})
 _OPENING_QUOTES = ("\"", "“", "«", "'", "‘")
 _WHO = re.compile(r"^\s*who\s+", re.IGNORECASE)
@@ -66,36 +45,7 @@ _NO_TERM = "\x00"  # a term no text is analysed into
 # statements this close are adjacent even when their copies come from different chunks.
 _BETWEEN_SENTENCES = 4
 
-def asks_who_said_what(question: str, outlets: Iterable[str] = ()) -> bool:
-    """Whether a question asks what someone said ("What did S say about T?", "Who said
-    ...?"): only these are answered from statements (see `speech_question`)."""
-    return speech_question(question, outlets) is not None or who_said(question) is not None
-
-
-def speech_question(question: str, outlets: Iterable[str] = ()) -> Speech | None:
-    """The question's speech reading when its subject may be a speaker: a name or a role,
-    not a document or an outlet ("Does the TechCrunch article suggest ...?", "according to
-    Sporting News": what an outlet reported is the ordinary answerer's), nor a clause the
-    pattern caught ("the individual associated with FTX whose ...")."""
-    opening = _OPENS_AS_SPEECH.match(question)
-    speech = speech_of(question) if opening else None
-    if speech is None or not question[opening.end():].lstrip().startswith(speech.subject):
-        return None  # the pattern matched a later clause, not the question's subject
-    subject = speech.subject.strip(" '\"‘’“”")
-    words = [w.strip("'\"‘’“”,.").lower() for w in subject.split()]
-    if (not words or len(words) > _MAX_SUBJECT_WORDS or words[-1] in ("the", "a", "an")
-            or any(w in _DOCUMENT_NOUNS or w in _RELATIVES for w in words)):
-        return None
-    first = subject.split()[0].strip("()[]")
-    if not (words[0] in _SUBJECT_OPENINGS or first[:1].isupper() or _POSSESSIVE.search(first)
-            or len(words) <= _LOWER_CASE_NAME_WORDS):  # "what did varnholt say"
-        return None
-    if any(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", subject) for outlet in outlets):
-        return None
-    return speech
-
-
-def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
+def speech_answer(question: str | Query, index: StatementIndex, lexical: LexicalIndex,
                   meaning: Meaning | None = None, filters: Filters | None = None,
                   newest_first: bool = False) -> Answer | None:
     """The answer from statements, or None when the question is not one this answers (no
@@ -103,16 +53,18 @@ def speech_answer(question: str, index: StatementIndex, lexical: LexicalIndex,
 
     "Who said X?" quotes the statements closest to X in meaning, whoever said them; "What did
     S say about T?" only S's statements (or, for a body, those who speak for it) on T.
-    Articles come oldest first, or newest first when the question asks for the latest."""
-    speech = speech_question(question, lexical.outlet_names())
+    Articles come oldest first, or newest first when the question asks for the latest.
+    `question`: its text, or its reading (`rag.query.Query`)."""
+    query = Query.read(question, lexical)
+    speech = query.speaker
     if speech is None:
-        claim = who_said(question)
+        claim = query.claim
         if claim is None:
             return None
-        return _who_said(question, claim, index, lexical, meaning, filters, newest_first)
+        return _who_said(query.text, claim, index, lexical, meaning, filters, newest_first)
     if speech.subject.lower() in _PRONOUNS:
         return None
-    resolution = index.resolve(speech.subject, speech.person)
+    resolution = index.resolve(speech.subject, speech.person, speech.names)
     if not resolution.speakers:
         if not resolution.speaker_like:
             return None

@@ -353,10 +353,11 @@ class StatementIndex:
             found = self._settings[article_id] = frozenset(role_words(text))
         return found
 
-    def resolve(self, subject: str, person: str | None) -> Resolution:
+    def resolve(self, subject: str, person: str | None,
+                names: list[str] | None = None) -> Resolution:
         """The speakers a question's subject stands for: by the name it ends with (`person`),
-        with, for a body, the people who speak for it; else by the names or the role it
-        holds (`Speaker.fits_role`)."""
+        with, for a body, the people who speak for it; else by the names (`names`, read from
+        `subject` when not given) or the role it holds (`Speaker.fits_role`)."""
         if person:
             return Resolution(self._named(person), person, speaker_like=True)
         words = role_words(subject)
@@ -365,7 +366,8 @@ class StatementIndex:
         written = [s for s in self.speakers if s.answers_to(subject)]
         if written:  # a name as the question wrote it: "varnholt", "(Varnholt)"
             return Resolution(written, subject, speaker_like=True)
-        names = [n for n in names_in(subject) if not _POSSESSIVE.search(n)]
+        names = [n for n in (names_in(subject) if names is None else names)
+                 if not _POSSESSIVE.search(n)]
         named = [s for n in names for s in self.speakers if s.answers_to(n)]
         if named and subject.lower().removeprefix("the ").strip() in (n.lower() for n in names):
             return Resolution(named, subject, speaker_like=True)  # "the PTI"

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from rag.corpus import Corpus
+from rag.query import Query
 from rag.retrieve import Retriever, SearchResult
 from rag.schemas import Answer, Filters, Hit, TimeReading
 from rag.timespan import TimeSpan, read_time
@@ -48,14 +49,17 @@ class Scope:
     def newest_first(self) -> bool:
         return self.reading is not None and self.reading.newest_first
 
-    def search(self, retriever: Retriever, top_k: int | None, weight: float) -> SearchResult:
-        """The retriever's hits for the scoped question; for a "latest" question, drawn from
-        a deeper pool and ordered with `newest_first`."""
+    def search(self, retriever: Retriever, top_k: int | None, weight: float,
+               query: Query | None = None) -> SearchResult:
+        """The retriever's hits for the scoped question (`query`: its reading, when read
+        already, `Retriever.read`); for a "latest" question, drawn from a deeper pool and
+        ordered with `newest_first`."""
         top_k = top_k or retriever.settings.top_k
+        asked = self.question if query is None else query
         if not (self.newest_first and weight):
-            return retriever.search(self.question, top_k, self.filters)
+            return retriever.search(asked, top_k, self.filters)
         pool = min(max(top_k, POOL_FACTOR * top_k), MAX_POOL)
-        result = retriever.search(self.question, pool, self.filters)
+        result = retriever.search(asked, pool, self.filters)
         return SearchResult(hits=newest_first(result.hits, weight)[:top_k],
                             query_vector=result.query_vector)
 

@@ -112,7 +112,8 @@ class TopicScorer:
         self.lexical = lexical
         self.meaning = meaning
         self.weights = term_weights(topic, lexical)
-        self.spelled = _other_spellings(topic, self.weights, lexical.analyzer)
+        self.names = names_in(topic)  # read once, for every article `_names_all` looks at
+        self.spelled = _other_spellings(topic, self.weights, lexical.analyzer, self.names)
         self.vector = meaning.embed(topic) if meaning is not None else None
         self._story: dict[str, bool] = {}
         self._story_vector: np.ndarray | None = None
@@ -219,7 +220,7 @@ class TopicScorer:
 
     def _names_all(self, article_id: str) -> bool:
         """Whether the article holds every name the topic does, in one of its spellings."""
-        names = names_in(self.topic)
+        names = self.names
         if not names:
             return True
         held = frozenset().union(*(self.lexical.terms_at(int(p))
@@ -261,12 +262,12 @@ class TopicScorer:
             yield lead
 
 
-def _other_spellings(topic: str, weights: dict[str, float],
-                     analyzer: Analyzer) -> dict[str, str]:
-    """Terms of other spellings of the topic's names and words -> the topic's own term
-    ("türkiy" -> "turkey", "defenc" -> "defens")."""
+def _other_spellings(topic: str, weights: dict[str, float], analyzer: Analyzer,
+                     names: list[str]) -> dict[str, str]:
+    """Terms of other spellings of the topic's names (`names`, `names_in(topic)`) and words
+    -> the topic's own term ("türkiy" -> "turkey", "defenc" -> "defens")."""
     found: dict[str, str] = {}
-    for name in {*names_in(topic), *re.findall(r"\w+", topic)}:
+    for name in {*names, *re.findall(r"\w+", topic)}:
         own = analyzer.terms(name) & set(weights)
         if len(own) != 1:
             continue

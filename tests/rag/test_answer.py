@@ -17,8 +17,8 @@ from rag.answer import (
     coverage,
     score_sentences,
     select_sentences,
-    term_weights,
 )
+from rag.coverage import term_weights
 from rag.lexical import LexicalIndex
 from rag.schemas import Chunk, Hit
 from support import needs_shared

@@ -7,7 +7,8 @@ import pytest
 
 from rag.config import Settings
 from rag.lexical import LexicalIndex
-from rag.rerank import clauses, rerank
+from rag.query import clauses
+from rag.rerank import rerank
 from rag.schemas import Chunk, Hit
 
 
