@@ -3,10 +3,8 @@ and rebuilding it, measured in turns.
 
     python -m bench.refresh [--quick] [--growing] [--store-dir DIR]
 
-At 10k and 100k chunks: one article added, the snapshot brought up to date by appending it
-and, in a second retriever with its own snapshots, by updating it; then the same revision
-rebuilt from scratch (the baseline); the article is removed again at the end. Method:
-docs/benchmarks.md, "Refresh after a write".
+One article added and removed a round, at 10k and 100k chunks. Method: docs/benchmarks.md,
+"Refresh after a write".
 """
 
 from __future__ import annotations

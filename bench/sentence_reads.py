@@ -3,14 +3,9 @@ read from a snapshot's memory-mapped arrays (what snapshots held before format 7
 
     python -m bench.sentence_reads --store-dir var/bench-scale-100k [--questions 400]
 
-The store is only read: its blobs file is copied to a temporary directory through SQLite's
-backup (opened read-only and immutable, so that not even SQLite's shared-memory and log files
-appear beside it: nothing may be writing that store meanwhile), and the old snapshot's arrays
-are memory-mapped read-only. Each
-question takes `--candidates` random rows (the re-ranked pool) and `--hits` of them (the
-returned hits): `best_cosines` of the rows against the question's and two clauses' vectors,
-then `cosines` of each hit, through both readers in random order; both answers must be equal to
-the bit. Method: docs/benchmarks.md, "Sentence vectors read from the store".
+The store is only read (its blobs file copied through SQLite's backup, opened immutable);
+both readers must answer alike to the bit. Method: docs/benchmarks.md, "Sentence vectors read
+from the store".
 """
 
 from __future__ import annotations
