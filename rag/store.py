@@ -122,6 +122,11 @@ class Store:
         # of its own writes is under way.
         self.sole_writer = False
         self._swept = False
+        # Every article id, in the order stored, kept by the store's one writer once read, and
+        # the revision token they were read at (`article_ids`); None when not read yet, or
+        # while a write is under way.
+        self._ids: dict[str, None] | None = None
+        self._ids_at = ""
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
         self.sentence_cache = PackedCache(self.sentences.get, sentence_cache)
@@ -167,6 +172,7 @@ class Store:
             raise ValueError("one vector per chunk")
         chunks = [c for _, article_chunks, _ in batch for c in article_chunks]
         swept = self._swept  # a write that stops halfway leaves orphans: not swept then
+        known, self._ids = self._ids, None  # and leaves the ids to be read again
         self.texts.put([(article.id, _compressed(article.text)) for article, _, _ in batch])
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
@@ -177,7 +183,10 @@ class Store:
                 metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
             )
         self._swept = swept
-        self._changed()
+        token = self._changed()
+        if known is not None:
+            known.update(dict.fromkeys(article.id for article, _, _ in batch))
+            self._ids, self._ids_at = known, token
 
     def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray,
                      sentences: Sequence[np.ndarray] | None = None) -> None:
@@ -206,12 +215,16 @@ class Store:
         if not self.has_article(article_id):
             raise ArticleNotFound(article_id)
         swept, self._swept = self._swept, False  # the record goes first: orphans until done
+        known, self._ids = self._ids, None
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
         self.texts.delete([article_id])
         self._meta.delete(ids=[EDIT_PREFIX + article_id])
         self._swept = swept
-        self._changed()
+        token = self._changed()
+        if known is not None:
+            known.pop(article_id, None)
+            self._ids, self._ids_at = known, token
         return removed
 
     def update_metadata(self, article_id: str, changes: dict[str, Any]) -> None:
@@ -285,15 +298,22 @@ class Store:
         self._feeds.delete(ids=[feed_id])
         return True
 
-    def _changed(self) -> None:
-        """Record a write: for this process (`generation`) and for every other (`revision`).
+    def _changed(self) -> str:
+        """Record a write: for this process (`generation`) and for every other (`revision`);
+        returns the new revision token.
 
         The token is random rather than a counter: Chroma has no atomic increment, and two
         writers replacing it at once must still leave a value that differs from the old one.
         """
         self.generation += 1
+        token = uuid.uuid4().hex
         self._meta.upsert(ids=[REVISION_ID], embeddings=[[1.0]],
-                          metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}])
+                          metadatas=[{"token": token, "at": time.time()}])
+        return token
+
+    def _token(self) -> str:
+        got = self._meta.get(ids=[REVISION_ID], include=["metadatas"])
+        return str(got["metadatas"][0].get("token", "")) if got["ids"] else ""
 
     def revision(self) -> tuple[str, int, int]:
         """A fingerprint of the store's content, cheap to read (three small round trips).
@@ -301,9 +321,7 @@ class Store:
         It changes after every write by any process: the revision token, plus the article and
         chunk counts (which also catch a writer killed between its write and the token).
         """
-        got = self._meta.get(ids=[REVISION_ID], include=["metadatas"])
-        token = str(got["metadatas"][0].get("token", "")) if got["ids"] else ""
-        return token, self._articles.count(), self._chunks.count()
+        return self._token(), self._articles.count(), self._chunks.count()
 
     def _delete_chunks_of(self, article_id: str) -> int:
         ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
@@ -451,9 +469,18 @@ class Store:
         return dict(got["metadatas"][0])
 
     def article_ids(self, path: str | None = None) -> list[str]:
-        """Every stored article id, or those ingested from one file path."""
+        """Every stored article id, or those ingested from one file path. The store's one
+        writer reads every id once and keeps them up to date with its own writes; they are
+        read again when the revision token shows a write by another handle."""
         where = {"path": path} if path is not None else None
-        return [i for page in _pages(self._articles, [], where=where) for i in page["ids"]]
+        if path is not None or not self.sole_writer:
+            return [i for page in _pages(self._articles, [], where=where) for i in page["ids"]]
+        token, known = self._token(), self._ids
+        if known is not None and token == self._ids_at:
+            return list(known)
+        ids = [i for page in _pages(self._articles, [], where=where) for i in page["ids"]]
+        self._ids, self._ids_at = dict.fromkeys(ids), token
+        return ids
 
     def article_ids_by_url(self, canonical_urls: list[str]) -> dict[str, list[str]]:
         """The stored articles of each of these canonical URLs (none: left out)."""

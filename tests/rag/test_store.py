@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rag.store as store_module
 from rag.config import Settings
 from rag.schemas import Article, Chunk, Filters, article_id_for
 from rag.store import ArticleNotFound, Store, chroma_where, connect
@@ -343,3 +344,27 @@ def test_the_one_writer_sweeps_again_only_after_a_write_stopped_halfway(
     store.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)  # chunks whose record never comes
     assert store.repair() == 3 and reads == [1]
     assert store.chunk_count() == 2
+
+
+def test_the_one_writer_keeps_the_article_ids_and_sees_another_handle_s_writes(
+        store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"Report {n}: the ferry line adds crossing number {n}." for n in range(4)]
+    articles = [make_article(text) for text in texts]
+
+    def add(handle: Store, article: Article) -> None:
+        handle.add_article(article, split(article, article.text), np.stack([basis((0, 1.0))]))
+
+    add(store, articles[0])
+    assert store.sole_writer and store.article_ids() == [articles[0].id]
+    reads: list[int] = []
+    pages = store_module._pages
+    monkeypatch.setattr(store_module, "_pages",
+                        lambda *a, **k: reads.append(1) or pages(*a, **k))
+    add(store, articles[1])
+    assert store.article_ids() == [articles[0].id, articles[1].id]
+    store.delete_article(articles[0].id)
+    assert store.article_ids() == [articles[1].id] and reads == []  # kept, not read again
+    add(Store.open(settings), articles[2])  # another handle: the revision token moves on
+    assert sorted(store.article_ids()) == sorted([articles[1].id, articles[2].id])
+    assert reads == [1]
+    assert store.article_ids(path="elsewhere") == [] and reads == [1, 1]
