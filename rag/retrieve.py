@@ -27,6 +27,7 @@ from rag.segments import StackedRows
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
+from rag.stored_vectors import StoredVectors
 
 # A snapshot read that fails (a concurrent change, a server away) is tried this often.
 REFRESH_ATTEMPTS = 3
@@ -119,8 +120,10 @@ class Retriever:
             try:
                 revision = self.store.revision()
                 if force or revision != self._snapshot.revision:
-                    self._snapshot = load_or_build(self.store, revision, self.snapshot_root(),
-                                                   previous=self._snapshot, append=self.append)
+                    self._snapshot = load_or_build(
+                        self.store, revision, self.snapshot_root(), previous=self._snapshot,
+                        append=self.append,
+                        scanned_up_to=self.settings.exact_search_max_chunks)
                 return True
             # Chroma raises several error types when what it reads changes underneath, and
             # a remote store adds its transport's: whatever it is, the old snapshot stands.
@@ -185,8 +188,11 @@ class Retriever:
         if len(corpus) > self.settings.exact_search_max_chunks:
             # Chroma may return chunks the snapshot does not hold (written since, or of an
             # article not committed): they are left out, as the lexical side cannot see them.
-            found = corpus.positions([i for i, _ in self.store.nearest(vector, n, filters)])
+            nearest = self.store.nearest(vector, n, filters)
+            found = corpus.positions([i for i, _ in nearest])
             positions = found[found >= 0]
+            if isinstance(snapshot.vectors, StoredVectors):  # Chroma's cosines: no second read
+                return positions, np.array([c for _, c in nearest], np.float32)[found >= 0]
             return positions, np.einsum("ij,j->i", snapshot.vectors[positions], vector)
         # einsum, not `@`: numpy's OpenBLAS splits the product over every core, and on a busy
         # machine waiting for the other threads costs more than the product; einsum's own loop

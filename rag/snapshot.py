@@ -7,6 +7,7 @@ of truth (docs/operations.md, "How search follows the shared store").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,12 +22,14 @@ import numpy as np
 
 from rag.config import Settings
 from rag.corpus import Corpus
+from rag.embeddings import DIMENSIONS
 from rag.lexical import LexicalIndex, Tokens
 from rag.rows import Rows
 from rag.schemas import Chunk
 from rag.segments import AppendedIndex, StackedRows, weighed_by
 from rag.store import Store
 from rag.stored_sentences import StoredSentences
+from rag.stored_vectors import StoredVectors
 
 # Bump when what is saved, or how chunks are analysed for BM25, changes: older snapshots are
 # then never loaded, only rebuilt.
@@ -62,7 +65,7 @@ class Snapshot:
     corpus: Corpus
     # (chunks, dimensions) float32, row i is corpus[i]'s vector; an appended snapshot's are
     # its base's and the added chunks' (`rag.segments.StackedRows`)
-    vectors: np.ndarray | StackedRows
+    vectors: np.ndarray | StackedRows | StoredVectors
     # with the analysed texts it was built from (`lexical.tokens`); an appended snapshot's
     # reads its base's and the added chunks' as one (`rag.segments.AppendedIndex`)
     lexical: LexicalIndex | AppendedIndex
@@ -135,8 +138,11 @@ class Snapshot:
         tokens = previous.lexical.tokens.select(keep.tolist())
         tokens.add_chunks(new_chunks)
         merged = Corpus.merged(corpus, keep, new_chunks)
-        return cls(revision, merged, _stacked(previous.vectors, keep, new_vectors),
-                   LexicalIndex.build(merged, tokens), _sentences(store, merged), edits)
+        vectors = (StoredVectors(store.chunk_vectors, merged.ids, previous.vectors.shape[1])
+                   if isinstance(previous.vectors, StoredVectors)
+                   else _stacked(previous.vectors, keep, new_vectors))
+        return cls(revision, merged, vectors, LexicalIndex.build(merged, tokens),
+                   _sentences(store, merged), edits)
 
     @classmethod
     def appended(cls, previous: Snapshot, store: Store, revision: Revision) -> Snapshot | None:
@@ -178,7 +184,10 @@ class Snapshot:
                     LexicalIndex(corpus, tokens, weighed_by(base.lexical, tokens)),
                     _sentences(store, corpus), edits)
         whole = Corpus.appended(previous.corpus, chunks)
-        return cls(revision, whole, StackedRows(base.vectors, added_vectors),
+        vectors = (StoredVectors(store.chunk_vectors, whole.ids, base.vectors.shape[1])
+                   if isinstance(base.vectors, StoredVectors)
+                   else StackedRows(base.vectors, added_vectors))
+        return cls(revision, whole, vectors,
                    AppendedIndex(base.lexical, added.lexical, whole),
                    _sentences(store, whole), edits, base=base, added=added)
 
@@ -196,7 +205,8 @@ class Snapshot:
         try:
             self.corpus.save(temporary)
             self.lexical.save(temporary)
-            np.save(temporary / VECTORS, self.vectors)
+            if not isinstance(self.vectors, StoredVectors):  # else Chroma holds them
+                np.save(temporary / VECTORS, self.vectors)
             (temporary / EDITS).write_text(json.dumps(dict(self.edits)))
             (temporary / ORIGIN).write_text(json.dumps({"store": store_id,
                                                         "revision": self.revision}))
@@ -245,7 +255,9 @@ class Snapshot:
             corpus = Corpus.load(directory)
             # A plain array over the mapping: numpy's memmap subclass made every indexing
             # of it slower (3% of a query's CPU time under load).
-            vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
+            vectors = (np.asarray(np.load(directory / VECTORS, mmap_mode="r"))
+                       if (directory / VECTORS).is_file()
+                       else StoredVectors(store.chunk_vectors, corpus.ids, DIMENSIONS))
             if len(vectors) != len(corpus):
                 raise ValueError("vectors and chunks differ in number")
             edits = (json.loads((directory / EDITS).read_text())
@@ -271,16 +283,21 @@ def root_for(settings: Settings) -> Path:
 
 
 def load_or_build(store: Store, revision: Revision, root: Path,
-                  previous: Snapshot | None = None, append: bool = True) -> Snapshot:
+                  previous: Snapshot | None = None, append: bool = True,
+                  scanned_up_to: int | None = None) -> Snapshot:
     """The snapshot of this revision: loaded from `root` when saved there; else, from
     `previous` (or, after a restart, the newest snapshot saved of the store), the articles
     added since appended to it (`Snapshot.appended`, not saved: its base is) when `append`
     and they are few; else derived from it (`Snapshot.update`) or built, and saved for the
-    next start (a failure to save is logged, never raised)."""
+    next start (a failure to save is logged, never raised). A snapshot of more chunks than
+    `scanned_up_to` (dense search's exact-scan limit) reads its chunk vectors from the store
+    (`StoredVectors`) rather than holding and saving them."""
     if (loaded := Snapshot.load(root, revision, store)) is not None:
-        return loaded
+        return _scanned(loaded, store, scanned_up_to)
     if previous is None or previous.revision is None:
         previous = Snapshot.latest(root, store)
+        if previous is not None:
+            previous = _scanned(previous, store, scanned_up_to)
     snapshot = None
     if previous is not None and previous.revision is not None:
         try:
@@ -292,6 +309,7 @@ def load_or_build(store: Store, revision: Revision, root: Path,
             log.warning("rebuilding the search snapshot instead of updating it: %s", error)
     if snapshot is None:
         snapshot = Snapshot.build(store, revision)
+    snapshot = _scanned(snapshot, store, scanned_up_to)
     try:
         snapshot.save(root, store.identity)
     except (OSError, ValueError) as error:
@@ -300,6 +318,21 @@ def load_or_build(store: Store, revision: Revision, root: Path,
     # Read back memory-mapped, as a restart would: a query reads a few hundred rows of the
     # records and vectors, and held in memory they would be most of the process.
     return Snapshot.load(root, revision, store) or snapshot
+
+
+def _scanned(snapshot: Snapshot, store: Store, scanned_up_to: int | None) -> Snapshot:
+    """The snapshot holding its chunk vectors when dense search scans them all (at most
+    `scanned_up_to` chunks), else reading them from the store; as it is when not told."""
+    vectors, size = snapshot.vectors, len(snapshot.corpus)
+    if scanned_up_to is None or snapshot.base is not None:
+        return snapshot
+    if size > scanned_up_to and isinstance(vectors, np.ndarray):
+        width = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else DIMENSIONS
+        return dataclasses.replace(snapshot, vectors=StoredVectors(
+            store.chunk_vectors, snapshot.corpus.ids, width))
+    if size <= scanned_up_to and isinstance(vectors, StoredVectors):
+        return dataclasses.replace(snapshot, vectors=np.asarray(vectors))
+    return snapshot
 
 
 def _sentences(store: Store, corpus: Corpus) -> StoredSentences:

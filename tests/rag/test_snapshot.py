@@ -18,6 +18,7 @@ from rag.sentence_vectors import embed_sentences
 from rag.snapshot import Snapshot, holds_every_chunk
 from rag.statements import StatementIndex
 from rag.store import Store
+from rag.stored_vectors import StoredVectors
 
 QUESTIONS = ["What did Quillfeather propose?", "Which peak spewed molten rock?",
              "tram line council", "strike at the port"]
@@ -417,3 +418,31 @@ def test_answers_and_statements_read_the_articles_appended(
 def grouped(index: StatementIndex) -> list[tuple]:
     return [(s.name, s.organisation, [(i.article_id, i.statement.start, i.position)
                                       for i in s.said], s.memberships) for s in index.speakers]
+
+
+def test_above_the_exact_scan_limit_chunk_vectors_are_read_from_the_store(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    store = services.engine.store
+    scanning = new_retriever(services)
+    expected = {q: top_ids(scanning, q) for q in QUESTIONS}
+    held = scanning.refresh().vectors
+    assert isinstance(held, np.ndarray)
+    article, chunk = glacier()  # a new revision: the snapshot is saved anew
+    store.add_article(article, [chunk], services.engine.encoder.embed([chunk.text]))
+    reading = new_retriever(services, exact_search_max_chunks=0)
+    snapshot = reading.refresh()
+    assert isinstance(snapshot.vectors, StoredVectors)
+    (saved_dir,) = [reading.snapshot_root() / name for name in saved(reading)]
+    assert not (saved_dir / "vectors.npy").exists()  # Chroma's index holds them already
+    rows = np.array([snapshot.corpus.position(chunk.id), 0, 3])
+    stored = store.chunk_vectors([str(snapshot.corpus.ids[r]) for r in rows])
+    np.testing.assert_array_equal(snapshot.vectors[rows],
+                                  np.stack([stored[str(snapshot.corpus.ids[r])] for r in rows]))
+    assert reading.search("How far did the Brennholt glacier retreat?").hits[0].chunk == chunk
+    # A start that scans them all again holds them again, read once.
+    rescanning = new_retriever(services)
+    assert isinstance(rescanning.refresh().vectors, np.ndarray)
+    store.delete_article(article.id)
+    again = new_retriever(services, exact_search_max_chunks=0)
+    assert {q: top_ids(again, q) for q in QUESTIONS} == expected
