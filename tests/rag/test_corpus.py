@@ -48,7 +48,7 @@ def story_chunk(article: str, story: str, source: str | None, day: int) -> Chunk
                  published=dt.date(2024, 1, 1) + dt.timedelta(days=day))
 
 
-def same_corpus(one: Corpus, other: Corpus) -> None:
+def assert_same_corpus(one: Corpus, other: Corpus) -> None:
     """Equal as search reads them: every chunk, column value and lookup."""
     assert list(one) == list(other)
     for name in ("ids", "day", "start", "end"):
@@ -73,15 +73,15 @@ def test_appended_chunks_read_as_one_corpus_built_from_all_of_them(tmp_path: Pat
     held.positions(["a0:0"])  # its sorted order is merged, not recomputed, when appended
     once = Corpus.appended(held, first)
     twice = Corpus.appended(once, many)
-    same_corpus(once, Corpus.from_chunks(base + first))
-    same_corpus(twice, Corpus.from_chunks(base + first + many))
+    assert_same_corpus(once, Corpus.from_chunks(base + first))
+    assert_same_corpus(twice, Corpus.from_chunks(base + first + many))
     assert twice.positions_holding(b"Report b1") == [13]
     assert twice.positions_holding(b"Outlet 39") == [53, 93]
     assert [c.article_id for c in twice.carriers("s1")] == ["a1", "a4", "a7", "a10", "b0"]
     twice.save(tmp_path)
-    same_corpus(Corpus.load(tmp_path), twice)
+    assert_same_corpus(Corpus.load(tmp_path), twice)
 
 
 def test_chunks_appended_to_an_empty_corpus() -> None:
     added = [story_chunk("a", "s", "Wire", 1)]
-    same_corpus(Corpus.appended(Corpus.from_chunks([]), added), Corpus.from_chunks(added))
+    assert_same_corpus(Corpus.appended(Corpus.from_chunks([]), added), Corpus.from_chunks(added))
