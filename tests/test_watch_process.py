@@ -33,6 +33,12 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 def start_watch(data: Path, *options: str) -> subprocess.Popen:
+    """`rag watch` started as from a terminal: SIGINT delivered and handled. A child inherits
+    the signal mask of the thread that starts it and an ignored SIGINT, and a library loaded
+    earlier in the test session can leave either so; an interrupt would then never arrive."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return subprocess.Popen([str(RAG), "watch", *options], env=rag_env(data, **SETTINGS),
                             cwd=data.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
