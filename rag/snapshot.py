@@ -350,6 +350,9 @@ def _vouch(root: Path, snapshot: Snapshot) -> None:
     if (directory / WHOLE).is_file():
         with contextlib.suppress(OSError):
             (directory / f"{WHOLE}-{_name(snapshot.revision)}").touch()
+            for older in directory.glob(f"{WHOLE}-*"):  # only the newest revision is read
+                if older.name != f"{WHOLE}-{_name(snapshot.revision)}":
+                    older.unlink(missing_ok=True)
 
 
 def _stacked(vectors: np.ndarray, rows: np.ndarray, added: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,14 +77,21 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
         )
     server = Server(f"http://127.0.0.1:{port}", port, folder / "data", process, log)
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not ready(server):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rag serve did not become ready\n{server.log_tail()}")
-            time.sleep(0.2)
+        wait_ready(server, ready, START_SECONDS, "rag serve")
         yield server
     finally:
         server.stop()
+
+
+def wait_ready(server: Server, answers: Callable[[Server], bool], seconds: float,
+               what: str) -> None:
+    """Poll `answers` every 0.2 s until it is true; fail with the log's tail when the process
+    ends or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while not answers(server):
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{what} did not become ready\n{server.log_tail()}")
+        time.sleep(0.2)
 
 
 def ready(server: Server) -> bool:
@@ -110,11 +117,7 @@ def chroma_servers(folder: Path, count: int = 1) -> Iterator[list[str]]:
                     env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
             server = Server(f"http://127.0.0.1:{port}", port, folder, process, log)
             started.append(server)
-            deadline = time.monotonic() + CHROMA_START_SECONDS
-            while not _beating(server):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not become ready\n{server.log_tail()}")
-                time.sleep(0.2)
+            wait_ready(server, _beating, CHROMA_START_SECONDS, "chroma run")
         yield [server.url for server in started]
     finally:
         for server in started:

@@ -351,6 +351,8 @@ def test_an_added_article_is_searched_beside_the_snapshot_it_was_added_to(
     store.add_article(second, [more], encoder.embed([more.text]))
     assert retriever.refresh().base is before
     assert top_ids(retriever, "How many ibex did rangers count?")[0] == more.id
+    assert holds_every_chunk(retriever.snapshot_root(), store.revision())
+    assert len(list(retriever.snapshot_root().glob("*/whole-*"))) == 1  # the newest only
     monkeypatch.undo()  # two articles added to eleven: past the share, indexed anew
     rebuilt = new_retriever(services)
     assert rebuilt.refresh().base is None
