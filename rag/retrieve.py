@@ -118,7 +118,8 @@ class Retriever:
         failure: Exception | None = None
         for attempt in range(REFRESH_ATTEMPTS):
             try:
-                revision = self.store.revision()
+                revision = (self.store.revision() if force
+                            else self.store.revision_since(self._snapshot.revision))
                 if force or revision != self._snapshot.revision:
                     self._snapshot = load_or_build(
                         self.store, revision, self.snapshot_root(), previous=self._snapshot,

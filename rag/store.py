@@ -323,6 +323,15 @@ class Store:
         """
         return self._token(), self._articles.count(), self._chunks.count()
 
+    def revision_since(self, known: tuple[str, int, int] | None) -> tuple[str, int, int]:
+        """The store's `revision()`, or `known` itself when this is a sole writer's store and
+        its token is still `known`'s: there every write of every handle changes the token, and
+        no other process can leave a write without it, so the counts (a scan of each
+        collection) are not read."""
+        if known is not None and self.sole_writer and self._token() == known[0]:
+            return known
+        return self.revision()
+
     def _delete_chunks_of(self, article_id: str) -> int:
         ids = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:

@@ -12,7 +12,18 @@ import pytest
 
 from rag.analysis import Analyzer
 from rag.corpus import Corpus
-from rag.lexical import K1, NO_SENTENCE, B, LexicalIndex, Tokens, bm25_index, lexical_text
+from rag.lexical import (
+    K1,
+    NO_SENTENCE,
+    B,
+    LexicalIndex,
+    Tokens,
+    best_positive,
+    bm25_index,
+    lexical_text,
+    rows_above_sampled_cut,
+    top_positions,
+)
 from rag.schemas import Chunk, Filters
 
 
@@ -301,3 +312,35 @@ def test_loaded_texts_select_and_grow_as_in_memory_ones(tmp_path: Path) -> None:
         assert a.tolist() == b.tolist()
     for a, b in zip(grown["built"].sentences, grown["loaded"].sentences, strict=True):
         assert a.tolist() == b.tolist()
+
+
+def _reference_top(scores: np.ndarray, n: int, ids: np.ndarray) -> set[int]:
+    """The n highest scores, ties at the n-th broken by the smallest id: sorted whole."""
+    order = np.lexsort((ids, -scores))
+    return {int(i) for i in order[:n]}
+
+
+@pytest.mark.parametrize("kind", ["spread", "ties", "mostly_zero", "few_positive", "masked"])
+def test_the_best_of_many_scores_are_those_a_whole_sort_gives(kind: str) -> None:
+    """Large score arrays are cut at a sampled score before partitioning
+    (`rows_above_sampled_cut`): the chosen rows, ties included, are a whole sort's."""
+    rng = np.random.default_rng(7)
+    size = 300_000
+    ids = rng.permutation(size).astype(str)  # the tie-break is by id, not by row
+    scores = {
+        "spread": rng.gamma(2.0, 1.0, size),
+        "ties": np.round(rng.gamma(2.0, 1.0, size), 1),
+        "mostly_zero": np.where(rng.random(size) < 0.97, 0.0, rng.gamma(2.0, 1.0, size)),
+        "few_positive": np.where(rng.random(size) < 0.9995, 0.0, rng.random(size) + 0.5),
+        "masked": np.where(rng.random(size) < 0.5, -np.inf, rng.random(size)),
+    }[kind].astype(np.float32)
+    if kind != "few_positive":
+        assert rows_above_sampled_cut(scores, 200, 0.0) is not None  # the cut is taken
+    for n in (1, 10, 200, 1_000):
+        chosen = top_positions(scores, n, ids)
+        assert len(chosen) == n and set(chosen.tolist()) == _reference_top(scores, n, ids)
+        positive = best_positive(scores, n, ids)
+        expected = [i for i in sorted(_reference_top(scores, n, ids),
+                                      key=lambda i: (-scores[i], ids[i])) if scores[i] > 0]
+        assert sorted(positive.tolist()) == sorted(expected)
+        assert np.all(np.diff(scores[positive]) <= 0)

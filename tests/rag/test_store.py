@@ -255,6 +255,29 @@ def test_the_revision_changes_after_every_write_by_any_process(settings: Setting
     assert reader.generation == 0  # only the writer's in-process counter moved
 
 
+def test_a_sole_writers_revision_follows_its_token_and_a_shared_stores_its_counts(
+        settings: Settings) -> None:
+    writer, reader = Store.open(settings), Store.open(settings)
+    assert reader.sole_writer  # an embedded store: one process's
+    known = reader.revision()
+    assert reader.revision_since(known) is known
+    updated = {"title": "Budget, corrected"}
+    for write in (lambda: writer.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS),
+                  lambda: writer.update_metadata(BUDGET.id, updated),
+                  lambda: writer.delete_article(BUDGET.id)):
+        write()
+        seen = reader.revision_since(known)
+        assert seen != known and seen == reader.revision()
+        known = seen
+    # A write that leaves no token (chunks stored, as a writer on a shared server killed
+    # before its record and token): only the counts show it, and a store others write to
+    # reads them.
+    writer.write_chunks(STRIKE_CHUNKS, STRIKE_VECTORS)
+    assert reader.revision_since(known) is known
+    reader.sole_writer = False
+    assert reader.revision_since(known) == reader.revision() != known
+
+
 def test_committed_pages_leave_out_orphans_and_repair_spares_fresh_ones(store: Store) -> None:
     store.add_article(BUDGET, BUDGET_CHUNKS, BUDGET_VECTORS)
     # A write in flight (or killed): chunks stored, their article record not yet.
