@@ -27,6 +27,7 @@ from rag.config import Settings
 from rag.embeddings import Encoder, text_encoder_for
 from rag.schemas import Article, Chunk, article_id_for
 from rag.sentence_vectors import embed_sentences
+from rag.snapshot import root_for
 from rag.store import Store
 from rag.urls import canonical_url
 
@@ -40,6 +41,9 @@ REPAIR_GRACE_SECONDS = 120.0
 # many; a batching encoder pads less over a bigger group). A crash loses at most one group's
 # embedding work. Measured: docs/benchmarks.md, "Ingestion".
 GROUP_BATCHES = 16
+# The stored articles' signatures are kept beside the store's snapshots, saved again when a
+# start read this many that the saved ones lacked (`Ingestor.prepare`).
+STORIES_FILE, STORIES_SAVE_AFTER = "stories.npz", 1_000
 
 
 @dataclass
@@ -105,11 +109,16 @@ class Ingestor:
 
     def prepare(self) -> None:
         """Load what the first write would otherwise wait for: the documents' encoder and,
-        with copy detection on, the stored articles' signatures. Raises what reading the
-        store raises."""
+        with copy detection on, the stored articles' signatures (those saved by an earlier
+        run, then the ones stored since; saved again when many were read). Raises what
+        reading the store raises."""
         _ = self.encoder
         if self.stories is not None:
-            self.stories.sync(self.store)
+            saved = root_for(self.settings) / STORIES_FILE
+            identity = self.store.identity
+            self.stories.restore(saved, identity)
+            if self.stories.sync(self.store) >= STORIES_SAVE_AFTER:
+                self.stories.save(saved, identity)
 
     def ingest_paths(self, paths: Iterable[Path], progress: bool = False,
                      prune: bool = False) -> IngestReport:

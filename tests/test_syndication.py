@@ -205,3 +205,34 @@ def test_replacing_the_first_copy_keeps_the_story(tmp_path: Path, encoder: Encod
         assert detail["story_id"] == wire
         assert [c["id"] for c in detail["copies"]] == [ledger]
         assert [c["id"] for c in api.get(f"/v1/documents/{ledger}").json()["copies"]] == [new]
+
+
+def test_a_start_reads_the_saved_signatures_then_only_what_was_stored_since(
+        tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.pipeline
+    from index.stories import StoryIndex
+
+    monkeypatch.setattr(index.pipeline, "STORIES_SAVE_AFTER", 1)
+    first = make_services(tmp_path, encoder)
+    (wire,) = (a.id for a in first.ingestor.ingest_documents(_documents([WIRE])).added)
+    (other,) = (a.id for a in first.ingestor.ingest_documents(_documents([REOPENING])).added)
+    saved = index.pipeline.root_for(first.settings) / index.pipeline.STORIES_FILE
+    assert not saved.exists()  # the writer read no stored signature
+    make_services(tmp_path, encoder).ingestor.prepare()  # a start reads two, and saves them
+    assert saved.is_file()
+    # Since then: one article deleted, a copy stored by a writer that saved nothing.
+    first.engine.store.delete_article(other)
+    (ledger,) = (a.id for a in make_services(tmp_path, encoder).ingestor.ingest_documents(
+        _documents([LEDGER])).added)
+
+    restored = StoryIndex()
+    assert restored.restore(saved, first.engine.store.identity) and len(restored) == 2
+    assert not StoryIndex().restore(saved, "another store")
+    assert restored.sync(first.engine.store) == 2  # the deletion and the copy, nothing else
+    assert len(restored) == 2
+
+    later = make_services(tmp_path, encoder)
+    later.ingestor.prepare()
+    (courier,) = (a.id for a in later.ingestor.ingest_documents(_documents([COURIER])).added)
+    assert later.engine.store.get_article(courier).story_id == wire
+    assert {c["id"] for c in later.engine.store.story_carriers(wire)} == {wire, ledger, courier}
