@@ -132,7 +132,7 @@ class Snapshot:
         # Rows whose article is still committed (`article` holds codes into `articles`).
         kept_articles = np.flatnonzero(np.isin(corpus.articles, sorted(held & set(committed))))
         keep = np.flatnonzero(np.isin(corpus.article, kept_articles))
-        new_chunks, new_vectors = store.committed_chunks(list(counts))
+        new_chunks, new_vectors = store.committed_chunks(list(counts), counts)
         if len(new_chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read: rebuild to be sure
         tokens = previous.lexical.tokens.select(keep.tolist())
@@ -167,7 +167,7 @@ class Snapshot:
         appended = sum(counts.values()) + (len(earlier.corpus) if earlier else 0)
         if appended > APPEND_MAX_SHARE * len(base.corpus):
             return None
-        chunks, vectors = store.committed_chunks(list(counts))
+        chunks, vectors = store.committed_chunks(list(counts), counts)
         if len(chunks) != sum(counts.values()):
             return None  # a write in flight or racing this read
         if earlier is None:

@@ -15,7 +15,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -590,31 +590,50 @@ class Store:
             if chunks:
                 yield chunks, vectors
 
-    def committed_chunks(self, article_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
-        """The chunks of these (committed) articles with their vectors, article by article in
-        the given order, each article's in reading order: what an incremental snapshot adds.
+    def committed_chunks(self, article_ids: list[str], counts: Mapping[str, int] | None = None
+                         ) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks of these committed articles with their vectors, article by article in
+        the given order, each article's in reading order: what a snapshot is built from.
 
-        Sentence vectors an earlier release kept in a chunk's metadata are copied into the
-        sentence store on the way (`packed_sentences` reads only that; `rag migrate` empties
-        the metadata)."""
+        Chunks are read by id (`<article id>:<ordinal>`, up to the chunk count each article
+        record states: `counts` when the caller has them, else read here), not by a filter
+        on their article id, which Chroma answers in time growing with the store
+        (docs/benchmarks.md, "Costs beside the asks"); an article whose chunks are not all
+        found so is read by the filter. Sentence vectors an earlier release kept in a chunk's
+        metadata are copied into the sentence store on the way (`packed_sentences` reads only
+        that; `rag migrate` empties the metadata)."""
         by_article: dict[str, list[tuple[Chunk, np.ndarray]]] = {a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
-            got = self._chunks.get(where={"article_id": {"$in": batch}},
-                                   include=["documents", "metadatas", "embeddings"])
-            legacy = [(i, packed) for i, m in zip(got["ids"], got["metadatas"], strict=True)
-                      if (packed := _legacy_packed(m))]
-            if legacy:
-                self.sentences.put(legacy)
-                self.sentence_cache.forget([i for i, _ in legacy])
-            chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
-            for c, v in zip(chunks, got["embeddings"], strict=True):
-                by_article[c.article_id].append((c, v))
+            stated = counts if counts is not None else self.article_chunk_counts(batch)
+            wanted = [f"{a}:{k}" for a in batch for k in range(stated.get(a, 0))]
+            if wanted:
+                self._read_chunks(by_article, ids=wanted)
+            missing = [a for a in batch if len(by_article[a]) != stated.get(a, 0)]
+            if missing:
+                for article_id in missing:
+                    by_article[article_id] = []
+                self._read_chunks(by_article, where={"article_id": {"$in": missing}})
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
         return [c for c, _ in rows], np.asarray([v for _, v in rows], dtype=np.float32)
+
+    def _read_chunks(self, into: dict[str, list[tuple[Chunk, np.ndarray]]],
+                     **selection: Any) -> None:
+        """Add the chunks Chroma's `get` finds for `selection` (ids or a filter), with their
+        vectors, to their articles' lists in `into`."""
+        got = self._chunks.get(**selection, include=["documents", "metadatas", "embeddings"])
+        legacy = [(i, packed) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                  if (packed := _legacy_packed(m))]
+        if legacy:
+            self.sentences.put(legacy)
+            self.sentence_cache.forget([i for i, _ in legacy])
+        chunks = self._chunks_from(got["ids"], got["documents"], got["metadatas"])
+        for chunk, vector in zip(chunks, got["embeddings"], strict=True):
+            if chunk.article_id in into:
+                into[chunk.article_id].append((chunk, vector))
 
     def packed_sentences(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
         """These chunks' packed sentence vectors (`rag.sentence_vectors.pack`) from the

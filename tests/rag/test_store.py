@@ -391,3 +391,19 @@ def test_the_one_writer_keeps_the_article_ids_and_sees_another_handle_s_writes(
     assert sorted(store.article_ids()) == sorted([articles[1].id, articles[2].id])
     assert reads == [1]
     assert store.article_ids(path="elsewhere") == [] and reads == [1, 1]
+
+
+def test_committed_chunks_are_read_by_id_or_else_by_their_article(store: Store) -> None:
+    store.add_article(STRIKE, STRIKE_CHUNKS, STRIKE_VECTORS)
+    # Chunks whose ids do not follow `<article id>:<ordinal>` are found by their article.
+    renamed = [c.model_copy(update={"id": f"kept-{c.ordinal}"}) for c in BUDGET_CHUNKS]
+    store.add_article(BUDGET, renamed, BUDGET_VECTORS)
+    store.write_chunks(split(make_article("Uncommitted words."), "Uncommitted words."),
+                       np.stack([basis((5, 1.0))]))
+    for counts in (None, store.article_chunk_counts([BUDGET.id, STRIKE.id])):
+        chunks, vectors = store.committed_chunks([BUDGET.id, STRIKE.id], counts)
+        assert [c.id for c in chunks] == ["kept-0", "kept-1", *(c.id for c in STRIKE_CHUNKS)]
+        assert [c.text for c in chunks] == [c.text for c in (*BUDGET_CHUNKS, *STRIKE_CHUNKS)]
+        np.testing.assert_allclose(vectors, np.concatenate([BUDGET_VECTORS, STRIKE_VECTORS]),
+                                   atol=1e-6)
+    assert store.committed_chunks([article_id_for("Uncommitted words.")])[0] == []
