@@ -1,7 +1,8 @@
 """What a replica of a large store pays beside answering, each way taken in turns in one run: a
 revision check (the counts, or the token alone), a question's best BM25 rows (every score
-partitioned, or those above a sampled cut) and a start's copy-detection index (every stored
-signature read, or the saved ones and those stored since).
+partitioned, or those above a sampled cut), a written article's chunks read (filtered on its
+id, or by chunk id) and a start's copy-detection index (every stored signature read, or the
+saved ones and those stored since).
 
     python -m bench.serving_costs --store-dir var/bench-scale-1M [--questions 200]
 
@@ -28,7 +29,7 @@ from rag.lexical import top_positions
 from rag.snapshot import Snapshot, root_for
 from rag.store import Store
 
-REVISION_CHECKS, STORY_STARTS = 30, 3
+REVISION_CHECKS, CHUNK_ROUNDS, STORY_STARTS = 30, 10, 3
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -76,6 +77,24 @@ def above_cut(scores: np.ndarray, n: int, ids: np.ndarray) -> np.ndarray:
     return top_positions(scores, n, ids)
 
 
+def chunk_reads(store: Store, rounds: int) -> dict[str, list[float]]:
+    """A written article's chunks with their vectors, as an appended snapshot reads them:
+    filtered on their article id as before, or by chunk id from the chunk count its record
+    states (read beforehand, as `Snapshot.appended` has it); each read another article, so
+    none finds it cached."""
+    committed = store.article_ids()
+    times: dict[str, list[float]] = {"filtered on article id": [], "by chunk id": []}
+    for attempt in range(rounds):
+        turns = ["filtered on article id", "by chunk id"]
+        for place, name in enumerate(turns if attempt % 2 == 0 else turns[::-1]):
+            article_id = committed[(2 * attempt + place + 1) * len(committed) // (2 * rounds + 2)]
+            counts = store.article_chunk_counts([article_id]) if name == "by chunk id" else None
+            began = time.perf_counter()
+            store.committed_chunks([article_id], counts)
+            times[name].append((time.perf_counter() - began) * 1000)
+    return times
+
+
 def story_starts(settings_dir: Path) -> dict[str, list[float]]:
     """A start's copy-detection index, each on a store handle of its own (nothing read
     before): from every stored signature, or restored from the saved file and synced."""
@@ -116,6 +135,7 @@ def main() -> None:
     results = {"revision check": revision_checks(store),
                "best BM25 rows": best_rows(snapshot, questions(args.questions),
                                            settings.candidates),
+               "a written article's chunks read": chunk_reads(store, CHUNK_ROUNDS),
                "copy-detection index at a start": story_starts(args.store_dir)}
     load.append(round(os.getloadavg()[0], 2))
     medians = {part: {way: round(statistics.median(samples), 2) for way, samples in ways.items()}

@@ -595,24 +595,25 @@ class Store:
         """The chunks of these committed articles with their vectors, article by article in
         the given order, each article's in reading order: what a snapshot is built from.
 
-        Chunks are read by id (`<article id>:<ordinal>`, up to the chunk count each article
-        record states: `counts` when the caller has them, else read here), not by a filter
-        on their article id, which Chroma answers in time growing with the store
-        (docs/benchmarks.md, "Costs beside the asks"); an article whose chunks are not all
-        found so is read by the filter. Sentence vectors an earlier release kept in a chunk's
-        metadata are copied into the sentence store on the way (`packed_sentences` reads only
-        that; `rag migrate` empties the metadata)."""
+        Read by a filter on their article id; with `counts` (the chunk count each article
+        record states), by chunk id (`<article id>:<ordinal>`) instead, which Chroma answers
+        in time that does not grow with the store, and by the filter only for an article
+        whose chunks are not all found so (docs/benchmarks.md, "Costs beside the asks").
+        Sentence vectors an earlier release kept in a chunk's metadata are copied into the
+        sentence store on the way (`packed_sentences` reads only that; `rag migrate` empties
+        the metadata)."""
         by_article: dict[str, list[tuple[Chunk, np.ndarray]]] = {a: [] for a in article_ids}
         for begin in range(0, len(article_ids), ARTICLES_A_READ):
             batch = article_ids[begin : begin + ARTICLES_A_READ]
-            stated = counts if counts is not None else self.article_chunk_counts(batch)
-            wanted = [f"{a}:{k}" for a in batch for k in range(stated.get(a, 0))]
-            if wanted:
-                self._read_chunks(by_article, ids=wanted)
-            missing = [a for a in batch if len(by_article[a]) != stated.get(a, 0)]
-            if missing:
+            missing = batch
+            if counts is not None:
+                wanted = [f"{a}:{k}" for a in batch for k in range(counts.get(a, 0))]
+                if wanted:
+                    self._read_chunks(by_article, ids=wanted)
+                missing = [a for a in batch if len(by_article[a]) != counts.get(a, 0)]
                 for article_id in missing:
                     by_article[article_id] = []
+            if missing:
                 self._read_chunks(by_article, where={"article_id": {"$in": missing}})
         rows = [row for a in article_ids
                 for row in sorted(by_article[a], key=lambda row: row[0].ordinal)]

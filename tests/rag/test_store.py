@@ -406,4 +406,4 @@ def test_committed_chunks_are_read_by_id_or_else_by_their_article(store: Store) 
         assert [c.text for c in chunks] == [c.text for c in (*BUDGET_CHUNKS, *STRIKE_CHUNKS)]
         np.testing.assert_allclose(vectors, np.concatenate([BUDGET_VECTORS, STRIKE_VECTORS]),
                                    atol=1e-6)
-    assert store.committed_chunks([article_id_for("Uncommitted words.")])[0] == []
+    assert store.committed_chunks([article_id_for("Uncommitted words.")], {})[0] == []
