@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from index.speakers import Attribution, attribute_speakers, statements_in
 from rag.config import Settings
 from rag.errors import NewsragError
-from rag.schemas import Article, Chunk
+from rag.schemas import Article, Chunk, article_id_for
 from rag.sentences import sentence_spans
 from rag.tokens import encoding
 
@@ -69,6 +69,14 @@ def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32,
             statements=statements_in(attributions, inside, clipped), story_id=article.story_id,
         ))
     return chunks
+
+
+def warm_up(chunk_tokens: int = 256, overlap: int = 32) -> None:
+    """Load what chunking uses (llama-index's splitter, the tokenizer, the sentence and
+    speaker readers) by chunking a short text, so that the first article does not wait."""
+    text = 'The council met on Monday. "We will vote next week," the mayor said.'
+    chunk_article(Article(id=article_id_for(text), text=text, title="Warm-up"),
+                  chunk_tokens, overlap)
 
 
 def sentence_pieces(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from index.chunk import chunk_article
+from index.chunk import warm_up as warm_up_chunking
 from index.clean import clean_text
 from index.files import iter_files
 from index.load import Document, UnreadableFile, read_file
@@ -108,11 +109,12 @@ class Ingestor:
         self._encoder = encoder
 
     def prepare(self) -> None:
-        """Load what the first write would otherwise wait for: the documents' encoder and,
-        with copy detection on, the stored articles' signatures (those saved by an earlier
-        run, then the ones stored since; saved again when many were read). Raises what
-        reading the store raises."""
+        """Load what the first write would otherwise wait for: the documents' encoder, the
+        chunker (`index.chunk.warm_up`) and, with copy detection on, the stored articles'
+        signatures (those saved by an earlier run, then the ones stored since; saved again
+        when many were read). Raises what reading the store raises."""
         _ = self.encoder
+        warm_up_chunking(self.settings.chunk_tokens, self.settings.chunk_overlap)
         if self.stories is not None:
             saved = root_for(self.settings) / STORIES_FILE
             identity = self.store.identity

@@ -113,3 +113,19 @@ def test_chunk_offsets_cut_where_the_splitter_cuts(tokens: int) -> None:
     for body in bodies:
         spans = chunking._chunk_spans(splitter, body)
         assert [body[start:end] for start, end in spans] == splitter.split_text(body)
+
+
+def test_warm_up_loads_the_splitter_before_the_first_article() -> None:
+    """In a new interpreter, so that nothing chunked before this test."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from index.chunk import _splitter, warm_up\n"
+              "assert 'llama_index.core' not in sys.modules\n"
+              "warm_up(200, 20)\n"
+              "assert 'llama_index.core' in sys.modules\n"
+              "print(_splitter.cache_info().currsize)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["1"]
