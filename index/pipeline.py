@@ -109,11 +109,12 @@ class Ingestor:
         self._encoder = encoder
 
     def prepare(self) -> None:
-        """Load what the first write would otherwise wait for: the documents' encoder, the
-        chunker (`index.chunk.warm_up`) and, with copy detection on, the stored articles'
-        signatures (those saved by an earlier run, then the ones stored since; saved again
-        when many were read). Raises what reading the store raises."""
-        _ = self.encoder
+        """Load what the first write would otherwise wait for: the documents' encoder (its
+        sessions made by embedding two texts), the chunker (`index.chunk.warm_up`) and, with
+        copy detection on, the stored articles' signatures (those saved by an earlier run,
+        then the ones stored since; saved again when many were read). Raises what reading
+        the store raises."""
+        self.encoder.embed(["A first text to embed.", "And a second one beside it."])
         warm_up_chunking(self.settings.chunk_tokens, self.settings.chunk_overlap)
         if self.stories is not None:
             saved = root_for(self.settings) / STORIES_FILE
