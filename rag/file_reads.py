@@ -108,8 +108,10 @@ class ArrayRows:
 
 def mapped_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a `.npz` file, each an array over one read-only memory map of the file
-    when it is stored uncompressed (as `np.savez` stores it): only the pages read are loaded.
-    A member stored compressed, or of objects, is read whole as `np.load` reads it. Raises
+    when it is stored uncompressed (as `np.savez` stores it) and its data lies aligned for its
+    type: only the pages read are loaded. An unaligned member is read into memory with one
+    read (numpy would copy it at every use); a member stored compressed, or of objects, is read
+    whole as `np.load` reads it. Raises
     `OSError` and `ValueError` as `np.load` does."""
     out: dict[str, np.ndarray] = {}
     with path.open("rb") as file, zipfile.ZipFile(file) as archive:
@@ -128,9 +130,15 @@ def mapped_npz(path: Path) -> dict[str, np.ndarray]:
                 count = int(np.prod(shape, dtype=np.int64))
                 if not dtype.hasobject and count and not (fortran and len(shape) > 1) and (
                         offset + count * dtype.itemsize <= start + info.file_size):
-                    if mapped is None:
-                        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-                    array = np.ndarray(shape, dtype=dtype, buffer=mapped, offset=offset)
+                    if offset % dtype.alignment:  # numpy would copy it at every use
+                        array = np.empty(shape, dtype=dtype)
+                        file.seek(offset)
+                        if file.readinto(memoryview(array).cast("B")) != array.nbytes:
+                            raise ValueError(f"{path}: member {info.filename} is cut short")
+                    else:
+                        if mapped is None:
+                            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                        array = np.ndarray(shape, dtype=dtype, buffer=mapped, offset=offset)
             if array is None:
                 with archive.open(info) as member:
                     array = np.lib.format.read_array(member, allow_pickle=False)
