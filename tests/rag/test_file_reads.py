@@ -4,16 +4,18 @@ the records and analysed texts a question reads never mapped into the process.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import pytest
 
 from rag import file_reads
 from rag.corpus import RECORDS, Corpus
 from rag.file_reads import ArrayRows, FileBytes, mapped_npz
-from rag.lexical import LexicalIndex
+from rag.lexical import TOKEN_VOCAB, LexicalIndex
 from rag.schemas import Chunk
 
 
@@ -136,3 +138,21 @@ def test_loaded_texts_are_read_a_text_at_a_time_and_equal_the_built_ones(
     for row, source in enumerate([3, 1, 29]):
         for got, built in zip(picked.text(row), index.tokens.text(source), strict=True):
             np.testing.assert_array_equal(got, built)
+
+
+def test_a_loaded_index_s_vocabulary_is_the_one_bm25s_saved(tmp_path: Path) -> None:
+    """The BM25 vocabulary is made from the analysed texts' terms, not read a second time:
+    it is the very mapping bm25s wrote, and a vocabulary of another size is refused."""
+    index = LexicalIndex.of_chunks(chunks(30))
+    index.chunks.save(tmp_path)
+    index.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path, Corpus.load(tmp_path))
+    saved = bm25s.BM25.load(tmp_path, mmap=True, show_progress=False)
+    assert loaded._bm25.vocab_dict == saved.vocab_dict
+    assert loaded._bm25.unique_token_ids_set == saved.unique_token_ids_set
+    for question in ("harbour strike", "ledger 63", "outlet 4 pay"):
+        np.testing.assert_array_equal(loaded.scores(question), index.scores(question))
+    terms = json.loads((tmp_path / TOKEN_VOCAB).read_text())
+    (tmp_path / TOKEN_VOCAB).write_text(json.dumps([*terms, "zeppelin"]))
+    with pytest.raises(ValueError):
+        LexicalIndex.load(tmp_path, Corpus.load(tmp_path))
