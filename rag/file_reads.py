@@ -8,6 +8,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import weakref
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,13 +30,14 @@ class FileBytes:
     def __init__(self, path: Path, start: int = 0, size: int | None = None) -> None:
         """The `size` bytes of `path` from `start` (default: to its end). Raises `OSError`
         when it cannot be opened, `ValueError` when the span lies beyond its end."""
-        self._file = path.open("rb")
-        end = os.fstat(self._file.fileno()).st_size
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        end = os.fstat(self._fd).st_size
         self._start = start
         self._size = end - start if size is None else size
         if start < 0 or self._size < 0 or start + self._size > end:
-            self._file.close()
+            os.close(self._fd)
             raise ValueError(f"{path}: {self._size} bytes from {start} exceed the file")
+        weakref.finalize(self, os.close, self._fd)  # closed when no longer read
 
     def __len__(self) -> int:
         return self._size
@@ -51,9 +53,9 @@ class FileBytes:
 
     def read(self, offset: int, size: int) -> bytes:
         """`size` bytes from `offset` (fewer where the file ends). Raises `OSError`."""
-        out = os.pread(self._file.fileno(), size, self._start + offset)
+        out = os.pread(self._fd, size, self._start + offset)
         while 0 < len(out) < size:  # a positional read may stop short; read on
-            more = os.pread(self._file.fileno(), size - len(out), self._start + offset + len(out))
+            more = os.pread(self._fd, size - len(out), self._start + offset + len(out))
             if not more:
                 break
             out += more

@@ -281,7 +281,8 @@ class LexicalIndex:
         what was saved does not match the corpus."""
         tokens = Tokens.load(directory)
         # bm25s's copy of the vocabulary is not read: `bm25_index` made it from the analysed
-        # texts' terms, which are read anyway (parsing both was a tenth of a restart at 1M).
+        # texts' terms, which are read anyway (docs/benchmarks.md, "Serving memory at 1M
+        # chunks").
         bm25 = (bm25s.BM25.load(directory, mmap=True, load_vocab=False, show_progress=False)
                 if len(corpus) else None)
         if bm25 is not None:

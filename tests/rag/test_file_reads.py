@@ -4,7 +4,9 @@ the records and analysed texts a question reads never mapped into the process.""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -156,3 +158,16 @@ def test_a_loaded_index_s_vocabulary_is_the_one_bm25s_saved(tmp_path: Path) -> N
     (tmp_path / TOKEN_VOCAB).write_text(json.dumps([*terms, "zeppelin"]))
     with pytest.raises(ValueError):
         LexicalIndex.load(tmp_path, Corpus.load(tmp_path))
+
+
+def test_a_reader_no_longer_held_closes_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "records"
+    path.write_bytes(b"{}" * 10)
+    gc.collect()  # readers other tests dropped
+    before = len(os.listdir("/proc/self/fd"))
+    readers = [FileBytes(path) for _ in range(20)]
+    assert len(os.listdir("/proc/self/fd")) == before + 20
+    assert all(r[0:2] == b"{}" for r in readers)
+    del readers
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before
