@@ -14,6 +14,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from rag import corpus as corpus_module
 from rag import file_reads
 from rag.corpus import RECORDS, Corpus
 from rag.file_reads import ArrayRows, FileBytes, mapped_npz
@@ -104,7 +105,9 @@ def test_an_aligned_column_stays_in_the_file(tmp_path: Path) -> None:
     assert mapped and all(not got[name].flags.writeable for name in mapped)
 
 
-def test_a_loaded_corpus_reads_records_without_mapping_them(tmp_path: Path) -> None:
+def test_a_loaded_corpus_reads_records_without_mapping_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(corpus_module, "SPAN_BLOCK", 7)  # runs copied in several blocks
     held = chunks(40)
     corpus = Corpus.from_chunks(held)
     corpus.save(tmp_path)
@@ -121,6 +124,11 @@ def test_a_loaded_corpus_reads_records_without_mapping_them(tmp_path: Path) -> N
     assert list(Corpus.load(again)) == chunks(43)
     kept = Corpus.merged(loaded, np.array([0, 1, 2, 5, 6, 30, 31]), chunks(45)[44:])
     assert list(kept) == [held[i] for i in (0, 1, 2, 5, 6, 30, 31)] + chunks(45)[44:]
+    # Kept rows of a corpus appended to, on both sides of the join.
+    grown = Corpus.appended(loaded, chunks(43)[40:])
+    kept = Corpus.merged(grown, np.array([38, 39, 40, 42]), [])
+    assert list(kept) == [chunks(43)[i] for i in (38, 39, 40, 42)]
+    assert list(Corpus.merged(loaded, np.zeros(0, dtype=np.int64), held[:1])) == held[:1]
 
 
 def test_loaded_texts_are_read_a_text_at_a_time_and_equal_the_built_ones(
