@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
+from api.allocator import limit_arenas
 from api.settings import ServerSettings
 from rag.config import WATCH_INTERVAL_RANGE
 from rag.errors import NewsragError
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, or a usage error already printed
         return done.code if isinstance(done.code, int) else 2
+    if args.command == "serve":
+        limit_arenas()  # before any thread allocates
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import bm25s  # noqa: F401  (imported first: it sets DEBUG on its own logger at import)
 

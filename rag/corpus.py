@@ -2,8 +2,8 @@
 
 Per-chunk fields a query compares (outlet, date, article) are numpy columns; each chunk's full
 record is a JSON span of one byte string, parsed on demand. `save` writes the columns and
-records as files and `load` reads them back (records memory-mapped), so a restart reads no
-chunk from Chroma.
+records as files and `load` reads them back in place (columns memory-mapped, records read a
+span at a time), so a restart reads no chunk from Chroma.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from typing import overload
 
 import numpy as np
 
+from rag.file_reads import FileBytes, mapped_npz
 from rag.schemas import Chunk, Filters
 
 COLUMNS = "columns.npz"
 RECORDS = "records.jsonb"
 # Up to this many distinct values appended are looked up one comparison each, not by sorting.
 FEW = 32
+# How many bytes of records `merged` copies at once.
+SPAN_BLOCK = 1 << 22
 
 
 class Corpus(Sequence[Chunk]):
@@ -31,7 +34,7 @@ class Corpus(Sequence[Chunk]):
     def __init__(self, ids: np.ndarray, articles: np.ndarray, article: np.ndarray,
                  sources: np.ndarray, source: np.ndarray, day: np.ndarray, start: np.ndarray,
                  end: np.ndarray, bounds: np.ndarray,
-                 records: bytes | bytearray | mmap.mmap | JoinedRecords, stories: np.ndarray,
+                 records: Records, stories: np.ndarray,
                  story: np.ndarray) -> None:
         self.ids = ids  # chunk ids, fixed-width unicode
         self.articles = articles  # distinct article ids; `article` holds codes into it
@@ -95,8 +98,7 @@ class Corpus(Sequence[Chunk]):
         sources, source = _recoded(base.sources[base.source[rows]], added.sources[added.source])
         stories, story = _recoded(base.stories[base.story[rows]], added.stories[added.story])
         kept = base._bounds[rows]
-        records = b"".join([base._records[begin:end] for begin, end in kept.tolist()]
-                           + [bytes(added._records)])
+        records = _spans(base._records, kept, bytes(added._records))
         lengths = np.concatenate([kept[:, 1] - kept[:, 0],
                                   added._bounds[:, 1] - added._bounds[:, 0]])
         ends = np.cumsum(lengths)
@@ -273,17 +275,17 @@ class Corpus(Sequence[Chunk]):
         with (directory / RECORDS).open("wb") as file:
             for piece in (self._records.pieces if isinstance(self._records, JoinedRecords)
                           else (self._records,)):
-                file.write(piece)
+                for block in (piece.blocks() if isinstance(piece, FileBytes) else (piece,)):
+                    file.write(block)
 
     @classmethod
     def load(cls, directory: Path) -> Corpus:
-        """What `save` wrote; the records are memory-mapped, so only returned chunks are read."""
-        with np.load(directory / COLUMNS) as columns:
-            loaded = {name: columns[name] for name in columns.files}
-        with (directory / RECORDS).open("rb") as file:
-            # An empty file cannot be mapped; an empty corpus has no record to read anyway.
-            records = (mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-                       if file.seek(0, 2) else b"")
+        """What `save` wrote, read in place: the columns over a read-only memory map, the
+        records a chunk's span at a time (`rag.file_reads`), so only what a question reads is
+        loaded, and the pages of records it reads are not held in the process."""
+        loaded = mapped_npz(directory / COLUMNS)
+        path = directory / RECORDS
+        records: Records = FileBytes(path) if path.stat().st_size else b""
         return cls(records=records, **loaded)
 
 
@@ -307,13 +309,36 @@ def _strings(values: list[str]) -> np.ndarray:
     return np.array(values, dtype=str) if values else np.zeros(0, dtype="<U1")
 
 
-class JoinedRecords:
-    """Two record buffers read as one (a base's memory-mapped records and those appended to
-    it), offsets into the second counting on from the end of the first."""
+def _spans(records: Records, spans: np.ndarray, tail: bytes = b"") -> bytearray:
+    """The bytes of these (begin, end) spans of `records`, joined, then `tail`: written into
+    one buffer of their total size, a run of adjacent spans read `SPAN_BLOCK` bytes at a
+    time (an update keeps most rows, in order: few reads, and no second copy of them)."""
+    begins, ends = spans[:, 0], spans[:, 1]
+    out = bytearray(int((ends - begins).sum()) + len(tail))
+    view, at = memoryview(out), 0
+    if not len(spans):
+        runs = []
+    elif isinstance(records, JoinedRecords):  # a span never crosses pieces, a run might
+        runs = spans.tolist()
+    else:
+        breaks = (np.flatnonzero(begins[1:] != ends[:-1]) + 1).tolist()
+        runs = [(int(begins[a]), int(ends[b - 1]))
+                for a, b in zip([0, *breaks], [*breaks, len(spans)], strict=True)]
+    for begin, end in runs:
+        for first in range(begin, end, SPAN_BLOCK):
+            block = records[first:min(end, first + SPAN_BLOCK)]
+            view[at:at + len(block)] = block
+            at += len(block)
+    view[at:] = tail
+    return out
 
-    def __init__(self, first: bytes | bytearray | mmap.mmap | JoinedRecords,
-                 second: bytes) -> None:
-        self.pieces: tuple[bytes | bytearray | mmap.mmap, ...] = (
+
+class JoinedRecords:
+    """Two record buffers read as one (a base's records as loaded and those appended to it),
+    offsets into the second counting on from the end of the first."""
+
+    def __init__(self, first: Records, second: bytes) -> None:
+        self.pieces: tuple[bytes | bytearray | mmap.mmap | FileBytes, ...] = (
             (*first.pieces, second) if isinstance(first, JoinedRecords) else (first, second))
         self._starts = np.cumsum([0, *(len(piece) for piece in self.pieces)])
 
@@ -335,6 +360,10 @@ class JoinedRecords:
                 if at >= 0:
                     return offset + at
         return -1
+
+
+# What a corpus's records are read from: bytes in memory, a saved file, or both joined.
+Records = bytes | bytearray | mmap.mmap | FileBytes | JoinedRecords
 
 
 def _extended(values: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

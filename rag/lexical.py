@@ -22,6 +22,7 @@ import numpy as np
 
 from rag.analysis import ANALYSIS_CACHE, NO_SENTENCE, Analyzer, Spans, marked_words, stemmer
 from rag.corpus import Corpus
+from rag.file_reads import ArrayRows
 from rag.schemas import Chunk, Filters
 
 # BM25's term-frequency saturation and length normalisation (bm25s's defaults: 1.5 and 0.75).
@@ -70,6 +71,8 @@ class Tokens:
         self._texts: list[np.ndarray] | None = []
         self._sentences: list[np.ndarray] | None = []
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # A loaded index's term ids and marks, read a text at a time (`text`).
+        self._rows: tuple[ArrayRows, ArrayRows] | None = None
 
     def add(self, texts: list[str], sentences: list[Spans] | None = None) -> None:
         """Analyse these texts as bm25s.tokenize does (its token pattern, lower case,
@@ -127,9 +130,19 @@ class Tokens:
         return self._sentences
 
     def text(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """One text's term ids and their sentence marks."""
+        """One text's term ids and their sentence marks. A loaded index reads them from its
+        files (`rag.file_reads.ArrayRows`): a question reads a few hundred scattered texts, and
+        read through the memory maps their pages would stay resident in the process."""
         if self._flat is None:
             return self._texts[row], self._sentences[row]
+        if self._rows is None:
+            return self._mapped(row)
+        begin, end = int(self._flat[2][row]), int(self._flat[2][row + 1])
+        return self._rows[0].slice(begin, end), self._rows[1].slice(begin, end)
+
+    def _mapped(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """One loaded text's term ids and marks, sliced from the memory-mapped arrays (for
+        work that reads every text in order)."""
         ids, marks, offsets = self._flat
         begin, end = int(offsets[row]), int(offsets[row + 1])
         return ids[begin:end], marks[begin:end]
@@ -146,7 +159,7 @@ class Tokens:
         chosen = Tokens()
         chosen._vocab, chosen._terms = dict(self.vocab), list(self._terms)
         for row in rows:
-            ids, marks = self.text(row)
+            ids, marks = self._mapped(row) if self._flat is not None else self.text(row)
             chosen._texts.append(ids)
             chosen._sentences.append(marks)
         return chosen
@@ -167,7 +180,8 @@ class Tokens:
 
     @classmethod
     def load(cls, directory: Path) -> Tokens:
-        """What `save` wrote, the arrays memory-mapped."""
+        """What `save` wrote, the arrays memory-mapped for work over every text, and read a
+        text at a time from their files for a question (`text`)."""
         tokens = cls()
         # Plain arrays over the mappings: slicing numpy's memmap subclass was most of a load.
         ids = np.asarray(np.load(directory / TOKENS, mmap_mode="r"))
@@ -176,6 +190,7 @@ class Tokens:
         if len(ids) != len(marks) or not len(offsets) or offsets[-1] != len(ids):
             raise ValueError("the analysed texts do not match their offsets")
         tokens._flat = (ids, marks, offsets)
+        tokens._rows = (ArrayRows(directory / TOKENS), ArrayRows(directory / TOKEN_SENTENCES))
         tokens._texts = tokens._sentences = tokens._vocab = None
         tokens._terms = json.loads((directory / TOKEN_VOCAB).read_text())
         return tokens
@@ -186,7 +201,7 @@ class Tokens:
             bounds = list(itertools.pairwise(offsets.tolist()))
             self._texts = [ids[begin:end] for begin, end in bounds]
             self._sentences = [marks[begin:end] for begin, end in bounds]
-            self._flat = None
+            self._flat = self._rows = None
 
 
 def _flat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -268,15 +283,24 @@ class LexicalIndex:
     def load(cls, directory: Path, corpus: Corpus) -> LexicalIndex:
         """The index `save` wrote for this corpus, its arrays memory-mapped; `ValueError` when
         what was saved does not match the corpus."""
-        bm25 = bm25s.BM25.load(directory, mmap=True, show_progress=False) if len(corpus) else None
+        tokens = Tokens.load(directory)
+        # bm25s's copy of the vocabulary is not read: `bm25_index` made it from the analysed
+        # texts' terms, which are read anyway (docs/benchmarks.md, "Serving memory at 1M
+        # chunks").
+        bm25 = (bm25s.BM25.load(directory, mmap=True, load_vocab=False, show_progress=False)
+                if len(corpus) else None)
         if bm25 is not None:
             if bm25.scores["num_docs"] != len(corpus):
                 raise ValueError("the saved BM25 index does not match its corpus")
+            if len(bm25.scores["indptr"]) != len(tokens.terms) + 1:
+                raise ValueError("the saved BM25 index does not match its vocabulary")
             # Plain arrays over the mappings: scoring slices them once per query term, and
             # numpy's memmap subclass makes each slice slower.
             bm25.scores = {key: np.asarray(value) if isinstance(value, np.ndarray) else value
                            for key, value in bm25.scores.items()}
-        tokens = Tokens.load(directory)
+            bm25.vocab_dict = {term: column for column, term in enumerate(tokens.terms)}
+            bm25.vocab_dict.setdefault("", len(tokens.terms))  # as bm25s keeps it
+            bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
         if len(tokens) != len(corpus):
             raise ValueError("the analysed texts do not match their corpus")
         return cls(corpus, tokens, bm25)
