@@ -765,10 +765,11 @@ class Store:
                       if any(k in m for k in LEGACY_CHUNK_KEYS)]
             if not legacy:
                 continue
-            held = set(self.layouts.get(sorted({str(m["article_id"]) for _, m in legacy})))
+            articles = {str(m["article_id"]) for _, m in legacy}
+            unheld = articles - set(self.layouts.get(sorted(articles)))
             by_article: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             for i, m in zip(got["ids"], got["metadatas"], strict=True):
-                if str(m["article_id"]) not in held:
+                if str(m["article_id"]) in unheld:
                     by_article.setdefault(str(m["article_id"]), []).append((i, m))
             self.layouts.put([(a, _legacy_layout([i for i, _ in rows], [m for _, m in rows]))
                               for a, rows in by_article.items()])

@@ -423,7 +423,11 @@ def test_a_store_written_before_layout_blobs_reads_the_same_and_moves(store: Sto
     assert signatures == {SIGNED.id: SIGNED.signature} and store.layouts.count() == 0
     raw = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
     assert all({"sentences", "start", "ordinal", "written_at"} <= set(m) for m in raw)
-    # Read as it is ...
+    # Read as it is, and written to as it is: a new article gets the new layout beside them.
+    ferry = make_article("The ferry sailed at dawn. Its crew was new.", title="Ferry")
+    ferry_chunks = spoken(ferry, "The ferry sailed at dawn.", "Its crew was new.")
+    store.add_article(ferry, ferry_chunks, np.stack([basis((5, 1.0)), basis((6, 1.0))]))
+    before += ferry_chunks
     assert [c for chunks, _ in store.committed_pages() for c in chunks] == before
     assert store.article_signatures([SIGNED.id]) == signatures
     # ... and moved: the same chunks, the metadata down to what filters read.
