@@ -704,9 +704,10 @@ class Store:
     def move_sentence_vectors(self) -> int:
         """Move the sentence vectors that chunks written before the sentence store hold in
         their metadata into it, and empty that metadata; returns how many chunks were moved.
-        Safe to stop and run again: a chunk keeps its metadata copy until its vectors are
-        written to the sentence store."""
-        legacy = [i for page in _pages(self._chunks, ["metadatas"])
+        Chunks of committed articles only, read by article (`_committed_chunk_pages`). Safe to
+        stop and run again: a chunk keeps its metadata copy until its vectors are written to the
+        sentence store."""
+        legacy = [i for page in self._committed_chunk_pages(["metadatas"])
                   for i, m in zip(page["ids"], page["metadatas"], strict=True)
                   if m.get(LEGACY_SENTENCE_VECTORS)]
         moved = 0
@@ -724,11 +725,14 @@ class Store:
     def move_texts(self) -> int:
         """Move the texts that records written before the text store hold as Chroma documents
         into it (articles), and empty those documents (articles and chunks, whose texts are
-        their articles'); returns how many articles were moved. Safe to stop and run again: a
-        document is emptied only once its article's text is in the text store."""
+        their articles'; chunks of committed articles only); returns how many articles were
+        moved. Safe to stop and run again: a document is emptied only once its article's text is
+        in the text store."""
         moved = 0
         for collection in (self._articles, self._chunks):
-            legacy = [i for page in _pages(collection, ["documents"])
+            pages = (_pages(collection, ["documents"]) if collection is self._articles
+                     else self._committed_chunk_pages(["documents"]))
+            legacy = [i for page in pages
                       for i, d in zip(page["ids"], page["documents"] or [], strict=True) if d]
             for begin in range(0, len(legacy), WRITE_BATCH):
                 got = collection.get(ids=legacy[begin : begin + WRITE_BATCH],
@@ -750,6 +754,15 @@ class Store:
                                   documents=[""] * len(got["ids"]))
         return moved
 
+    def _committed_chunk_pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The chunks of every committed article, `ARTICLES_A_READ` articles a read: read by
+        article, never by offset (which Chroma answers in time growing with the offset, so
+        that paging a large store's chunks that way takes time growing with its square)."""
+        committed = self.article_ids()
+        for begin in range(0, len(committed), ARTICLES_A_READ):
+            batch = committed[begin : begin + ARTICLES_A_READ]
+            yield self._chunks.get(where={"article_id": {"$in": batch}}, include=include)
+
     def move_layouts(self) -> int:
         """Move the chunk layouts (offsets, sentence spans, speakers, statements) that chunks
         written before layout blobs hold in their metadata into one blob an article, and empty
@@ -757,10 +770,7 @@ class Store:
         articles only (an orphan is read as it is until `repair` sweeps it). Safe to stop and
         run again: a chunk's metadata is emptied only once its article's layout is held."""
         moved = 0
-        committed = self.article_ids()
-        for begin in range(0, len(committed), ARTICLES_A_READ):
-            batch = committed[begin : begin + ARTICLES_A_READ]
-            got = self._chunks.get(where={"article_id": {"$in": batch}}, include=["metadatas"])
+        for got in self._committed_chunk_pages(["metadatas"]):
             legacy = [(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)
                       if any(k in m for k in LEGACY_CHUNK_KEYS)]
             if not legacy:
