@@ -682,8 +682,9 @@ def _migrate(args: argparse.Namespace, settings: ServerSettings) -> int:
         done = migrate(Store.open(settings), settings)
     print(f"moved the texts of {done.texts} articles out of Chroma's documents")
     print(f"moved the sentence vectors of {done.sentence_vectors} chunks out of chunk metadata")
-    if done.bytes_before is not None and done.bytes_after is not None and (
-            done.texts or done.sentence_vectors):
+    print(f"moved the layouts of {done.layouts} chunks out of chunk metadata")
+    print(f"moved the signatures of {done.signatures} articles out of article metadata")
+    if done.bytes_before is not None and done.bytes_after is not None and done.moved:
         print(f"chroma.sqlite3: {done.bytes_before / 1e6:,.1f} MB -> "
               f"{done.bytes_after / 1e6:,.1f} MB")
     return 0

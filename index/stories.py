@@ -54,8 +54,8 @@ def signature(text: str, size: int = SHINGLE_WORDS) -> LeanMinHash:
 
 
 def pack(minhash: LeanMinHash, size: int = SHINGLE_WORDS) -> str:
-    """A signature of `size`-word shingles as text for the article's metadata (Chroma holds
-    no arrays): "<size>:<hash values, base64>"."""
+    """A signature of `size`-word shingles as text (`Article.signature`; the store keeps its
+    values as bytes): "<size>:<hash values, base64>"."""
     values = base64.b64encode(np.asarray(minhash.hashvalues, dtype=_DTYPE).tobytes()).decode()
     return f"{size}:{values}"
 
@@ -118,10 +118,11 @@ class StoryIndex:
         new = sorted(stored - self._stories.keys())
         unsigned: dict[str, str] = {}  # id: story
         signed: dict[str, np.ndarray] = {}
+        signatures = store.article_signatures(new)
         for article_id, meta in store.stored_metadata(new).items():
             story_id = str(meta.get("story_id") or article_id)
             try:
-                signed[article_id] = unpack_values(str(meta.get("signature")),
+                signed[article_id] = unpack_values(signatures.get(article_id, ""),
                                                    self.shingle_words)
             except ValueError:
                 unsigned[article_id] = story_id

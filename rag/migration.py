@@ -1,6 +1,7 @@
-"""Bring a store written by an earlier release to the current layout: article texts and sentence
-vectors move out of Chroma's documents and metadata into their own stores, and an embedded
-store's database gives the freed space back (docs/operations.md, "Migrating a store").
+"""Bring a store written by an earlier release to the current layout: article texts, sentence
+vectors, chunk layouts and MinHash signatures move out of Chroma's documents and metadata into
+their own stores, and an embedded store's database gives the freed space back
+(docs/operations.md, "Migrating a store").
 """
 
 from __future__ import annotations
@@ -32,26 +33,37 @@ class MigrationFailed(NewsragError, RuntimeError):
 @dataclass(frozen=True)
 class Migration:
     """What a migration did: articles whose texts moved, chunks whose sentence vectors moved,
-    and the embedded database's size before and after (None on a Chroma server)."""
+    chunks whose layouts moved, articles whose signatures moved, and the embedded database's
+    size before and after (None on a Chroma server)."""
 
     texts: int
     sentence_vectors: int
+    layouts: int
+    signatures: int
     bytes_before: int | None
     bytes_after: int | None
 
+    @property
+    def moved(self) -> bool:
+        """Whether anything moved."""
+        return bool(self.texts or self.sentence_vectors or self.layouts or self.signatures)
+
 
 def migrate(store: Store, settings: Settings) -> Migration:
-    """Move `store`'s legacy texts and sentence vectors into their stores; on an embedded store
-    that moved any, compact its database. Safe to run again (a second run moves nothing).
-    Raises `MigrationFailed` when the compaction fails."""
+    """Move `store`'s legacy texts, sentence vectors, chunk layouts and signatures into their
+    stores; on an embedded store that moved any, compact its database. Safe to run again (a
+    second run moves nothing). Raises `MigrationFailed` when the compaction fails."""
     database = settings.data_dir / "chroma" / "chroma.sqlite3"
     embedded = settings.chroma_url is None
     before = _size(database) if embedded else None
     texts, vectors = store.move_texts(), store.move_sentence_vectors()
-    if embedded and (texts or vectors):
+    layouts, signatures = store.move_layouts(), store.move_signatures()
+    done = Migration(texts, vectors, layouts, signatures, before, None)
+    if embedded and done.moved:
         _merge_text_index(database)
         _vacuum(database.parent)
-    return Migration(texts, vectors, before, _size(database) if embedded else None)
+    return Migration(texts, vectors, layouts, signatures, before,
+                     _size(database) if embedded else None)
 
 
 def _merge_text_index(database: Path) -> None:

@@ -2,8 +2,8 @@
 nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
 marker) and the revision and edit tokens live in three collections sharing a prefix
 (docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
-in a fourth; article texts and chunks' sentence vectors in `rag.blobs` stores (a chunk's text is
-its article's `text[start:end]`).
+in a fourth; article texts, chunk layouts (`rag.layouts`), MinHash signatures and chunks'
+sentence vectors in `rag.blobs` stores (a chunk's text is its article's `text[start:end]`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from rag import layouts
 from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
+from rag.layouts import ChunkLayout, Layout
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
 from rag.stored_sentences import PackedCache
@@ -45,7 +47,14 @@ EDIT_PREFIX = "edit:"
 # the filters of a dense search read; a chunk's title and url are read from its article's).
 EDITABLE = ("title", "source", "published", "url", "canonical_url", "author", "path")
 CHUNK_COPIES = ("source", "published")
-ARTICLE_FIELDS = ("title", "url")
+ARTICLE_FIELDS = ("title", "url", "published")
+# Chunk metadata an earlier release wrote that nothing filters on: read from there for an
+# article without a layout blob (`rag.layouts`), emptied by `move_layouts`. "published" is the
+# article's (its day ordinal, which the filters read, stays on the chunk).
+LEGACY_CHUNK_KEYS = ("ordinal", "start", "end", "sentences", "speakers", "statements",
+                     "written_at", "published")
+# The article metadata key that held its MinHash signature before signatures had a store.
+LEGACY_SIGNATURE = "signature"
 # The chunk metadata key that held its sentence vectors (base64) before they had a store of
 # their own: copied into it when a snapshot reads them, and emptied by `move_sentence_vectors`.
 LEGACY_SENTENCE_VECTORS = "sentence_vectors"
@@ -99,10 +108,13 @@ class Store:
 
     def __init__(self, client: chromadb.ClientAPI, prefix: str = "news",
                  sentences: Blobs | None = None, texts: Blobs | None = None,
-                 sentence_cache: int = SENTENCE_CACHE) -> None:
-        """`sentences`, `texts`: where chunks' sentence vectors and articles' texts are kept
-        (by default collections of this client's, `<prefix>_sentences` and `<prefix>_texts`);
-        `sentence_cache`: how many chunks' sentence vectors `packed_sentences` keeps."""
+                 sentence_cache: int = SENTENCE_CACHE, layouts: Blobs | None = None,
+                 signatures: Blobs | None = None) -> None:
+        """`sentences`, `texts`, `layouts`, `signatures`: where chunks' sentence vectors,
+        articles' texts, articles' chunk layouts (`rag.layouts`) and articles' MinHash
+        signatures are kept (by default collections of this client's, `<prefix>_sentences`,
+        `<prefix>_texts`, `<prefix>_layouts`, `<prefix>_signatures`); `sentence_cache`: how
+        many chunks' sentence vectors `packed_sentences` keeps."""
         self._client = client
         # embedding_function=None: we always pass vectors, and Chroma's default function would
         # download a model.
@@ -129,6 +141,8 @@ class Store:
         self._ids_at = ""
         self.sentences = sentences or ChromaBlobs(client, f"{prefix}_sentences")
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
+        self.layouts = layouts or ChromaBlobs(client, f"{prefix}_layouts")
+        self.signatures = signatures or ChromaBlobs(client, f"{prefix}_signatures")
         self.sentence_cache = PackedCache(self.sentences.get, sentence_cache)
 
     @property
@@ -139,14 +153,16 @@ class Store:
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
-        """The configured store: on a Chroma server with texts and sentence vectors in
-        collections beside the chunks; embedded with them in `blob_path(settings)`."""
+        """The configured store: on a Chroma server with texts, layouts, signatures and
+        sentence vectors in collections beside the chunks; embedded with them in
+        `blob_path(settings)`."""
         client = connect(settings)
         if settings.chroma_url:
             return cls(client, settings.collection, sentence_cache=settings.sentence_cache)
         path = blob_path(settings)
         store = cls(client, settings.collection, SqliteBlobs(path, "sentence_vectors"),
-                    SqliteBlobs(path, "article_texts"), settings.sentence_cache)
+                    SqliteBlobs(path, "article_texts"), settings.sentence_cache,
+                    SqliteBlobs(path, "chunk_layouts"), SqliteBlobs(path, "article_signatures"))
         store.sole_writer = True  # one process's (rag/ownership.py)
         return store
 
@@ -174,6 +190,8 @@ class Store:
         swept = self._swept  # a write that stops halfway leaves orphans: not swept then
         known, self._ids = self._ids, None  # and leaves the ids to be read again
         self.texts.put([(article.id, _compressed(article.text)) for article, _, _ in batch])
+        self.signatures.put([(article.id, _signature_bytes(article.signature))
+                             for article, _, _ in batch if article.signature])
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
@@ -192,14 +210,20 @@ class Store:
                      sentences: Sequence[np.ndarray] | None = None) -> None:
         """The first half of `add_articles`: chunks with their vectors (and sentence vectors),
         never searched until their article records are written; `repair` sweeps them if that
-        never happens. The sentence vectors are written first, so a chunk is never read without
-        them. Raises `ValueError` when the counts disagree."""
+        never happens. `chunks` holds every chunk of each of their articles (an article's
+        layout is written whole). The layouts and sentence vectors are written first, so a
+        chunk is never read without them. Raises `ValueError` when the counts disagree."""
         if len(vectors) != len(chunks):
             raise ValueError("one vector per chunk")
         if sentences is not None and len(sentences) != len(chunks):
             raise ValueError("one set of sentence vectors per chunk")
         self._swept = False  # chunks without their records until `add_articles` writes them
         self.sentence_cache.forget([c.id for c in chunks])
+        by_article: dict[str, list[tuple[int, ChunkLayout]]] = {}
+        for c in chunks:
+            by_article.setdefault(c.article_id, []).append((c.ordinal, layouts.layout_of(c)))
+        written = time.time()  # lets repair() tell a write in flight from a crashed one
+        self.layouts.put([(a, layouts.pack(rows, written)) for a, rows in by_article.items()])
         if sentences is not None:
             self.sentences.put([(c.id, pack(s)) for c, s in zip(chunks, sentences, strict=True)])
         for begin in range(0, len(chunks), WRITE_BATCH):
@@ -218,7 +242,8 @@ class Store:
         known, self._ids = self._ids, None
         self._articles.delete(ids=[article_id])
         removed = self._delete_chunks_of(article_id)
-        self.texts.delete([article_id])
+        self.signatures.delete([article_id])
+        self.texts.delete([article_id])  # the last of its blobs (see `_sweep`)
         self._meta.delete(ids=[EDIT_PREFIX + article_id])
         self._swept = swept
         token = self._changed()
@@ -241,6 +266,8 @@ class Store:
         count = int(self.article_metadata(article_id).get("chunks", 0))
         record = _dated(changes)
         copied = _dated({k: v for k, v in changes.items() if k in CHUNK_COPIES})
+        if "published" in copied:  # a chunk's is read from its article (a legacy copy goes)
+            copied["published"] = None
         if copied:
             # Chunk ids are `<article id>:<ordinal>` (index/chunk.py), so none is looked up.
             ids = [f"{article_id}:{n}" for n in range(count)]
@@ -338,6 +365,7 @@ class Store:
             self._chunks.delete(ids=ids)
             self.sentences.delete(ids)
             self.sentence_cache.forget(ids)
+        self.layouts.delete([article_id])
         return len(ids)
 
     def repair(self, grace_seconds: float = 0.0) -> int:
@@ -369,8 +397,11 @@ class Store:
             if self.sentences.count() > sum(records.values()):
                 self.sentences.delete([i for i in self.sentences.ids()
                                        if _article_of(i) not in committed])
+            # An article's text is written first and deleted last of its blobs, so without
+            # a text no committed article has, no layout or signature is left over either.
             if self.texts.count() > len(records):
-                self.texts.delete([i for i in self.texts.ids() if i not in committed])
+                for blobs in (self.texts, self.layouts, self.signatures):
+                    blobs.delete([i for i in blobs.ids() if i not in committed])
         # Records are written after their chunks and deleted before them, so when the chunk
         # count equals what the records vouch for there is no orphan: skip the sweep, which
         # pages through every chunk's metadata (most of a re-index's time, docs/benchmarks.md).
@@ -382,6 +413,8 @@ class Store:
             if meta["article_id"] not in committed:
                 written = float(meta.get("written_at", 0.0))
                 newest[meta["article_id"]] = max(newest.get(meta["article_id"], 0.0), written)
+        for article_id, layout in self._layouts(sorted(newest)).items():
+            newest[article_id] = max(newest[article_id], layout.written_at)
         stale = [a for a, written in newest.items() if written <= cutoff]
         removed = sum(self._delete_chunks_of(a) for a in stale)
         if removed:
@@ -450,26 +483,45 @@ class Store:
 
     def _chunks_from(self, ids: Sequence[str], documents: Sequence[str | None] | None,
                      metadatas: Sequence[Any]) -> list[Chunk]:
-        """Chunks from what Chroma gave back of them: the texts cut from their articles', the
-        title and url read from their article records (which win over the copies chunks
-        written by earlier releases carry)."""
-        texts = self._chunk_texts(metadatas, documents)
+        """Chunks from what Chroma gave back of them: their layouts read from their articles'
+        layout blobs (or, for an article written before those, from the chunks' metadata), the
+        texts cut from their articles', the title, url and date read from their article
+        records (which win over the copies chunks written by earlier releases carry)."""
         wanted = sorted({str(m["article_id"]) for m in metadatas})
+        held = self._layouts(wanted)
+        shapes = [_chunk_layout(i, m, held.get(str(m["article_id"])))
+                  for i, m in zip(ids, metadatas, strict=True)]
+        texts = self._chunk_texts(metadatas, documents, [shape for _, shape in shapes])
         articles = {a: {k: m[k] for k in ARTICLE_FIELDS if m.get(k) is not None}
                     for a, m in self.stored_metadata(wanted).items()}
-        return [_chunk_from(i, t, {**m, **articles.get(str(m["article_id"]), {})})
-                for i, t, m in zip(ids, texts, metadatas, strict=True)]
+        return [_chunk_from(i, t, {**m, **articles.get(str(m["article_id"]), {})}, *shape)
+                for i, t, m, shape in zip(ids, texts, metadatas, shapes, strict=True)]
 
-    def _chunk_texts(self, metadatas: Sequence[Any], documents: Sequence[str | None] | None
-                     ) -> list[str]:
-        """Each chunk's text: its article's text from `start` to `end`, or for a chunk
-        written before the text store, its document."""
+    def _layouts(self, article_ids: Sequence[str]) -> dict[str, Layout]:
+        """The chunk layouts of those of these articles that have a layout blob."""
+        return {a: layouts.unpack(b) for a, b in self.layouts.get(article_ids).items()}
+
+    def _chunk_texts(self, metadatas: Sequence[Any], documents: Sequence[str | None] | None,
+                     shapes: Sequence[ChunkLayout]) -> list[str]:
+        """Each chunk's text: its article's text from its layout's `start` to `end`, or for a
+        chunk written before the text store, its document."""
         documents = documents or [None] * len(metadatas)
         wanted = sorted({str(m["article_id"]) for m, d in zip(metadatas, documents, strict=True)
                          if not d})
         held = {a: _decompressed(b) for a, b in self.texts.get(wanted).items()} if wanted else {}
-        return [d or held.get(str(m["article_id"]), "")[int(m["start"]):int(m["end"])]
-                for m, d in zip(metadatas, documents, strict=True)]
+        return [d or held.get(str(m["article_id"]), "")[shape.start:shape.end]
+                for m, d, shape in zip(metadatas, documents, shapes, strict=True)]
+
+    def article_signatures(self, article_ids: list[str]) -> dict[str, str]:
+        """The MinHash signatures (`index.stories.pack`) of those of these articles stored
+        with one: from the signature store or, for an article written before it, from its
+        record's metadata."""
+        found = {a: _signature_text(b) for a, b in self.signatures.get(article_ids).items()}
+        missing = [a for a in article_ids if a not in found]
+        if missing:
+            found.update((a, str(m[LEGACY_SIGNATURE])) for a, m in
+                         self.stored_metadata(missing).items() if m.get(LEGACY_SIGNATURE))
+        return found
 
     def article_metadata(self, article_id: str) -> dict[str, Any]:
         got = self._articles.get(ids=[article_id], include=["metadatas"])
@@ -681,9 +733,10 @@ class Store:
     def move_sentence_vectors(self) -> int:
         """Move the sentence vectors that chunks written before the sentence store hold in
         their metadata into it, and empty that metadata; returns how many chunks were moved.
-        Safe to stop and run again: a chunk keeps its metadata copy until its vectors are
-        written to the sentence store."""
-        legacy = [i for page in _pages(self._chunks, ["metadatas"])
+        Chunks of committed articles only, read by article (`_committed_chunk_pages`). Safe to
+        stop and run again: a chunk keeps its metadata copy until its vectors are written to the
+        sentence store."""
+        legacy = [i for page in self._committed_chunk_pages(["metadatas"])
                   for i, m in zip(page["ids"], page["metadatas"], strict=True)
                   if m.get(LEGACY_SENTENCE_VECTORS)]
         moved = 0
@@ -701,11 +754,14 @@ class Store:
     def move_texts(self) -> int:
         """Move the texts that records written before the text store hold as Chroma documents
         into it (articles), and empty those documents (articles and chunks, whose texts are
-        their articles'); returns how many articles were moved. Safe to stop and run again: a
-        document is emptied only once its article's text is in the text store."""
+        their articles'; chunks of committed articles only); returns how many articles were
+        moved. Safe to stop and run again: a document is emptied only once its article's text is
+        in the text store."""
         moved = 0
         for collection in (self._articles, self._chunks):
-            legacy = [i for page in _pages(collection, ["documents"])
+            pages = (_pages(collection, ["documents"]) if collection is self._articles
+                     else self._committed_chunk_pages(["documents"]))
+            legacy = [i for page in pages
                       for i, d in zip(page["ids"], page["documents"] or [], strict=True) if d]
             for begin in range(0, len(legacy), WRITE_BATCH):
                 got = collection.get(ids=legacy[begin : begin + WRITE_BATCH],
@@ -726,6 +782,57 @@ class Store:
                 collection.update(ids=got["ids"], embeddings=got["embeddings"],
                                   documents=[""] * len(got["ids"]))
         return moved
+
+    def _committed_chunk_pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The chunks of every committed article, `ARTICLES_A_READ` articles a read: read by
+        article, never by offset (which Chroma answers in time growing with the offset, so
+        that paging a large store's chunks that way takes time growing with its square)."""
+        committed = self.article_ids()
+        for begin in range(0, len(committed), ARTICLES_A_READ):
+            batch = committed[begin : begin + ARTICLES_A_READ]
+            yield self._chunks.get(where={"article_id": {"$in": batch}}, include=include)
+
+    def move_layouts(self) -> int:
+        """Move the chunk layouts (offsets, sentence spans, speakers, statements) that chunks
+        written before layout blobs hold in their metadata into one blob an article, and empty
+        that metadata (`LEGACY_CHUNK_KEYS`); returns how many chunks were moved. Committed
+        articles only (an orphan is read as it is until `repair` sweeps it). Safe to stop and
+        run again: a chunk's metadata is emptied only once its article's layout is held."""
+        moved = 0
+        for got in self._committed_chunk_pages(["metadatas"]):
+            legacy = [(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                      if any(k in m for k in LEGACY_CHUNK_KEYS)]
+            if not legacy:
+                continue
+            articles = {str(m["article_id"]) for _, m in legacy}
+            unheld = articles - set(self.layouts.get(sorted(articles)))
+            by_article: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            for i, m in zip(got["ids"], got["metadatas"], strict=True):
+                if str(m["article_id"]) in unheld:
+                    by_article.setdefault(str(m["article_id"]), []).append((i, m))
+            self.layouts.put([(a, _legacy_layout([i for i, _ in rows], [m for _, m in rows]))
+                              for a, rows in by_article.items()])
+            emptied = dict.fromkeys(LEGACY_CHUNK_KEYS)
+            ids = [i for i, _ in legacy]
+            for start in range(0, len(ids), WRITE_BATCH):
+                part = ids[start : start + WRITE_BATCH]
+                self._chunks.update(ids=part, metadatas=[emptied] * len(part))
+            moved += len(ids)
+        return moved
+
+    def move_signatures(self) -> int:
+        """Move the MinHash signatures that article records written before the signature
+        store hold in their metadata into it, and empty that metadata; returns how many
+        articles were moved. Safe to stop and run again."""
+        legacy = [(i, str(m[LEGACY_SIGNATURE])) for page in self._all_article_pages()
+                  for i, m in zip(page["ids"], page["metadatas"], strict=True)
+                  if m.get(LEGACY_SIGNATURE)]
+        for begin in range(0, len(legacy), WRITE_BATCH):
+            part = legacy[begin : begin + WRITE_BATCH]
+            self.signatures.put([(i, _signature_bytes(packed)) for i, packed in part])
+            self._articles.update(ids=[i for i, _ in part],
+                                  metadatas=[{LEGACY_SIGNATURE: None}] * len(part))
+        return len(legacy)
 
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -807,23 +914,50 @@ def _article_of(chunk_id: str) -> str:
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """What a chunk's Chroma record holds beside its vector: what filters and article reads
+    use (the rest is its article's layout blob, `rag.layouts`)."""
     return _without_none({
-        "written_at": time.time(),  # lets repair() tell a write in flight from a crashed one
-        "article_id": chunk.article_id, "ordinal": chunk.ordinal,
-        "start": chunk.start, "end": chunk.end, "source": chunk.source,
-        "published": chunk.published.isoformat() if chunk.published else None,
+        "article_id": chunk.article_id, "source": chunk.source,
         "published_day": chunk.published.toordinal() if chunk.published else None,
-        "sentences": ",".join(f"{s}-{e}" for s, e in chunk.sentences),
-        "speakers": json.dumps(chunk.speakers) if any(chunk.speakers) else None,
-        "statements": _statements_json(chunk), "story_id": chunk.story_id,
+        "story_id": chunk.story_id,
     })
 
 
-def _statements_json(chunk: Chunk) -> str | None:
-    """The chunk's statement records as JSON (Chroma metadata holds no lists), or None."""
-    if not chunk.statements:
-        return None
-    return json.dumps([s.model_dump(exclude_defaults=True) for s in chunk.statements])
+def _chunk_layout(chunk_id: str, meta: dict[str, Any], held: Layout | None
+                  ) -> tuple[int, ChunkLayout]:
+    """A chunk's ordinal and layout: from its article's layout blob, or for a chunk written
+    before those, from its metadata. Raises `ValueError` for a chunk that has neither."""
+    ordinal = int(chunk_id.rpartition(":")[2]) if held else int(meta["ordinal"])
+    if held is not None and ordinal in held.chunks:
+        return ordinal, held.chunks[ordinal]
+    if "start" not in meta:
+        raise ValueError(f"chunk {chunk_id} has no layout")
+    return ordinal, ChunkLayout(
+        int(meta["start"]), int(meta["end"]), _spans(meta.get("sentences", "")),
+        tuple(json.loads(meta["speakers"])) if meta.get("speakers") else (),
+        tuple(json.loads(meta["statements"])) if meta.get("statements") else ())
+
+
+def _legacy_layout(chunk_ids: Sequence[str], metadatas: Sequence[dict[str, Any]]
+                   ) -> bytes:
+    """One article's chunk layouts packed from what an earlier release wrote in its chunks'
+    metadata (`LEGACY_CHUNK_KEYS`)."""
+    rows = [_chunk_layout(i, m, None) for i, m in zip(chunk_ids, metadatas, strict=True)]
+    written = max((float(m.get("written_at", 0.0)) for m in metadatas), default=0.0)
+    return layouts.pack(sorted(rows, key=lambda row: row[0]), written)
+
+
+def _signature_bytes(packed: str) -> bytes:
+    """A signature as `index.stories.pack` writes it ("<size>:<base64>") with its values as
+    raw bytes: "<size>:" then the bytes."""
+    size, _, encoded = packed.partition(":")
+    return f"{size}:".encode("ascii") + base64.b64decode(encoded)
+
+
+def _signature_text(stored: bytes) -> str:
+    """What `_signature_bytes` turned into bytes, as `index.stories.pack` wrote it."""
+    size, _, values = stored.partition(b":")
+    return f"{size.decode('ascii')}:{base64.b64encode(values).decode('ascii')}"
 
 
 def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
@@ -834,7 +968,7 @@ def _article_metadata(article: Article, chunk_count: int) -> dict[str, Any]:
         "url": article.url, "canonical_url": canonical_url(article.url),
         "author": article.author, "path": article.path, "filename": article.filename,
         "chunks": chunk_count, "chars": len(article.text),
-        "story_id": article.story_id, "signature": article.signature,
+        "story_id": article.story_id,
         "raw_text": article.raw_text if article.raw_text != article.text else None,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     })
@@ -844,14 +978,13 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any], ordinal: int,
+                shape: ChunkLayout) -> Chunk:
     return Chunk(
-        id=chunk_id, article_id=meta["article_id"], ordinal=meta["ordinal"], text=text,
-        start=meta["start"], end=meta["end"], title=meta.get("title"),
+        id=chunk_id, article_id=meta["article_id"], ordinal=ordinal, text=text,
+        start=shape.start, end=shape.end, title=meta.get("title"),
         source=meta.get("source"), published=_date(meta.get("published")), url=meta.get("url"),
-        sentences=_spans(meta.get("sentences", "")),
-        speakers=tuple(json.loads(meta["speakers"])) if meta.get("speakers") else (),
-        statements=tuple(json.loads(meta["statements"])) if meta.get("statements") else (),
+        sentences=shape.sentences, speakers=shape.speakers, statements=shape.statements,
         story_id=meta.get("story_id"),
     )
 
