@@ -1,6 +1,8 @@
-"""Sentence vectors read by chunk id from a real Chroma server (`chroma run` on 127.0.0.1), where
-the sentence store is a collection of its own: the same cosines to the bit as the arrays
-snapshots held, and a chunk another replica deleted since reads as one without any."""
+"""What a store on a real Chroma server (`chroma run` on 127.0.0.1) keeps beside its chunks, each
+store a collection of its own: sentence vectors read by chunk id give the cosines the arrays
+snapshots held, to the bit, and a chunk another replica deleted since reads as one without any;
+chunk layouts and signatures read back the same, and a store written before them migrates in
+place (no compaction there)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from earlier_layout import write_as_earlier_release
 
 from index.pipeline import Ingestor
 from processes import CHROMA, chroma_servers
 from rag.blobs import ChromaBlobs
 from rag.config import Settings
 from rag.embeddings import Encoder, embed_with_parts
+from rag.migration import migrate
 from rag.sentence_vectors import SentenceVectors
 from rag.snapshot import Snapshot
 from rag.store import Store
@@ -28,7 +32,7 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `chroma run` on a free loopback port, stopped at the end."""
-    with chroma_servers(tmp_path_factory.mktemp("sentences-server")) as (url,):
+    with chroma_servers(tmp_path_factory.mktemp("blobs-server")) as (url,):
         yield url
 
 
@@ -62,3 +66,34 @@ def test_a_replica_reads_a_questions_rows_from_the_server(
     kept = [r for r in every if r not in rows]
     np.testing.assert_array_equal(after[kept], before[kept])
     assert snapshot.sentences.cosines(rows[0], asked[0]).size == 0
+
+
+def test_a_server_store_keeps_layouts_apart_and_migrates_an_earlier_one(
+        server: str, encoder: Encoder, tmp_path: Path) -> None:
+    # Collections of their own on the module's server.
+    settings = Settings(data_dir=tmp_path / "writer", chroma_url=server, collection="layouts",
+                        _env_file=None)
+    store = Store.open(settings)
+    assert isinstance(store.layouts, ChromaBlobs) and isinstance(store.signatures, ChromaBlobs)
+    Ingestor(store, encoder, settings).ingest_paths([EXAMPLES])
+    chunks = [c for page, _ in store.committed_pages() for c in page]
+    assert any(c.statements for c in chunks) and store.layouts.count() == store.article_count()
+    raw = store._chunks.get(ids=[c.id for c in chunks], include=["metadatas"])["metadatas"]
+    assert all(set(m) <= {"article_id", "source", "published_day", "story_id"} for m in raw)
+    said = [(c.id, c.sentences, c.speakers, c.statements) for c in chunks]
+
+    ids, signatures = write_as_earlier_release(store)
+    assert len(ids) == len(chunks) and signatures and store.layouts.count() == 0
+    replica = Store.open(settings.model_copy(update={"data_dir": tmp_path / "replica"}))
+    assert [c for page, _ in replica.committed_pages() for c in page] == chunks
+
+    done = migrate(store, settings)
+    assert (done.layouts, done.signatures) == (len(ids), len(signatures))
+    assert done.bytes_before is None and done.bytes_after is None
+    raw = store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]
+    assert all(set(m) <= {"article_id", "source", "published_day", "story_id"} for m in raw)
+    moved = [c for page, _ in replica.committed_pages() for c in page]
+    assert moved == chunks
+    assert [(c.id, c.sentences, c.speakers, c.statements) for c in moved] == said
+    assert replica.article_signatures(replica.article_ids()) == signatures
+    assert migrate(store, settings).moved is False
