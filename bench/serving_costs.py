@@ -1,12 +1,8 @@
-"""What a replica of a large store pays beside answering, each way taken in turns in one run: a
-revision check (the counts, or the token alone), a question's best BM25 rows (every score
-partitioned, or those above a sampled cut), a written article's chunks read (filtered on its
-id, or by chunk id) and a start's copy-detection index (every stored signature read, or the
-saved ones and those stored since).
+"""What a replica of a large store pays beside answering, the way it was paid before and the
+way it is now, in turns in one run (method and the costs measured: docs/benchmarks.md, "Costs
+beside the asks").
 
     python -m bench.serving_costs --store-dir var/bench-scale-1M [--questions 200]
-
-Method: docs/benchmarks.md, "Costs beside the asks".
 """
 
 from __future__ import annotations
