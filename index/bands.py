@@ -69,6 +69,10 @@ class BandIndex:
         """The key's signature. Raises KeyError when it is not held."""
         return self._values[self._row_of[key]]
 
+    def signatures(self, keys: list[str]) -> np.ndarray:
+        """These keys' signatures, a row each. Raises KeyError for a key not held."""
+        return self._values[[self._row_of[key] for key in keys]].reshape(len(keys), self.width)
+
     def candidates(self, values: np.ndarray) -> list[str]:
         """The held keys whose signature equals `values` in at least one whole band."""
         values = np.asarray(values, dtype=np.uint32)

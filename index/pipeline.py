@@ -119,7 +119,8 @@ class Ingestor:
         if self.stories is not None:
             saved = root_for(self.settings) / STORIES_FILE
             identity = self.store.identity
-            self.stories.restore(saved, identity)
+            if not len(self.stories):  # a start: what an earlier one saved, then the rest
+                self.stories.restore(saved, identity)
             if self.stories.sync(self.store) >= STORIES_SAVE_AFTER:
                 self.stories.save(saved, identity)
 

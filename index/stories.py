@@ -139,8 +139,7 @@ class StoryIndex:
         """Write what the index holds to `path` (atomically), for the store `identity` names
         (`Store.identity`): a restart then reads only the articles stored since (`restore`)."""
         keys = list(self._stories)
-        values = (np.stack([self._index.signature(k) for k in keys]) if keys
-                  else np.zeros((0, NUM_PERM), dtype=_DTYPE))
+        values = self._index.signatures(keys)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
         with partial.open("wb") as file:

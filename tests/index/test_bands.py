@@ -64,6 +64,8 @@ def test_a_key_added_again_holds_its_new_signature() -> None:
     index.add(["a"], first[None, :])
     index.add(["a"], second[None, :])
     assert len(index) == 1 and np.array_equal(index.signature("a"), second)
+    assert np.array_equal(index.signatures(["a", "a"]), np.stack([second, second]))
+    assert index.signatures([]).shape == (0, NUM_PERM)
     assert index.candidates(second) == ["a"]
     with pytest.raises(ValueError):
         index.add(["b"], first[None, :10])
