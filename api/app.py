@@ -73,6 +73,9 @@ def create_app(settings: ServerSettings | None = None, services: Services | None
             # The first upload's loading happens now, beside the first questions.
             threading.Thread(target=app.state.services.prepare_writes, name="prepare-writes",
                              daemon=True).start()
+            # The snapshot's files are read in place: into the page cache ahead of questions.
+            threading.Thread(target=app.state.services.warm_page_cache,
+                             name="warm-page-cache", daemon=True).start()
             async with mcp_running():
                 yield
         finally:

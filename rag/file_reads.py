@@ -10,7 +10,7 @@ import os
 import struct
 import weakref
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -78,6 +78,38 @@ class FileBytes:
     def blocks(self) -> Iterator[bytes]:
         """Every byte, `SCAN_BYTES` at a time, in order (what saving a copy writes)."""
         return (self.read(at, SCAN_BYTES) for at in range(0, self._size, SCAN_BYTES))
+
+
+def read_through(paths: Iterable[Path], budget: int) -> int:
+    """Read each file once, start to end, keeping none of it, so that the kernel's page cache
+    holds it for the positional reads questions make (docs/benchmarks.md, "Asks after a
+    restart"). Files are taken in order while their sizes add up to at most `budget` bytes;
+    one that cannot be read is skipped. Returns the bytes read."""
+    done = 0
+    block = bytearray(SCAN_BYTES)
+    for path in paths:
+        try:
+            with path.open("rb", buffering=0) as file:
+                if done + os.fstat(file.fileno()).st_size > budget:
+                    continue
+                while count := file.readinto(block):
+                    done += count
+        except OSError:
+            continue
+    return done
+
+
+def page_cache_budget(share: float = 0.5) -> int:
+    """`share` of the memory the kernel reports available (`MemAvailable` in /proc/meminfo,
+    which counts the page cache it could reclaim); 0 where it reports none."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(int(line.split()[1]) * 1024 * share)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class ArrayRows:

@@ -77,6 +77,17 @@ class Snapshot:
     # appended articles' own snapshot (weighed by the base's BM25 statistics).
     base: Snapshot | None = None
     added: Snapshot | None = None
+    # The directory of the saved snapshot this one was read from (None: built in memory).
+    saved_in: Path | None = None
+
+    def saved_files(self) -> list[Path]:
+        """The files of the saved snapshot this one reads in place as questions come (its
+        base's, for an appended one), smallest first; none when it was made in memory."""
+        directory = (self.base or self).saved_in
+        if directory is None or not directory.is_dir():
+            return []
+        return sorted((p for p in directory.iterdir() if p.is_file()),
+                      key=lambda p: p.stat().st_size)
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -263,7 +274,7 @@ class Snapshot:
             edits = (json.loads((directory / EDITS).read_text())
                      if (directory / EDITS).is_file() else {})
             return cls(revision, corpus, vectors, LexicalIndex.load(directory, corpus),
-                       _sentences(store, corpus), edits)
+                       _sentences(store, corpus), edits, saved_in=directory)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("ignoring the saved search snapshot %s: %s", directory, error)
             return None

@@ -4,10 +4,12 @@ articles only. Real uvicorn on 127.0.0.1, real embedded Chroma."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
@@ -15,6 +17,7 @@ from api.settings import ServerSettings
 from index.load import Document
 from rag.embeddings import Encoder
 from rag.schemas import Article, Chunk, article_id_for
+from rag.snapshot import root_for
 from rag.store import Store, connect
 from support import make_services, served
 
@@ -72,3 +75,21 @@ def test_a_server_loads_the_stored_signatures_before_the_first_upload(
                 "go on sale in May."}
         (added,) = httpx.post(f"{url}/v1/documents", json=copy, timeout=60).json()["added"]
         assert added["id"] != original and added["story_id"] == original
+
+
+def test_a_server_reads_its_saved_snapshot_ahead_of_the_questions(
+        tmp_path: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture) -> None:
+    data = tmp_path / "store"
+    services = make_services(data, encoder)
+    services.ingestor.ingest_documents([Document(kind="record", title="Ferry", text=KEPT)])
+    services.engine.retriever.refresh()  # saved for the next start
+    (saved,) = root_for(services.settings).glob("*/columns.npz")
+    size = sum(p.stat().st_size for p in saved.parent.iterdir())
+    caplog.set_level(logging.INFO, logger="newsrag.api")
+    with served(create_app(ServerSettings(data_dir=data, api_key=None, _env_file=None))):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [
+                r for r in caplog.records if "search snapshot ahead" in r.getMessage()]:
+            time.sleep(0.05)
+    (record,) = [r for r in caplog.records if "search snapshot ahead" in r.getMessage()]
+    assert record.getMessage().startswith(f"read {size} bytes")

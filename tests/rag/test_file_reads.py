@@ -179,3 +179,20 @@ def test_a_reader_no_longer_held_closes_its_file(tmp_path: Path) -> None:
     del readers
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_reading_through_reads_each_file_within_the_budget_once(tmp_path: Path) -> None:
+    sizes = {"small": 10, "medium": 5000, "large": file_reads.SCAN_BYTES + 123}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(os.urandom(size))
+    paths = [tmp_path / "small", tmp_path / "large", tmp_path / "absent", tmp_path / "medium"]
+    assert file_reads.read_through(paths, budget=1 << 30) == sum(sizes.values())
+    # A file that would pass the budget is left out; those after it that fit are read.
+    assert file_reads.read_through(paths, budget=6000) == 5010
+    assert file_reads.read_through(paths, budget=0) == 0
+
+
+def test_the_page_cache_budget_is_a_share_of_the_memory_available() -> None:
+    whole = file_reads.page_cache_budget(1.0)
+    assert whole > 0  # Linux reports MemAvailable
+    assert abs(file_reads.page_cache_budget(0.5) - whole // 2) < whole // 50

@@ -448,3 +448,24 @@ def test_above_the_exact_scan_limit_chunk_vectors_are_read_from_the_store(
     store.delete_article(article.id)
     again = new_retriever(services, exact_search_max_chunks=0)
     assert {q: top_ids(again, q) for q in QUESTIONS} == expected
+
+
+def test_a_loaded_snapshot_names_the_files_it_reads_in_place(
+        fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    services, _ = fresh_small
+    store, encoder = services.engine.store, services.engine.encoder
+    first = new_retriever(services)
+    (directory,) = first.snapshot_root().glob("*/columns.npz")
+    files = sorted(directory.parent.iterdir(), key=lambda p: p.stat().st_size)
+    restarted = new_retriever(services)
+    loaded = restarted.refresh()
+    assert loaded.saved_files() == files
+    assert restarted.warm_page_cache() == sum(p.stat().st_size for p in files)
+    # An appended snapshot reads its base's files; one built in memory reads none.
+    appending(monkeypatch)
+    article, chunk = glacier()
+    store.add_article(article, [chunk], encoder.embed([chunk.text]))
+    assert restarted.refresh().base is loaded
+    assert set(restarted.refresh().saved_files()) == set(directory.parent.iterdir())
+    monkeypatch.undo()
+    assert Snapshot.build(store, store.revision()).saved_files() == []
