@@ -10,7 +10,6 @@ the guard (security headers, cross-origin writes, body limit), the rate limit (o
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -70,12 +69,7 @@ def create_app(settings: ServerSettings | None = None, services: Services | None
         try:
             # Loading the model and the lexical index takes a moment: off the event loop.
             app.state.services = await run_in_threadpool(Services.build, settings)
-            # The first upload's loading happens now, beside the first questions.
-            threading.Thread(target=app.state.services.prepare_writes, name="prepare-writes",
-                             daemon=True).start()
-            # The snapshot's files are read in place: into the page cache ahead of questions.
-            threading.Thread(target=app.state.services.warm_page_cache,
-                             name="warm-page-cache", daemon=True).start()
+            app.state.services.start_background_work()
             async with mcp_running():
                 yield
         finally:

@@ -31,8 +31,6 @@ class Services:
         """Open the store, sweep what an interrupted write left (so counts and searches see
         committed articles only; skipped when the snapshot saved for the store's revision
         shows there is nothing to sweep), and load the engine."""
-        # Place names for who-said-what questions load in the background (rag/variants.py).
-        threading.Thread(target=warm_up, name="place-names", daemon=True).start()
         store = Store.open(settings)
         if holds_every_chunk(root_for(settings), store.revision()):
             store.assume_swept()
@@ -40,6 +38,16 @@ class Services:
             store.repair(grace_seconds=REPAIR_GRACE_SECONDS if settings.chroma_url else 0.0)
         engine = Engine(settings, store=store, attribute=attribute)
         return cls(settings, engine, Ingestor(engine.store, engine.encoder, settings))
+
+    def start_background_work(self) -> None:
+        """Start, each in a thread of its own, what the first questions and the first upload
+        would otherwise wait for: the place names of who-said-what questions
+        (rag/variants.py), the write preparation (`prepare_writes`) and the snapshot's files
+        in the page cache (`warm_page_cache`). Called once the engine is loaded: beside the
+        loading they only slowed it (docs/benchmarks.md, "Asks after a restart")."""
+        for name, work in (("place-names", warm_up), ("prepare-writes", self.prepare_writes),
+                           ("warm-page-cache", self.warm_page_cache)):
+            threading.Thread(target=work, name=name, daemon=True).start()
 
     def warm_page_cache(self) -> None:
         """Read the loaded search snapshot's files into the kernel's page cache

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.settings import ServerSettings
 from index.load import Document
+from rag import variants
 from rag.embeddings import Encoder
 from rag.schemas import Article, Chunk, article_id_for
 from rag.snapshot import root_for
@@ -93,3 +94,18 @@ def test_a_server_reads_its_saved_snapshot_ahead_of_the_questions(
             time.sleep(0.05)
     (record,) = [r for r in caplog.records if "search snapshot ahead" in r.getMessage()]
     assert record.getMessage().startswith(f"read {size} bytes")
+
+
+def test_a_server_loads_the_place_names_once_it_is_ready(tmp_path: Path,
+                                                         encoder: Encoder) -> None:
+    data = tmp_path / "store"
+    make_services(data, encoder)
+    variants._places.cache_clear()
+    variants._country_stems.cache_clear()
+    with served(create_app(ServerSettings(data_dir=data, api_key=None, _env_file=None))):
+        deadline = time.monotonic() + 60
+        while not variants._country_stems.cache_info().currsize and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Loaded with no who-said-what question asking for them.
+        assert variants._places.cache_info().currsize == 1
+        assert variants._country_stems.cache_info().currsize == 1
