@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import mcp_route
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import GuardMiddleware
@@ -89,12 +90,11 @@ def create_app(settings: ServerSettings | None = None, services: Services | None
 
     app.state.metrics = Metrics(store)
     mcp_endpoint, mcp_request_headers, mcp_response_headers, mcp_routes = None, (), (), []
-    if settings.mcp:  # the SDK is imported only when /mcp is served (half a second)
-        from api import mcp
-
-        mcp_endpoint = mcp.mount(app, settings, lambda: app.state.services.engine)
-        mcp_request_headers, mcp_response_headers = mcp.REQUEST_HEADERS, mcp.RESPONSE_HEADERS
-        mcp_routes = [r for r in app.routes if getattr(r, "path", "") == mcp.PATH]
+    if settings.mcp:  # the SDK is imported once the app runs (api/mcp_route.py)
+        mcp_endpoint = mcp_route.mount(app, settings, lambda: app.state.services.engine)
+        mcp_request_headers = mcp_route.REQUEST_HEADERS
+        mcp_response_headers = mcp_route.RESPONSE_HEADERS
+        mcp_routes = [r for r in app.routes if getattr(r, "path", "") == mcp_route.PATH]
 
     def mcp_running() -> AbstractAsyncContextManager[object]:
         return mcp_endpoint.running() if mcp_endpoint else nullcontext()

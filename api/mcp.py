@@ -1,6 +1,6 @@
 """The MCP server over the engine: the tools ask, search, statements and get_article and the
-articles as resources, served at /mcp over streamable HTTP by the app (`mount`) and over stdio
-by `rag mcp` (`run_stdio`).
+articles as resources, served at /mcp over streamable HTTP by the app (`Endpoint`, mounted by
+api/mcp_route.py) and over stdio by `rag mcp` (`run_stdio`).
 
 The tools take the HTTP routes' models and limits; a bad argument or a request the engine
 refuses is an MCP tool error (an unknown resource a protocol error), never a crash.
@@ -37,12 +37,12 @@ from starlette.types import Receive, Scope, Send
 from api.deps import check_key
 from api.envelope import send_json_error
 from api.errors import ApiError
-from api.readers import EngineReader, Reader
+from api.mcp_route import PATH
+from api.readers import Reader
 from api.routes.ask import Question, TopK
 from api.routes.documents import DocumentDetail, DocumentSummary
 from api.routes.statements import MAX_PAGE, MAX_TEXT_CHARS, StatementList
 from api.settings import ServerSettings
-from rag.engine import Engine
 from rag.errors import NewsragError
 from rag.schemas import (
     MAX_ARTICLE_ID_CHARS,
@@ -56,15 +56,11 @@ from rag.schemas import (
 from rag.version import __version__
 
 T = TypeVar("T")
-PATH = "/mcp"
 INSTRUCTIONS = (
     "newsrag answers questions from a collection of news articles. Use `ask` for a cited "
     "answer (every sentence carries [n] markers pointing at verbatim quotes), `search` for the "
     "ranked passages alone, `statements` for what a person or organisation said, and "
     "`get_article` to read a whole article by the id the other tools give.")
-# Headers a browser page may send to /mcp and read from it, when its origin is allowed.
-REQUEST_HEADERS = ("Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID")
-RESPONSE_HEADERS = ("Mcp-Session-Id",)
 # An article as a resource, and how many `resources/list` gives a page.
 ARTICLE_URI = "newsrag://articles/{article_id}"
 ARTICLES_PAGE = 100
@@ -226,15 +222,6 @@ def _tool(server: MCPServer, title: str) -> Callable[[T], T]:
         description = inspect.cleandoc(getattr(function, "__doc__", None) or "")
         return server.tool(title=title, description=description, annotations=READ_ONLY)(function)
     return register
-
-
-def mount(app: Any, settings: ServerSettings, engine: Callable[[], Engine]) -> Endpoint:
-    """Serve the MCP server at /mcp of the FastAPI `app`; the app's lifespan must run the
-    returned endpoint's `running()`."""
-    endpoint = Endpoint(build_server(EngineReader(engine)), settings)
-    app.router.add_route(PATH, endpoint, methods=["GET", "POST", "DELETE"],
-                         include_in_schema=False)
-    return endpoint
 
 
 class Endpoint:

@@ -324,6 +324,30 @@ def test_an_app_without_mcp_never_loads_the_sdk() -> None:
     assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
+def test_an_app_with_mcp_loads_the_sdk_only_once_it_runs() -> None:
+    """A second or more of imports is not paid before the server is ready."""
+    code = ("import sys; from api.app import create_app; "
+            "from api.settings import ServerSettings; "
+            "app = create_app(ServerSettings(_env_file=None)); "
+            "assert any(getattr(r, 'path', '') == '/mcp' for r in app.routes); "
+            "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
+def test_mcp_that_cannot_be_built_is_a_503_and_the_rest_still_serves(
+        news_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("no MCP today")
+
+    monkeypatch.setattr("api.mcp.build_server", broken)
+    with TestClient(create_app(services=news_services)) as client:
+        assert_json_error(client.post("/mcp", json=INITIALIZE, headers=ACCEPT), 503,
+                          "not_ready")
+        assert client.get("/healthz").status_code == 200
+
+
 def test_the_tools_read_through_a_running_server(live_url: str) -> None:
     """What `rag mcp` serves when `rag serve` holds the store: the same tools over its API."""
     reader = ServerReader(ServerClient(live_url, None, timeout=CALL_SECONDS))
