@@ -1,7 +1,7 @@
 """Bring a store written by an earlier release to the current layout: article texts, sentence
 vectors, chunk layouts and MinHash signatures move out of Chroma's documents and metadata into
-their own stores, and an embedded store's database gives the freed space back
-(docs/operations.md, "Migrating a store").
+their own stores, article records to a collection without their vectors, and an embedded
+store's database gives the freed space back (docs/operations.md, "Migrating a store").
 """
 
 from __future__ import annotations
@@ -33,36 +33,43 @@ class MigrationFailed(NewsragError, RuntimeError):
 @dataclass(frozen=True)
 class Migration:
     """What a migration did: articles whose texts moved, chunks whose sentence vectors moved,
-    chunks whose layouts moved, articles whose signatures moved, and the embedded database's
-    size before and after (None on a Chroma server)."""
+    chunks whose layouts moved, articles whose signatures moved, article records moved to a
+    collection without their vectors, and the embedded database's size before and after (None
+    on a Chroma server)."""
 
     texts: int
     sentence_vectors: int
     layouts: int
     signatures: int
+    article_records: int
     bytes_before: int | None
     bytes_after: int | None
 
     @property
     def moved(self) -> bool:
         """Whether anything moved."""
-        return bool(self.texts or self.sentence_vectors or self.layouts or self.signatures)
+        return bool(self.texts or self.sentence_vectors or self.layouts or self.signatures
+                    or self.article_records)
 
 
 def migrate(store: Store, settings: Settings) -> Migration:
     """Move `store`'s legacy texts, sentence vectors, chunk layouts and signatures into their
-    stores; on an embedded store that moved any, compact its database. Safe to run again (a
-    second run moves nothing). Raises `MigrationFailed` when the compaction fails."""
+    stores, then its article records (last: the moves before write to them) to a collection
+    without their vectors; on an embedded store that moved any, compact its database. Safe to
+    stop and run again (a second run moves nothing). Raises `MigrationFailed` when the
+    compaction fails, `rag.article_records.ArticleMoveFailed` when the records' copy is not
+    whole."""
     database = settings.data_dir / "chroma" / "chroma.sqlite3"
     embedded = settings.chroma_url is None
     before = _size(database) if embedded else None
     texts, vectors = store.move_texts(), store.move_sentence_vectors()
     layouts, signatures = store.move_layouts(), store.move_signatures()
-    done = Migration(texts, vectors, layouts, signatures, before, None)
+    records = store.move_article_records()
+    done = Migration(texts, vectors, layouts, signatures, records, before, None)
     if embedded and done.moved:
         _merge_text_index(database)
         _vacuum(database.parent)
-    return Migration(texts, vectors, layouts, signatures, before,
+    return Migration(texts, vectors, layouts, signatures, records, before,
                      _size(database) if embedded else None)
 
 
