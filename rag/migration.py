@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,10 @@ def migrate(store: Store, settings: Settings) -> Migration:
     layouts, signatures = store.move_layouts(), store.move_signatures()
     records = store.move_article_records()
     done = Migration(texts, vectors, layouts, signatures, records, before, None)
+    if embedded:
+        # Chroma's delete of a collection leaves its index folder (here: the earlier article
+        # records'), also when a run stopped after the delete.
+        _drop_unused_segments(database)
     if embedded and done.moved:
         _merge_text_index(database)
         _vacuum(database.parent)
@@ -82,6 +87,27 @@ def _merge_text_index(database: Path) -> None:
                 db.execute(f"INSERT INTO {FULL_TEXT}({FULL_TEXT}) VALUES ('optimize')")
     except sqlite3.Error as error:
         raise MigrationFailed(f"could not merge Chroma's full-text index: {error}") from error
+
+
+def _drop_unused_segments(database: Path) -> None:
+    """Delete the folders beside Chroma's database named by a segment id that it no longer
+    lists (those of dropped collections). Raises `MigrationFailed` when it cannot be read."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True,
+                                                timeout=60.0)) as db:
+            listed = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error as error:
+        raise MigrationFailed(f"could not read Chroma's segments: {error}") from error
+    for folder in database.parent.iterdir():
+        if folder.is_dir() and _is_uuid(folder.name) and folder.name not in listed:
+            shutil.rmtree(folder)
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _vacuum(directory: Path) -> None:
