@@ -13,12 +13,33 @@ import contextlib
 import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 from bench.common import Server
 from bench.scale import commit
 
 RECORD_COLLECTIONS = ("news_articles", "news_article_records")
+# A process that opens the store and reads the chunks' collection, then the article records':
+# the growth of its anonymous memory with the second read is what the records' index holds.
+READS = """
+import sys
+from pathlib import Path
+from rag.config import Settings
+from rag.store import Store
+
+def anon():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon"):
+            return int(line.split()[1]) / 1024
+
+store = Store.open(Settings(data_dir=Path(sys.argv[1]), _env_file=None))
+store.chunk_count(), store.chunk_vectors(store._chunks.get(limit=1, include=[])["ids"])
+before = anon()
+store.article_count(), store._articles.get(limit=1, include=["metadatas"])
+print(anon() - before)
+"""
 
 
 def records_index_bytes(data_dir: Path) -> int:
@@ -41,6 +62,15 @@ def restart(data_dir: Path) -> tuple[float, float, float]:
         return seconds, server.memory_mb("VmRSS"), server.memory_mb("RssAnon")
 
 
+def records_resident_mb(data_dir: Path) -> float:
+    """How much a process's anonymous memory (MiB) grows when it first reads the article
+    records, after the chunks (Chroma loads a collection's index on its first read)."""
+    done = subprocess.run([sys.executable, "-c", READS, str(data_dir)], capture_output=True,
+                          text=True, check=True,
+                          env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="the unmigrated copy")
@@ -48,6 +78,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     args = parser.parse_args()
     found: dict[str, list[tuple[float, float, float]]] = {"before": [], "after": []}
+    grown: dict[str, list[float]] = {"before": [], "after": []}
     loads: list[float] = []
     print(f"commit {commit()}")
     for turn in range(args.turns):
@@ -55,13 +86,16 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
             seconds, rss, anon = restart(data_dir.resolve())
             found[label].append((seconds, rss, anon))
+            grown[label].append(records_resident_mb(data_dir.resolve()))
             print(f"turn {turn + 1} {label}: ready {seconds:.2f} s, VmRSS {rss:,.0f} MiB, "
-                  f"RssAnon {anon:,.0f} MiB, load {loads[-1]:.2f}", flush=True)
+                  f"RssAnon {anon:,.0f} MiB, load {loads[-1]:.2f}; reading the records "
+                  f"{grown[label][-1]:+.1f} MiB", flush=True)
     for label, data_dir in (("before", args.before), ("after", args.after)):
         runs = found[label]
         print(f"{label}: restart median {statistics.median(r[0] for r in runs):.2f} s, "
               f"VmRSS median {statistics.median(r[1] for r in runs):,.0f} MiB, RssAnon median "
-              f"{statistics.median(r[2] for r in runs):,.0f} MiB, records' index "
+              f"{statistics.median(r[2] for r in runs):,.0f} MiB, reading the records "
+              f"{statistics.median(grown[label]):+.1f} MiB, records' index "
               f"{records_index_bytes(data_dir) / 2**20:.1f} MiB")
     print(f"load average (1 min) {min(loads):.2f}-{max(loads):.2f}")
 
