@@ -25,6 +25,7 @@ RECORD_COLLECTIONS = ("news_articles", "news_article_records")
 # the growth of its anonymous memory with the second read is what the records' index holds.
 READS = """
 import sys
+import time
 from pathlib import Path
 from rag.config import Settings
 from rag.store import Store
@@ -36,9 +37,9 @@ def anon():
 
 store = Store.open(Settings(data_dir=Path(sys.argv[1]), _env_file=None))
 store.chunk_count(), store.chunk_vectors(store._chunks.get(limit=1, include=[])["ids"])
-before = anon()
+before, started = anon(), time.perf_counter()
 store.article_count(), store._articles.get(limit=1, include=["metadatas"])
-print(anon() - before)
+print(time.perf_counter() - started, anon() - before)
 """
 
 
@@ -62,13 +63,15 @@ def restart(data_dir: Path) -> tuple[float, float, float]:
         return seconds, server.memory_mb("VmRSS"), server.memory_mb("RssAnon")
 
 
-def records_resident_mb(data_dir: Path) -> float:
-    """How much a process's anonymous memory (MiB) grows when it first reads the article
-    records, after the chunks (Chroma loads a collection's index on its first read)."""
+def first_records_read(data_dir: Path) -> tuple[float, float]:
+    """A process's first read of the article records, after the chunks' (Chroma loads a
+    collection's index on its first read): its seconds, and how much the process's anonymous
+    memory grows with it (MiB)."""
     done = subprocess.run([sys.executable, "-c", READS, str(data_dir)], capture_output=True,
                           text=True, check=True,
                           env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    return float(done.stdout.strip().splitlines()[-1])
+    seconds, grown = done.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(grown)
 
 
 def main() -> None:
@@ -78,7 +81,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     args = parser.parse_args()
     found: dict[str, list[tuple[float, float, float]]] = {"before": [], "after": []}
-    grown: dict[str, list[float]] = {"before": [], "after": []}
+    grown: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
     loads: list[float] = []
     print(f"commit {commit()}")
     for turn in range(args.turns):
@@ -86,16 +89,18 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
             seconds, rss, anon = restart(data_dir.resolve())
             found[label].append((seconds, rss, anon))
-            grown[label].append(records_resident_mb(data_dir.resolve()))
+            grown[label].append(first_records_read(data_dir.resolve()))
             print(f"turn {turn + 1} {label}: ready {seconds:.2f} s, VmRSS {rss:,.0f} MiB, "
-                  f"RssAnon {anon:,.0f} MiB, load {loads[-1]:.2f}; reading the records "
-                  f"{grown[label][-1]:+.1f} MiB", flush=True)
+                  f"RssAnon {anon:,.0f} MiB, load {loads[-1]:.2f}; first read of the records "
+                  f"{grown[label][-1][0] * 1000:.0f} ms, {grown[label][-1][1]:+.1f} MiB",
+                  flush=True)
     for label, data_dir in (("before", args.before), ("after", args.after)):
         runs = found[label]
         print(f"{label}: restart median {statistics.median(r[0] for r in runs):.2f} s, "
               f"VmRSS median {statistics.median(r[1] for r in runs):,.0f} MiB, RssAnon median "
-              f"{statistics.median(r[2] for r in runs):,.0f} MiB, reading the records "
-              f"{statistics.median(grown[label]):+.1f} MiB, records' index "
+              f"{statistics.median(r[2] for r in runs):,.0f} MiB, first read of the records "
+              f"{statistics.median(g[0] for g in grown[label]) * 1000:.0f} ms and "
+              f"{statistics.median(g[1] for g in grown[label]):+.1f} MiB, records' index "
               f"{records_index_bytes(data_dir) / 2**20:.1f} MiB")
     print(f"load average (1 min) {min(loads):.2f}-{max(loads):.2f}")
 
