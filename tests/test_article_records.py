@@ -5,6 +5,8 @@ a move stopped after any of its steps without losing or resurrecting an article.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from earlier_layout import open_as_earlier_release
 from api.cli import main
 from index.pipeline import Ingestor
 from processes import CHROMA, chroma_servers
-from rag.article_records import CURRENT, LEGACY, MOVING, copy_records, switch
+from rag.article_records import CURRENT, LEGACY, MOVING, copy_records, drop_legacy, switch
 from rag.config import Settings
 from rag.embeddings import Encoder
 from rag.migration import migrate
@@ -55,6 +57,15 @@ def collections(settings: Settings) -> set[str]:
     """The names of the store's article record collections that exist."""
     names = {c.name for c in connect(settings).list_collections()}
     return {s for s in (CURRENT, LEGACY, MOVING) if settings.collection + s in names}
+
+
+def index_folders(settings: Settings) -> tuple[set[str], set[str]]:
+    """The index folders beside the embedded store's Chroma database, and the segment ids its
+    database lists."""
+    chroma = settings.data_dir / "chroma"
+    with contextlib.closing(sqlite3.connect(chroma / "chroma.sqlite3")) as db:
+        listed = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+    return {p.name for p in chroma.iterdir() if p.is_dir()}, listed
 
 
 def listed(store: Store) -> dict[str, tuple[Any, ...]]:
@@ -102,6 +113,7 @@ def test_an_earlier_store_is_used_as_it_is_then_migrated_whole(
     assert store.article_metadata(first)["title"] == "Corrected title"
     read = listed(store)
     assert len(read) == len(earlier)
+    folders, _ = index_folders(settings)
 
     assert main(["migrate"]) == 0
     assert f"moved {len(earlier)} article records" in capsys.readouterr().out
@@ -110,6 +122,9 @@ def test_an_earlier_store_is_used_as_it_is_then_migrated_whole(
     assert {i: (d, m) for i, (d, m, _) in moved.items()} == \
         {i: (d, m) for i, (d, m, _) in earlier.items()}
     assert {vector for _, _, vector in moved.values()} == {(1.0,)}
+    # The earlier records' index folder went with them.
+    after, segments = index_folders(settings)
+    assert after <= segments and len(folders - after) == 1
     # The handle opened before the move reads the moved collection; a new one too.
     assert listed(store) == read and store.article_collection.endswith(CURRENT)
     reopened = Store.open(settings)
@@ -122,7 +137,8 @@ def test_an_earlier_store_is_used_as_it_is_then_migrated_whole(
     assert "moved 0 article records" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("stopped", ["while copying", "after copying", "after switching"])
+@pytest.mark.parametrize("stopped", ["while copying", "after copying", "after switching",
+                                     "after dropping"])
 def test_a_stopped_migration_is_finished_by_the_next_run(
         settings: Settings, encoder: Encoder, tmp_path: Path, stopped: str,
         capsys: pytest.CaptureFixture) -> None:
@@ -136,10 +152,15 @@ def test_a_stopped_migration_is_finished_by_the_next_run(
         moving = client.get_collection(prefix + MOVING)
         copied = moving.get(include=[])["ids"]
         moving.delete(ids=copied[len(copied) // 2:])
-    if stopped == "after switching":
+    if stopped in ("after switching", "after dropping"):
         switch(client, prefix)
         assert collections(settings) == {CURRENT, LEGACY}
-    else:
+    if stopped == "after dropping":
+        drop_legacy(client, prefix)  # the earlier index folder left to the next run
+        assert collections(settings) == {CURRENT}
+        folders, segments = index_folders(settings)
+        assert folders - segments
+    elif stopped != "after switching":
         assert collections(settings) == {LEGACY, MOVING}
     # Every article stays visible, once, to a store opened now, which writes on meanwhile.
     reopened = Store.open(settings)
@@ -159,6 +180,8 @@ def test_a_stopped_migration_is_finished_by_the_next_run(
     kept = {i: (d, m) for i, (d, m, _) in everything.items() if i != gone}
     assert {i: (d, m) for i, (d, m, _) in moved.items() if i != late} == kept
     assert listed(Store.open(settings)) == read
+    folders, segments = index_folders(settings)
+    assert folders <= segments
 
 
 @pytest.mark.slow
