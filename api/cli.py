@@ -684,6 +684,7 @@ def _migrate(args: argparse.Namespace, settings: ServerSettings) -> int:
     print(f"moved the sentence vectors of {done.sentence_vectors} chunks out of chunk metadata")
     print(f"moved the layouts of {done.layouts} chunks out of chunk metadata")
     print(f"moved the signatures of {done.signatures} articles out of article metadata")
+    print(f"moved {done.article_records} article records to a collection without their vectors")
     if done.bytes_before is not None and done.bytes_after is not None and done.moved:
         print(f"chroma.sqlite3: {done.bytes_before / 1e6:,.1f} MB -> "
               f"{done.bytes_after / 1e6:,.1f} MB")

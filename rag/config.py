@@ -41,7 +41,7 @@ class Settings(BaseSettings):
             "(`snapshots/`)."))
     collection: str = Field(
         "news", description=(
-            "Chroma collection name prefix (`news_chunks`, `news_articles`)."))
+            "Chroma collection name prefix (`news_chunks`, `news_article_records`)."))
     chroma_url: str | None = Field(
         None, description=(
             "A Chroma server (`chroma run`) instead of the embedded store."))

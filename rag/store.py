@@ -1,6 +1,7 @@
 """Articles and their chunks in Chroma, written, read and searched (with `rag.blobs`, for bytes
-nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
-marker) and the revision and edit tokens live in three collections sharing a prefix
+nothing searches, and `rag.article_records`, the only code that talks to Chroma). Chunks,
+article records (the commit marker) and the revision and edit tokens live in three collections
+sharing a prefix
 (docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
 in a fourth; article texts, chunk layouts (`rag.layouts`), MinHash signatures and chunks'
 sentence vectors in `rag.blobs` stores (a chunk's text is its article's `text[start:end]`).
@@ -26,6 +27,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from rag import layouts
+from rag.article_records import ArticleRecords
 from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
@@ -121,9 +123,9 @@ class Store:
         self._chunks = client.get_or_create_collection(
             f"{prefix}_chunks", configuration=HNSW, embedding_function=None
         )
-        self._articles = client.get_or_create_collection(
-            f"{prefix}_articles", configuration=HNSW, embedding_function=None
-        )
+        # Never searched by vector: a 1-d constant each, or for an earlier release's
+        # collection, until `rag migrate` moves it, the mean direction of the article's chunks.
+        self._articles = ArticleRecords(client, prefix)
         # One record, never searched; Chroma wants a vector for it, so it gets a 1-d one.
         self._meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
         self._prefix = prefix
@@ -195,11 +197,9 @@ class Store:
         self.write_chunks(chunks, np.concatenate([v for _, _, v in batch]), sentences)
         for begin in range(0, len(batch), WRITE_BATCH):
             part = batch[begin : begin + WRITE_BATCH]
-            self._articles.upsert(
-                ids=[article.id for article, _, _ in part],
-                embeddings=np.stack([_mean_direction(v) for _, _, v in part]),
-                metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
-            )
+            self._articles.put(ids=[article.id for article, _, _ in part],
+                               metadatas=[_article_metadata(a, len(c)) for a, c, _ in part],
+                               chunk_vectors=[v for _, _, v in part])
         self._swept = swept
         token = self._changed()
         if known is not None:
@@ -834,6 +834,17 @@ class Store:
                                   metadatas=[{LEGACY_SIGNATURE: None}] * len(part))
         return len(legacy)
 
+    def move_article_records(self) -> int:
+        """Move the article records an earlier release kept with 384-dimension vectors to a
+        collection of 1-d constants (`ArticleRecords.move`: ids, documents and metadata kept,
+        safe to stop and run again); returns how many records moved (0: none to move)."""
+        return self._articles.move()
+
+    @property
+    def article_collection(self) -> str:
+        """The name of the Chroma collection the article records are kept in."""
+        return self._articles.name
+
     def nearest(self, vector: np.ndarray, n: int,
                 filters: Filters | None = None) -> list[tuple[str, float]]:
         """The ids of the `n` chunks nearest to `vector` by Chroma's HNSW index, with their
@@ -881,12 +892,6 @@ def _dated(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _mean_direction(vectors: np.ndarray) -> np.ndarray:
-    """An article's vector: the normalised mean of its chunks' (a constant for none)."""
-    mean = vectors.mean(axis=0) if len(vectors) else np.ones(vectors.shape[1])
-    return mean / (np.linalg.norm(mean) or 1.0)
 
 
 def blob_path(settings: Settings) -> Path:
@@ -1004,7 +1009,7 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
     )
 
 
-def _pages(collection: chromadb.Collection, include: list[str],
+def _pages(collection: chromadb.Collection | ArticleRecords, include: list[str],
            where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Every record of a collection (within `where`), a page of `READ_PAGE` at a time."""
     offset = 0

@@ -1,14 +1,16 @@
 """A store rewritten as releases before layout blobs wrote it: each chunk's offsets, sentence
 spans, speakers and statement records in its Chroma metadata, each article's MinHash signature
-in its record's (what `rag migrate` moves; rag/layouts.py)."""
+in its record's (what `rag migrate` moves; rag/layouts.py); and one opened as releases before
+`rag.article_records` kept article records, with 384-dimension vectors."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rag.config import Settings
 from rag.schemas import Chunk
-from rag.store import Store
+from rag.store import HNSW, Store, connect
 
 
 def chunk_metadata(chunk: Chunk, written_at: float) -> dict[str, Any]:
@@ -40,3 +42,11 @@ def write_as_earlier_release(store: Store) -> tuple[list[str], dict[str, str]]:
                                metadatas=[{"signature": s} for s in signatures.values()])
         store.signatures.delete(list(signatures))
     return ids, signatures
+
+
+def open_as_earlier_release(settings: Settings) -> Store:
+    """A store whose article records are kept as releases before `rag.article_records` kept
+    them: `<prefix>_articles`, cosine, each record with its chunks' mean direction (384-d)."""
+    connect(settings).get_or_create_collection(f"{settings.collection}_articles",
+                                               configuration=HNSW, embedding_function=None)
+    return Store.open(settings)

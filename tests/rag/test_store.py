@@ -206,14 +206,11 @@ def test_chroma_where_translates_each_filter(filters: Filters | None,
     assert chroma_where(filters) == expected
 
 
-def test_collections_are_cosine_with_a_wide_search_beam(settings: Settings,
-                                                         store: Store) -> None:
+def test_chunks_are_cosine_with_a_wide_search_beam(settings: Settings, store: Store) -> None:
     # Read back through a second client: what Chroma persisted, not what we asked for.
-    client = connect(settings)
-    for name in (f"{settings.collection}_chunks", f"{settings.collection}_articles"):
-        hnsw = client.get_collection(name).configuration["hnsw"]
-        assert hnsw["space"] == "cosine"
-        assert hnsw["ef_search"] >= 100
+    hnsw = connect(settings).get_collection(f"{settings.collection}_chunks").configuration["hnsw"]
+    assert hnsw["space"] == "cosine"
+    assert hnsw["ef_search"] >= 100
 
 
 def test_existing_ids_reports_only_stored_articles(store: Store) -> None:
