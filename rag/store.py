@@ -40,6 +40,9 @@ from rag.urls import canonical_url
 # Chroma rejects larger batches; 5,000 stays well under its limit on every backend.
 WRITE_BATCH = 5000
 READ_PAGE = 5000
+# A page of ids alone: Chroma reads a page at an offset in time growing with the offset, so
+# fewer, larger pages list every id sooner (docs/benchmarks.md, "Asks after a restart").
+IDS_PAGE = 100_000
 # Articles whose chunks one read asks for (an `$in` filter; a few thousand chunks a read).
 ARTICLES_A_READ = 500
 HNSW = {"hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 100}}
@@ -1011,11 +1014,13 @@ def _article_from(article_id: str, text: str, meta: dict[str, Any]) -> Article:
 
 def _pages(collection: chromadb.Collection | ArticleRecords, include: list[str],
            where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-    """Every record of a collection (within `where`), a page of `READ_PAGE` at a time."""
+    """Every record of a collection (within `where`), a page of `READ_PAGE` at a time, or of
+    `IDS_PAGE` when only ids are read (`include` empty)."""
+    size = READ_PAGE if include else IDS_PAGE
     offset = 0
     while True:
-        page = collection.get(where=where, include=include, limit=READ_PAGE, offset=offset)
+        page = collection.get(where=where, include=include, limit=size, offset=offset)
         yield page
-        if len(page["ids"]) < READ_PAGE:
+        if len(page["ids"]) < size:
             return
-        offset += READ_PAGE
+        offset += size

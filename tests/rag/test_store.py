@@ -239,6 +239,21 @@ def test_list_articles_pages_through_every_article_once(store: Store) -> None:
     assert rows == [] and total == 5
 
 
+@pytest.mark.parametrize("articles", [4, 5])
+def test_every_article_id_is_listed_across_pages_of_ids(
+        settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch, articles: int) -> None:
+    monkeypatch.setattr("rag.store.IDS_PAGE", 2)  # a last page full, and one cut short
+    stored = [make_article(f"Story number {n}. It is short.") for n in range(articles)]
+    for n, article in enumerate(stored):
+        store.add_article(article, split(article, f"Story number {n}."),
+                          np.stack([basis((n, 1.0))]))
+    expected = sorted(a.id for a in stored)
+    assert sorted(Store.open(settings).article_ids()) == expected  # read anew, paged
+    shared = Store.open(settings)
+    shared.sole_writer = False  # lists from the store at every call
+    assert sorted(shared.article_ids()) == expected
+
+
 def test_the_revision_changes_after_every_write_by_any_process(settings: Settings) -> None:
     writer, reader = Store.open(settings), Store.open(settings)  # two handles, as two processes
     seen = [reader.revision()]
