@@ -18,6 +18,8 @@ import numpy as np
 
 # How much of a file `FileBytes.find` reads at once.
 SCAN_BYTES = 1 << 22
+# How much of a file one readahead advice asks for (`read_ahead`).
+ADVICE_BYTES = 1 << 23
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # a zip member's local header: signature, name and
 # extra field lengths (30 bytes)
 _LOCAL_SIGNATURE = b"PK\x03\x04"
@@ -80,20 +82,30 @@ class FileBytes:
         return (self.read(at, SCAN_BYTES) for at in range(0, self._size, SCAN_BYTES))
 
 
-def read_through(paths: Iterable[Path], budget: int) -> int:
-    """Read each file once, start to end, keeping none of it, so that the kernel's page cache
-    holds it for the positional reads questions make (docs/benchmarks.md, "Asks after a
-    restart"). Files are taken in order while their sizes add up to at most `budget` bytes;
-    one that cannot be read is skipped. Returns the bytes read."""
+def read_ahead(paths: Iterable[Path], budget: int) -> int:
+    """Have the kernel read each file into its page cache, for the positional reads questions
+    make (docs/benchmarks.md, "Asks after a restart"): by `posix_fadvise(WILLNEED)`, a span
+    of `ADVICE_BYTES` at a time (one advice for a whole file brings in only its first
+    megabytes), which copies nothing into the process and skips what is cached already; where
+    that call is not offered, by reading the file through. Files are taken in order while their
+    sizes add up to at most `budget` bytes; one that cannot be read is skipped. Returns the
+    bytes asked for."""
     done = 0
-    block = bytearray(SCAN_BYTES)
     for path in paths:
         try:
             with path.open("rb", buffering=0) as file:
-                if done + os.fstat(file.fileno()).st_size > budget:
+                size = os.fstat(file.fileno()).st_size
+                if done + size > budget:
                     continue
-                while count := file.readinto(block):
-                    done += count
+                if hasattr(os, "posix_fadvise"):
+                    for offset in range(0, size, ADVICE_BYTES):
+                        os.posix_fadvise(file.fileno(), offset, ADVICE_BYTES,
+                                         os.POSIX_FADV_WILLNEED)
+                else:
+                    block = bytearray(SCAN_BYTES)
+                    while file.readinto(block):
+                        pass
+                done += size
         except OSError:
             continue
     return done

@@ -19,7 +19,7 @@ from rag.config import Settings
 from rag.corpus import Corpus
 from rag.embeddings import Encoder
 from rag.errors import NewsragError
-from rag.file_reads import page_cache_budget, read_through
+from rag.file_reads import page_cache_budget, read_ahead
 from rag.lexical import LexicalIndex, LexicalView, top_positions
 from rag.query import Query, mentioned_outlets
 from rag.rerank import rerank
@@ -84,10 +84,11 @@ class Retriever:
         return root_for(self.settings)
 
     def warm_page_cache(self) -> int:
-        """Read the current snapshot's saved files once (`rag.file_reads.read_through`, within
-        half the memory available), so that the first questions after a start do not wait on
-        the disk; nothing is kept in the process. Returns the bytes read."""
-        return read_through(self._snapshot.saved_files(), page_cache_budget())
+        """Have the kernel read the current snapshot's saved files into its page cache
+        (`rag.file_reads.read_ahead`, within half the memory available), so that the first
+        questions after a start do not wait on the disk; nothing is kept in the process.
+        Returns the bytes asked for."""
+        return read_ahead(self._snapshot.saved_files(), page_cache_budget())
 
     @property
     def ready(self) -> bool:

@@ -181,15 +181,19 @@ def test_a_reader_no_longer_held_closes_its_file(tmp_path: Path) -> None:
     assert len(os.listdir("/proc/self/fd")) == before
 
 
-def test_reading_through_reads_each_file_within_the_budget_once(tmp_path: Path) -> None:
-    sizes = {"small": 10, "medium": 5000, "large": file_reads.SCAN_BYTES + 123}
+@pytest.mark.parametrize("advice", [True, False])
+def test_reading_ahead_takes_each_file_within_the_budget_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, advice: bool) -> None:
+    if not advice:  # as where the kernel offers no readahead advice: the files are read
+        monkeypatch.delattr(os, "posix_fadvise")
+    sizes = {"small": 10, "medium": 5000, "large": file_reads.ADVICE_BYTES + 123}
     for name, size in sizes.items():
         (tmp_path / name).write_bytes(os.urandom(size))
     paths = [tmp_path / "small", tmp_path / "large", tmp_path / "absent", tmp_path / "medium"]
-    assert file_reads.read_through(paths, budget=1 << 30) == sum(sizes.values())
-    # A file that would pass the budget is left out; those after it that fit are read.
-    assert file_reads.read_through(paths, budget=6000) == 5010
-    assert file_reads.read_through(paths, budget=0) == 0
+    assert file_reads.read_ahead(paths, budget=1 << 30) == sum(sizes.values())
+    # A file that would pass the budget is left out; those after it that fit are taken.
+    assert file_reads.read_ahead(paths, budget=6000) == 5010
+    assert file_reads.read_ahead(paths, budget=0) == 0
 
 
 def test_the_page_cache_budget_is_a_share_of_the_memory_available() -> None:
