@@ -34,7 +34,7 @@ from bench.common import (
     settings_for,
     write_results,
 )
-from rag import retrieve
+from rag import query as reading
 from rag.config import Settings
 from rag.embeddings import embed_with_parts, load_encoder, text_encoder_for
 from rag.partitions import PartitionMap, open_stores
@@ -166,7 +166,7 @@ def measure(single: Settings, parted: Settings, asked: list[str], timed: int) ->
         return memo[key]
 
     retrieval: tuple[list[float], list[float]] = ([], [])
-    with mock.patch.object(retrieve, "embed_with_parts", embedded_once):
+    with mock.patch.object(reading, "embed_with_parts", embedded_once):
         for number, question in enumerate(asked[:timed]):
             _pair(retriever, router, question, False)  # embeds, once for both
             _, times = _pair(retriever, router, question, number % 2 == 1)
