@@ -6,13 +6,13 @@ several servers answer at the same time (docs/operations.md, "Partitions").
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import chromadb
+import orjson
 from chromadb.api.fastapi import FastAPI
 
 # Bounds, not expectations: how long a request may wait on the server.
@@ -72,7 +72,7 @@ class PendingGets:
         (`ids`, and a list a field included; the same answer when called again). Raises one
         of `FAILURES` when the request cannot be sent; the returned function raises one of
         them, or `ReadFailed`, when it is not answered."""
-        body = json.dumps({"ids": ids, "include": include})
+        body = orjson.dumps({"ids": ids, "include": include})
         connection = self._take()
         try:
             connection.request("POST", self._path, body, self._headers)
@@ -96,7 +96,7 @@ class PendingGets:
                 data = response.read()
                 if response.status != 200:
                     raise ReadFailed(f"Chroma answered {response.status}: {data[:200]!r}")
-                parsed = json.loads(data)
+                parsed = orjson.loads(data)
                 if not isinstance(parsed, dict) or not isinstance(parsed.get("ids"), list):
                     raise ReadFailed(f"not an answer to a get: {data[:200]!r}")
             except BaseException:

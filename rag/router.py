@@ -265,7 +265,7 @@ class PooledSentences:
     def __init__(self, parts: list[tuple[SentenceReader, np.ndarray]]) -> None:
         """`parts`: each partition's sentence vectors and its rows in the pool, in pool
         order."""
-        # Told the pool positions whose vectors `best_cosines` is about to read, first.
+        # Told the pool positions whose vectors `best_cosines` reads, once their reads are sent.
         self.reading: Callable[[np.ndarray], None] | None = None
         self._parts = [vectors for vectors, _ in parts]
         self._part = np.concatenate([np.full(len(rows), k) for k, (_, rows) in enumerate(parts)])
@@ -274,8 +274,6 @@ class PooledSentences:
     def best_cosines(self, positions: Sequence[int], queries: np.ndarray) -> np.ndarray:
         """`SentenceVectors.best_cosines` of these pool positions."""
         positions = np.asarray(positions, dtype=np.int64)
-        if self.reading is not None:
-            self.reading(positions)
         best = np.zeros((len(positions), len(queries)), dtype=np.float32)
         part = self._part[positions]
         # Every partition's store is asked for the vectors it does not keep in memory before
@@ -288,6 +286,8 @@ class PooledSentences:
                     asked.append((here, vectors.rows_later(rows)))
                 else:
                     best[here] = vectors.best_cosines(rows, queries)
+        if self.reading is not None:  # after the reads wanted first
+            self.reading(positions)
         for here, answer in asked:
             best[here] = answer().best_cosines(np.arange(len(here)), queries)
         return best

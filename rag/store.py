@@ -1,9 +1,10 @@
 """Articles and their chunks in Chroma, written, read and searched (with `rag.blobs`, for bytes
-nothing searches, the only code that talks to Chroma). Chunks, article records (the commit
-marker) and the revision and edit tokens live in three collections sharing a prefix
-(docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
-in a fourth; article texts, chunk layouts (`rag.layouts`), MinHash signatures and chunks'
-sentence vectors in `rag.blobs` stores (a chunk's text is its article's `text[start:end]`).
+nothing searches, and `rag.pending_reads`, for gets answered later, the only code that talks
+to Chroma). Chunks, article records (the commit marker) and the revision and edit tokens live
+in three collections sharing a prefix (docs/operations.md, "How search follows the shared
+store", "Crash safety"); feed subscriptions in a fourth; article texts, chunk layouts
+(`rag.layouts`), MinHash signatures and chunks' sentence vectors in `rag.blobs` stores (a
+chunk's text is its article's `text[start:end]`).
 """
 
 from __future__ import annotations
