@@ -220,8 +220,8 @@ class Router:
 
 class StoredChecks:
     """Which articles of one search's pool the partitions on Chroma servers still store.
-    The articles of the passages the re-ranker reads are asked about as it starts reading
-    their sentence vectors (`ask`, from `PooledSentences`), so the servers answer while it
+    The articles of the passages the re-ranker reads are asked about once their sentence
+    vectors are asked for (`ask`, from `PooledSentences`), so the servers answer while it
     works; `existing` reads those answers, asking first about any article about to be
     returned that was not asked about. Every partition gets its question before any answer
     is read (`Store.existing_ids_later`): the servers answer at once, with no thread.
