@@ -2,6 +2,7 @@
 questions as one store does, and the router's overhead, interleaved question by question.
 
     python -m bench.partitions [--chunks 10000] [--questions 300] [--single DIR] [--servers]
+                               [--against REF]
 
 Method and results: docs/operations.md, "Partitions"; bench/results/partitions.{json,md}.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from unittest import mock
 
 import httpx
@@ -34,7 +37,7 @@ from bench.common import (
     settings_for,
     write_results,
 )
-from rag import retrieve
+from rag import query as reading
 from rag.config import Settings
 from rag.embeddings import embed_with_parts, load_encoder, text_encoder_for
 from rag.partitions import PartitionMap, open_stores
@@ -136,27 +139,50 @@ def stores_for(chunks: int, servers: list[str] | None,
     return settings_for(single_dir), parted, counts
 
 
-def measure(single: Settings, parted: Settings, asked: list[str], timed: int) -> dict:
+def router_at(ref: str) -> ModuleType:
+    """rag/router.py as it is at git `ref`, imported beside the current one (the rest of `rag`
+    is the current code's), to be timed in turns with it."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:rag/router.py"],
+                            check=True, capture_output=True, text=True).stdout
+    name = "router_at_" + "".join(c if c.isalnum() else "_" for c in ref)
+    path = WORK / f"{name}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure(single: Settings, parted: Settings, asked: list[str], timed: int,
+            against: ModuleType | None = None) -> dict:
     """Top-10 agreement over `asked`; search times over the first `timed`, each question
-    asked of both sides in turn (which goes first alternates): whole searches, then with
-    each question's vectors computed once and reused (the embedding is the same work on both
-    sides, and most of a search's time and noise)."""
+    asked of every side in turn (which goes first rotates): whole searches, then with each
+    question's vectors computed once and reused (the embedding is the same work on every
+    side, and most of a search's time and noise). `against`: another router module
+    (`router_at`) timed in the same turns over the same partitions."""
     encoder = text_encoder_for(single, load_encoder("onnx"))
     retriever = Retriever(Store.open(single), encoder, single)
-    router = Router.open(parted, encoder)
+    sides = [retriever, Router.open(parted, encoder)]
+    if against is not None:
+        sides.append(against.Router.open(parted, encoder))
     for question in asked[:WARM_UP]:
-        retriever.search(question, top_k=10)
-        router.search(question, top_k=10)
-    same_top10, same_but_ties, worst = 0, 0, 0.0
-    whole: tuple[list[float], list[float]] = ([], [])
+        for side in sides:
+            side.search(question, top_k=10)
+    same_top10, same_but_ties, worst, same_against = 0, 0, 0.0, 0
+    whole: list[list[float]] = [[] for _ in sides]
     for number, question in enumerate(asked):
-        (a, b), times = _pair(retriever, router, question, number % 2 == 1)
+        hits, times = _turn(sides, question, number % len(sides))
         if number < timed:
-            whole[0].append(times[0])
-            whole[1].append(times[1])
+            for side, took in zip(whole, times, strict=True):
+                side.append(took)
+        a, b = hits[0], hits[1]
         same_top10 += [h.chunk.id for h in a] == [h.chunk.id for h in b]
         same_but_ties += _same_but_ties(a, b)
         worst = max([worst, *(abs(x.score - y.score) for x, y in zip(a, b, strict=False))])
+        same_against += [h.chunk.id for h in hits[-1]] == [h.chunk.id for h in b]
     memo: dict = {}
 
     def embedded_once(encoder: object, text: str, spans: list) -> object:
@@ -165,17 +191,29 @@ def measure(single: Settings, parted: Settings, asked: list[str], timed: int) ->
             memo[key] = embed_with_parts(encoder, text, spans)
         return memo[key]
 
-    retrieval: tuple[list[float], list[float]] = ([], [])
-    with mock.patch.object(retrieve, "embed_with_parts", embedded_once):
+    retrieval: list[list[float]] = [[] for _ in sides]
+    with mock.patch.object(reading, "embed_with_parts", embedded_once):
         for number, question in enumerate(asked[:timed]):
-            _pair(retriever, router, question, False)  # embeds, once for both
-            _, times = _pair(retriever, router, question, number % 2 == 1)
-            retrieval[0].append(times[0])
-            retrieval[1].append(times[1])
-    return {"questions": len(asked), "same_top10": same_top10,
-            "same_top10_but_order_within_exact_ties": same_but_ties,
-            "max_abs_score_difference": worst, "timed_questions": timed,
-            "whole_search": _timings(*whole), "question_embedded_once": _timings(*retrieval)}
+            _turn(sides, question, 0)  # embeds, once for every side
+            _, times = _turn(sides, question, number % len(sides))
+            for side, took in zip(retrieval, times, strict=True):
+                side.append(took)
+    found = {"questions": len(asked), "same_top10": same_top10,
+             "same_top10_but_order_within_exact_ties": same_but_ties,
+             "max_abs_score_difference": worst, "timed_questions": timed,
+             "whole_search": _timings(*whole[:2]),
+             "question_embedded_once": _timings(*retrieval[:2])}
+    if against is not None:
+        found["against"] = {
+            "same_top10_as_router": same_against,
+            "whole_search": _timings(whole[0], whole[2]),
+            "question_embedded_once": _timings(retrieval[0], retrieval[2]),
+            "router_minus_against_p50_ms": {
+                key: round(statistics.median([b - c for b, c in
+                                              zip(times[1], times[2], strict=True)]), 2)
+                for key, times in (("whole_search", whole),
+                                   ("question_embedded_once", retrieval))}}
+    return found
 
 
 def _same_but_ties(a: list, b: list) -> bool:
@@ -188,16 +226,15 @@ def _same_but_ties(a: list, b: list) -> bool:
                for x, y in zip(a, b, strict=True))
 
 
-def _pair(retriever: Retriever, router: Router, question: str, router_first: bool
-          ) -> tuple[tuple[list, list], tuple[float, float]]:
-    """Both sides' top 10 and milliseconds for one question."""
-    sides = [retriever, router]
-    hits, times = [None, None], [0.0, 0.0]
-    for side in ([1, 0] if router_first else [0, 1]):
+def _turn(sides: list, question: str, first: int) -> tuple[list[list], list[float]]:
+    """Every side's top 10 and milliseconds for one question, asked from side `first` on."""
+    hits: list[list] = [[] for _ in sides]
+    times = [0.0 for _ in sides]
+    for side in [*range(first, len(sides)), *range(first)]:
         began = time.perf_counter()
         hits[side] = sides[side].search(question, top_k=10).hits
         times[side] = (time.perf_counter() - began) * 1000
-    return (hits[0], hits[1]), (times[0], times[1])
+    return hits, times
 
 
 def _timings(one_ms: list[float], routed_ms: list[float]) -> dict:
@@ -216,12 +253,15 @@ def main() -> None:
                         help="an embedded store to split instead of a built one of --chunks")
     parser.add_argument("--servers", action="store_true",
                         help="one `chroma run` for the single store, one a partition")
+    parser.add_argument("--against", default=None, metavar="REF",
+                        help="also time rag/router.py of this git ref, in the same turns")
     args = parser.parse_args()
+    against = router_at(args.against) if args.against else None
     asked = questions(args.equality_questions)
     with (chroma_servers(WORK / "servers", PARTITIONS + 1) if args.servers
           else contextlib.nullcontext(None)) as servers:
         single, parted, counts = stores_for(args.chunks, servers, args.single)
-        found = measure(single, parted, asked, min(args.questions, len(asked)))
+        found = measure(single, parted, asked, min(args.questions, len(asked)), against)
     chunks = sum(counts)
     found.update({"chunks": chunks, "store": str(args.single or f"built, {args.chunks}"),
                   "partition_chunks": counts,
@@ -234,6 +274,16 @@ def main() -> None:
              found[key]["router_overhead_p50_ms"]]
             for what, key in (("whole search", "whole_search"),
                               ("question embedded once", "question_embedded_once"))]
+    if against is not None:
+        versus = found["against"]
+        rows += [[f"{found['mode']}, router at {args.against}", chunks,
+                  "/".join(map(str, counts)),
+                  f"{versus['same_top10_as_router']}/{found['questions']} (as the router)", "",
+                  what, versus[key]["single_store"]["p50_ms"], versus[key]["router"]["p50_ms"],
+                  versus[key]["router_overhead_p50_ms"]]
+                 for what, key in (("whole search", "whole_search"),
+                                   ("question embedded once", "question_embedded_once"))]
+        found["against"]["ref"] = args.against
     table = markdown_table(["partitions on", "chunks", "per partition",
                             "same top 10 (but exact ties' order)",
                             "max score diff", "timed", "one store p50 ms", "router p50 ms",

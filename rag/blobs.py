@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import chromadb
+
+from rag.pending_reads import FAILURES, PendingGets, ReadFailed, collection_gets
 
 # Ids a read or a write sends at once (under SQLite's and Chroma's limits on both backends).
 BATCH = 5000
@@ -32,6 +34,11 @@ class Blobs(Protocol):
 
     def get(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The bytes held for these ids (ids without any are left out)."""
+
+    def get_later(self, ids: Sequence[str]) -> Callable[[], dict[str, bytes]]:
+        """`get`, its request sent now and its answer read by the returned function (so that
+        several servers can be asked at once from one thread; answered at once where no
+        server is asked)."""
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget these ids (ids not held are ignored)."""
@@ -81,6 +88,10 @@ class SqliteBlobs:
                     f"SELECT id, bytes FROM {self.kind} WHERE id IN ({marks})", batch))
         return found
 
+    def get_later(self, ids: Sequence[str]) -> Callable[[], dict[str, bytes]]:
+        found = self.get(ids)
+        return lambda: found
+
     def delete(self, ids: Sequence[str]) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN")
@@ -110,7 +121,10 @@ class ChromaBlobs:
     an object store would hold the bytes for less (this class is the adapter point)."""
 
     def __init__(self, client: chromadb.ClientAPI, name: str) -> None:
+        self._client = client
         self._collection = client.get_or_create_collection(name, embedding_function=None)
+        # `get_later`'s requests (False: the client is not a server's; None: not made yet).
+        self._gets: PendingGets | Literal[False] | None = None
 
     def put(self, rows: Sequence[tuple[str, bytes]]) -> None:
         for begin in range(0, len(rows), BATCH):
@@ -126,6 +140,30 @@ class ChromaBlobs:
             found.update((i, base64.b64decode(str(m[PACKED])))
                          for i, m in zip(got["ids"], got["metadatas"], strict=True))
         return found
+
+    def get_later(self, ids: Sequence[str]) -> Callable[[], dict[str, bytes]]:
+        """On a Chroma server the request goes out over a connection of its own
+        (`rag.pending_reads.PendingGets`); one that cannot be sent or answered is asked again
+        through Chroma's client, which raises what it raises."""
+        if self._gets is None:
+            self._gets = collection_gets(self._client, self._collection) or False
+        if not self._gets or len(ids) > BATCH:
+            found = self.get(ids)
+            return lambda: found
+        try:
+            pending = self._gets.send(list(ids), ["metadatas"])
+        except FAILURES:
+            return lambda: self.get(ids)
+
+        def answer() -> dict[str, bytes]:
+            try:
+                got = pending()
+                return {i: base64.b64decode(str(m[PACKED]))
+                        for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+            except (*FAILURES, ReadFailed):
+                return self.get(ids)
+
+        return answer
 
     def delete(self, ids: Sequence[str]) -> None:
         for batch in _batches(ids):

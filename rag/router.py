@@ -8,8 +8,7 @@ Chroma's distributed mode would take over: docs/operations.md, "Partitions".
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bm25s
@@ -27,6 +26,7 @@ from rag.schemas import Filters, Hit
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot
 from rag.store import Store
+from rag.stored_sentences import StoredSentences
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,6 @@ class Router:
         # Partitions on a Chroma server: other processes may write to them.
         self._shared = {k for k, p in enumerate(self.partitions)
                         if p.retriever.settings.chroma_url is not None}
-        self._asking = ThreadPoolExecutor(max_workers=len(partitions),
-                                          thread_name_prefix="partition")
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder) -> Router:
@@ -209,27 +207,55 @@ class Router:
                 statistics: CorpusStatistics, top_k: int, filters: Filters | None) -> list[Hit]:
         """`rank` over the gathered pool; a partition on a Chroma server is asked which of
         the articles about to be returned are still stored (`rag.retrieve.live`), an
-        embedded one is this process's alone and its snapshot current. (Asking about the
-        whole pool while it is ranked was slower: docs/operations.md, "Partitions".)"""
-        shared = self._shared
-        if not shared:
+        embedded one is this process's alone and its snapshot current (`StoredChecks`)."""
+        if not self._shared:
             return rank(query, pool, statistics, self.settings, top_k, filters, None)
+        checks = StoredChecks(self.partitions, owner, self._shared)
+        if isinstance(pool.sentences, PooledSentences):
+            corpus = pool.corpus
+            pool.sentences.reading = lambda positions: checks.ask(
+                corpus.articles[corpus.article[positions]].tolist())
+        return rank(query, pool, statistics, self.settings, top_k, filters, checks.existing)
 
-        def existing(article_ids: list[str]) -> set[str]:
-            found = {a for a in article_ids if owner[a] not in shared}
-            asked = {k: ids for k in shared
-                     if (ids := [a for a in article_ids if owner[a] == k])}
-            if not asked:
-                return found
-            # The servers are asked at once (one round trip's wait, not one a partition),
-            # the first from this thread.
-            first, *others = asked
-            waiting = [self._asking.submit(self.partitions[k].store.existing_ids, asked[k])
-                       for k in others]
-            found |= self.partitions[first].store.existing_ids(asked[first])
-            return found.union(*(answer.result() for answer in waiting))
 
-        return rank(query, pool, statistics, self.settings, top_k, filters, existing)
+class StoredChecks:
+    """Which articles of one search's pool the partitions on Chroma servers still store.
+    The articles of the passages the re-ranker reads are asked about once their sentence
+    vectors are asked for (`ask`, from `PooledSentences`), so the servers answer while it
+    works; `existing` reads those answers, asking first about any article about to be
+    returned that was not asked about. Every partition gets its question before any answer
+    is read (`Store.existing_ids_later`): the servers answer at once, with no thread.
+    (Asking about the whole pool from threads while it was ranked was slower:
+    docs/operations.md, "Partitions".)"""
+
+    def __init__(self, partitions: list[Partition], owner: dict[str, int],
+                 shared: set[int]) -> None:
+        """`owner`: each pooled article's partition; `shared`: the partitions on a server."""
+        self._partitions, self._owner, self._shared = partitions, owner, shared
+        self._asked: set[str] = set()
+        self._waiting: list[Callable[[], set[str]]] = []
+        self._stored: set[str] = set()
+
+    def ask(self, article_ids: list[str]) -> None:
+        """Send the question about those of these articles not asked about yet, each to its
+        partition's server (articles of an embedded partition are not asked about)."""
+        by_partition: dict[int, list[str]] = {}
+        for article_id in dict.fromkeys(article_ids):
+            if article_id not in self._asked and self._owner[article_id] in self._shared:
+                by_partition.setdefault(self._owner[article_id], []).append(article_id)
+                self._asked.add(article_id)
+        self._waiting += [self._partitions[k].store.existing_ids_later(ids)
+                          for k, ids in by_partition.items()]
+
+    def existing(self, article_ids: list[str]) -> set[str]:
+        """Which of these articles are stored (`rag.retrieve.live`'s `existing`): an
+        embedded partition's all, a server's those its answer holds."""
+        self.ask(article_ids)
+        waiting, self._waiting = self._waiting, []
+        for answer in waiting:
+            self._stored |= answer()
+        return {a for a in article_ids
+                if self._owner[a] not in self._shared or a in self._stored}
 
 
 class PooledSentences:
@@ -239,6 +265,8 @@ class PooledSentences:
     def __init__(self, parts: list[tuple[SentenceReader, np.ndarray]]) -> None:
         """`parts`: each partition's sentence vectors and its rows in the pool, in pool
         order."""
+        # Told the pool positions whose vectors `best_cosines` reads, once their reads are sent.
+        self.reading: Callable[[np.ndarray], None] | None = None
         self._parts = [vectors for vectors, _ in parts]
         self._part = np.concatenate([np.full(len(rows), k) for k, (_, rows) in enumerate(parts)])
         self._row = np.concatenate([rows for _, rows in parts])
@@ -248,9 +276,20 @@ class PooledSentences:
         positions = np.asarray(positions, dtype=np.int64)
         best = np.zeros((len(positions), len(queries)), dtype=np.float32)
         part = self._part[positions]
+        # Every partition's store is asked for the vectors it does not keep in memory before
+        # any answer is read, so that partitions on Chroma servers answer at once.
+        asked = []
         for k, vectors in enumerate(self._parts):
             if (here := np.flatnonzero(part == k)).size:
-                best[here] = vectors.best_cosines(self._row[positions[here]], queries)
+                rows = self._row[positions[here]]
+                if isinstance(vectors, StoredSentences):
+                    asked.append((here, vectors.rows_later(rows)))
+                else:
+                    best[here] = vectors.best_cosines(rows, queries)
+        if self.reading is not None:  # after the reads wanted first
+            self.reading(positions)
+        for here, answer in asked:
+            best[here] = answer().best_cosines(np.arange(len(here)), queries)
         return best
 
     def cosines(self, position: int, query: np.ndarray) -> np.ndarray:

@@ -348,7 +348,8 @@ def _scanned(snapshot: Snapshot, store: Store, scanned_up_to: int | None) -> Sna
 
 def _sentences(store: Store, corpus: Corpus) -> StoredSentences:
     """The corpus rows' sentence vectors, read from the store by chunk id when asked for."""
-    return StoredSentences(store.packed_sentences, corpus.ids, store.holds_sentence_vectors())
+    return StoredSentences(store.packed_sentences, corpus.ids, store.holds_sentence_vectors(),
+                           read_later=store.packed_sentences_later)
 
 
 def _vouch(root: Path, snapshot: Snapshot) -> None:

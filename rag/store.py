@@ -1,10 +1,10 @@
 """Articles and their chunks in Chroma, written, read and searched (with `rag.blobs`, for bytes
-nothing searches, and `rag.article_records`, the only code that talks to Chroma). Chunks,
-article records (the commit marker) and the revision and edit tokens live in three collections
-sharing a prefix
-(docs/operations.md, "How search follows the shared store", "Crash safety"); feed subscriptions
-in a fourth; article texts, chunk layouts (`rag.layouts`), MinHash signatures and chunks'
-sentence vectors in `rag.blobs` stores (a chunk's text is its article's `text[start:end]`).
+nothing searches, `rag.article_records` and `rag.pending_reads`, for gets answered later, the
+only code that talks to Chroma). Chunks, article records (the commit marker) and the revision
+and edit tokens live in three collections sharing a prefix (docs/operations.md, "How search
+follows the shared store", "Crash safety"); feed subscriptions in a fourth; article texts,
+chunk layouts (`rag.layouts`), MinHash signatures and chunks' sentence vectors in `rag.blobs`
+stores (a chunk's text is its article's `text[start:end]`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import chromadb
@@ -32,6 +32,7 @@ from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.layouts import ChunkLayout, Layout
+from rag.pending_reads import FAILURES, PendingGets, ReadFailed, collection_gets
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
 from rag.stored_sentences import PackedCache
@@ -148,7 +149,10 @@ class Store:
         self.texts = texts or ChromaBlobs(client, f"{prefix}_texts")
         self.layouts = layouts or ChromaBlobs(client, f"{prefix}_layouts")
         self.signatures = signatures or ChromaBlobs(client, f"{prefix}_signatures")
-        self.sentence_cache = PackedCache(self.sentences.get, sentence_cache)
+        self.sentence_cache = PackedCache(self.sentences.get, sentence_cache,
+                                          self.sentences.get_later)
+        # `existing_ids_later`'s requests on a Chroma server (False: not one; None: not made).
+        self._article_gets: PendingGets | Literal[False] | None = None
 
     @property
     def identity(self) -> str:
@@ -456,6 +460,32 @@ class Store:
             found.update(self._articles.get(ids=batch, include=[])["ids"])
         return found
 
+    def existing_ids_later(self, article_ids: list[str]) -> Callable[[], set[str]]:
+        """`existing_ids`, the question sent now and its answer read by the returned function,
+        so that several servers can be asked at once from one thread (rag/router.py). On a
+        Chroma server the request goes out over a connection of its own
+        (`rag.pending_reads.PendingGets`); one that cannot be sent or answered is asked again
+        through Chroma's client, which raises what it raises. An embedded store answers at
+        once."""
+        if self._article_gets is None:
+            self._article_gets = collection_gets(self._client, self._articles) or False
+        if not self._article_gets or len(article_ids) > READ_PAGE:
+            held = self.existing_ids(article_ids)
+            return lambda: held
+        try:
+            pending = self._article_gets.send(article_ids, [])
+        except FAILURES:
+            return lambda: self.existing_ids(article_ids)
+        asked = set(article_ids)
+
+        def answer() -> set[str]:
+            try:
+                return asked.intersection(pending()["ids"])
+            except (*FAILURES, ReadFailed):
+                return self.existing_ids(article_ids)
+
+        return answer
+
     def has_article(self, article_id: str) -> bool:
         return bool(self._articles.get(ids=[article_id], include=[])["ids"])
 
@@ -696,6 +726,12 @@ class Store:
         sentence store, the chunks read last kept in memory (`sentence_cache`); a chunk stored
         without them, or not stored (deleted since), is left out. Safe across threads."""
         return self.sentence_cache.get(chunk_ids)
+
+    def packed_sentences_later(self, chunk_ids: Sequence[str]
+                               ) -> Callable[[], dict[str, bytes]]:
+        """`packed_sentences`, the chunks not in memory asked for now and the returned
+        function giving the answer (several stores' reads then overlap: rag/router.py)."""
+        return self.sentence_cache.get_later(chunk_ids)
 
     def holds_sentence_vectors(self) -> bool:
         """Whether the sentence store holds any chunk's sentence vectors (one row read)."""

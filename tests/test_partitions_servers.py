@@ -85,3 +85,20 @@ def test_an_article_deleted_on_a_partitions_server_is_not_cited(
     assert other.delete_article(first.article_id)
     hits = router.search(question, top_k=10).hits
     assert hits and first.article_id not in {h.chunk.article_id for h in hits}
+
+
+def test_an_article_deleted_beyond_what_the_reranker_reads_is_not_cited(
+        both: tuple[Retriever, Router, Settings], tmp_path: Path) -> None:
+    # Without re-ranking no sentence vector is read, so no partition is asked ahead: the
+    # articles about to be returned are asked about when the hits are chosen.
+    _, router, settings = both
+    plain = Router.open(settings.model_copy(update={"rerank_depth": 0}), router.encoder)
+    question = QUESTIONS[3][0]
+    first = plain.search(question, top_k=10).hits[0].chunk
+    number = PartitionMap(3).of(first.published)
+    other = open_stores(settings.model_copy(update={"data_dir": tmp_path}))[number]
+    assert other.delete_article(first.article_id)
+    hits = plain.search(question, top_k=10).hits
+    assert hits and first.article_id not in {h.chunk.article_id for h in hits}
+    assert first.article_id not in {h.chunk.article_id
+                                    for h in router.search(question, top_k=10).hits}

@@ -5,7 +5,7 @@ without any."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +54,10 @@ def test_rows_read_from_the_store_give_the_held_arrays_cosines_to_the_bit(
     held = held_in_memory(store, snapshot, tmp_path)
     assert snapshot.sentences.held and held.held and len(snapshot.sentences) == len(held) > 30
     rows = snapshot.sentences.rows(range(len(held)))
+    asked_at_once = snapshot.sentences.rows_later(range(len(held)))()
     for name in ("codes", "scales", "offsets"):
         np.testing.assert_array_equal(getattr(rows, name), getattr(held, name))
+        np.testing.assert_array_equal(getattr(asked_at_once, name), getattr(held, name))
     asked = queries(encoder)
     everything = list(range(len(held)))
     order = np.random.default_rng(7).permutation(everything).tolist()
@@ -98,6 +100,19 @@ def test_the_cache_keeps_at_most_its_size_and_reads_only_what_it_lacks(
     assert asked[-2:] == [ids[:2], ids[:2]] and len(uncached) == 0
     with pytest.raises(ValueError, match="at least 0"):
         PackedCache(read, size=-1)
+    sent: list[list[str]] = []
+
+    def read_later(chunk_ids: Sequence[str]) -> Callable[[], dict[str, bytes]]:
+        sent.append(list(chunk_ids))
+        found = store.sentences.get(chunk_ids)
+        return lambda: found
+
+    later = PackedCache(read, size=4, read_later=read_later)
+    later.get(ids[:2])
+    answer = later.get_later(ids[:4])  # the two not held are asked for at once
+    assert sent == [ids[2:4]] and len(later) == 2
+    assert answer() == store.sentences.get(ids[:4]) and len(later) == 4
+    assert later.get_later(ids[:4])() == store.sentences.get(ids[:4]) and sent == [ids[2:4]]
 
 
 def test_rows_read_at_once_are_not_read_again_one_by_one(small_services: Services,
