@@ -468,7 +468,7 @@ class Store:
         through Chroma's client, which raises what it raises. An embedded store answers at
         once."""
         if self._article_gets is None:
-            self._article_gets = collection_gets(self._client, self._articles) or False
+            self._article_gets = collection_gets(self._client, self._articles.collection) or False
         if not self._article_gets or len(article_ids) > READ_PAGE:
             held = self.existing_ids(article_ids)
             return lambda: held
@@ -482,6 +482,9 @@ class Store:
             try:
                 return asked.intersection(pending()["ids"])
             except (*FAILURES, ReadFailed):
+                # The records may have moved to another collection (`rag migrate`): the
+                # next request is made to the one Chroma's client reopens.
+                self._article_gets = None
                 return self.existing_ids(article_ids)
 
         return answer
