@@ -202,6 +202,9 @@ def test_a_server_store_migrates_beside_a_replica(server: str, encoder: Encoder,
     earlier = records(settings, LEGACY)
     assert {len(vector) for _, _, vector in earlier.values()} == {384}
     read = listed(replica)
+    ids = sorted(read)
+    # The replica's article checks on the server go to the earlier collection.
+    assert replica.existing_ids_later([*ids, "missing"])() == set(ids)
     # A migration stopped after the switch: the replica, opened before, reads on.
     copy_records(connect(settings), settings.collection)
     switch(connect(settings), settings.collection)
@@ -215,6 +218,9 @@ def test_a_server_store_migrates_beside_a_replica(server: str, encoder: Encoder,
         {i: (d, m) for i, (d, m, _) in earlier.items()}
     assert {vector for _, _, vector in moved.values()} == {(1.0,)}
     assert listed(replica) == read and replica.article_collection.endswith(CURRENT)
+    # Its checks, asked of the dropped collection, are answered by the one it moved to.
+    for _ in range(2):
+        assert replica.existing_ids_later([*ids, "missing"])() == set(ids)
     late = write_late(replica, encoder, settings, tmp_path / "late")
     assert records(settings, CURRENT)[late][2] == (1.0,)
     assert migrate(store, settings).article_records == 0
