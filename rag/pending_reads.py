@@ -15,15 +15,20 @@ import chromadb
 import orjson
 from chromadb.api.fastapi import FastAPI
 
+from rag.errors import NewsragError
+
 # Bounds, not expectations: how long a request may wait on the server.
 TIMEOUT_SECONDS = 60.0
 # What a request that could not be sent or answered raises.
 FAILURES = (OSError, http.client.HTTPException, ValueError, KeyError, TypeError)
 
 
-class ReadFailed(RuntimeError):
+class ReadFailed(NewsragError, RuntimeError):
     """The server did not answer a get (an error status, or a body that is not Chroma's
     answer)."""
+
+    code = "store_read_failed"
+    status = 503
 
 
 def collection_gets(client: chromadb.ClientAPI,
