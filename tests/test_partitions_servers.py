@@ -73,32 +73,23 @@ def test_three_servers_rank_as_one_store(both: tuple[Retriever, Router, Settings
     assert [h.score for h in found] == pytest.approx([h.score for h in expected], rel=1e-6)
 
 
+@pytest.mark.parametrize(("reranked", "question"),
+                         [(True, QUESTIONS[0][0]), (False, QUESTIONS[3][0])],
+                         ids=["re-ranked", "not re-ranked"])
 def test_an_article_deleted_on_a_partitions_server_is_not_cited(
-        both: tuple[Retriever, Router, Settings], tmp_path: Path) -> None:
+        both: tuple[Retriever, Router, Settings], tmp_path: Path, reranked: bool,
+        question: str) -> None:
+    # Without re-ranking no sentence vector is read, so no partition is asked ahead: the
+    # articles about to be returned are asked about when the hits are chosen.
     _, router, settings = both
-    question = QUESTIONS[0][0]
-    first = router.search(question, top_k=10).hits[0].chunk
+    searched = router if reranked else Router.open(
+        settings.model_copy(update={"rerank_depth": 0}), router.encoder)
+    first = searched.search(question, top_k=10).hits[0].chunk
     number = PartitionMap(3).of(first.published)
     # Another process (its own client of the partition's server) deletes the article; the
     # router's snapshots are not refreshed for an hour, yet it must not cite it.
     other = open_stores(settings.model_copy(update={"data_dir": tmp_path}))[number]
     assert other.delete_article(first.article_id)
-    hits = router.search(question, top_k=10).hits
-    assert hits and first.article_id not in {h.chunk.article_id for h in hits}
-
-
-def test_an_article_deleted_beyond_what_the_reranker_reads_is_not_cited(
-        both: tuple[Retriever, Router, Settings], tmp_path: Path) -> None:
-    # Without re-ranking no sentence vector is read, so no partition is asked ahead: the
-    # articles about to be returned are asked about when the hits are chosen.
-    _, router, settings = both
-    plain = Router.open(settings.model_copy(update={"rerank_depth": 0}), router.encoder)
-    question = QUESTIONS[3][0]
-    first = plain.search(question, top_k=10).hits[0].chunk
-    number = PartitionMap(3).of(first.published)
-    other = open_stores(settings.model_copy(update={"data_dir": tmp_path}))[number]
-    assert other.delete_article(first.article_id)
-    hits = plain.search(question, top_k=10).hits
-    assert hits and first.article_id not in {h.chunk.article_id for h in hits}
-    assert first.article_id not in {h.chunk.article_id
-                                    for h in router.search(question, top_k=10).hits}
+    for each in (searched, router):
+        hits = each.search(question, top_k=10).hits
+        assert hits and first.article_id not in {h.chunk.article_id for h in hits}
