@@ -10,11 +10,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import chromadb
 
-from rag.pending_reads import FAILURES, PendingGets, ReadFailed, collection_gets
+from rag.pending_reads import LaterGets
 
 # Ids a read or a write sends at once (under SQLite's and Chroma's limits on both backends).
 BATCH = 5000
@@ -121,10 +121,8 @@ class ChromaBlobs:
     an object store would hold the bytes for less (this class is the adapter point)."""
 
     def __init__(self, client: chromadb.ClientAPI, name: str) -> None:
-        self._client = client
         self._collection = client.get_or_create_collection(name, embedding_function=None)
-        # `get_later`'s requests (False: the client is not a server's; None: not made yet).
-        self._gets: PendingGets | Literal[False] | None = None
+        self._gets = LaterGets(client, lambda: self._collection, BATCH)  # `get_later`'s
 
     def put(self, rows: Sequence[tuple[str, bytes]]) -> None:
         for begin in range(0, len(rows), BATCH):
@@ -143,27 +141,13 @@ class ChromaBlobs:
 
     def get_later(self, ids: Sequence[str]) -> Callable[[], dict[str, bytes]]:
         """On a Chroma server the request goes out over a connection of its own
-        (`rag.pending_reads.PendingGets`); one that cannot be sent or answered is asked again
+        (`rag.pending_reads.LaterGets`); one that cannot be sent or answered is asked again
         through Chroma's client, which raises what it raises."""
-        if self._gets is None:
-            self._gets = collection_gets(self._client, self._collection) or False
-        if not self._gets or len(ids) > BATCH:
-            found = self.get(ids)
-            return lambda: found
-        try:
-            pending = self._gets.send(list(ids), ["metadatas"])
-        except FAILURES:
-            return lambda: self.get(ids)
-
-        def answer() -> dict[str, bytes]:
-            try:
-                got = pending()
-                return {i: base64.b64decode(str(m[PACKED]))
-                        for i, m in zip(got["ids"], got["metadatas"], strict=True)}
-            except (*FAILURES, ReadFailed):
-                return self.get(ids)
-
-        return answer
+        return self._gets.later(
+            list(ids), ["metadatas"],
+            lambda got: {i: base64.b64decode(str(m[PACKED]))
+                         for i, m in zip(got["ids"], got["metadatas"], strict=True)},
+            lambda: self.get(ids))
 
     def delete(self, ids: Sequence[str]) -> None:
         for batch in _batches(ids):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import http.client
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import chromadb
@@ -21,6 +21,7 @@ from rag.errors import NewsragError
 TIMEOUT_SECONDS = 60.0
 # What a request that could not be sent or answered raises.
 FAILURES = (OSError, http.client.HTTPException, ValueError, KeyError, TypeError)
+T = TypeVar("T")
 
 
 class ReadFailed(NewsragError, RuntimeError):
@@ -48,6 +49,43 @@ def collection_gets(client: chromadb.ClientAPI,
     path = quote(f"/tenants/{client.tenant}/databases/{client.database}"
                  f"/collections/{collection.id}/get")
     return PendingGets(api + path, chroma.chroma_server_headers or {})
+
+
+class LaterGets:
+    """One collection's gets answered later: on a Chroma server over `PendingGets`, made on
+    first use and anew after a failed request (the collection may have moved: `rag migrate`);
+    elsewhere, for more than `limit` ids, or when a request fails, the caller's own read."""
+
+    def __init__(self, client: chromadb.ClientAPI,
+                 collection: Callable[[], chromadb.Collection], limit: int) -> None:
+        """`collection`: the collection asked, as it stands when the gets are made."""
+        self._client, self._collection, self._limit = client, collection, limit
+        self._gets: PendingGets | Literal[False] | None = None  # False: not a server's
+
+    def later(self, ids: list[str], include: list[str], parse: Callable[[dict[str, Any]], T],
+              read: Callable[[], T]) -> Callable[[], T]:
+        """A function giving `parse` of the answer to the get of `ids` (the fields `include`
+        names), the request sent now; `read()` where no server is asked, and in place of a
+        request that cannot be sent or answered (raising what `read` raises)."""
+        if self._gets is None:
+            self._gets = collection_gets(self._client, self._collection()) or False
+        if not self._gets or len(ids) > self._limit:
+            value = read()
+            return lambda: value
+        try:
+            pending = self._gets.send(ids, include)
+        except FAILURES:
+            self._gets = None
+            return read
+
+        def answer() -> T:
+            try:
+                return parse(pending())
+            except (*FAILURES, ReadFailed):
+                self._gets = None
+                return read()
+
+        return answer
 
 
 class PendingGets:

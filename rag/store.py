@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
@@ -32,7 +32,7 @@ from rag.blobs import Blobs, ChromaBlobs, SqliteBlobs
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.layouts import ChunkLayout, Layout
-from rag.pending_reads import FAILURES, PendingGets, ReadFailed, collection_gets
+from rag.pending_reads import LaterGets
 from rag.schemas import Article, Chunk, Filters
 from rag.sentence_vectors import pack, unpack
 from rag.stored_sentences import PackedCache
@@ -151,8 +151,8 @@ class Store:
         self.signatures = signatures or ChromaBlobs(client, f"{prefix}_signatures")
         self.sentence_cache = PackedCache(self.sentences.get, sentence_cache,
                                           self.sentences.get_later)
-        # `existing_ids_later`'s requests on a Chroma server (False: not one; None: not made).
-        self._article_gets: PendingGets | Literal[False] | None = None
+        # `existing_ids_later`'s requests (to the records' collection, wherever it moved).
+        self._article_gets = LaterGets(client, lambda: self._articles.collection, READ_PAGE)
 
     @property
     def identity(self) -> str:
@@ -464,30 +464,12 @@ class Store:
         """`existing_ids`, the question sent now and its answer read by the returned function,
         so that several servers can be asked at once from one thread (rag/router.py). On a
         Chroma server the request goes out over a connection of its own
-        (`rag.pending_reads.PendingGets`); one that cannot be sent or answered is asked again
+        (`rag.pending_reads.LaterGets`); one that cannot be sent or answered is asked again
         through Chroma's client, which raises what it raises. An embedded store answers at
         once."""
-        if self._article_gets is None:
-            self._article_gets = collection_gets(self._client, self._articles.collection) or False
-        if not self._article_gets or len(article_ids) > READ_PAGE:
-            held = self.existing_ids(article_ids)
-            return lambda: held
-        try:
-            pending = self._article_gets.send(article_ids, [])
-        except FAILURES:
-            return lambda: self.existing_ids(article_ids)
         asked = set(article_ids)
-
-        def answer() -> set[str]:
-            try:
-                return asked.intersection(pending()["ids"])
-            except (*FAILURES, ReadFailed):
-                # The records may have moved to another collection (`rag migrate`): the
-                # next request is made to the one Chroma's client reopens.
-                self._article_gets = None
-                return self.existing_ids(article_ids)
-
-        return answer
+        return self._article_gets.later(article_ids, [], lambda got: asked.intersection(got["ids"]),
+                                        lambda: self.existing_ids(article_ids))
 
     def has_article(self, article_id: str) -> bool:
         return bool(self._articles.get(ids=[article_id], include=[])["ids"])
