@@ -11,6 +11,7 @@ import pytest
 from support import ask_ok, needs_shared
 
 UNION = "Harbour Workers' Union of Veltara"
+STRIKE = "Dockworkers walk out at Port Averin as wage talks collapse"
 
 
 
@@ -41,8 +42,11 @@ def test_who_said_finds_the_statement_by_meaning_and_names_its_speaker(
         live_client: httpx.Client) -> None:
     answer = ask_ok(live_client, "Who said the strike would continue?")
     assert "its members would stay out for at least 72 hours" in quoted(answer)
-    assert speakers(answer) == {UNION}
-    assert UNION in answer["answer"]
+    assert UNION in speakers(answer) and UNION in answer["answer"]
+    # Only the strike's own statements come close. Which of them fall within the margin of the
+    # best depends on how the CPU's int8 kernels round (cosines near 0.32 a few thousandths
+    # apart on AVX-512 VNNI; docs/evaluation.md, "Who said what").
+    assert {c["title"] for c in answer["citations"]} == {STRIKE}
     # Matched by meaning within the story, not by its words: the answer says so.
     assert answer["answer"].startswith("No one is quoted saying exactly that")
 
