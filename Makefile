@@ -50,14 +50,19 @@ $(TEST_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,eval]"
 	touch $(TEST_STAMP)
 
+# The tests run in one worker process a logical CPU (pytest-xdist), each worker taking the next
+# test as it finishes one; `make test TEST_WORKERS=0` runs them in this process.
+TEST_WORKERS ?= logical
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
+
 test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The edit loop: everything but the tests marked slow (processes, browsers, soak, fuzzing).
 test-fast: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not openwebui"
+	$(PYTEST) -m "not slow and not openwebui"
 
 lint: install
 	$(BIN)/ruff check .
