@@ -25,6 +25,7 @@ from rag.lexical import (
     top_positions,
 )
 from rag.schemas import Chunk, Filters
+from support import SHARED_CORPUS, needs_shared
 
 
 def chunk(chunk_id: str, text: str, *, article: str | None = None, title: str | None = None,
@@ -168,9 +169,6 @@ def test_texts_analysed_in_batches_index_as_when_analysed_at_once() -> None:
         LexicalIndex.build(Corpus.from_chunks(CHUNKS), Tokens())
 
 
-SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-
-
 def _same_arrays(ours: bm25s.BM25, theirs: bm25s.BM25) -> None:
     for key in ("data", "indices", "indptr"):
         assert ours.scores[key].dtype == theirs.scores[key].dtype, key
@@ -179,6 +177,7 @@ def _same_arrays(ours: bm25s.BM25, theirs: bm25s.BM25) -> None:
     assert ours.vocab_dict == theirs.vocab_dict
 
 
+@needs_shared
 def test_the_bm25_matrix_is_bm25s_own_bit_for_bit() -> None:
     # Real news paragraphs (repeated words, names, numbers), then a selection of them whose
     # vocabulary keeps terms no longer in any text, as a snapshot update leaves it.

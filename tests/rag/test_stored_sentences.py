@@ -18,7 +18,7 @@ from rag.sentence_vectors import SentenceVectors
 from rag.snapshot import Snapshot
 from rag.store import Store
 from rag.stored_sentences import PackedCache, StoredSentences
-from support import EXAMPLES, make_services
+from support import EXAMPLES, make_services, needs_shared
 
 QUESTION = "How many dockworkers walked off the job, and what did the port authority say?"
 
@@ -47,6 +47,7 @@ def assert_same_cosines(read: StoredSentences | SentenceVectors, held: SentenceV
                                       held.cosines(position, asked[0]))
 
 
+@needs_shared
 def test_rows_read_from_the_store_give_the_held_arrays_cosines_to_the_bit(
         news_services: Services, encoder: Encoder, tmp_path: Path) -> None:
     store = news_services.engine.store
