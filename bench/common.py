@@ -43,8 +43,10 @@ NOISE = 0.01  # per dimension: a copy's vector keeps a cosine of about 0.98 to t
 FORMAT = 2  # of the stores built here: 2 with sentence vectors (older ones are rebuilt)
 
 
-def settings_for(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, _env_file=None)
+def settings_for(data_dir: Path, chroma_url: str | None = None) -> Settings:
+    """The settings of a bench store under `data_dir` (on the Chroma server at `chroma_url`
+    when one is given: its texts and vectors too; `data_dir` keeps its snapshots)."""
+    return Settings(data_dir=data_dir, chroma_url=chroma_url, _env_file=None)
 
 
 def questions(limit: int | None = None) -> list[str]:
@@ -236,15 +238,28 @@ def vocabulary(chunks: list[Chunk]) -> tuple[int, int, set[str]]:
     return len(tokens.terms), sum(len(a) for a in tokens.arrays), set(tokens.terms)
 
 
-def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = False) -> int:
-    """A store of about `target_chunks` chunks under `data_dir` (reused when already built);
-    returns its chunk count. Real articles first, then perturbed copies, whole articles; with
-    `vocabulary_growth` the copies bring rare terms (`RareTerms`). The build's seconds, and
-    the vocabulary when it grows, are kept in `data_dir/bench-store.json`."""
+def store_built(target_chunks: int, data_dir: Path, vocabulary_growth: bool = False) -> bool:
+    """Whether `build_store` would reuse the store under `data_dir` as it is."""
     marker = data_dir / "bench-store.json"
-    built = [target_chunks, FORMAT] + (["heaps", HEAPS_BETA, "signed"] if vocabulary_growth
-                                       else [])
-    if marker.exists() and json.loads(marker.read_text()).get("built") == built:
+    return marker.exists() and json.loads(marker.read_text()).get("built") == _recipe(
+        target_chunks, vocabulary_growth)
+
+
+def _recipe(target_chunks: int, vocabulary_growth: bool) -> list:
+    return [target_chunks, FORMAT] + (["heaps", HEAPS_BETA, "signed"] if vocabulary_growth
+                                      else [])
+
+
+def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = False,
+                chroma_url: str | None = None) -> int:
+    """A store of about `target_chunks` chunks under `data_dir`, or on the Chroma server at
+    `chroma_url` (which must then be empty, or hold the store `data_dir` records; reused when
+    already built); returns its chunk count. Real articles first, then perturbed copies, whole
+    articles; with `vocabulary_growth` the copies bring rare terms (`RareTerms`). The build's
+    seconds, and the vocabulary when it grows, are kept in `data_dir/bench-store.json`."""
+    marker = data_dir / "bench-store.json"
+    built = _recipe(target_chunks, vocabulary_growth)
+    if store_built(target_chunks, data_dir, vocabulary_growth):
         return json.loads(marker.read_text())["chunks"]
     shutil.rmtree(data_dir, ignore_errors=True)  # built by older code, or cut short
     source = Store.open(settings_for(SOURCE_STORE))
@@ -260,7 +275,7 @@ def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = Fa
         facts = {"heaps_beta": HEAPS_BETA, "base_vocabulary": base_terms,
                  "base_tokens": base_tokens,
                  "heaps_k": round(base_terms / base_tokens ** HEAPS_BETA, 2)}
-    store = Store.open(settings_for(data_dir))
+    store = Store.open(settings_for(data_dir, chroma_url))
     rng = np.random.default_rng(0)
     written, copy, batch = 0, 0, []
     began = time.perf_counter()
@@ -311,8 +326,10 @@ def free_port() -> int:
 class Server:
     """`rag serve` on a free port as a subprocess, for one data dir; a context manager."""
 
-    def __init__(self, data_dir: Path, log: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, log: Path | None = None,
+                 chroma_url: str | None = None) -> None:
         self.data_dir = data_dir
+        self.chroma_url = chroma_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or data_dir / "server.log"
@@ -324,6 +341,8 @@ class Server:
                "HF_HUB_OFFLINE": "1"}
         env.pop("OPENAI_API_KEY", None)
         env.pop("RAG_CHROMA_URL", None)
+        if self.chroma_url:
+            env["RAG_CHROMA_URL"] = self.chroma_url
         self.log.parent.mkdir(parents=True, exist_ok=True)
         rag = Path(sys.executable).with_name("rag")
         self.started = time.perf_counter()
@@ -350,10 +369,7 @@ class Server:
 
     def memory_mb(self, field: str = "VmRSS") -> float:
         """A memory line of the server's /proc status, in MiB (VmRSS: resident now)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field):
-                return round(int(line.split()[1]) / 1024, 1)
-        return float("nan")
+        return process_memory_mb(self.process.pid, field)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -367,6 +383,65 @@ class Server:
     def __enter__(self) -> Server:
         self.start()
         return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory line of a process's /proc status, in MiB (VmHWM: its peak resident)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+class ChromaServer:
+    """`chroma run` over the files at `path` on a free port of 127.0.0.1 (telemetry off), as a
+    subprocess; a context manager that waits for its heartbeat and stops it on the way out."""
+
+    def __init__(self, path: Path, log: Path | None = None) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log or path.with_name(f"{path.name}.log")
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120.0) -> ChromaServer:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
+                 str(self.port)], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    return self
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"chroma run at {self.url} did not start; see {self.log}")
+            time.sleep(0.2)
+
+    def memory_mb(self, field: str = "VmRSS") -> float:
+        """A memory line of the server's /proc status, in MiB."""
+        return process_memory_mb(self.process.pid, field)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __enter__(self) -> ChromaServer:
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

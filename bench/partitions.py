@@ -13,24 +13,20 @@ import argparse
 import contextlib
 import importlib.util
 import json
-import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from unittest import mock
 
-import httpx
-
 from bench.common import (
     ROOT,
+    ChromaServer,
     _source_articles,
     build_store,
-    free_port,
     markdown_table,
     percentiles,
     questions,
@@ -48,7 +44,6 @@ from rag.store import WRITE_BATCH, Store
 WORK = ROOT / "var" / "bench-partitions"
 PARTITIONS = 3
 WARM_UP = 20
-CHROMA = Path(sys.executable).with_name("chroma")
 
 
 def copy_articles(source: Store, targets: list[Store], partition_map: PartitionMap) -> list[int]:
@@ -77,35 +72,10 @@ def chroma_servers(folder: Path, count: int) -> Iterator[list[str]]:
     """`count` fresh `chroma run` servers on 127.0.0.1, stopped on the way out."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    processes, urls = [], []
-    try:
-        for number in range(count):
-            port = free_port()
-            log = (folder / f"chroma-{number}.log").open("wb")
-            processes.append(subprocess.Popen(
-                [str(CHROMA), "run", "--path", str(folder / f"data-{number}"), "--host",
-                 "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(urls, processes, strict=True):
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run at {url} did not start; see {folder}")
-                time.sleep(0.2)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with contextlib.ExitStack() as servers:
+        yield [servers.enter_context(ChromaServer(folder / f"data-{number}",
+                                                  folder / f"chroma-{number}.log")).url
+               for number in range(count)]
 
 
 def stores_for(chunks: int, servers: list[str] | None,

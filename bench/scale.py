@@ -1,5 +1,6 @@
 """Scale: start, memory, latency, write-to-visible and disk of stores of growing size, with
-slopes fitted and extrapolated to 1M and 10M chunks (method: docs/benchmarks.md, "Scale").
+slopes fitted and extrapolated to 1M and 10M chunks (method: docs/benchmarks.md, "Scale"),
+for an embedded store or for a replica over a `chroma run` server (`--chroma-server`).
 
     python -m bench.scale --sizes 10k 100k 300k  # or --size 10k
 """
@@ -24,6 +25,7 @@ import numpy as np
 from bench.common import (
     RESULTS,
     ROOT,
+    ChromaServer,
     Server,
     ask,
     build_store,
@@ -33,6 +35,7 @@ from bench.common import (
     percentiles,
     questions,
     settings_for,
+    store_built,
     write_results,
 )
 from rag.snapshot import root_for
@@ -40,7 +43,7 @@ from rag.snapshot import root_for
 SIZES = {"10k": 10_000, "30k": 30_000, "100k": 100_000, "300k": 300_000, "1M": 1_000_000}
 EXTRAPOLATE = (1_000_000, 10_000_000)
 RESTARTS, ASKS, WARM_UP, WRITES = 3, 200, 5, 3
-NAME = "scale"
+NAME, SERVER_NAME = "scale", "scale-server"
 # The requirement at 1M chunks (docs/benchmarks.md, "Scale"): metric -> (limit, unit).
 TARGETS = {"first_start_s": (180.0, "s"), "restart_s": (5.0, "s"),
            "serving_rss_mb": (3 * 1024.0, "MB"), "ask_p50_ms": (25.0, "ms"),
@@ -119,27 +122,42 @@ def empty_start(store_dir: Path) -> float:
         return server.wait_ready(timeout=600)
 
 
-def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
-    """Every figure of one size (builds the store first when it is not built)."""
+def measure(size: str, data_dir: Path, asked: list[str],
+            chroma_dir: Path | None = None) -> dict:
+    """Every figure of one size (builds the store first when it is not built): of an embedded
+    store under `data_dir`, or, with `chroma_dir`, of a replica keeping its snapshots under
+    `data_dir` over a `chroma run` of the store's files at `chroma_dir`."""
+    if chroma_dir is None:
+        return _measure(size, data_dir, asked, None)
+    if not store_built(SIZES[size], data_dir, vocabulary_growth=True):
+        shutil.rmtree(chroma_dir, ignore_errors=True)  # the server's half of an unfinished store
+    with ChromaServer(chroma_dir) as chroma:
+        return _measure(size, data_dir, asked, chroma)
+
+
+def _measure(size: str, data_dir: Path, asked: list[str], chroma: ChromaServer | None) -> dict:
+    url = chroma.url if chroma else None
     began = time.perf_counter()
-    chunks = build_store(SIZES[size], data_dir, vocabulary_growth=True)
+    chunks = build_store(SIZES[size], data_dir, vocabulary_growth=True, chroma_url=url)
     built = json.loads((data_dir / "bench-store.json").read_text())
     print(f"{size}: store ready ({chunks} chunks, {time.perf_counter() - began:.0f} s)",
           flush=True)
     load_before = round(os.getloadavg()[0], 2)
     shutil.rmtree(root_for(settings_for(data_dir)), ignore_errors=True)
-    with Server(data_dir) as server:
+    with Server(data_dir, chroma_url=url) as server:
         first = server.wait_ready(timeout=3600)
         first_peak = server.peak_memory_mb()
     vocabulary = snapshot_vocabulary(data_dir)  # before the writes below add terms
     print(f"{size}: first start {first:.1f} s, peak {first_peak} MB, {vocabulary} terms",
           flush=True)
-    # The store: Chroma's directory and, beside it, the texts and sentence vectors (`blobs/`).
-    chroma = disk_bytes(data_dir / "chroma") + disk_bytes(data_dir / "blobs")
+    # The store: Chroma's directory and, beside it, the texts and sentence vectors (`blobs/`);
+    # on a server, the server's directory holds them all.
+    stored = (disk_bytes(chroma.path) if chroma
+              else disk_bytes(data_dir / "chroma") + disk_bytes(data_dir / "blobs"))
     snapshots = disk_bytes(data_dir / "snapshots")
     restarts, restart_rss = [], []
     for attempt in range(RESTARTS):
-        server = Server(data_dir)
+        server = Server(data_dir, chroma_url=url)
         server.start()
         try:
             restarts.append(server.wait_ready(timeout=600))
@@ -151,6 +169,7 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
                     ask(client, server.url, question)
                 samples = [ask(client, server.url, q)[0] for q in asked]
                 serving_rss, serving_peak = server.memory_mb(), server.peak_memory_mb()
+                chroma_rss = chroma.memory_mb() if chroma else None
                 writes = [write_to_visible(client, server.url, n) for n in range(WRITES)]
                 for _, _, article_id in writes:
                     client.delete(f"{server.url}/v1/documents/{article_id}").raise_for_status()
@@ -163,6 +182,7 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
           f"ask p50 {latency['p50_ms']} ms, write-to-visible {visible}", flush=True)
     return {
         "chunks": chunks, "store": built["built"], "commit": commit(),
+        "chroma": "server" if chroma else "embedded", "chroma_server_rss_mb": chroma_rss,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_1m": [load_before, round(os.getloadavg()[0], 2)],
         "build_s": built.get("build_s"), "vocabulary": vocabulary,
@@ -178,10 +198,10 @@ def measure(size: str, data_dir: Path, asked: list[str]) -> dict:
         "write_returned_s_all": [round(w[0], 2) for w in writes],
         "write_to_visible_s_all": [round(v, 2) for v in visible],
         "write_to_visible_s": round(statistics.median(visible), 2),
-        "disk_mb": round((chroma + snapshots) / 2**20, 1), "chroma_mb": round(chroma / 2**20, 1),
+        "disk_mb": round((stored + snapshots) / 2**20, 1), "chroma_mb": round(stored / 2**20, 1),
         "snapshot_mb": round(snapshots / 2**20, 1),
-        "disk_kb_per_chunk": round((chroma + snapshots) / 1024 / chunks, 2),
-        "chroma_kb_per_chunk": round(chroma / 1024 / chunks, 2),
+        "disk_kb_per_chunk": round((stored + snapshots) / 1024 / chunks, 2),
+        "chroma_kb_per_chunk": round(stored / 1024 / chunks, 2),
         "snapshot_kb_per_chunk": round(snapshots / 1024 / chunks, 2),
     }
 
@@ -220,13 +240,16 @@ def _size_label(chunks: int) -> str:
 
 def tables(results: dict[str, dict], fitted: dict[str, dict]) -> str:
     """The measured table, then the extrapolation table."""
+    server = any(r.get("chroma") == "server" for r in results.values())
     rows = []
     for r in sorted(results.values(), key=lambda r: r["chunks"]):
         restart = r["restart_s_all"]
         rows.append([
             f"{r['chunks']:,}", f"{r['first_start_s']} s", f"{r['first_start_peak_mb']:,.0f} MB",
             f"{r['restart_s']} s ({min(restart)}-{max(restart)})",
-            f"{r['serving_rss_mb']:,.0f} MB", f"{r['ask_p50_ms']} / {r['ask_p95_ms']} ms",
+            f"{r['serving_rss_mb']:,.0f} MB",
+            *([f"{r['chroma_server_rss_mb']:,.0f} MB"] if server else []),
+            f"{r['ask_p50_ms']} / {r['ask_p95_ms']} ms",
             f"{r['write_to_visible_s']} s (first {r['write_to_visible_s_all'][0]})",
             f"{r['disk_kb_per_chunk']} "
             f"({r['chroma_kb_per_chunk']} + {r['snapshot_kb_per_chunk']})",
@@ -237,7 +260,8 @@ def tables(results: dict[str, dict], fitted: dict[str, dict]) -> str:
             f"{r['load_average_1m'][1]}"])
     measured = markdown_table(
         ["chunks", "first start", "first-start peak RSS", "restart (median, min-max)",
-         f"serving RSS (after {ASKS} asks)", "ask p50 / p95",
+         f"{'replica ' if server else ''}serving RSS (after {ASKS} asks)",
+         *(["`chroma run` RSS (then)"] if server else []), "ask p50 / p95",
          f"write-to-visible (median of {WRITES})",
          "disk KB a chunk (store + snapshot)", "vocabulary (terms)", "store build",
          "empty-store start (load gauge)", "commit, date, load"], rows)
@@ -303,33 +327,39 @@ def main() -> None:
                         help="measure nothing: fit and write the tables of the results kept")
     parser.add_argument("--max-disk-gb", type=float, default=30.0,
                         help="refuse to build a store projected to take more than this")
+    parser.add_argument("--chroma-server", action="store_true",
+                        help="the store on a `chroma run` server, measured through a replica "
+                             f"(results in bench/results/{SERVER_NAME}.*)")
     args = parser.parse_args()
+    name, kind = (SERVER_NAME, "bench-scale-server") if args.chroma_server else (NAME,
+                                                                                  "bench-scale")
     sizes = sorted(set(args.sizes or []) | ({args.size} if args.size else set()) or {"10k"},
                    key=SIZES.get)
     pool = questions()
     asked = list(itertools.islice(itertools.cycle(pool), ASKS))
     compile_bytecode()
-    previous = RESULTS / f"{NAME}.json"
+    previous = RESULTS / f"{name}.json"
     results = ({} if args.fresh or not previous.exists()
                else json.loads(previous.read_text()).get("results", {}))
     for size in [] if args.report else sizes:
-        data_dir = args.store_dir / f"bench-scale-{size}"
+        data_dir = args.store_dir / f"{kind}-{size}"
+        chroma_dir = args.store_dir / f"{kind}-{size}-chroma" if args.chroma_server else None
         disk_gb, build_s = projected_build(SIZES[size], results)
         if not (data_dir / "bench-store.json").exists() and disk_gb > args.max_disk_gb:
             raise SystemExit(f"{size}: the store would take ~{disk_gb:.0f} GB of disk and "
                              f"~{build_s / 60:.0f} min to build (from the largest size "
                              f"measured); over --max-disk-gb {args.max_disk_gb:g}")
-        results[size] = measure(size, data_dir, asked)
-        report(results)
+        results[size] = measure(size, data_dir, asked, chroma_dir)
+        report(results, name)
     if args.report:
-        report(results)
+        report(results, name)
 
 
-def report(results: dict[str, dict]) -> None:
-    """Fit the results and write them with their tables (bench/results/scale.*)."""
+def report(results: dict[str, dict], name: str = NAME) -> None:
+    """Fit the results and write them with their tables (bench/results/<name>.*)."""
     results = dict(sorted(results.items(), key=lambda kv: kv[1]["chunks"]))
     fitted = fit(results)
-    write_results(NAME, {"asks": ASKS, "restarts": RESTARTS, "writes": WRITES,
+    write_results(name, {"asks": ASKS, "restarts": RESTARTS, "writes": WRITES,
                          "results": results, "fit": fitted}, tables(results, fitted))
 
 
