@@ -296,6 +296,7 @@ def build_store(target_chunks: int, data_dir: Path, vocabulary_growth: bool = Fa
     if rare:
         facts["generated_terms"] = rare.generated
         facts["expected_vocabulary"] = rare.target(count)
+    data_dir.mkdir(parents=True, exist_ok=True)  # a store on a server keeps nothing here yet
     marker.write_text(json.dumps({"built": built, "chunks": count,
                                   "real_chunks": min(count, source.chunk_count()),
                                   "noise_per_dimension": NOISE,
