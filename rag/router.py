@@ -21,7 +21,7 @@ from rag.embeddings import Encoder
 from rag.lexical import TermCounts, bm25_scores, top_positions
 from rag.partitions import PartitionMap, open_stores, partition_settings
 from rag.query import Query, reads_sentences
-from rag.retrieve import Pool, Retriever, SearchResult, rank
+from rag.retrieve import Pool, Retriever, SearchResult, pool_cosines, rank
 from rag.schemas import Filters, Hit
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot
@@ -90,7 +90,8 @@ class Partition:
         lexical = snapshot.lexical.best(scores, n)
         rows = np.union1d(dense, lexical)
         return Candidates(dense, dense_cosines, lexical, scores[lexical], rows,
-                          snapshot.vectors[rows] @ vector, scores[rows])
+                          pool_cosines(snapshot.vectors, rows, dense, dense_cosines, vector),
+                          scores[rows])
 
 
 class Router:
