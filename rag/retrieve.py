@@ -28,6 +28,8 @@ from rag.segments import StackedRows
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
+from rag.stored_checks import CheckedSentences, StoredChecks
+from rag.stored_sentences import StoredSentences
 from rag.stored_vectors import StoredVectors
 
 # A snapshot read that fails (a concurrent change, a server away) is tried this often.
@@ -171,12 +173,16 @@ class Retriever:
         pool = np.union1d(dense, snapshot.lexical.best(lexical_scores, self.settings.candidates))
         if not pool.size:  # nothing within the filters
             return SearchResult(hits=[], query_vector=vector)
+        sentences, checks = snapshot.sentences, None
+        if self.settings.chroma_url is not None:  # a store other processes write to
+            checks = StoredChecks([self.store])
+            if isinstance(sentences, StoredSentences):
+                sentences = CheckedSentences(sentences, corpus, checks)
         candidates = Pool(corpus, pool,
                           pool_cosines(snapshot.vectors, pool, dense, dense_cosines, vector),
-                          lexical_scores[pool], snapshot.sentences)
-        shared = self.settings.chroma_url is not None
+                          lexical_scores[pool], sentences)
         hits = rank(query, candidates, snapshot.lexical, self.settings, top_k, filters,
-                    self.store.existing_ids if shared else None)
+                    checks.existing if checks else None)
         return SearchResult(hits=hits, query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
