@@ -28,6 +28,8 @@ from rag.segments import StackedRows
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot, load_or_build, root_for
 from rag.store import Store
+from rag.stored_checks import CheckedSentences, StoredChecks
+from rag.stored_sentences import StoredSentences
 from rag.stored_vectors import StoredVectors
 
 # A snapshot read that fails (a concurrent change, a server away) is tried this often.
@@ -167,15 +169,20 @@ class Retriever:
         if not len(corpus):
             return SearchResult(hits=[], query_vector=vector)
         lexical_scores = snapshot.lexical.scores(query.text, filters)
-        pool = np.union1d(self.dense_candidates(snapshot, vector, filters),
-                          snapshot.lexical.best(lexical_scores, self.settings.candidates))
+        dense, dense_cosines = self.dense_scored(snapshot, vector, filters)
+        pool = np.union1d(dense, snapshot.lexical.best(lexical_scores, self.settings.candidates))
         if not pool.size:  # nothing within the filters
             return SearchResult(hits=[], query_vector=vector)
-        candidates = Pool(corpus, pool, snapshot.vectors[pool] @ vector, lexical_scores[pool],
-                          snapshot.sentences)
-        shared = self.settings.chroma_url is not None
+        sentences, checks = snapshot.sentences, None
+        if self.settings.chroma_url is not None:  # a store other processes write to
+            checks = StoredChecks([self.store])
+            if isinstance(sentences, StoredSentences):
+                sentences = CheckedSentences(sentences, corpus, checks)
+        candidates = Pool(corpus, pool,
+                          pool_cosines(snapshot.vectors, pool, dense, dense_cosines, vector),
+                          lexical_scores[pool], sentences)
         hits = rank(query, candidates, snapshot.lexical, self.settings, top_k, filters,
-                    self.store.existing_ids if shared else None)
+                    checks.existing if checks else None)
         return SearchResult(hits=hits, query_vector=vector)
 
     def mentioned_outlets(self, question: str) -> list[list[str]]:
@@ -215,6 +222,23 @@ class Retriever:
         best = top_positions(cosines, n, corpus.ids)
         best = best[np.isfinite(cosines[best])]
         return best, cosines[best]
+
+
+def pool_cosines(vectors: np.ndarray | StackedRows | StoredVectors, rows: np.ndarray,
+                 dense: np.ndarray, dense_cosines: np.ndarray,
+                 vector: np.ndarray) -> np.ndarray:
+    """Each pool row's cosine to the question (float32, in the order of `rows`). Where the
+    vectors are the store's (above the exact-scan limit, where reading one is a request to
+    Chroma), a row the dense search found (`dense`) keeps the cosine it gave (`dense_cosines`)
+    and only the others are read; elsewhere every row's vector is multiplied."""
+    if not isinstance(vectors, StoredVectors):
+        return vectors[rows] @ vector
+    given = dict(zip(dense.tolist(), dense_cosines.tolist(), strict=True))
+    cosines = np.array([given.get(row, np.nan) for row in rows.tolist()], dtype=np.float32)
+    unread = np.isnan(cosines)
+    if unread.any():
+        cosines[unread] = vectors[rows[unread]] @ vector
+    return cosines
 
 
 @dataclass(frozen=True)

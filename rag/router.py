@@ -21,11 +21,12 @@ from rag.embeddings import Encoder
 from rag.lexical import TermCounts, bm25_scores, top_positions
 from rag.partitions import PartitionMap, open_stores, partition_settings
 from rag.query import Query, reads_sentences
-from rag.retrieve import Pool, Retriever, SearchResult, rank
+from rag.retrieve import Pool, Retriever, SearchResult, pool_cosines, rank
 from rag.schemas import Filters, Hit
 from rag.sentence_vectors import SentenceReader
 from rag.snapshot import Snapshot
 from rag.store import Store
+from rag.stored_checks import StoredChecks
 from rag.stored_sentences import StoredSentences
 
 
@@ -90,7 +91,8 @@ class Partition:
         lexical = snapshot.lexical.best(scores, n)
         rows = np.union1d(dense, lexical)
         return Candidates(dense, dense_cosines, lexical, scores[lexical], rows,
-                          snapshot.vectors[rows] @ vector, scores[rows])
+                          pool_cosines(snapshot.vectors, rows, dense, dense_cosines, vector),
+                          scores[rows])
 
 
 class Router:
@@ -210,52 +212,12 @@ class Router:
         embedded one is this process's alone and its snapshot current (`StoredChecks`)."""
         if not self._shared:
             return rank(query, pool, statistics, self.settings, top_k, filters, None)
-        checks = StoredChecks(self.partitions, owner, self._shared)
+        checks = StoredChecks([p.store for p in self.partitions], owner, self._shared)
         if isinstance(pool.sentences, PooledSentences):
             corpus = pool.corpus
             pool.sentences.reading = lambda positions: checks.ask(
                 corpus.articles[corpus.article[positions]].tolist())
         return rank(query, pool, statistics, self.settings, top_k, filters, checks.existing)
-
-
-class StoredChecks:
-    """Which articles of one search's pool the partitions on Chroma servers still store.
-    The articles of the passages the re-ranker reads are asked about once their sentence
-    vectors are asked for (`ask`, from `PooledSentences`), so the servers answer while it
-    works; `existing` reads those answers, asking first about any article about to be
-    returned that was not asked about. Every partition gets its question before any answer
-    is read (`Store.existing_ids_later`): the servers answer at once, with no thread.
-    (Asking about the whole pool from threads while it was ranked was slower:
-    docs/operations.md, "Partitions".)"""
-
-    def __init__(self, partitions: list[Partition], owner: dict[str, int],
-                 shared: set[int]) -> None:
-        """`owner`: each pooled article's partition; `shared`: the partitions on a server."""
-        self._partitions, self._owner, self._shared = partitions, owner, shared
-        self._asked: set[str] = set()
-        self._waiting: list[Callable[[], set[str]]] = []
-        self._stored: set[str] = set()
-
-    def ask(self, article_ids: list[str]) -> None:
-        """Send the question about those of these articles not asked about yet, each to its
-        partition's server (articles of an embedded partition are not asked about)."""
-        by_partition: dict[int, list[str]] = {}
-        for article_id in dict.fromkeys(article_ids):
-            if article_id not in self._asked and self._owner[article_id] in self._shared:
-                by_partition.setdefault(self._owner[article_id], []).append(article_id)
-                self._asked.add(article_id)
-        self._waiting += [self._partitions[k].store.existing_ids_later(ids)
-                          for k, ids in by_partition.items()]
-
-    def existing(self, article_ids: list[str]) -> set[str]:
-        """Which of these articles are stored (`rag.retrieve.live`'s `existing`): an
-        embedded partition's all, a server's those its answer holds."""
-        self.ask(article_ids)
-        waiting, self._waiting = self._waiting, []
-        for answer in waiting:
-            self._stored |= answer()
-        return {a for a in article_ids
-                if self._owner[a] not in self._shared or a in self._stored}
 
 
 class PooledSentences:

@@ -1,8 +1,8 @@
 """What a store on a real Chroma server (`chroma run` on 127.0.0.1) keeps beside its chunks, each
 store a collection of its own: sentence vectors read by chunk id give the cosines the arrays
-snapshots held, to the bit, and a chunk another replica deleted since reads as one without any;
-chunk layouts and signatures read back the same, and a store written before them migrates in
-place (no compaction there)."""
+snapshots held, to the bit, and a chunk another replica deleted since reads as one without any,
+nor is its article cited; chunk layouts and signatures read back the same, and a store written
+before them migrates in place (no compaction there)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from index.pipeline import Ingestor
 from processes import CHROMA, chroma_servers
 from rag.blobs import ChromaBlobs
 from rag.config import Settings
-from rag.embeddings import Encoder, embed_with_parts
+from rag.embeddings import Encoder, embed_with_parts, text_encoder_for
 from rag.migration import migrate
+from rag.retrieve import Retriever
 from rag.sentence_vectors import SentenceVectors
 from rag.snapshot import Snapshot
 from rag.store import Store
@@ -97,3 +98,28 @@ def test_a_server_store_keeps_layouts_apart_and_migrates_an_earlier_one(
     assert [(c.id, c.sentences, c.speakers, c.statements) for c in moved] == said
     assert replica.article_signatures(replica.article_ids()) == signatures
     assert migrate(store, settings).moved is False
+
+
+@pytest.mark.parametrize("depth", [30, 0], ids=["re-ranked", "not re-ranked"])
+def test_an_article_another_replica_deleted_is_not_cited_before_the_snapshot_follows(
+        server: str, encoder: Encoder, tmp_path: Path, depth: int) -> None:
+    settings = Settings(data_dir=tmp_path / "writer", chroma_url=server, _env_file=None,
+                        collection=f"deleted{depth}", snapshot_refresh_seconds=3600.0,
+                        rerank_depth=depth)
+    writer = Store.open(settings)
+    Ingestor(writer, encoder, settings).ingest_paths([EXAMPLES])
+    replica = Store.open(settings.model_copy(update={"data_dir": tmp_path / "replica"}))
+    asked: list[list[str]] = []
+    ask_later = replica.existing_ids_later
+    replica.existing_ids_later = lambda ids: asked.append(ids) or ask_later(ids)
+    search = Retriever(replica, text_encoder_for(settings, encoder), settings)
+    question = "How many dockworkers walked off the job in the Port Averin strike?"
+    first = search.search(question, top_k=10).hits[0].chunk
+    # One request asks which articles are still stored: sent with the re-scored passages'
+    # sentence vectors when re-ranked (the server answers while the re-ranker works), else
+    # when the hits are chosen.
+    assert len(asked) == 1 and first.article_id in asked[0]
+    assert writer.delete_article(first.article_id)
+    hits = search.search(question, top_k=10).hits
+    assert hits and first.article_id not in {h.chunk.article_id for h in hits}
+    assert search.refresh().revision != writer.revision()  # the snapshot has not followed

@@ -450,6 +450,34 @@ def test_above_the_exact_scan_limit_chunk_vectors_are_read_from_the_store(
     assert {q: top_ids(again, q) for q in QUESTIONS} == expected
 
 
+def test_a_search_reads_only_the_vectors_its_dense_side_did_not_score(
+        fresh_small: tuple[Services, dict[str, str]]) -> None:
+    services, _ = fresh_small
+    store = services.engine.store
+    article, chunk = glacier()  # a new revision: a snapshot above the limit is built
+    store.add_article(article, [chunk], services.engine.encoder.embed([chunk.text]))
+    reading = new_retriever(services, exact_search_max_chunks=0, candidates=1)
+    snapshot = reading.refresh()
+    assert isinstance(snapshot.vectors, StoredVectors)
+    asked: list[list[str]] = []
+    snapshot.vectors._read = lambda ids: asked.append(ids) or store.chunk_vectors(ids)
+    requests = 0
+    # The last one's words name one article (Quillfeather's) and its meaning another.
+    for question in [*QUESTIONS, "Quillfeather volcano eruption", "Brennholt port strike"]:
+        asked.clear()
+        query = reading.read(question, snapshot)
+        dense = {i for i, _ in store.nearest(query.vector, 1)}
+        hits = reading.search(query).hits
+        # The lexical side's rows only, in one request (none when the dense side found them).
+        assert not {i for ids in asked for i in ids} & dense and len(asked) <= 1
+        requests += len(asked)
+        stored = store.chunk_vectors([h.chunk.id for h in hits])
+        for hit in hits:  # Chroma's cosine or the product: the same to float32's precision
+            assert hit.dense == pytest.approx(float(stored[hit.chunk.id] @ query.vector),
+                                              abs=1e-5)
+    assert requests  # some question's lexical side found rows its dense side did not
+
+
 def test_a_loaded_snapshot_names_the_files_it_reads_in_place(
         fresh_small: tuple[Services, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     services, _ = fresh_small
