@@ -324,7 +324,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
+def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory line of a process's /proc status, in MiB (VmHWM: its peak resident)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+class Child:
+    """A process started here (`process`): its memory as /proc shows it, and a stop that
+    waits for it to end (killed after 20 s); leaving its `with` block stops it."""
+
+    process: subprocess.Popen | None = None
+
+    def memory_mb(self, field: str = "VmRSS") -> float:
+        """A memory line of the process's /proc status, in MiB (VmRSS: resident now)."""
+        return process_memory_mb(self.process.pid, field)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Server(Child):
     """`rag serve` on a free port as a subprocess, for one data dir; a context manager."""
 
     def __init__(self, data_dir: Path, log: Path | None = None,
@@ -368,39 +399,15 @@ class Server:
         """The server's peak resident memory so far (VmHWM)."""
         return self.memory_mb("VmHWM")
 
-    def memory_mb(self, field: str = "VmRSS") -> float:
-        """A memory line of the server's /proc status, in MiB (VmRSS: resident now)."""
-        return process_memory_mb(self.process.pid, field)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
     def __enter__(self) -> Server:
         self.start()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
-    """A memory line of a process's /proc status, in MiB (VmHWM: its peak resident)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
 
-class ChromaServer:
+class ChromaServer(Child):
     """`chroma run` over the files at `path` on a free port of 127.0.0.1 (telemetry off), as a
     subprocess; a context manager that waits for its heartbeat and stops it on the way out."""
 
@@ -428,24 +435,8 @@ class ChromaServer:
                 raise RuntimeError(f"chroma run at {self.url} did not start; see {self.log}")
             time.sleep(0.2)
 
-    def memory_mb(self, field: str = "VmRSS") -> float:
-        """A memory line of the server's /proc status, in MiB."""
-        return process_memory_mb(self.process.pid, field)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
     def __enter__(self) -> ChromaServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
