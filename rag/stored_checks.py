@@ -16,6 +16,8 @@ from rag.stored_sentences import StoredSentences
 
 
 class LaterChecks(Protocol):
+    """A store asked which articles it holds, answering later (`Store.existing_ids_later`)."""
+
     def existing_ids_later(self, article_ids: list[str]) -> Callable[[], set[str]]: ...
 
 
