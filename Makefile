@@ -13,8 +13,8 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export RAGAS_DO_NOT_TRACK := true
 
-.PHONY: install chromium run index-examples test test-fast lint bench bench-scale clean \
-        openwebui-install openwebui e2e-openwebui
+.PHONY: install chromium run index-examples test test-fast screenshots lint bench bench-scale \
+        clean openwebui-install openwebui e2e-openwebui
 
 install: $(STAMP)
 
@@ -58,6 +58,12 @@ PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
 	$(PYTEST)
+
+# The README's screenshots (docs/screenshots/), taken anew by the browser tests; `make test`
+# takes them into a folder of its own run.
+screenshots: $(TEST_STAMP) chromium
+	NEWSRAG_WRITE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_chat_page.py \
+	  -k "screenshots or links_its_speaker_to_their_statements"
 
 # The edit loop: everything but the tests marked slow (processes, browsers, soak, fuzzing).
 test-fast: $(TEST_STAMP)

@@ -7,6 +7,7 @@ work on these machines (no sandbox as root, nothing that phones home) and a fres
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from e2e.browser import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     DESKTOP,
+    SCREENSHOTS,
     STARTUP_SECONDS,
     BrowserPage,
     LiveServer,
@@ -42,6 +44,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the page's screenshots go: the README's (docs/screenshots/) when
+    `NEWSRAG_WRITE_SCREENSHOTS=1` (`make screenshots`), else a folder of the run's, so a test
+    run leaves the README's pictures as they are."""
+    if os.environ.get("NEWSRAG_WRITE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="session")

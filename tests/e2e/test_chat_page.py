@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.browser import DESKTOP, PHONE, SCREENSHOTS, BrowserPage, LiveServer
+from e2e.browser import DESKTOP, PHONE, BrowserPage, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -265,28 +266,36 @@ def test_markup_in_an_article_is_shown_as_text(browser_page: BrowserPage,
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshots(browser_page: BrowserPage, scheme: str) -> None:
-    """The page with an answer, at desktop and phone width: docs/screenshots/, in the README."""
+def test_screenshots(browser_page: BrowserPage, screenshots: Path, scheme: str) -> None:
+    """The page with an answer, at desktop and phone width: the README's pictures
+    (docs/screenshots/, written by `make screenshots`)."""
     page = browser_page.page
     page.emulate_media(color_scheme=scheme)
     browser_page.open(f"/?q={quote(RATE)}")
     wait_for_answer(page)
     answer = last_turn(page).locator("[data-answer]")
     answer.locator('a.marker[data-marker="1"]').first.click()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.evaluate("window.scrollTo(0, 0)")
         page.evaluate("document.activeElement && document.activeElement.blur()")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"), animations="disabled",
-                        caret="hide")
+        path = screenshots / f"{name}-{scheme}.png"
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
+        assert png_size(path) == (viewport["width"], viewport["height"])
     assert browser_page.errors == []
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """A PNG's width and height, from its header."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
 def test_a_speech_answer_links_its_speaker_to_their_statements(
-        browser_page: BrowserPage) -> None:
+        browser_page: BrowserPage, screenshots: Path) -> None:
     """Who said what: speaker names in the answer and on the cards ask what they said; an
-    article of no known outlet says so; the screenshot is in docs/screenshots/."""
+    article of no known outlet says so; its screenshot is one of the README's."""
     page = browser_page.page
     question = "What did Ostmark's foreign minister say about the Kessa Pass?"
     browser_page.open(f"/?q={quote(question)}")
@@ -302,10 +311,9 @@ def test_a_speech_answer_links_its_speaker_to_their_statements(
     expect(links.first).to_have_attribute("href", says)
     card_link = turn.locator(".card-foot a.speaker-link").first
     expect(card_link).to_have_text("Livia Varnholt")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size(DESKTOP)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / "statements-desktop-light.png"),
+    page.screenshot(path=str(screenshots / "statements-desktop-light.png"),
                     animations="disabled", caret="hide")
 
     card_link.click()
