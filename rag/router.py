@@ -215,8 +215,7 @@ class Router:
         checks = StoredChecks([p.store for p in self.partitions], owner, self._shared)
         if isinstance(pool.sentences, PooledSentences):
             corpus = pool.corpus
-            pool.sentences.reading = lambda positions: checks.ask(
-                corpus.articles[corpus.article[positions]].tolist())
+            pool.sentences.reading = lambda positions: checks.ask_rows(corpus, positions)
         return rank(query, pool, statistics, self.settings, top_k, filters, checks.existing)
 
 

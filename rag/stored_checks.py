@@ -49,6 +49,10 @@ class StoredChecks:
                 self._asked.add(article_id)
         self._waiting += [self._stores[k].existing_ids_later(ids) for k, ids in by_store.items()]
 
+    def ask_rows(self, corpus: Corpus, positions: np.ndarray) -> None:
+        """`ask` about the articles of these rows of `corpus`."""
+        self.ask(corpus.articles[corpus.article[positions]].tolist())
+
     def existing(self, article_ids: list[str]) -> set[str]:
         """Which of these articles are stored (`rag.retrieve.live`'s `existing`): an
         embedded store's all, a server's those its answer holds."""
@@ -80,8 +84,7 @@ class CheckedSentences:
         """`SentenceVectors.best_cosines` of these positions."""
         positions = np.asarray(positions, dtype=np.int64)
         answer = self._sentences.rows_later(positions)
-        corpus = self._corpus
-        self._checks.ask(corpus.articles[corpus.article[positions]].tolist())
+        self._checks.ask_rows(self._corpus, positions)
         rows: SentenceVectors = answer()
         return rows.best_cosines(np.arange(len(positions)), queries)
 
